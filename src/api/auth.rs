@@ -1,0 +1,102 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::organisations::OrganisationOut;
+use crate::auth::Caller;
+use crate::domain::validation::Email;
+use crate::repo;
+use crate::service::sessions;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub email: String,
+    pub password: String,
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginIn>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginIn { email, password } = body.into_inner();
+    let email = Email::parse(&email).map_err(|m| ApiError::field("email", m))?;
+    if password.is_empty() || password.len() > crate::domain::validation::PASSWORD_MAX_BYTES {
+        return Err(ApiError::field(
+            "password",
+            "must be given, at most 1024 bytes",
+        ));
+    }
+    let app = state.clone();
+    let pair = state
+        .db(move |conn| sessions::login(conn, &app.keys, &email, &password))
+        .await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    pub refresh_token: String,
+}
+
+fn check_token_shape(token: &str) -> Result<(), ApiError> {
+    if token.is_empty() || token.len() > 256 {
+        return Err(ApiError::field(
+            "refresh_token",
+            "must be a token this service issued",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshIn>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token;
+    check_token_shape(&token)?;
+    let app = state.clone();
+    let pair = state
+        .db(move |conn| sessions::refresh(conn, &app.keys, &token))
+        .await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshIn>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token;
+    check_token_shape(&token)?;
+    state.db(move |conn| sessions::logout(conn, &token)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeOut {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organisation: Option<OrganisationOut>,
+}
+
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let organisation = match caller.organisation_id.clone() {
+        Some(id) => state
+            .db(move |conn| Ok(repo::organisations::get(conn, &id)?))
+            .await?
+            .map(OrganisationOut::try_from)
+            .transpose()?,
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(MeOut {
+        id: caller.user_id,
+        email: caller.email,
+        name: caller.name,
+        role: caller.role.as_str().to_owned(),
+        organisation,
+    }))
+}

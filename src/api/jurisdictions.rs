@@ -1,0 +1,126 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::paging::{PageOut, PageQuery};
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::domain::reference::{
+    JurisdictionCode, default_memberships, parse_membership, parse_timezone,
+};
+use crate::domain::validation::{Errors, text_field};
+use crate::repo;
+use crate::repo::jurisdictions::JurisdictionRow;
+use crate::service::reference::{self, NewJurisdiction};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionIn {
+    pub code: String,
+    pub name: String,
+    pub timezone: String,
+    /// Defaults from the code: EU membership, Budapest Party and the like.
+    pub memberships: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JurisdictionOut {
+    pub code: String,
+    pub name: String,
+    pub timezone: String,
+    pub memberships: Vec<String>,
+    pub created_at: UtcTime,
+}
+
+impl TryFrom<JurisdictionRow> for JurisdictionOut {
+    type Error = ApiError;
+    fn try_from(row: JurisdictionRow) -> Result<Self, ApiError> {
+        Ok(JurisdictionOut {
+            memberships: serde_json::from_str(&row.memberships).map_err(ApiError::internal)?,
+            code: row.code,
+            name: row.name,
+            timezone: row.timezone,
+            created_at: row.created_at,
+        })
+    }
+}
+
+impl JurisdictionIn {
+    pub fn parse(self) -> Result<NewJurisdiction, ApiError> {
+        let mut errors = Errors::new();
+        let code = errors.check("code", JurisdictionCode::parse(&self.code));
+        let name = errors.check("name", text_field(&self.name, 200));
+        let timezone = errors.check("timezone", parse_timezone(&self.timezone));
+        let memberships = match self.memberships {
+            Some(list) => {
+                let mut parsed = Vec::new();
+                for (i, m) in list.iter().enumerate() {
+                    if let Some(m) = errors.check(&format!("memberships[{i}]"), parse_membership(m))
+                        && !parsed.contains(&m)
+                    {
+                        parsed.push(m);
+                    }
+                }
+                Some(parsed)
+            }
+            None => None,
+        };
+        let (code, name, timezone) = errors.finish((|| Some((code?, name?, timezone?)))())?;
+        let memberships = memberships.unwrap_or_else(|| default_memberships(&code));
+        Ok(NewJurisdiction {
+            code,
+            name,
+            timezone,
+            memberships,
+        })
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.to_request()?;
+    let page = state
+        .db(move |conn| Ok(repo::jurisdictions::list(conn, &page)?))
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(JurisdictionOut::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(PageOut {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let shown = code.clone();
+    let row = state
+        .db(move |conn| Ok(repo::jurisdictions::get(conn, &code)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no jurisdiction `{shown}`")))?;
+    Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<JurisdictionIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let new = body.into_inner().parse()?;
+    let row = state
+        .write(move |conn| reference::create_jurisdiction(conn, new))
+        .await?;
+    tracing::info!(code = %row.code, by = %caller.user_id, "jurisdiction created");
+    Ok(HttpResponse::Created().json(JurisdictionOut::try_from(row)?))
+}

@@ -1,0 +1,180 @@
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::paging::{PageOut, PageQuery};
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
+use crate::domain::validation::{Email, Errors, text_field};
+use crate::repo;
+use crate::repo::organisations::{Filter, OrganisationRow};
+use crate::service::reference::{self, NewOrganisation};
+use crate::state::AppState;
+
+/// Longest retention a provider profile may state: 100 years.
+const MAX_RETENTION_DAYS: i64 = 36_500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationIn {
+    pub name: String,
+    pub kind: String,
+    pub jurisdiction: String,
+    pub contact_email: Option<String>,
+    /// Data category → days the provider keeps it. Providers only.
+    pub retention_days: Option<BTreeMap<String, i64>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganisationOut {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub jurisdiction: String,
+    pub contact_email: Option<String>,
+    pub retention_days: BTreeMap<String, u32>,
+    pub created_at: UtcTime,
+}
+
+impl TryFrom<OrganisationRow> for OrganisationOut {
+    type Error = ApiError;
+    fn try_from(row: OrganisationRow) -> Result<Self, ApiError> {
+        Ok(OrganisationOut {
+            retention_days: serde_json::from_str(&row.retention_days)
+                .map_err(ApiError::internal)?,
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            jurisdiction: row.jurisdiction,
+            contact_email: row.contact_email,
+            created_at: row.created_at,
+        })
+    }
+}
+
+impl OrganisationIn {
+    pub fn parse(self) -> Result<NewOrganisation, ApiError> {
+        let mut errors = Errors::new();
+        let name = errors.check("name", text_field(&self.name, 200));
+        let kind = errors.check("kind", OrganisationKind::parse(&self.kind));
+        let jurisdiction =
+            errors.check("jurisdiction", JurisdictionCode::parse(&self.jurisdiction));
+        let contact_email = match self.contact_email.as_deref() {
+            Some(text) => errors.check("contact_email", Email::parse(text)).map(Some),
+            None => Some(None),
+        };
+        if kind == Some(OrganisationKind::Provider) && matches!(contact_email, Some(None)) {
+            errors.add(
+                "contact_email",
+                "a provider needs the address where it receives legal process",
+            );
+        }
+        let mut retention = BTreeMap::new();
+        let entries = self.retention_days.unwrap_or_default();
+        if !entries.is_empty() && kind.is_some_and(|k| k != OrganisationKind::Provider) {
+            errors.add("retention_days", "only a provider has retention periods");
+        }
+        for (category, days) in entries {
+            let field = format!("retention_days.{category}");
+            let Some(category) = errors.check(&field, DataCategory::parse(&category)) else {
+                continue;
+            };
+            if (1..=MAX_RETENTION_DAYS).contains(&days) {
+                retention.insert(category, days as u32);
+            } else {
+                errors.add(
+                    field,
+                    format!("must be a number of days from 1 to {MAX_RETENTION_DAYS}"),
+                );
+            }
+        }
+        let (name, kind, jurisdiction, contact_email) =
+            errors.finish((|| Some((name?, kind?, jurisdiction?, contact_email?)))())?;
+        Ok(NewOrganisation {
+            name,
+            kind,
+            jurisdiction,
+            contact_email,
+            retention_days: retention,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub kind: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Any signed-in user may list organisations: officers choose responders from it.
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .to_request()?;
+    let mut errors = Errors::new();
+    let kind = query
+        .kind
+        .as_deref()
+        .and_then(|k| errors.check("kind", OrganisationKind::parse(k)));
+    let jurisdiction = query
+        .jurisdiction
+        .as_deref()
+        .and_then(|j| errors.check("jurisdiction", JurisdictionCode::parse(j)));
+    errors.into_result()?;
+    let filter = Filter {
+        kind: kind.map(|k| k.as_str().to_owned()),
+        jurisdiction: jurisdiction.map(|j| j.as_str().to_owned()),
+    };
+    let page = state
+        .db(move |conn| Ok(repo::organisations::list(conn, &filter, &page)?))
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(OrganisationOut::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(PageOut {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let shown = id.clone();
+    let row = state
+        .db(move |conn| Ok(repo::organisations::get(conn, &id)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no organisation `{shown}`")))?;
+    Ok(HttpResponse::Ok().json(OrganisationOut::try_from(row)?))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<OrganisationIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let new = body.into_inner().parse()?;
+    let row = state
+        .write(move |conn| reference::create_organisation(conn, new))
+        .await?;
+    tracing::info!(organisation_id = %row.id, by = %caller.user_id, "organisation created");
+    Ok(HttpResponse::Created().json(OrganisationOut::try_from(row)?))
+}

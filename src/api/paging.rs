@@ -1,0 +1,57 @@
+//! `limit` and `cursor` query parameters, and the page document.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use crate::repo::{Page, PageRequest};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn to_request(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be from 1 to {MAX_LIMIT}"),
+            ));
+        }
+        let cursor = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c)
+                if c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') =>
+            {
+                Some(c.to_owned())
+            }
+            Some(_) => {
+                return Err(ApiError::field(
+                    "cursor",
+                    "is not a cursor this service returned",
+                ));
+            }
+        };
+        Ok(PageRequest { cursor, limit })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageOut<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<Page<T>> for PageOut<T> {
+    fn from(page: Page<T>) -> Self {
+        PageOut {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}

@@ -1,0 +1,179 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::paging::{PageOut, PageQuery};
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::domain::reference::Role;
+use crate::domain::validation::{Email, Errors, password_policy, text_field};
+use crate::repo;
+use crate::repo::users::UserRow;
+use crate::service::accounts::{self, NewUser, UserChange};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organisation_id: Option<String>,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub active: Option<bool>,
+    pub name: Option<String>,
+}
+
+/// A user as others see it: never the password hash.
+#[derive(Debug, Serialize)]
+pub struct UserOut {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organisation_id: Option<String>,
+    pub active: bool,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
+}
+
+impl From<UserRow> for UserOut {
+    fn from(row: UserRow) -> Self {
+        UserOut {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            role: row.role,
+            organisation_id: row.organisation_id,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Checked input of a new account, with the password still in clear: it is
+/// hashed by the caller, outside any transaction.
+pub struct ParsedUser {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub organisation_id: Option<String>,
+    pub password: String,
+}
+
+impl UserIn {
+    pub fn parse(self) -> Result<ParsedUser, ApiError> {
+        let mut errors = Errors::new();
+        let email = errors.check("email", Email::parse(&self.email));
+        let name = errors.check("name", text_field(&self.name, 200));
+        let role = errors.check("role", Role::parse(&self.role));
+        let organisation_id = self.organisation_id.filter(|id| !id.trim().is_empty());
+        if let Some(id) = &organisation_id
+            && uuid::Uuid::parse_str(id).is_err()
+        {
+            errors.add(
+                "organisation_id",
+                format!("`{id}` is not an organisation id"),
+            );
+        }
+        errors.check("password", password_policy(&self.password));
+        let (email, name, role) = errors.finish((|| Some((email?, name?, role?)))())?;
+        Ok(ParsedUser {
+            email,
+            name,
+            role,
+            organisation_id,
+            password: self.password,
+        })
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let page = query.to_request()?;
+    let page = state
+        .db(move |conn| Ok(repo::users::list(conn, &page)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOut::from(page.map(UserOut::from))))
+}
+
+/// An administrator sees any account; anyone else only their own.
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if !caller.is_admin() && id != caller.user_id {
+        return Err(ApiError::NotFound(format!("no user `{id}`")));
+    }
+    let shown = id.clone();
+    let row = state
+        .db(move |conn| Ok(repo::users::get(conn, &id)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{shown}`")))?;
+    Ok(HttpResponse::Ok().json(UserOut::from(row)))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<UserIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let parsed = body.into_inner().parse()?;
+    let password_hash =
+        web::block(move || accounts::hash_password(&parsed.password).map(|h| (h, parsed)))
+            .await??;
+    let (password_hash, parsed) = password_hash;
+    let new = NewUser {
+        email: parsed.email,
+        name: parsed.name,
+        role: parsed.role,
+        organisation_id: parsed.organisation_id,
+        password_hash,
+    };
+    let row = state
+        .write(move |conn| accounts::create_user(conn, new))
+        .await?;
+    Ok(HttpResponse::Created().json(UserOut::from(row)))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let patch = body.into_inner();
+    let mut errors = Errors::new();
+    let name = patch
+        .name
+        .as_deref()
+        .and_then(|n| errors.check("name", text_field(n, 200)));
+    if patch.active.is_none() && patch.name.is_none() {
+        errors.add("body", "give `active` or `name`");
+    }
+    errors.into_result()?;
+    let change = UserChange {
+        active: patch.active,
+        name,
+    };
+    let id = id.into_inner();
+    let actor = caller.user_id.clone();
+    let row = state
+        .write(move |conn| accounts::update_user(conn, &actor, &id, change))
+        .await?;
+    Ok(HttpResponse::Ok().json(UserOut::from(row)))
+}

@@ -1,0 +1,156 @@
+//! Settings from `MLAT_*` environment variables over defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub log_filter: String,
+    /// An Ed25519 private key in PKCS#8 PEM; `None` means the generated key in the
+    /// data directory.
+    pub jwt_key_file: Option<PathBuf>,
+    pub legal_bases_file: Option<PathBuf>,
+    pub cors_origins: Vec<String>,
+    pub db_pool_size: u32,
+    pub workers: usize,
+}
+
+/// One bad setting, named, so start-up can stop with one clear line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{name}: {message}")]
+pub struct SettingError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process
+    /// environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let err = |name: &'static str, message: String| SettingError { name, message };
+
+        let data_dir = PathBuf::from(get("MLAT_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("MLAT_DATABASE_URL") {
+            Some(text) => {
+                DatabaseUrl::parse(&text).map_err(|e| err("MLAT_DATABASE_URL", e.to_string()))?
+            }
+            None => DatabaseUrl::Sqlite(data_dir.join("mlat.db")),
+        };
+        let bind_text = get("MLAT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind_text.trim().parse::<SocketAddr>().map_err(|_| {
+            err(
+                "MLAT_BIND",
+                format!("`{bind_text}` is not an address and port such as 127.0.0.1:8080"),
+            )
+        })?;
+        let log_filter = get("MLAT_LOG").unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
+            err(
+                "MLAT_LOG",
+                format!("`{log_filter}` is not a log filter: {e}"),
+            )
+        })?;
+        let cors_origins = match get("MLAT_CORS_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|origin| {
+                    if origin.starts_with("https://") || origin.starts_with("http://") {
+                        Ok(origin.trim_end_matches('/').to_owned())
+                    } else {
+                        Err(err(
+                            "MLAT_CORS_ORIGINS",
+                            format!("`{origin}` is not an origin such as https://portal.example"),
+                        ))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        let number = |name: &'static str, default: u32, max: u32| -> Result<u32, SettingError> {
+            match get(name) {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<u32>() {
+                    Ok(n) if (1..=max).contains(&n) => Ok(n),
+                    _ => Err(err(
+                        name,
+                        format!("`{text}` is not a whole number from 1 to {max}"),
+                    )),
+                },
+            }
+        };
+        let db_pool_size = number("MLAT_DB_POOL_SIZE", 10, 500)?;
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+        let workers = number("MLAT_WORKERS", default_workers, 256)? as usize;
+        Ok(Settings {
+            database_url,
+            data_dir,
+            bind,
+            log_filter,
+            jwt_key_file: get("MLAT_JWT_KEY_FILE").map(PathBuf::from),
+            legal_bases_file: get("MLAT_LEGAL_BASES_FILE").map(PathBuf::from),
+            cors_origins,
+            db_pool_size,
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_to_sqlite_in_the_data_directory() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("./data/mlat.db".into()));
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.log_filter, "info");
+        let s = settings(&[("MLAT_DATA_DIR", "/srv/mlat")]).unwrap();
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite("/srv/mlat/mlat.db".into())
+        );
+    }
+
+    #[test]
+    fn postgres_is_chosen_by_scheme() {
+        let s = settings(&[("MLAT_DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(s.database_url.backend(), crate::db::Backend::Postgres);
+    }
+
+    #[test]
+    fn a_bad_setting_is_named() {
+        let e = settings(&[("MLAT_BIND", "localhost")]).unwrap_err();
+        assert_eq!(e.name, "MLAT_BIND");
+        assert!(e.to_string().starts_with("MLAT_BIND: `localhost`"));
+        let e = settings(&[("MLAT_DATABASE_URL", "mysql://h/db")]).unwrap_err();
+        assert_eq!(e.name, "MLAT_DATABASE_URL");
+        let e = settings(&[("MLAT_DB_POOL_SIZE", "0")]).unwrap_err();
+        assert_eq!(e.name, "MLAT_DB_POOL_SIZE");
+        let e = settings(&[("MLAT_CORS_ORIGINS", "portal.example")]).unwrap_err();
+        assert_eq!(e.name, "MLAT_CORS_ORIGINS");
+        let e = settings(&[("MLAT_LOG", "info,[[[")]).unwrap_err();
+        assert_eq!(e.name, "MLAT_LOG");
+    }
+}

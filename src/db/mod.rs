@@ -1,0 +1,12 @@
+//! Persistence: one connection enum over SQLite and PostgreSQL, a pool, embedded
+//! migrations per backend and the portable column types.
+
+pub mod conn;
+pub mod migrations;
+pub mod pool;
+pub mod schema;
+pub mod types;
+
+pub use conn::{Backend, DatabaseUrl, DbConn, lock_row, write_tx};
+pub use pool::{Pool, PooledConn};
+pub use types::{UtcTime, new_id};

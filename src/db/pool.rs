@@ -1,0 +1,75 @@
+//! The r2d2 pool, with a manager that opens connections through `conn::establish`
+//! (scheme dispatch and SQLite pragmas) rather than diesel's try-each-backend default.
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+
+use super::conn::{DatabaseUrl, DbConn, establish, prepare_database};
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ManagerError(String);
+
+impl From<ConnectionError> for ManagerError {
+    fn from(err: ConnectionError) -> Self {
+        ManagerError(err.to_string())
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ManagerError;
+
+    fn connect(&self) -> Result<DbConn, ManagerError> {
+        Ok(establish(&self.url)?)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ManagerError> {
+        conn.ping().map_err(|e| ManagerError(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("cannot open the {backend} database at {url}: {source}")]
+    Connect {
+        backend: super::Backend,
+        url: String,
+        source: ConnectionError,
+    },
+    #[error("cannot build the connection pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+}
+
+/// Opens the pool after one direct connection attempt, so that a wrong host or
+/// password is reported with the database's own words instead of a pool timeout.
+pub fn build(url: &DatabaseUrl, max_size: u32) -> Result<Pool, PoolError> {
+    let connect_error = |source| PoolError::Connect {
+        backend: url.backend(),
+        url: url.redacted(),
+        source,
+    };
+    prepare_database(url).map_err(connect_error)?;
+    drop(establish(url).map_err(connect_error)?);
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(false)
+        .build(Manager { url: url.clone() })?;
+    Ok(pool)
+}

@@ -1,0 +1,72 @@
+//! Hand-kept from the SQLite migrations with portable SQL types only: printing it
+//! from PostgreSQL would emit `Timestamptz`, which does not compile through the
+//! connection enum.
+
+diesel::table! {
+    jurisdictions (code) {
+        code -> Text,
+        name -> Text,
+        timezone -> Text,
+        memberships -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        jurisdiction -> Text,
+        contact_email -> Nullable<Text>,
+        retention_days -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        organisation_id -> Nullable<Text>,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttle (email) {
+        email -> Text,
+        failures -> Integer,
+        window_started_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(organisations -> jurisdictions (jurisdiction));
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    jurisdictions,
+    organisations,
+    users,
+    login_throttle,
+    refresh_tokens,
+);

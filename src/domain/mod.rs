@@ -1,0 +1,7 @@
+//! Domain rules as plain functions and types, with no I/O.
+
+pub mod countries;
+pub mod legal_bases;
+pub mod lockout;
+pub mod reference;
+pub mod validation;

@@ -1,0 +1,172 @@
+//! Parsing user input into values that cannot be invalid, collecting every
+//! problem with the field it belongs to.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// One problem with one field of a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Collects field errors so that a client learns everything wrong at once.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Keeps the parsed value, or records why it failed under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<(), Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
+    }
+
+    /// The parsed values when every field passed; otherwise every problem found.
+    /// `values` is `None` exactly when some `check` failed, so the fallback error
+    /// only guards against a parser that forgot to record why.
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, Vec<FieldError>> {
+        match values {
+            Some(values) if self.0.is_empty() => Ok(values),
+            _ if !self.0.is_empty() => Err(self.0),
+            _ => Err(vec![FieldError {
+                field: "body".into(),
+                message: "is not valid".into(),
+            }]),
+        }
+    }
+}
+
+/// An e-mail address, trimmed and lower-cased so that one person has one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let normalised = text.trim().to_lowercase();
+        if normalised.len() > 254 {
+            return Err("must be at most 254 characters".into());
+        }
+        lettre::Address::from_str(&normalised)
+            .map(|_| Self(normalised))
+            .map_err(|_| format!("`{}` is not an e-mail address", text.trim()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A display name or title: trimmed, not empty, bounded, no control characters.
+pub fn text_field(text: &str, max_chars: usize) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+pub const PASSWORD_MIN_CHARS: usize = 12;
+/// Bounds the work a single sign-in can ask of the password hasher.
+pub const PASSWORD_MAX_BYTES: usize = 1024;
+
+/// The password policy: at least 12 characters (NIST SP 800-63B favours length
+/// over composition rules), and not absurdly long.
+pub fn password_policy(password: &str) -> Result<(), String> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(format!(
+            "must be at least {PASSWORD_MIN_CHARS} characters long"
+        ));
+    }
+    if password.len() > PASSWORD_MAX_BYTES {
+        return Err(format!("must be at most {PASSWORD_MAX_BYTES} bytes long"));
+    }
+    if password.trim().is_empty() {
+        return Err("must not be only white space".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Officer@Police.EXAMPLE ").unwrap().as_str(),
+            "officer@police.example"
+        );
+        assert!(Email::parse("not-an-address").is_err());
+        assert!(Email::parse("a@").is_err());
+        assert!(Email::parse("").is_err());
+    }
+
+    #[test]
+    fn password_policy_needs_twelve_characters() {
+        assert!(password_policy("short-pass1").is_err());
+        assert!(password_policy("twelve-chars").is_ok());
+        assert!(password_policy("            ").is_err());
+        assert!(password_policy(&"x".repeat(2000)).is_err());
+        // Characters, not bytes: twelve accented letters pass.
+        assert!(password_policy("éééééééééééé").is_ok());
+    }
+
+    #[test]
+    fn text_fields_are_trimmed_and_bounded() {
+        assert_eq!(text_field("  Garda  ", 10).unwrap(), "Garda");
+        assert!(text_field("   ", 10).is_err());
+        assert!(text_field("abcdefghijk", 10).is_err());
+        assert!(text_field("a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn errors_collect_every_field() {
+        let mut errors = Errors::new();
+        assert_eq!(errors.check("a", Ok::<_, String>(1)), Some(1));
+        assert_eq!(errors.check::<u8>("b", Err("bad".into())), None);
+        errors.add("c", "also bad");
+        let list = errors.into_result().unwrap_err();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].field, "b");
+    }
+}

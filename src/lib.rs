@@ -1,0 +1,16 @@
+//! mlat: the case-workflow backend for cross-border requests for electronic
+//! evidence. `startup::Application` builds the whole service; the binary and the
+//! integration tests both start it through that one function.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod repo;
+pub mod service;
+pub mod startup;
+pub mod state;
+
+pub use startup::Application;

@@ -1,0 +1,194 @@
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mlat::config::Settings;
+use mlat::domain::reference::Role;
+use mlat::domain::validation::{Email, password_policy, text_field};
+use mlat::service::accounts::{self, NewUser};
+use mlat::{Application, db, demo, startup};
+
+/// mlat: tracks cross-border requests for electronic evidence and their deadlines.
+///
+/// Settings come from the environment: MLAT_DATABASE_URL, MLAT_DATA_DIR, MLAT_BIND,
+/// MLAT_LOG, MLAT_JWT_KEY_FILE, MLAT_LEGAL_BASES_FILE, MLAT_CORS_ORIGINS,
+/// MLAT_DB_POOL_SIZE, MLAT_WORKERS (see docs/operations.md).
+#[derive(Parser)]
+#[command(name = "mlat", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the HTTP API.
+    Serve {
+        /// Load the demo world first if the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and say which were applied.
+    Migrate,
+    /// Load the demo world (idempotent) and print the demo accounts.
+    Demo,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the first administrator is made this way.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, liaison_officer, central_authority or provider.
+        #[arg(long)]
+        role: String,
+        /// The organisation's id (required for every role but admin).
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Read the password (at least 12 characters) from the first line of
+        /// standard input, so that it stays out of the shell history.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn init_logging(filter: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings.log_filter);
+    match run(cli.command, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve { demo } => serve(settings, demo),
+        Command::Migrate => {
+            let (_, applied) = startup::open_database(&settings).map_err(|e| e.to_string())?;
+            if applied.is_empty() {
+                println!("no pending migrations");
+            }
+            for version in applied {
+                println!("applied {version}");
+            }
+            Ok(())
+        }
+        Command::Demo => {
+            let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let accounts = demo::load(&mut conn).map_err(|e| describe(&e))?;
+            print!("{}", demo::describe(&accounts));
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    name,
+                    role,
+                    organisation,
+                    password_stdin: _,
+                },
+        } => {
+            let email = Email::parse(&email).map_err(|m| format!("--email: {m}"))?;
+            let name = text_field(&name, 200).map_err(|m| format!("--name: {m}"))?;
+            let role = Role::parse(&role).map_err(|m| format!("--role: {m}"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            password_policy(password).map_err(|m| format!("password: {m}"))?;
+            let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let password_hash = accounts::hash_password(password).map_err(|e| describe(&e))?;
+            let user = db::write_tx(&mut conn, |conn| {
+                accounts::create_user(
+                    conn,
+                    NewUser {
+                        email,
+                        name,
+                        role,
+                        organisation_id: organisation,
+                        password_hash,
+                    },
+                )
+            })
+            .map_err(|e| describe(&e))?;
+            println!(
+                "created user {} ({}) with id {}",
+                user.email, user.role, user.id
+            );
+            Ok(())
+        }
+    }
+}
+
+/// An API error in words for the terminal, field errors included.
+fn describe(err: &mlat::api::error::ApiError) -> String {
+    match err {
+        mlat::api::error::ApiError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        mlat::api::error::ApiError::Internal(cause) => {
+            mlat::api::error::error_chain(cause.as_ref())
+        }
+        other => other.to_string(),
+    }
+}
+
+#[actix_web::main]
+async fn serve(settings: Settings, load_demo: bool) -> Result<(), String> {
+    let state = actix_web::web::Data::new(startup::prepare(settings).map_err(|e| e.to_string())?);
+    if load_demo {
+        let pool = state.pool.clone();
+        let accounts = actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            if demo::database_is_empty(&mut conn).map_err(|e| describe(&e))? {
+                demo::load(&mut conn).map(Some).map_err(|e| describe(&e))
+            } else {
+                Ok(None)
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        match accounts {
+            Some(accounts) => print!("{}", demo::describe(&accounts)),
+            None => println!("the database is not empty: demo data not loaded"),
+        }
+    }
+    let app = Application::with_state(state).map_err(|e| e.to_string())?;
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}

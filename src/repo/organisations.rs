@@ -1,0 +1,75 @@
+use diesel::prelude::*;
+
+use super::{Page, PageRequest};
+use crate::db::schema::organisations;
+use crate::db::{DbConn, UtcTime};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub jurisdiction: String,
+    pub contact_email: Option<String>,
+    /// JSON object: data category → days.
+    pub retention_days: String,
+    pub created_at: UtcTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub kind: Option<String>,
+    pub jurisdiction: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &OrganisationRow) -> QueryResult<()> {
+    diesel::insert_into(organisations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_name(
+    conn: &mut DbConn,
+    jurisdiction: &str,
+    name: &str,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::jurisdiction.eq(jurisdiction))
+        .filter(organisations::name.eq(name))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    filter: &Filter,
+    page: &PageRequest,
+) -> QueryResult<Page<OrganisationRow>> {
+    let mut query = organisations::table
+        .select(OrganisationRow::as_select())
+        .order(organisations::id)
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(kind) = &filter.kind {
+        query = query.filter(organisations::kind.eq(kind.clone()));
+    }
+    if let Some(jurisdiction) = &filter.jurisdiction {
+        query = query.filter(organisations::jurisdiction.eq(jurisdiction.clone()));
+    }
+    if let Some(cursor) = &page.cursor {
+        query = query.filter(organisations::id.gt(cursor.clone()));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
+}

@@ -1,0 +1,106 @@
+use diesel::prelude::*;
+
+use super::{Page, PageRequest};
+use crate::db::schema::{organisations, users};
+use crate::db::{DbConn, UtcTime};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organisation_id: Option<String>,
+    pub password_hash: String,
+    pub active: bool,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
+}
+
+/// A user with what the authorisation rules need of their organisation.
+#[derive(Debug, Clone)]
+pub struct UserWithOrganisation {
+    pub user: UserRow,
+    pub organisation_kind: Option<String>,
+    pub jurisdiction: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &UserRow) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The active user behind a token, with their organisation, in one query.
+pub fn find_active_with_organisation(
+    conn: &mut DbConn,
+    id: &str,
+) -> QueryResult<Option<UserWithOrganisation>> {
+    users::table
+        .left_join(organisations::table)
+        .filter(users::id.eq(id))
+        .filter(users::active.eq(true))
+        .select((
+            UserRow::as_select(),
+            organisations::kind.nullable(),
+            organisations::jurisdiction.nullable(),
+        ))
+        .first::<(UserRow, Option<String>, Option<String>)>(conn)
+        .optional()
+        .map(|found| {
+            found.map(
+                |(user, organisation_kind, jurisdiction)| UserWithOrganisation {
+                    user,
+                    organisation_kind,
+                    jurisdiction,
+                },
+            )
+        })
+}
+
+pub fn list(conn: &mut DbConn, page: &PageRequest) -> QueryResult<Page<UserRow>> {
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order(users::id)
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(cursor) = &page.cursor {
+        query = query.filter(users::id.gt(cursor.clone()));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
+}
+
+pub fn set_active(conn: &mut DbConn, id: &str, active: bool, now: UtcTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::active.eq(active), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+pub fn set_name(conn: &mut DbConn, id: &str, name: &str, now: UtcTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::name.eq(name), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}

@@ -1,0 +1,7 @@
+//! Use cases: each takes validated input and a connection inside the caller's
+//! transaction, and composes repository calls, so that a state change and what
+//! must accompany it commit together.
+
+pub mod accounts;
+pub mod reference;
+pub mod sessions;

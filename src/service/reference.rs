@@ -1,0 +1,91 @@
+//! Jurisdictions and organisations.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+
+use crate::api::error::ApiError;
+use crate::db::{DbConn, UtcTime, new_id};
+use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
+use crate::domain::validation::Email;
+use crate::repo::jurisdictions::JurisdictionRow;
+use crate::repo::organisations::OrganisationRow;
+use crate::repo::{self, is_unique_violation};
+
+#[derive(Debug, Clone)]
+pub struct NewJurisdiction {
+    pub code: JurisdictionCode,
+    pub name: String,
+    pub timezone: Tz,
+    pub memberships: Vec<String>,
+}
+
+pub fn create_jurisdiction(
+    conn: &mut DbConn,
+    new: NewJurisdiction,
+) -> Result<JurisdictionRow, ApiError> {
+    let row = JurisdictionRow {
+        code: new.code.as_str().to_owned(),
+        name: new.name,
+        timezone: new.timezone.name().to_owned(),
+        memberships: serde_json::to_string(&new.memberships).map_err(ApiError::internal)?,
+        created_at: UtcTime::now(),
+    };
+    repo::jurisdictions::insert(conn, &row).map_err(|e| {
+        if is_unique_violation(&e) {
+            ApiError::conflict(format!("jurisdiction `{}` already exists", row.code))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub jurisdiction: JurisdictionCode,
+    pub contact_email: Option<Email>,
+    pub retention_days: BTreeMap<DataCategory, u32>,
+}
+
+pub fn create_organisation(
+    conn: &mut DbConn,
+    new: NewOrganisation,
+) -> Result<OrganisationRow, ApiError> {
+    if repo::jurisdictions::get(conn, new.jurisdiction.as_str())?.is_none() {
+        return Err(ApiError::field(
+            "jurisdiction",
+            format!(
+                "no jurisdiction `{}` exists; create it first",
+                new.jurisdiction.as_str()
+            ),
+        ));
+    }
+    let retention: BTreeMap<&str, u32> = new
+        .retention_days
+        .iter()
+        .map(|(category, days)| (category.as_str(), *days))
+        .collect();
+    let row = OrganisationRow {
+        id: new_id(),
+        name: new.name,
+        kind: new.kind.as_str().to_owned(),
+        jurisdiction: new.jurisdiction.as_str().to_owned(),
+        contact_email: new.contact_email.map(Email::into_string),
+        retention_days: serde_json::to_string(&retention).map_err(ApiError::internal)?,
+        created_at: UtcTime::now(),
+    };
+    repo::organisations::insert(conn, &row).map_err(|e| {
+        if is_unique_violation(&e) {
+            ApiError::conflict(format!(
+                "an organisation named `{}` already exists in {}",
+                row.name, row.jurisdiction
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row)
+}

@@ -1,0 +1,189 @@
+//! Sign-in, token rotation and sign-out.
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::api::error::ApiError;
+use crate::auth::password;
+use crate::auth::tokens::{self, ACCESS_TTL, REFRESH_TTL, TokenKeys};
+use crate::db::{DbConn, UtcTime, new_id, write_tx};
+use crate::domain::lockout::FailureOutcome;
+use crate::domain::validation::Email;
+use crate::repo;
+use crate::repo::sessions::RefreshTokenRow;
+
+#[derive(Debug, Serialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::Unauthenticated("the e-mail address or the password is wrong".into())
+}
+
+fn locked(until: UtcTime, now: UtcTime) -> ApiError {
+    let seconds = (until - now).num_seconds().max(1) as u64;
+    ApiError::TooManyRequests {
+        detail: format!(
+            "too many failed sign-ins for this address: try again in {} minutes",
+            seconds.div_ceil(60)
+        ),
+        retry_after: seconds,
+    }
+}
+
+fn issue_pair(
+    conn: &mut DbConn,
+    keys: &TokenKeys,
+    user_id: &str,
+    family_id: &str,
+) -> Result<TokenPair, ApiError> {
+    let now = Utc::now();
+    let refresh_token = tokens::new_refresh_token().map_err(ApiError::internal)?;
+    repo::sessions::insert_refresh(
+        conn,
+        &RefreshTokenRow {
+            id: new_id(),
+            user_id: user_id.to_owned(),
+            family_id: family_id.to_owned(),
+            token_hash: tokens::hash_refresh_token(&refresh_token),
+            created_at: UtcTime::from(now),
+            expires_at: UtcTime::from(now + REFRESH_TTL),
+            revoked_at: None,
+        },
+    )?;
+    let access_token = keys.issue(user_id, now).map_err(ApiError::internal)?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TTL.num_seconds(),
+    })
+}
+
+/// Signs in. Every attempt is counted against the address *before* the password
+/// is checked, so that parallel guesses cannot outrun the lockout; a success
+/// clears the count. The same answers are given whether or not the address has
+/// an account.
+pub fn login(
+    conn: &mut DbConn,
+    keys: &TokenKeys,
+    email: &Email,
+    password: &str,
+) -> Result<TokenPair, ApiError> {
+    let email = email.as_str();
+    let now = UtcTime::now();
+    let (outcome, user) = write_tx(conn, |conn| {
+        let throttle = repo::sessions::lock_throttle(conn, email)?;
+        if let Some(until) = throttle.locked_at(now) {
+            return Err(locked(until, now));
+        }
+        let (counted, outcome) = throttle.fail(now);
+        repo::sessions::save_throttle(conn, email, &counted)?;
+        Ok((outcome, repo::users::find_by_email(conn, email)?))
+    })
+    .inspect_err(|e| {
+        if matches!(e, ApiError::TooManyRequests { .. }) {
+            tracing::warn!(email, "sign-in refused: address locked");
+        }
+    })?;
+
+    let valid = match &user {
+        Some(user) => password::verify(password, &user.password_hash),
+        None => {
+            password::verify_dummy(password);
+            false
+        }
+    };
+    let user = match user {
+        Some(user) if valid && user.active => user,
+        Some(user) if valid => {
+            tracing::warn!(email, user_id = %user.id, "sign-in refused: account deactivated");
+            return Err(invalid_credentials());
+        }
+        _ => {
+            tracing::warn!(
+                email,
+                known = user.is_some(),
+                "sign-in failed: wrong credentials"
+            );
+            if outcome == FailureOutcome::LockedNow {
+                tracing::warn!(
+                    email,
+                    "address locked for 15 minutes after 5 failed sign-ins"
+                );
+            }
+            return Err(invalid_credentials());
+        }
+    };
+    let pair = write_tx(conn, |conn| {
+        repo::sessions::lock_throttle(conn, email)?;
+        repo::sessions::save_throttle(conn, email, &Default::default())?;
+        issue_pair(conn, keys, &user.id, &new_id())
+    })?;
+    tracing::info!(email, user_id = %user.id, "sign-in succeeded");
+    Ok(pair)
+}
+
+enum Rotation {
+    Rotated(TokenPair),
+    Reused { user_id: String },
+    Refused,
+}
+
+/// Exchanges a refresh token for a new pair; the old one stops working. Presenting
+/// a token that was already rotated revokes its whole family, since one of the two
+/// holders is not the user.
+pub fn refresh(conn: &mut DbConn, keys: &TokenKeys, token: &str) -> Result<TokenPair, ApiError> {
+    let hash = tokens::hash_refresh_token(token);
+    let now = UtcTime::now();
+    let rotation = write_tx(conn, |conn| {
+        let Some(row) = repo::sessions::find_refresh(conn, &hash)? else {
+            return Ok(Rotation::Refused);
+        };
+        if row.revoked_at.is_some() {
+            repo::sessions::revoke_family(conn, &row.family_id, now)?;
+            return Ok(Rotation::Reused {
+                user_id: row.user_id,
+            });
+        }
+        if row.expires_at <= now
+            || repo::users::find_active_with_organisation(conn, &row.user_id)?.is_none()
+        {
+            return Ok(Rotation::Refused);
+        }
+        if !repo::sessions::revoke_refresh(conn, &row.id, now)? {
+            return Ok(Rotation::Refused);
+        }
+        issue_pair(conn, keys, &row.user_id, &row.family_id).map(Rotation::Rotated)
+    })?;
+    match rotation {
+        Rotation::Rotated(pair) => Ok(pair),
+        Rotation::Reused { user_id } => {
+            tracing::warn!(%user_id, "a rotated refresh token was reused: its family is revoked");
+            Err(refused())
+        }
+        Rotation::Refused => Err(refused()),
+    }
+}
+
+fn refused() -> ApiError {
+    ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into())
+}
+
+/// Revokes a refresh token; unknown or already revoked tokens are not an error.
+pub fn logout(conn: &mut DbConn, token: &str) -> Result<(), ApiError> {
+    let hash = tokens::hash_refresh_token(token);
+    let now = UtcTime::now();
+    write_tx(conn, |conn| {
+        if let Some(row) = repo::sessions::find_refresh(conn, &hash)?
+            && repo::sessions::revoke_refresh(conn, &row.id, now)?
+        {
+            tracing::info!(user_id = %row.user_id, "signed out");
+        }
+        Ok(())
+    })
+}

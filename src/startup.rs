@@ -1,0 +1,252 @@
+//! Building the service: data directory, pool, migrations, keys, catalogue, HTTP.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use actix_cors::Cors;
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Server, ServerHandle, Service, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::api::{self, error::ApiError};
+use crate::auth::tokens::{KeyError, TokenKeys};
+use crate::config::Settings;
+use crate::db::{self, migrations};
+use crate::domain::legal_bases::{Catalogue, CatalogueError};
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] db::pool::PoolError),
+    #[error("cannot get a database connection: {0}")]
+    Connection(#[from] diesel::r2d2::PoolError),
+    #[error("migrations failed: {0}")]
+    Migrations(migrations::MigrationError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("MLAT_LEGAL_BASES_FILE {path}: {message}")]
+    Catalogue { path: String, message: String },
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where the generated token key lives when `MLAT_JWT_KEY_FILE` is not set.
+pub fn default_key_path(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("jwt-ed25519.pem")
+}
+
+/// Opens the data directory and the database and applies pending migrations.
+/// Returns the pool and the versions applied now.
+pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), StartupError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
+    let pool = db::pool::build(&settings.database_url, settings.db_pool_size)?;
+    let mut conn = pool.get()?;
+    let applied = migrations::run_pending(&mut conn).map_err(StartupError::Migrations)?;
+    Ok((pool, applied))
+}
+
+pub fn load_catalogue(settings: &Settings) -> Result<Catalogue, StartupError> {
+    match &settings.legal_bases_file {
+        None => Ok(Catalogue::embedded()),
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| StartupError::Catalogue {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            Catalogue::parse(&text).map_err(|e: CatalogueError| StartupError::Catalogue {
+                path: shown,
+                message: e.to_string(),
+            })
+        }
+    }
+}
+
+/// Everything the handlers share, ready to serve.
+pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
+    let (pool, applied) = open_database(&settings)?;
+    for version in &applied {
+        tracing::info!(%version, "migration applied");
+    }
+    let keys = match &settings.jwt_key_file {
+        Some(path) => TokenKeys::load(path, false)?,
+        None => TokenKeys::load(&default_key_path(&settings), true)?,
+    };
+    let catalogue = load_catalogue(&settings)?;
+    tracing::info!(
+        backend = %settings.database_url.backend(),
+        database = %settings.database_url.redacted(),
+        legal_bases = catalogue.legal_bases.len(),
+        "ready"
+    );
+    Ok(AppState {
+        pool,
+        keys,
+        catalogue,
+        settings,
+    })
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Builds the service and binds its listener (port 0 picks a free one).
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let state = web::Data::new(prepare(settings)?);
+        Self::with_state(state)
+    }
+
+    pub fn with_state(state: web::Data<AppState>) -> Result<Self, StartupError> {
+        let address = state.settings.bind;
+        let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: address.to_string(),
+                source,
+            })?
+            .port();
+        let workers = state.settings.workers;
+        let shared = state.clone();
+        let server = HttpServer::new(move || {
+            let cors_origins = shared.settings.cors_origins.clone();
+            App::new()
+                .app_data(shared.clone())
+                .configure(api::configure)
+                .default_service(web::to(not_found))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(security_headers())
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().copied();
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        if let Some(id) = request_id
+                            && let Ok(value) = HeaderValue::from_str(&id.to_string())
+                        {
+                            response
+                                .headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(TracingLogger::default())
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            address: address.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+}
+
+/// CORS stays closed (no CORS headers, so browsers refuse cross-origin reads)
+/// unless `MLAT_CORS_ORIGINS` lists origins.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PATCH"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(600)
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no resource at {}", req.path())))
+}
+
+/// Errors raised by actix itself (an unknown method on a known path, say) carry
+/// a plain body; give them the problem+json shape every client expects.
+fn problem_for_bare_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(api::error::PROBLEM_JSON.as_bytes())
+    });
+    if is_problem || res.status().as_u16() < 400 {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = match status.as_u16() {
+        405 => ApiError::MethodNotAllowed(format!(
+            "{} is not allowed on {}",
+            res.request().method(),
+            res.request().path()
+        )),
+        404 => ApiError::NotFound(format!("no resource at {}", res.request().path())),
+        400 => ApiError::BadRequest("the request could not be understood".into()),
+        413 => ApiError::PayloadTooLarge("the request is too large".into()),
+        _ if status.is_server_error() => ApiError::internal(format!("unhandled {status}")),
+        _ => ApiError::BadRequest(format!(
+            "the request was refused ({})",
+            status.canonical_reason().unwrap_or("error")
+        )),
+    };
+    let (req, _) = res.into_parts();
+    let mut response = actix_web::ResponseError::error_response(&detail);
+    *response.status_mut() = status;
+    let response: actix_web::HttpResponse<EitherBody<B, BoxBody>> = response.map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(
+        req, response,
+    )))
+}
