@@ -23,33 +23,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|err, _| error::json_error(err).into()),
     )
     .app_data(web::QueryConfig::default().error_handler(|err, _| error::query_error(err).into()))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
+    .service(web::resource("/healthz").get(health::healthz))
+    .service(web::resource("/readyz").get(health::readyz))
     .service(
         web::scope("/api/v1")
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/refresh", web::post().to(auth::refresh))
-            .route("/auth/logout", web::post().to(auth::logout))
-            .route("/me", web::get().to(auth::me))
+            .service(web::resource("/auth/login").post(auth::login))
+            .service(web::resource("/auth/refresh").post(auth::refresh))
+            .service(web::resource("/auth/logout").post(auth::logout))
+            .service(web::resource("/me").get(auth::me))
             .service(
                 web::resource("/jurisdictions")
                     .get(jurisdictions::list)
                     .post(jurisdictions::create),
             )
-            .route("/jurisdictions/{code}", web::get().to(jurisdictions::get))
+            .service(web::resource("/jurisdictions/{code}").get(jurisdictions::get))
             .service(
                 web::resource("/organisations")
                     .get(organisations::list)
                     .post(organisations::create),
             )
-            .route("/organisations/{id}", web::get().to(organisations::get))
+            .service(web::resource("/organisations/{id}").get(organisations::get))
             .service(web::resource("/users").get(users::list).post(users::create))
             .service(
                 web::resource("/users/{id}")
                     .get(users::get)
                     .patch(users::update),
             )
-            .route("/legal-bases", web::get().to(legal_bases::list))
-            .route("/legal-bases/{id}", web::get().to(legal_bases::get)),
+            .service(web::resource("/legal-bases").get(legal_bases::list))
+            .service(web::resource("/legal-bases/{id}").get(legal_bases::get)),
     );
 }

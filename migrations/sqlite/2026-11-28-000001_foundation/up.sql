@@ -16,7 +16,7 @@ CREATE TABLE organisations (
     retention_days TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
-CREATE UNIQUE INDEX organisations_jurisdiction_name_key ON organisations (jurisdiction, name);
+CREATE UNIQUE INDEX organisations_jurisdiction_name_idx ON organisations (jurisdiction, name);
 CREATE INDEX organisations_kind_idx ON organisations (kind, jurisdiction);
 
 CREATE TABLE users (

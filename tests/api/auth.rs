@@ -1,0 +1,232 @@
+//! Sign-in, tokens, lockout, sign-out and deactivation.
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{PASSWORD, TestApp};
+
+backend_tests!(
+    sign_in_returns_tokens_that_open_me,
+    wrong_password_and_unknown_address_get_the_same_answer,
+    five_failures_lock_the_account_even_for_the_right_password,
+    unknown_addresses_lock_too,
+    refresh_rotates_and_the_old_token_stops_working,
+    reusing_a_rotated_refresh_token_revokes_the_family,
+    logout_revokes_the_refresh_token,
+    a_deactivated_users_tokens_stop_working_at_once,
+    forged_or_missing_tokens_are_refused,
+);
+
+async fn login_body(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+async fn sign_in_returns_tokens_that_open_me(app: &TestApp) {
+    app.world().await;
+    let reply = login_body(app, "Officer@GB.test.example", PASSWORD).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["token_type"], "Bearer");
+    assert_eq!(reply.json["expires_in"], 900);
+    assert!(reply.json["refresh_token"].as_str().unwrap().len() >= 43);
+    let token = reply.json["access_token"].as_str().unwrap();
+    let me = app.get("/api/v1/me", token).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["email"], "officer@gb.test.example");
+    assert_eq!(me.json["role"], "liaison_officer");
+    assert_eq!(me.json["organisation"]["kind"], "agency");
+    assert_eq!(me.json["organisation"]["jurisdiction"], "GB");
+    assert!(me.json.get("password_hash").is_none());
+}
+
+async fn wrong_password_and_unknown_address_get_the_same_answer(app: &TestApp) {
+    app.world().await;
+    let wrong = login_body(app, "officer@gb.test.example", "not the password").await;
+    let unknown = login_body(app, "nobody@gb.test.example", "not the password").await;
+    assert_eq!(wrong.problem(401)["detail"], unknown.problem(401)["detail"]);
+    let invalid = login_body(app, "not an address", "whatever-long-enough").await;
+    assert_eq!(invalid.fields(), ["email"]);
+}
+
+async fn five_failures_lock_the_account_even_for_the_right_password(app: &TestApp) {
+    app.world().await;
+    let email = "ca@gb.test.example";
+    for attempt in 1..=5 {
+        let reply = login_body(app, email, "wrong password!").await;
+        assert_eq!(reply.status, 401, "attempt {attempt}");
+    }
+    let reply = login_body(app, email, PASSWORD).await;
+    reply.problem(429);
+    let retry: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "retry-after {retry}");
+    // Other accounts are not affected.
+    assert_eq!(
+        login_body(app, "officer@gb.test.example", PASSWORD)
+            .await
+            .status,
+        200
+    );
+}
+
+async fn unknown_addresses_lock_too(app: &TestApp) {
+    app.world().await;
+    for _ in 0..5 {
+        login_body(app, "ghost@nowhere.example", "wrong password!").await;
+    }
+    // Same answer as for a real, locked account: nothing tells that it has none.
+    login_body(app, "ghost@nowhere.example", "wrong password!")
+        .await
+        .problem(429);
+}
+
+async fn refresh_rotates_and_the_old_token_stops_working(app: &TestApp) {
+    app.world().await;
+    let first = login_body(app, "officer@gb.test.example", PASSWORD)
+        .await
+        .json;
+    let old = first["refresh_token"].as_str().unwrap();
+    let second = app
+        .post("/api/v1/auth/refresh", None, json!({"refresh_token": old}))
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.json);
+    let new_refresh = second.json["refresh_token"].as_str().unwrap();
+    assert_ne!(new_refresh, old);
+    let access = second.json["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", access).await.status, 200);
+    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": old}))
+        .await
+        .problem(401);
+}
+
+async fn reusing_a_rotated_refresh_token_revokes_the_family(app: &TestApp) {
+    app.world().await;
+    let first = login_body(app, "officer@gb.test.example", PASSWORD)
+        .await
+        .json;
+    let stolen = first["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": stolen}),
+        )
+        .await;
+    let current = rotated.json["refresh_token"].as_str().unwrap().to_owned();
+    // The thief replays the old token: refused, and the legitimate chain dies too.
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": stolen}),
+    )
+    .await
+    .problem(401);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": current}),
+    )
+    .await
+    .problem(401);
+}
+
+async fn logout_revokes_the_refresh_token(app: &TestApp) {
+    app.world().await;
+    let pair = login_body(app, "officer@gb.test.example", PASSWORD)
+        .await
+        .json;
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    let reply = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await
+    .problem(401);
+    // Logging out twice is harmless.
+    let again = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(again.status, 204);
+}
+
+async fn a_deactivated_users_tokens_stop_working_at_once(app: &TestApp) {
+    let world = app.world().await;
+    let pair = login_body(app, "officer@gb.test.example", PASSWORD)
+        .await
+        .json;
+    let access = pair["access_token"].as_str().unwrap();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", access).await.status, 200);
+    let reply = app
+        .patch(
+            &format!("/api/v1/users/{}", world.officer_id),
+            &world.admin,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["active"], false);
+    app.get("/api/v1/me", access).await.problem(401);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await
+    .problem(401);
+    login_body(app, "officer@gb.test.example", PASSWORD)
+        .await
+        .problem(401);
+    // Reactivated, the person can sign in again.
+    app.patch(
+        &format!("/api/v1/users/{}", world.officer_id),
+        &world.admin,
+        json!({"active": true}),
+    )
+    .await;
+    assert_eq!(
+        login_body(app, "officer@gb.test.example", PASSWORD)
+            .await
+            .status,
+        200
+    );
+}
+
+async fn forged_or_missing_tokens_are_refused(app: &TestApp) {
+    let world = app.world().await;
+    let reply = app.call("GET", "/api/v1/me", None, None).await;
+    reply.problem(401);
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    app.get("/api/v1/me", "not-a-jwt").await.problem(401);
+    // Flip one character of the signature.
+    let mut forged = world.officer.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    app.get("/api/v1/me", &forged).await.problem(401);
+    // An unsigned token ("alg": "none") claiming to be the admin.
+    let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": "mlat", "aud": "mlat-api", "sub": world.admin_id,
+        "exp": now + 600, "nbf": now, "iat": now, "jti": "x"});
+    use base64::Engine;
+    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+    app.get("/api/v1/me", &format!("{header}.{body}."))
+        .await
+        .problem(401);
+}

@@ -1,0 +1,239 @@
+//! The `mlat` binary: migrate, user create, demo, and serve --demo end to end.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{PgDatabase, postgres_server_url};
+
+fn mlat(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mlat"));
+    command
+        .env_clear()
+        .env("MLAT_DATA_DIR", data_dir)
+        .env("MLAT_LOG", "info");
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run_with_stdin(mut command: Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn migrate_says_what_it_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = mlat(dir.path()).arg("migrate").output().unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("applied 20261128000001"));
+    let second = mlat(dir.path()).arg("migrate").output().unwrap();
+    assert_eq!(text(&second.stdout).trim(), "no pending migrations");
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value) in [
+        ("MLAT_BIND", "localhost"),
+        ("MLAT_DATABASE_URL", "mysql://db/mlat"),
+    ] {
+        let out = mlat(dir.path())
+            .env(name, value)
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("error: {name}: ")), "{stderr}");
+    }
+    let out = mlat(dir.path())
+        .env("MLAT_JWT_KEY_FILE", dir.path().join("missing.pem"))
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("cannot read the token signing key"));
+}
+
+#[test]
+fn user_create_reads_the_password_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |password: &str| {
+        let mut command = mlat(dir.path());
+        command.args([
+            "user",
+            "create",
+            "--email",
+            "first.admin@example.org",
+            "--name",
+            "First Admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ]);
+        run_with_stdin(command, &format!("{password}\n"))
+    };
+    let short = create("too short");
+    assert!(!short.status.success());
+    assert!(text(&short.stderr).contains("password: must be at least 12 characters"));
+    let ok = create("a strong first password");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("created user first.admin@example.org (admin)"));
+    let again = create("a strong first password");
+    assert!(text(&again.stderr).contains("already exists"));
+    let mut wrong_role = mlat(dir.path());
+    wrong_role.args([
+        "user",
+        "create",
+        "--email",
+        "x@example.org",
+        "--name",
+        "X",
+        "--role",
+        "provider",
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(wrong_role, "a strong first password\n");
+    assert!(text(&out.stderr).contains("role: role `provider` needs an organisation"));
+}
+
+#[test]
+fn demo_loads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = mlat(dir.path()).arg("demo").output().unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    for role in ["admin", "liaison_officer", "central_authority", "provider"] {
+        assert!(stdout.contains(role), "{stdout}");
+    }
+    assert!(!stdout.contains("existed already"));
+    let second = mlat(dir.path()).arg("demo").output().unwrap();
+    assert!(second.status.success());
+    assert_eq!(text(&second.stdout).matches("existed already").count(), 8);
+}
+
+#[test]
+fn a_wrong_postgres_login_is_reported_in_the_servers_words() {
+    let Some(server) = postgres_server_url() else {
+        eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::with_database(&server, "postgres")
+        .replacen("://", "://no_such_role:secret@", 1)
+        .replacen("@postgres@", "@", 1);
+    let out = mlat(dir.path())
+        .env("MLAT_DATABASE_URL", &url)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot open the postgres database"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no_such_role"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is not printed: {stderr}"
+    );
+}
+
+/// `serve --demo` on an empty directory: a demo user signs in over HTTP.
+fn serve_demo_and_sign_in(database_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = mlat(dir.path());
+    command.env("MLAT_BIND", "127.0.0.1:0");
+    if let Some(url) = database_url {
+        command.env("MLAT_DATABASE_URL", url);
+    }
+    let mut child = command
+        .args(["serve", "--demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let out_tx = tx.clone();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = out_tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut password = None;
+    let mut port = None;
+    let mut seen = Vec::new();
+    while port.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not start: {seen:#?}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.get(1) == Some(&"officer@gb-police.demo.test") {
+            password = words.get(2).map(|p| p.to_string());
+        }
+        if let Some(p) = line.split("port=").nth(1) {
+            port = p.trim().parse::<u16>().ok();
+        }
+        seen.push(line);
+    }
+    let password = password.expect("the demo accounts are printed");
+    let port = port.unwrap();
+    let result = actix_web::rt::System::new().block_on(async move {
+        let client = awc::Client::default();
+        let mut reply = client
+            .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+            .send_json(&json!({"email": "officer@gb-police.demo.test", "password": password}))
+            .await
+            .unwrap();
+        (
+            reply.status(),
+            reply.json::<serde_json::Value>().await.unwrap(),
+        )
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(result.0, 200, "{:?}", result.1);
+    assert!(result.1["access_token"].as_str().is_some());
+}
+
+#[test]
+fn serve_demo_on_sqlite_lets_a_demo_user_sign_in() {
+    serve_demo_and_sign_in(None);
+}
+
+#[test]
+fn serve_demo_on_postgres_lets_a_demo_user_sign_in() {
+    if postgres_server_url().is_none() {
+        eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");
+        return;
+    }
+    let db = PgDatabase::create();
+    serve_demo_and_sign_in(Some(db.url()));
+}

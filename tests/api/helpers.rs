@@ -1,0 +1,410 @@
+//! Starts the real application on port 0 with a fresh database per test, on
+//! SQLite always and on PostgreSQL when `MLAT_TEST_POSTGRES_URL` is set.
+
+use std::sync::LazyLock;
+
+use actix_web::web;
+use awc::http::StatusCode;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use mlat::Application;
+use mlat::config::Settings;
+use mlat::db::{DatabaseUrl, write_tx};
+use mlat::domain::reference::{
+    JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
+};
+use mlat::domain::validation::Email;
+use mlat::service::accounts::{self, NewUser};
+use mlat::service::reference::{self, NewJurisdiction, NewOrganisation};
+use mlat::state::AppState;
+use serde_json::Value;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Hashing is deliberately slow: seed accounts share one hash.
+static PASSWORD_HASH: LazyLock<String> =
+    LazyLock::new(|| accounts::hash_password(PASSWORD).expect("hash"));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The server URL tests create their databases on, or `None` to skip the
+/// PostgreSQL variants. CI always sets it, so there they fail rather than skip.
+pub fn postgres_server_url() -> Option<String> {
+    std::env::var("MLAT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// `postgres://user@host:port/anything` → `postgres://user@host:port/<name>`.
+pub fn with_database(server_url: &str, name: &str) -> String {
+    let (scheme, rest) = server_url.split_once("://").expect("a postgres:// URL");
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    format!("{scheme}://{authority}/{name}")
+}
+
+/// A throwaway PostgreSQL database, dropped with the test.
+pub struct PgDatabase {
+    pub server_url: String,
+    pub name: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let server_url = postgres_server_url().expect("MLAT_TEST_POSTGRES_URL is set");
+        let name = format!("mlat_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::establish(&with_database(&server_url, "postgres"))
+            .unwrap_or_else(|e| {
+                panic!("MLAT_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {e}")
+            });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create the test database");
+        PgDatabase { server_url, name }
+    }
+
+    pub fn url(&self) -> String {
+        with_database(&self.server_url, &self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&with_database(&self.server_url, "postgres"))
+        {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub state: web::Data<AppState>,
+    pub client: awc::Client,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped after the server has stopped.
+    _pg: Option<PgDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settings {
+    Settings {
+        database_url,
+        data_dir: dir.to_path_buf(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_filter: "warn".into(),
+        jwt_key_file: None,
+        legal_bases_file: None,
+        cors_origins: Vec::new(),
+        db_pool_size: 4,
+        workers: 2,
+    }
+}
+
+fn init_test_logging() {
+    if let Ok(filter) = std::env::var("MLAT_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// Runs one test body against a fresh app on `backend`, then stops the app.
+pub async fn run(backend: Backend, test: impl AsyncFnOnce(&TestApp)) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("MLAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return;
+    };
+    test(&app).await;
+    app.handle.stop(true).await;
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        init_test_logging();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (DatabaseUrl::Sqlite(dir.path().join("mlat.db")), None),
+            Backend::Postgres => {
+                postgres_server_url()?;
+                let pg = PgDatabase::create();
+                (DatabaseUrl::Postgres(pg.url()), Some(pg))
+            }
+        };
+        let settings = test_settings(dir.path(), url);
+        let app = Application::build(settings).expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        let handle = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+        Some(TestApp {
+            address,
+            state,
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
+            handle,
+            _pg: pg,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request and returns the status, the headers we check, and the
+    /// JSON body (`Value::Null` when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = match body {
+            Some(body) => request.send_json(&body).await,
+            None => request.send().await,
+        }
+        .expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.body().limit(10 << 20).await.expect("a body");
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let reply = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "login {email}: {:?}",
+            reply.json
+        );
+        reply.json["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates reference data and one account per role directly through the
+    /// service layer, and returns their ids and tokens.
+    pub async fn world(&self) -> World {
+        let state = self.state.clone();
+        let ids = web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            write_tx(&mut conn, seed)
+        })
+        .await
+        .unwrap()
+        .expect("seed the world");
+        let mut tokens = Vec::new();
+        for email in SEED_EMAILS {
+            tokens.push(self.login(email).await);
+        }
+        World {
+            gb_agency: ids[0].clone(),
+            gb_ca: ids[1].clone(),
+            ie_provider: ids[2].clone(),
+            de_agency: ids[3].clone(),
+            admin: tokens[0].clone(),
+            officer: tokens[1].clone(),
+            ca: tokens[2].clone(),
+            provider: tokens[3].clone(),
+            admin_id: ids[4].clone(),
+            officer_id: ids[5].clone(),
+        }
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: awc::http::header::HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and returns its body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.json);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{:?}",
+            self.json
+        );
+        assert_eq!(self.json["status"], status);
+        assert!(
+            self.json["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:mlat:problem:")
+        );
+        assert!(self.json["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        &self.json
+    }
+
+    /// The fields a 422 names.
+    pub fn fields(&self) -> Vec<String> {
+        self.problem(422)["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+pub struct World {
+    pub gb_agency: String,
+    pub gb_ca: String,
+    pub ie_provider: String,
+    pub de_agency: String,
+    pub admin: String,
+    pub officer: String,
+    pub ca: String,
+    pub provider: String,
+    pub admin_id: String,
+    pub officer_id: String,
+}
+
+const SEED_EMAILS: [&str; 4] = [
+    "admin@test.example",
+    "officer@gb.test.example",
+    "ca@gb.test.example",
+    "provider@ie.test.example",
+];
+
+fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::ApiError> {
+    for (code, name, tz) in [
+        ("GB", "United Kingdom", "Europe/London"),
+        ("IE", "Ireland", "Europe/Dublin"),
+        ("DE", "Germany", "Europe/Berlin"),
+    ] {
+        let code = JurisdictionCode::parse(code).unwrap();
+        reference::create_jurisdiction(
+            conn,
+            NewJurisdiction {
+                memberships: default_memberships(&code),
+                code,
+                name: name.into(),
+                timezone: parse_timezone(tz).unwrap(),
+            },
+        )?;
+    }
+    let org = |conn: &mut mlat::db::DbConn, name: &str, kind, code: &str| {
+        reference::create_organisation(
+            conn,
+            NewOrganisation {
+                name: name.into(),
+                kind,
+                jurisdiction: JurisdictionCode::parse(code).unwrap(),
+                contact_email: Some(Email::parse("legal@org.test.example").unwrap()),
+                retention_days: Default::default(),
+            },
+        )
+        .map(|row| row.id)
+    };
+    let gb_agency = org(conn, "GB Police", OrganisationKind::Agency, "GB")?;
+    let gb_ca = org(
+        conn,
+        "GB Central Authority",
+        OrganisationKind::CentralAuthority,
+        "GB",
+    )?;
+    let ie_provider = org(conn, "IE Provider", OrganisationKind::Provider, "IE")?;
+    let de_agency = org(conn, "DE Police", OrganisationKind::Agency, "DE")?;
+    let mut user_ids = Vec::new();
+    for (email, role, organisation) in [
+        (SEED_EMAILS[0], Role::Admin, None),
+        (
+            SEED_EMAILS[1],
+            Role::LiaisonOfficer,
+            Some(gb_agency.clone()),
+        ),
+        (SEED_EMAILS[2], Role::CentralAuthority, Some(gb_ca.clone())),
+        (SEED_EMAILS[3], Role::Provider, Some(ie_provider.clone())),
+    ] {
+        let user = accounts::create_user(
+            conn,
+            NewUser {
+                email: Email::parse(email).unwrap(),
+                name: "Test Person".into(),
+                role,
+                organisation_id: organisation,
+                password_hash: PASSWORD_HASH.clone(),
+            },
+        )?;
+        user_ids.push(user.id);
+    }
+    Ok(vec![
+        gb_agency,
+        gb_ca,
+        ie_provider,
+        de_agency,
+        user_ids[0].clone(),
+        user_ids[1].clone(),
+    ])
+}
+
+/// Declares each named `async fn(&TestApp)` as a test on SQLite and one on
+/// PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    $crate::helpers::run($crate::helpers::Backend::Sqlite, super::$name).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    $crate::helpers::run($crate::helpers::Backend::Postgres, super::$name).await
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,139 @@
+//! HTTP basics: health, problem+json for every kind of bad request, headers.
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+
+backend_tests!(
+    health_and_readiness_answer,
+    every_response_carries_the_security_headers_and_a_request_id,
+    unknown_paths_and_methods_are_problems,
+    malformed_bodies_are_client_errors,
+    oversize_bodies_are_refused_with_413,
+    cors_is_closed_by_default,
+);
+
+async fn health_and_readiness_answer(app: &TestApp) {
+    let reply = app.call("GET", "/healthz", None, None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json["status"], "ok");
+    let reply = app.call("GET", "/readyz", None, None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json["status"], "ready");
+}
+
+async fn every_response_carries_the_security_headers_and_a_request_id(app: &TestApp) {
+    for reply in [
+        app.call("GET", "/healthz", None, None).await,
+        app.call("GET", "/api/v1/me", None, None).await,
+        app.call("GET", "/nowhere", None, None).await,
+    ] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(
+            reply.header("content-security-policy"),
+            Some("frame-ancestors 'none'")
+        );
+        let id = reply.header("x-request-id").expect("a request id");
+        assert!(uuid::Uuid::parse_str(id).is_ok());
+    }
+}
+
+async fn unknown_paths_and_methods_are_problems(app: &TestApp) {
+    let world = app.world().await;
+    let reply = app.get("/api/v1/no-such-thing", &world.officer).await;
+    reply.problem(404);
+    let reply = app
+        .call("DELETE", "/api/v1/users", Some(&world.admin), None)
+        .await;
+    reply.problem(405);
+    let reply = app.call("PUT", "/healthz", None, None).await;
+    reply.problem(405);
+}
+
+async fn malformed_bodies_are_client_errors(app: &TestApp) {
+    let world = app.world().await;
+    // Not JSON at all.
+    let reply = app
+        .client
+        .post(app.url("/api/v1/jurisdictions"))
+        .bearer_auth(&world.admin)
+        .insert_header(("content-type", "application/json"))
+        .send_body("{\"code\": ")
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    assert_eq!(
+        reply.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    // JSON, but not declared as such.
+    let reply = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .insert_header(("content-type", "text/plain"))
+        .send_body("{}")
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 415);
+    // Unknown field, missing field, wrong type: 422 naming the field.
+    let reply = app
+        .post(
+            "/api/v1/jurisdictions",
+            Some(&world.admin),
+            json!({"code": "FR", "name": "France", "timezone": "Europe/Paris", "colour": "blue"}),
+        )
+        .await;
+    assert_eq!(reply.fields(), ["colour"]);
+    let reply = app
+        .post(
+            "/api/v1/jurisdictions",
+            Some(&world.admin),
+            json!({"code": "FR"}),
+        )
+        .await;
+    assert_eq!(reply.fields(), ["name"]);
+    let reply = app
+        .post(
+            "/api/v1/jurisdictions",
+            Some(&world.admin),
+            json!({"code": 33, "name": "France", "timezone": "Europe/Paris"}),
+        )
+        .await;
+    reply.problem(422);
+    // Bad query parameters.
+    let reply = app
+        .get("/api/v1/organisations?limit=abc", &world.officer)
+        .await;
+    reply.problem(422);
+    let reply = app
+        .get("/api/v1/organisations?limit=500", &world.officer)
+        .await;
+    assert_eq!(reply.fields(), ["limit"]);
+}
+
+async fn oversize_bodies_are_refused_with_413(app: &TestApp) {
+    let world = app.world().await;
+    let huge = "x".repeat(mlat::api::JSON_LIMIT + 1);
+    let reply = app
+        .post(
+            "/api/v1/jurisdictions",
+            Some(&world.admin),
+            json!({"code": "FR", "name": huge, "timezone": "Europe/Paris"}),
+        )
+        .await;
+    reply.problem(413);
+}
+
+async fn cors_is_closed_by_default(app: &TestApp) {
+    let reply = app
+        .client
+        .get(app.url("/healthz"))
+        .insert_header(("origin", "https://evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(reply.headers().get("access-control-allow-origin").is_none());
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary (each extra binary is another link step), with a
+//! module per resource.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod http;
+mod migrations;
+mod reference;
+mod users;

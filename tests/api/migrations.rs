@@ -1,0 +1,171 @@
+//! Both migration sets build the same schema, and every down.sql undoes its up.sql.
+
+use std::collections::BTreeSet;
+
+use diesel::RunQueryDsl;
+use diesel::sql_types::{Bool, Text};
+use mlat::db::conn::establish;
+use mlat::db::{DatabaseUrl, DbConn, migrations};
+
+use crate::helpers::{PgDatabase, postgres_server_url};
+
+#[derive(diesel::QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+    #[diesel(sql_type = Bool)]
+    not_null: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Index {
+    #[diesel(sql_type = Text)]
+    index_name: String,
+    #[diesel(sql_type = Text)]
+    table_name: String,
+}
+
+/// Tables, columns (with a portable type name and nullability) and named indexes.
+#[derive(Debug, PartialEq, Eq)]
+struct Schema {
+    columns: BTreeSet<(String, String, String, bool)>,
+    indexes: BTreeSet<(String, String)>,
+}
+
+fn portable_type(raw: &str) -> String {
+    match raw.to_ascii_lowercase().as_str() {
+        "text" | "character varying" => "text",
+        "timestamp" | "timestamp with time zone" | "timestamp without time zone" => "timestamp",
+        "boolean" => "bool",
+        "integer" => "integer",
+        "bigint" => "bigint",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
+fn schema(conn: &mut DbConn) -> Schema {
+    let (columns, indexes): (Vec<Column>, Vec<Index>) = match conn {
+        DbConn::Sqlite(c) => (
+            diesel::sql_query(
+                "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type, \
+                 p.\"notnull\" = 1 AS not_null \
+                 FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.name <> '__diesel_schema_migrations'",
+            )
+            .load(c)
+            .unwrap(),
+            diesel::sql_query(
+                "SELECT name AS index_name, tbl_name AS table_name FROM sqlite_master \
+                 WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'",
+            )
+            .load(c)
+            .unwrap(),
+        ),
+        DbConn::Pg(c) => (
+            diesel::sql_query(
+                "SELECT table_name::text AS table_name, column_name::text AS column_name, \
+                 data_type::text AS data_type, is_nullable = 'NO' AS not_null \
+                 FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+            )
+            .load(c)
+            .unwrap(),
+            // Indexes PostgreSQL makes for PRIMARY KEY and UNIQUE constraints are
+            // the counterpart of SQLite's autoindexes: leave both out.
+            diesel::sql_query(
+                "SELECT i.indexname::text AS index_name, i.tablename::text AS table_name \
+                 FROM pg_indexes i WHERE i.schemaname = 'public' \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            )
+            .load(c)
+            .unwrap(),
+        ),
+    };
+    Schema {
+        columns: columns
+            .into_iter()
+            .map(|c| {
+                (
+                    c.table_name,
+                    c.column_name,
+                    portable_type(&c.data_type),
+                    c.not_null,
+                )
+            })
+            .collect(),
+        indexes: indexes
+            .into_iter()
+            .map(|i| (i.table_name, i.index_name))
+            .collect(),
+    }
+}
+
+/// Applies migrations one at a time; after each, reverts it and checks the
+/// schema is as before, then applies it again.
+fn walk_up_and_down(conn: &mut DbConn) -> Schema {
+    let mut steps = 0;
+    loop {
+        let before = schema(conn);
+        let Some(version) = migrations::run_next(conn).unwrap() else {
+            break;
+        };
+        let after = schema(conn);
+        assert_ne!(before, after, "{version} changed nothing");
+        assert_eq!(migrations::revert_last(conn).unwrap(), version);
+        assert_eq!(
+            schema(conn),
+            before,
+            "down.sql of {version} does not undo its up.sql"
+        );
+        assert_eq!(migrations::run_next(conn).unwrap(), Some(version));
+        steps += 1;
+    }
+    assert!(steps >= 1);
+    assert_eq!(
+        migrations::applied(conn).unwrap().len(),
+        steps,
+        "every migration is applied at the end"
+    );
+    schema(conn)
+}
+
+#[test]
+fn every_sqlite_down_reverses_its_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = establish(&DatabaseUrl::Sqlite(dir.path().join("m.db"))).unwrap();
+    let schema = walk_up_and_down(&mut conn);
+    assert!(
+        schema
+            .columns
+            .iter()
+            .any(|c| c.0 == "users" && c.1 == "email")
+    );
+}
+
+#[test]
+fn both_backends_build_the_same_schema_and_every_postgres_down_reverses_its_up() {
+    if postgres_server_url().is_none() {
+        eprintln!("MLAT_TEST_POSTGRES_URL is not set: PostgreSQL migrations not checked");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut sqlite = establish(&DatabaseUrl::Sqlite(dir.path().join("m.db"))).unwrap();
+    let pg_db = PgDatabase::create();
+    let mut pg = establish(&DatabaseUrl::Postgres(pg_db.url())).unwrap();
+    let pg_schema = walk_up_and_down(&mut pg);
+    migrations::run_pending(&mut sqlite).unwrap();
+    let sqlite_schema = schema(&mut sqlite);
+    assert_eq!(sqlite_schema, pg_schema);
+    assert_eq!(
+        migrations::applied(&mut sqlite).unwrap(),
+        migrations::applied(&mut pg).unwrap(),
+        "the same version ids on both backends"
+    );
+    drop(pg);
+}
