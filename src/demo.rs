@@ -8,6 +8,7 @@ use base64::Engine;
 
 use crate::api::error::ApiError;
 use crate::db::{DbConn, write_tx};
+use crate::domain::audit::Actor;
 use crate::domain::reference::{
     DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
 };
@@ -209,12 +210,14 @@ pub fn load(conn: &mut DbConn) -> Result<Vec<DemoAccount>, ApiError> {
         let hash = accounts::hash_password(&password)?;
         prepared.push((email, password, hash));
     }
+    let actor = Actor::system();
     write_tx(conn, |conn| {
         for (code, name, timezone) in JURISDICTIONS {
             if repo::jurisdictions::get(conn, code)?.is_none() {
                 let code = JurisdictionCode::parse(code).map_err(ApiError::internal)?;
                 reference::create_jurisdiction(
                     conn,
+                    &actor,
                     NewJurisdiction {
                         memberships: default_memberships(&code),
                         code,
@@ -245,6 +248,7 @@ pub fn load(conn: &mut DbConn) -> Result<Vec<DemoAccount>, ApiError> {
                         .unwrap_or_default();
                     reference::create_organisation(
                         conn,
+                        &actor,
                         NewOrganisation {
                             name: org.name.into(),
                             kind: org.kind,
@@ -269,6 +273,7 @@ pub fn load(conn: &mut DbConn) -> Result<Vec<DemoAccount>, ApiError> {
             let created = if repo::users::find_by_email(conn, email)?.is_none() {
                 accounts::create_user(
                     conn,
+                    &actor,
                     NewUser {
                         email: Email::parse(email).map_err(ApiError::internal)?,
                         name: (*name).into(),

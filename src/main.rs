@@ -32,11 +32,23 @@ enum Command {
     Migrate,
     /// Load the demo world (idempotent) and print the demo accounts.
     Demo,
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every hash chain; exit 0 when all are intact, 1 and the first
+    /// broken event otherwise.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +113,29 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let result = mlat::repo::audit::verify_all(&mut conn).map_err(|e| e.to_string())?;
+            match result.first_break {
+                None => {
+                    println!(
+                        "audit trail intact: {} events in {} chains",
+                        result.events, result.chains
+                    );
+                    Ok(())
+                }
+                Some(broken) => Err(format!(
+                    "audit trail broken in chain {} at event {} (position {}): {}",
+                    broken.chain,
+                    broken.event_id.as_deref().unwrap_or("(missing)"),
+                    broken.seq.map_or("?".into(), |s| s.to_string()),
+                    broken.reason
+                )),
+            }
+        }
         Command::Demo => {
             let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -134,6 +169,7 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             let user = db::write_tx(&mut conn, |conn| {
                 accounts::create_user(
                     conn,
+                    &mlat::domain::audit::Actor::system(),
                     NewUser {
                         email,
                         name,

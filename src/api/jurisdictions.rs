@@ -118,8 +118,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let new = body.into_inner().parse()?;
+    let actor = caller.actor();
     let row = state
-        .write(move |conn| reference::create_jurisdiction(conn, new))
+        .write(move |conn| reference::create_jurisdiction(conn, &actor, new))
         .await?;
     tracing::info!(code = %row.code, by = %caller.user_id, "jurisdiction created");
     Ok(HttpResponse::Created().json(JurisdictionOut::try_from(row)?))

@@ -1,5 +1,6 @@
 //! HTTP handlers, their documents, and the route table.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/refresh").post(auth::refresh))
             .service(web::resource("/auth/logout").post(auth::logout))
             .service(web::resource("/me").get(auth::me))
+            .service(web::resource("/audit/verify").get(audit::verify))
             .service(
                 web::resource("/jurisdictions")
                     .get(jurisdictions::list)

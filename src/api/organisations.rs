@@ -172,8 +172,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let new = body.into_inner().parse()?;
+    let actor = caller.actor();
     let row = state
-        .write(move |conn| reference::create_organisation(conn, new))
+        .write(move |conn| reference::create_organisation(conn, &actor, new))
         .await?;
     tracing::info!(organisation_id = %row.id, by = %caller.user_id, "organisation created");
     Ok(HttpResponse::Created().json(OrganisationOut::try_from(row)?))

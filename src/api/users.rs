@@ -136,6 +136,7 @@ pub async fn create(
         web::block(move || accounts::hash_password(&parsed.password).map(|h| (h, parsed)))
             .await??;
     let (password_hash, parsed) = password_hash;
+    let actor = caller.actor();
     let new = NewUser {
         email: parsed.email,
         name: parsed.name,
@@ -144,7 +145,7 @@ pub async fn create(
         password_hash,
     };
     let row = state
-        .write(move |conn| accounts::create_user(conn, new))
+        .write(move |conn| accounts::create_user(conn, &actor, new))
         .await?;
     Ok(HttpResponse::Created().json(UserOut::from(row)))
 }
@@ -171,7 +172,7 @@ pub async fn update(
         name,
     };
     let id = id.into_inner();
-    let actor = caller.user_id.clone();
+    let actor = caller.actor();
     let row = state
         .write(move |conn| accounts::update_user(conn, &actor, &id, change))
         .await?;

@@ -25,6 +25,10 @@ pub struct Caller {
 }
 
 impl Caller {
+    pub fn actor(&self) -> crate::domain::audit::Actor {
+        crate::domain::audit::Actor::user(&self.user_id, self.organisation_id.as_deref())
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -64,9 +64,39 @@ diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_chains,
+    audit_events,
     jurisdictions,
     organisations,
     users,
     login_throttle,
     refresh_tokens,
 );
+
+diesel::table! {
+    audit_chains (chain) {
+        chain -> Text,
+        head_seq -> BigInt,
+        head_hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        chain -> Text,
+        seq -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(audit_events -> audit_chains (chain));

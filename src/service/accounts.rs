@@ -3,8 +3,10 @@
 use crate::api::error::ApiError;
 use crate::auth::password;
 use crate::db::{DbConn, UtcTime, new_id};
+use crate::domain::audit::{Actor, user_chain};
 use crate::domain::reference::{OrganisationKind, Role};
 use crate::domain::validation::Email;
+use crate::repo::audit::NewEvent;
 use crate::repo::users::UserRow;
 use crate::repo::{self, is_unique_violation};
 
@@ -23,7 +25,7 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
     password::hash(password).map_err(ApiError::internal)
 }
 
-pub fn create_user(conn: &mut DbConn, new: NewUser) -> Result<UserRow, ApiError> {
+pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<UserRow, ApiError> {
     let kind = match &new.organisation_id {
         Some(id) => {
             let organisation = repo::organisations::get(conn, id)?.ok_or_else(|| {
@@ -55,6 +57,21 @@ pub fn create_user(conn: &mut DbConn, new: NewUser) -> Result<UserRow, ApiError>
             e.into()
         }
     })?;
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: user_chain(&row.id),
+            actor,
+            action: "user_created",
+            object_type: "user",
+            object_id: Some(&row.id),
+            request_id: None,
+            details: serde_json::json!({
+                "email": row.email, "name": row.name, "role": row.role,
+                "organisation_id": row.organisation_id,
+            }),
+        },
+    )?;
     tracing::info!(user_id = %row.id, role = %row.role, "user created");
     Ok(row)
 }
@@ -69,7 +86,7 @@ pub struct UserChange {
 /// access tokens stop working because every request re-reads the account.
 pub fn update_user(
     conn: &mut DbConn,
-    actor_id: &str,
+    actor: &Actor,
     id: &str,
     change: UserChange,
 ) -> Result<UserRow, ApiError> {
@@ -77,17 +94,29 @@ pub fn update_user(
     let user =
         repo::users::get(conn, id)?.ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))?;
     let now = UtcTime::now();
-    if let Some(name) = &change.name {
+    let actor_id = actor.user_id.as_deref().unwrap_or("system");
+    let mut changes = serde_json::Map::new();
+    if let Some(name) = &change.name
+        && *name != user.name
+    {
         repo::users::set_name(conn, id, name, now)?;
+        changes.insert(
+            "name".into(),
+            serde_json::json!({"from": user.name, "to": name}),
+        );
     }
     if let Some(active) = change.active {
-        if !active && id == actor_id {
+        if !active && Some(id) == actor.user_id.as_deref() {
             return Err(ApiError::conflict(
                 "you cannot deactivate your own account; ask another administrator",
             ));
         }
         if active != user.active {
             repo::users::set_active(conn, id, active, now)?;
+            changes.insert(
+                "active".into(),
+                serde_json::json!({"from": user.active, "to": active}),
+            );
             if !active {
                 let revoked = repo::sessions::revoke_all_for_user(conn, id, now)?;
                 tracing::warn!(user_id = %id, by = %actor_id, revoked_refresh_tokens = revoked, "user deactivated");
@@ -95,6 +124,20 @@ pub fn update_user(
                 tracing::info!(user_id = %id, by = %actor_id, "user reactivated");
             }
         }
+    }
+    if !changes.is_empty() {
+        repo::audit::append(
+            conn,
+            NewEvent {
+                chain: user_chain(id),
+                actor,
+                action: "user_changed",
+                object_type: "user",
+                object_id: Some(id),
+                request_id: None,
+                details: serde_json::Value::Object(changes),
+            },
+        )?;
     }
     repo::users::get(conn, id)?.ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))
 }

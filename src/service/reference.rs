@@ -6,8 +6,10 @@ use chrono_tz::Tz;
 
 use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, new_id};
+use crate::domain::audit::{Actor, REFERENCE_CHAIN};
 use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
 use crate::domain::validation::Email;
+use crate::repo::audit::NewEvent;
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::repo::organisations::OrganisationRow;
 use crate::repo::{self, is_unique_violation};
@@ -22,6 +24,7 @@ pub struct NewJurisdiction {
 
 pub fn create_jurisdiction(
     conn: &mut DbConn,
+    actor: &Actor,
     new: NewJurisdiction,
 ) -> Result<JurisdictionRow, ApiError> {
     let row = JurisdictionRow {
@@ -38,6 +41,20 @@ pub fn create_jurisdiction(
             e.into()
         }
     })?;
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: REFERENCE_CHAIN.into(),
+            actor,
+            action: "jurisdiction_created",
+            object_type: "jurisdiction",
+            object_id: Some(&row.code),
+            request_id: None,
+            details: serde_json::json!({
+                "name": row.name, "timezone": row.timezone, "memberships": new.memberships,
+            }),
+        },
+    )?;
     Ok(row)
 }
 
@@ -52,6 +69,7 @@ pub struct NewOrganisation {
 
 pub fn create_organisation(
     conn: &mut DbConn,
+    actor: &Actor,
     new: NewOrganisation,
 ) -> Result<OrganisationRow, ApiError> {
     if repo::jurisdictions::get(conn, new.jurisdiction.as_str())?.is_none() {
@@ -87,5 +105,20 @@ pub fn create_organisation(
             e.into()
         }
     })?;
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: REFERENCE_CHAIN.into(),
+            actor,
+            action: "organisation_created",
+            object_type: "organisation",
+            object_id: Some(&row.id),
+            request_id: None,
+            details: serde_json::json!({
+                "name": row.name, "kind": row.kind, "jurisdiction": row.jurisdiction,
+                "contact_email": row.contact_email, "retention_days": retention,
+            }),
+        },
+    )?;
     Ok(row)
 }

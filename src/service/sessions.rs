@@ -7,10 +7,13 @@ use crate::api::error::ApiError;
 use crate::auth::password;
 use crate::auth::tokens::{self, ACCESS_TTL, REFRESH_TTL, TokenKeys};
 use crate::db::{DbConn, UtcTime, new_id, write_tx};
+use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
 use crate::domain::validation::Email;
 use crate::repo;
+use crate::repo::audit::NewEvent;
 use crate::repo::sessions::RefreshTokenRow;
+use crate::repo::users::UserRow;
 
 #[derive(Debug, Serialize)]
 pub struct TokenPair {
@@ -100,32 +103,91 @@ pub fn login(
     };
     let user = match user {
         Some(user) if valid && user.active => user,
-        Some(user) if valid => {
-            tracing::warn!(email, user_id = %user.id, "sign-in refused: account deactivated");
-            return Err(invalid_credentials());
-        }
-        _ => {
-            tracing::warn!(
-                email,
-                known = user.is_some(),
-                "sign-in failed: wrong credentials"
-            );
+        other => {
+            let reason = match &other {
+                Some(_) if valid => "account_deactivated",
+                Some(_) => "wrong_password",
+                None => "unknown_address",
+            };
+            tracing::warn!(email, reason, "sign-in failed");
             if outcome == FailureOutcome::LockedNow {
                 tracing::warn!(
                     email,
                     "address locked for 15 minutes after 5 failed sign-ins"
                 );
             }
+            write_tx(conn, |conn| {
+                record_failure(conn, email, other.as_ref(), reason, outcome)
+            })?;
             return Err(invalid_credentials());
         }
     };
     let pair = write_tx(conn, |conn| {
         repo::sessions::lock_throttle(conn, email)?;
         repo::sessions::save_throttle(conn, email, &Default::default())?;
+        let actor = Actor::user(&user.id, user.organisation_id.as_deref());
+        repo::audit::append(
+            conn,
+            NewEvent {
+                chain: user_chain(&user.id),
+                actor: &actor,
+                action: "login",
+                object_type: "user",
+                object_id: Some(&user.id),
+                request_id: None,
+                details: serde_json::json!({ "email": email }),
+            },
+        )?;
         issue_pair(conn, keys, &user.id, &new_id())
     })?;
     tracing::info!(email, user_id = %user.id, "sign-in succeeded");
     Ok(pair)
+}
+
+/// Audits a failed sign-in, and the lockout it caused, on the account's chain
+/// (or the system chain for an address with no account).
+fn record_failure(
+    conn: &mut DbConn,
+    email: &str,
+    user: Option<&UserRow>,
+    reason: &str,
+    outcome: FailureOutcome,
+) -> Result<(), ApiError> {
+    let (chain, actor) = match user {
+        Some(user) => (
+            user_chain(&user.id),
+            Actor::user(&user.id, user.organisation_id.as_deref()),
+        ),
+        None => (SYSTEM_CHAIN.to_owned(), Actor::system()),
+    };
+    let object_id = user.map(|u| u.id.as_str());
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: chain.clone(),
+            actor: &actor,
+            action: "login_failed",
+            object_type: "user",
+            object_id,
+            request_id: None,
+            details: serde_json::json!({ "email": email, "reason": reason }),
+        },
+    )?;
+    if outcome == FailureOutcome::LockedNow {
+        repo::audit::append(
+            conn,
+            NewEvent {
+                chain,
+                actor: &actor,
+                action: "lockout",
+                object_type: "user",
+                object_id,
+                request_id: None,
+                details: serde_json::json!({ "email": email, "minutes": 15 }),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 enum Rotation {
@@ -145,7 +207,19 @@ pub fn refresh(conn: &mut DbConn, keys: &TokenKeys, token: &str) -> Result<Token
             return Ok(Rotation::Refused);
         };
         if row.revoked_at.is_some() {
-            repo::sessions::revoke_family(conn, &row.family_id, now)?;
+            let revoked = repo::sessions::revoke_family(conn, &row.family_id, now)?;
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: user_chain(&row.user_id),
+                    actor: &Actor::system(),
+                    action: "refresh_token_reused",
+                    object_type: "user",
+                    object_id: Some(&row.user_id),
+                    request_id: None,
+                    details: serde_json::json!({ "family": row.family_id, "revoked": revoked }),
+                },
+            )?;
             return Ok(Rotation::Reused {
                 user_id: row.user_id,
             });
@@ -182,6 +256,18 @@ pub fn logout(conn: &mut DbConn, token: &str) -> Result<(), ApiError> {
         if let Some(row) = repo::sessions::find_refresh(conn, &hash)?
             && repo::sessions::revoke_refresh(conn, &row.id, now)?
         {
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: user_chain(&row.user_id),
+                    actor: &Actor::user(&row.user_id, None),
+                    action: "logout",
+                    object_type: "user",
+                    object_id: Some(&row.user_id),
+                    request_id: None,
+                    details: serde_json::json!({}),
+                },
+            )?;
             tracing::info!(user_id = %row.user_id, "signed out");
         }
         Ok(())

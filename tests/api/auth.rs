@@ -10,6 +10,7 @@ backend_tests!(
     wrong_password_and_unknown_address_get_the_same_answer,
     five_failures_lock_the_account_even_for_the_right_password,
     unknown_addresses_lock_too,
+    parallel_guesses_cannot_outrun_the_lockout,
     refresh_rotates_and_the_old_token_stops_working,
     reusing_a_rotated_refresh_token_revokes_the_family,
     logout_revokes_the_refresh_token,
@@ -229,4 +230,19 @@ async fn forged_or_missing_tokens_are_refused(app: &TestApp) {
     app.get("/api/v1/me", &format!("{header}.{body}."))
         .await
         .problem(401);
+}
+
+async fn parallel_guesses_cannot_outrun_the_lockout(app: &TestApp) {
+    app.world().await;
+    let guesses = (0..10).map(|_| login_body(app, "ca@gb.test.example", "wrong password!"));
+    let replies = futures_util::future::join_all(guesses).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    // Every attempt is counted under a row lock before its password is checked:
+    // exactly five are checked, however they interleave, and the rest are
+    // refused unheard.
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+    login_body(app, "ca@gb.test.example", PASSWORD)
+        .await
+        .problem(429);
 }

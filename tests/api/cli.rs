@@ -132,6 +132,39 @@ fn demo_loads_once() {
 }
 
 #[test]
+fn audit_verify_exits_non_zero_and_names_the_event_after_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        mlat(dir.path())
+            .arg("demo")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let ok = mlat(dir.path()).args(["audit", "verify"]).output().unwrap();
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with("audit trail intact:"));
+    let mut conn =
+        mlat::db::conn::establish(&mlat::db::DatabaseUrl::Sqlite(dir.path().join("mlat.db")))
+            .unwrap();
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "UPDATE audit_events SET details = '{}' WHERE id = \
+         (SELECT id FROM audit_events WHERE chain = 'reference' AND seq = 2)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let broken = mlat(dir.path()).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = text(&broken.stderr);
+    assert!(
+        stderr.contains("audit trail broken in chain reference") && stderr.contains("(position 2)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_wrong_postgres_login_is_reported_in_the_servers_words() {
     let Some(server) = postgres_server_url() else {
         eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");
@@ -190,7 +223,8 @@ fn serve_demo_and_sign_in(database_url: Option<String>) {
     let mut password = None;
     let mut port = None;
     let mut seen = Vec::new();
-    while port.is_none() {
+    // stdout (the accounts) and stderr (the log) arrive in either order.
+    while port.is_none() || password.is_none() {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("the server did not start: {seen:#?}"));

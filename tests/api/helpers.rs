@@ -9,6 +9,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use mlat::Application;
 use mlat::config::Settings;
 use mlat::db::{DatabaseUrl, write_tx};
+use mlat::domain::audit::Actor;
 use mlat::domain::reference::{
     JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
 };
@@ -325,6 +326,7 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
         let code = JurisdictionCode::parse(code).unwrap();
         reference::create_jurisdiction(
             conn,
+            &Actor::system(),
             NewJurisdiction {
                 memberships: default_memberships(&code),
                 code,
@@ -336,6 +338,7 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
     let org = |conn: &mut mlat::db::DbConn, name: &str, kind, code: &str| {
         reference::create_organisation(
             conn,
+            &Actor::system(),
             NewOrganisation {
                 name: name.into(),
                 kind,
@@ -368,6 +371,7 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
     ] {
         let user = accounts::create_user(
             conn,
+            &Actor::system(),
             NewUser {
                 email: Email::parse(email).unwrap(),
                 name: "Test Person".into(),

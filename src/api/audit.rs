@@ -1,0 +1,17 @@
+use actix_web::{HttpResponse, web};
+
+use super::error::ApiError;
+use crate::auth::Caller;
+use crate::repo;
+use crate::state::AppState;
+
+/// Recomputes every hash chain and reports the first broken event (admins).
+pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let verification = state.db(|conn| Ok(repo::audit::verify_all(conn)?)).await?;
+    if let Some(broken) = &verification.first_break {
+        tracing::error!(chain = %broken.chain, event = ?broken.event_id, reason = %broken.reason,
+            "audit trail verification failed");
+    }
+    Ok(HttpResponse::Ok().json(verification))
+}
