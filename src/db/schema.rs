@@ -66,6 +66,8 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chains,
     audit_events,
+    cases,
+    requests,
     jurisdictions,
     organisations,
     users,
@@ -100,3 +102,64 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_events -> audit_chains (chain));
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        agency_id -> Text,
+        reference -> Text,
+        title -> Text,
+        offence_categories -> Text,
+        summary -> Text,
+        priority -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    requests (id) {
+        id -> Text,
+        reference -> Text,
+        case_id -> Text,
+        agency_id -> Text,
+        issuing_jurisdiction -> Text,
+        created_by -> Text,
+        kind -> Text,
+        legal_basis -> Text,
+        route -> Text,
+        responder_id -> Text,
+        executing_jurisdiction -> Text,
+        data_categories -> Text,
+        identifiers -> Text,
+        date_from -> Nullable<Timestamp>,
+        date_to -> Nullable<Timestamp>,
+        facts -> Nullable<Text>,
+        necessity -> Nullable<Text>,
+        relevance -> Nullable<Text>,
+        custodian -> Nullable<Text>,
+        follow_up_intent -> Bool,
+        emergency -> Bool,
+        emergency_justification -> Nullable<Text>,
+        non_disclosure -> Bool,
+        parent_id -> Nullable<Text>,
+        status -> Text,
+        version -> BigInt,
+        submitted_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
+        transmitted_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        preserved_until -> Nullable<Timestamp>,
+        extension_requested -> Bool,
+        extensions_granted -> Integer,
+        response -> Text,
+        internal_notes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cases -> organisations (agency_id));
+diesel::joinable!(requests -> cases (case_id));

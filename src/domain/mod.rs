@@ -1,8 +1,50 @@
 //! Domain rules as plain functions and types, with no I/O.
 
+/// A closed vocabulary of names as an enum: serde names, `ALL`, `as_str`, and a
+/// `parse` whose error lists what is allowed.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Result<Self, String> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "`{other}` is not one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod access;
 pub mod audit;
 pub mod countries;
+pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;
 pub mod reference;
+pub mod requests;
 pub mod validation;
+pub mod workflow;

@@ -1,0 +1,160 @@
+//! Who sees which request, and what a viewer is to it. The repository applies
+//! the same rule as a query filter (`repo::requests::visible_to`); this is the
+//! rule in plain words, tested on its own and against the query.
+
+use super::reference::Role;
+use super::workflow::Relations;
+
+/// The signed-in person as the access rules see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: String,
+    pub role: Role,
+    pub organisation_id: Option<String>,
+    pub jurisdiction: Option<String>,
+}
+
+/// The fields of a request the rules look at.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestAccess<'a> {
+    pub agency_id: &'a str,
+    pub created_by: &'a str,
+    pub issuing_jurisdiction: &'a str,
+    pub responder_id: &'a str,
+    pub submitted: bool,
+    pub transmitted: bool,
+}
+
+impl Viewer {
+    fn in_org(&self, id: &str) -> bool {
+        self.organisation_id.as_deref() == Some(id)
+    }
+
+    /// Officers see their own agency's requests; central authorities those issued
+    /// in their jurisdiction once submitted (or transmitted as an emergency) and
+    /// those addressed to them once transmitted; providers those addressed to
+    /// them once transmitted; administrators none.
+    pub fn can_see(&self, r: &RequestAccess<'_>) -> bool {
+        match self.role {
+            Role::Admin => false,
+            Role::LiaisonOfficer => self.in_org(r.agency_id),
+            Role::CentralAuthority => {
+                (self.jurisdiction.as_deref() == Some(r.issuing_jurisdiction)
+                    && (r.submitted || r.transmitted))
+                    || (self.in_org(r.responder_id) && r.transmitted)
+            }
+            Role::Provider => self.in_org(r.responder_id) && r.transmitted,
+        }
+    }
+
+    pub fn relations(&self, r: &RequestAccess<'_>) -> Relations {
+        Relations {
+            creator: self.role == Role::LiaisonOfficer && self.in_org(r.agency_id),
+            approver: self.role == Role::CentralAuthority
+                && self.jurisdiction.as_deref() == Some(r.issuing_jurisdiction)
+                && self.user_id != r.created_by,
+            responder: matches!(self.role, Role::Provider | Role::CentralAuthority)
+                && self.in_org(r.responder_id),
+        }
+    }
+
+    /// Responders (providers, or a foreign central authority executing the
+    /// request) see the request itself, never the case around it or the
+    /// issuing side's internal notes.
+    pub fn sees_case_content(&self, r: &RequestAccess<'_>) -> bool {
+        match self.role {
+            Role::LiaisonOfficer => self.in_org(r.agency_id),
+            Role::CentralAuthority => self.jurisdiction.as_deref() == Some(r.issuing_jurisdiction),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(role: Role, org: &str, jurisdiction: &str) -> Viewer {
+        Viewer {
+            user_id: format!("{org}-user"),
+            role,
+            organisation_id: Some(org.into()),
+            jurisdiction: Some(jurisdiction.into()),
+        }
+    }
+
+    fn request(submitted: bool, transmitted: bool) -> RequestAccess<'static> {
+        RequestAccess {
+            agency_id: "gb-police",
+            created_by: "gb-police-user",
+            issuing_jurisdiction: "GB",
+            responder_id: "ie-provider",
+            submitted,
+            transmitted,
+        }
+    }
+
+    #[test]
+    fn officers_see_only_their_agency() {
+        let own = viewer(Role::LiaisonOfficer, "gb-police", "GB");
+        let other = viewer(Role::LiaisonOfficer, "gb-other-police", "GB");
+        for (s, t) in [(false, false), (true, false), (true, true)] {
+            assert!(own.can_see(&request(s, t)));
+            assert!(!other.can_see(&request(s, t)));
+        }
+    }
+
+    #[test]
+    fn central_authorities_see_their_jurisdiction_from_submission() {
+        let ca = viewer(Role::CentralAuthority, "gb-ca", "GB");
+        assert!(!ca.can_see(&request(false, false)));
+        assert!(ca.can_see(&request(true, false)));
+        assert!(
+            ca.can_see(&request(false, true)),
+            "an emergency transmitted from draft"
+        );
+        let foreign = viewer(Role::CentralAuthority, "de-ca", "DE");
+        assert!(!foreign.can_see(&request(true, true)));
+        assert!(foreign.relations(&request(true, true)) == Relations::default());
+    }
+
+    #[test]
+    fn providers_see_what_is_addressed_to_them_once_transmitted() {
+        let provider = viewer(Role::Provider, "ie-provider", "IE");
+        assert!(!provider.can_see(&request(true, false)));
+        assert!(provider.can_see(&request(true, true)));
+        assert!(!viewer(Role::Provider, "nl-provider", "NL").can_see(&request(true, true)));
+        assert!(!provider.sees_case_content(&request(true, true)));
+    }
+
+    #[test]
+    fn administrators_see_no_requests() {
+        let admin = Viewer {
+            user_id: "a".into(),
+            role: Role::Admin,
+            organisation_id: None,
+            jurisdiction: None,
+        };
+        assert!(!admin.can_see(&request(true, true)));
+    }
+
+    #[test]
+    fn relations_follow_roles() {
+        let r = request(true, true);
+        let officer = viewer(Role::LiaisonOfficer, "gb-police", "GB");
+        assert!(officer.relations(&r).creator);
+        let ca = viewer(Role::CentralAuthority, "gb-ca", "GB");
+        assert!(ca.relations(&r).approver);
+        assert!(!ca.relations(&r).creator);
+        let provider = viewer(Role::Provider, "ie-provider", "IE");
+        assert_eq!(
+            provider.relations(&r),
+            Relations {
+                responder: true,
+                ..Default::default()
+            }
+        );
+        let executing_ca = viewer(Role::CentralAuthority, "ie-provider", "IE");
+        assert!(executing_ca.relations(&r).responder);
+    }
+}

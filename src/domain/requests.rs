@@ -1,0 +1,443 @@
+//! What a request must say, and what its legal basis allows. Pure rules over a
+//! parsed request; the use cases supply the facts they need from the database.
+
+use serde::{Deserialize, Serialize};
+
+use super::identifiers::Identifier;
+use super::legal_bases::{LegalBasis, Route};
+use super::reference::{DataCategory, OrganisationKind, RequestKind};
+use super::validation::FieldError;
+use crate::db::UtcTime;
+
+vocabulary!(
+    OffenceCategory {
+        Grooming = "grooming",
+        CsamProduction = "csam_production",
+        CsamDistribution = "csam_distribution",
+        CsamPossession = "csam_possession",
+        SexualExtortion = "sexual_extortion",
+        Trafficking = "trafficking",
+        Harassment = "harassment",
+        Cyberbullying = "cyberbullying",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    Priority {
+        Low = "low",
+        Normal = "normal",
+        High = "high",
+        Urgent = "urgent",
+    }
+);
+
+vocabulary!(
+    /// Grounds a responder may cite when refusing (LEGAL.md).
+    RefusalGround {
+        PoliticalOffence = "political_offence",
+        EssentialInterests = "essential_interests",
+        ImmunityPrivilege = "immunity_privilege",
+        FundamentalRights = "fundamental_rights",
+        NeBisInIdem = "ne_bis_in_idem",
+        DualCriminality = "dual_criminality",
+        NoData = "no_data",
+        DataDeleted = "data_deleted",
+        AccountNotFound = "account_not_found",
+        WrongProvider = "wrong_provider",
+        InsufficientInformation = "insufficient_information",
+        InvalidLegalProcess = "invalid_legal_process",
+        ConflictOfLaws = "conflict_of_laws",
+    }
+);
+
+/// The content of a request: everything its creator writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    pub kind: RequestKind,
+    pub legal_basis: String,
+    pub responder_id: String,
+    pub executing_jurisdiction: String,
+    pub data_categories: Vec<DataCategory>,
+    pub identifiers: Vec<Identifier>,
+    pub date_from: Option<UtcTime>,
+    pub date_to: Option<UtcTime>,
+    pub facts: Option<String>,
+    pub necessity: Option<String>,
+    pub relevance: Option<String>,
+    pub custodian: Option<String>,
+    pub follow_up_intent: bool,
+    pub emergency: bool,
+    pub emergency_justification: Option<String>,
+    pub non_disclosure: bool,
+}
+
+/// What the rules need to know of the responder and the two jurisdictions.
+#[derive(Debug, Clone)]
+pub struct Parties<'a> {
+    pub responder_kind: OrganisationKind,
+    pub responder_jurisdiction: &'a str,
+    pub issuing_jurisdiction: &'a str,
+    pub issuing_memberships: &'a [String],
+    pub executing_memberships: &'a [String],
+}
+
+fn err(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn membership_name(m: &str) -> &str {
+    match m {
+        "budapest" => "a Party to the Budapest Convention",
+        "eu" => "an EU Member State",
+        "eu_2023_1543" => "a Member State bound by Regulation (EU) 2023/1543",
+        "eu_eio" => "a Member State taking part in the European Investigation Order",
+        "us_government" => "the United States (a US governmental entity)",
+        "cets224" => "a Party to the Second Additional Protocol (CETS 224)",
+        other => other,
+    }
+}
+
+/// Whether the legal basis allows this request between these parties; refused
+/// at creation, since a lawyer would never send it and a provider would bounce it.
+pub fn check_basis(
+    content: &Content,
+    basis: &LegalBasis,
+    parties: &Parties<'_>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if !basis.enabled {
+        errors.push(err(
+            "legal_basis",
+            format!(
+                "`{}` is disabled in this deployment ({:?}): it cannot be used yet",
+                basis.id, basis.verification
+            ),
+        ));
+    }
+    if !basis.kinds.contains(&content.kind) {
+        let kinds: Vec<&str> = basis.kinds.iter().map(|k| k.as_str()).collect();
+        errors.push(err(
+            "kind",
+            format!("`{}` allows only: {}", basis.id, kinds.join(", ")),
+        ));
+    }
+    if content.data_categories.is_empty() {
+        errors.push(err("data_categories", "name at least one data category"));
+    }
+    for category in &content.data_categories {
+        if !basis.data_categories.contains(category) {
+            errors.push(err(
+                "data_categories",
+                format!("`{}` does not cover {category} data", basis.id),
+            ));
+        }
+    }
+    match basis.route {
+        Route::Direct if parties.responder_kind != OrganisationKind::Provider => errors.push(err(
+            "responder_id",
+            format!("`{}` is sent directly to a service provider", basis.id),
+        )),
+        Route::CentralAuthority if parties.responder_kind != OrganisationKind::CentralAuthority => {
+            errors.push(err(
+                "responder_id",
+                format!(
+                    "`{}` goes to the central authority of the executing jurisdiction",
+                    basis.id
+                ),
+            ))
+        }
+        _ => {}
+    }
+    if parties.responder_jurisdiction != content.executing_jurisdiction {
+        errors.push(err(
+            "executing_jurisdiction",
+            format!(
+                "the responder is in {}, not {}",
+                parties.responder_jurisdiction, content.executing_jurisdiction
+            ),
+        ));
+    }
+    if let Some(needed) = &basis.issuing_party
+        && !parties.issuing_memberships.contains(needed)
+    {
+        errors.push(err(
+            "legal_basis",
+            format!(
+                "`{}` can only be issued from {}; {} is not",
+                basis.id,
+                membership_name(needed),
+                parties.issuing_jurisdiction
+            ),
+        ));
+    }
+    if let Some(needed) = &basis.executing_party
+        && !parties.executing_memberships.contains(needed)
+    {
+        errors.push(err(
+            "executing_jurisdiction",
+            format!(
+                "`{}` can only be executed in {}; {} is not",
+                basis.id,
+                membership_name(needed),
+                content.executing_jurisdiction
+            ),
+        ));
+    }
+    if content.emergency && !basis.emergency {
+        errors.push(err(
+            "emergency",
+            format!("`{}` has no emergency path", basis.id),
+        ));
+    }
+    if let (Some(from), Some(to)) = (content.date_from, content.date_to)
+        && from > to
+    {
+        errors.push(err("date_to", "must not be before date_from"));
+    }
+    errors
+}
+
+fn blank(text: &Option<String>) -> bool {
+    text.as_deref().is_none_or(|t| t.trim().is_empty())
+}
+
+/// Every item a request still lacks before it may be submitted: the contents of
+/// a preservation request under Budapest Art. 29(2), and what the legal basis and
+/// the data asked for need.
+pub fn missing_for_submission(content: &Content, basis: &LegalBasis) -> Vec<FieldError> {
+    let mut missing = Vec::new();
+    if blank(&content.facts) {
+        missing.push(err(
+            "facts",
+            "a brief summary of the facts of the offence (Budapest Art. 29(2)(b))",
+        ));
+    }
+    if content.data_categories.is_empty() {
+        missing.push(err(
+            "data_categories",
+            "the data to be preserved or produced (Art. 29(2)(c))",
+        ));
+    }
+    if content.identifiers.is_empty() {
+        missing.push(err(
+            "identifiers",
+            "at least one identifier of the data sought (Art. 29(2)(c))",
+        ));
+    }
+    if blank(&content.relevance) {
+        missing.push(err(
+            "relevance",
+            "the relation of the data to the offence (Art. 29(2)(c))",
+        ));
+    }
+    if basis.route == Route::CentralAuthority && blank(&content.custodian) {
+        missing.push(err(
+            "custodian",
+            "what is known of the custodian of the data or the location of the system (Art. 29(2)(d))",
+        ));
+    }
+    if blank(&content.necessity) {
+        missing.push(err(
+            "necessity",
+            "why the measure is necessary (Art. 29(2)(e))",
+        ));
+    }
+    if content.kind == RequestKind::Preservation && !content.follow_up_intent {
+        missing.push(err(
+            "follow_up_intent",
+            "a preservation request states that a request for the data will follow (Art. 29(2)(f))",
+        ));
+    }
+    if content.emergency && blank(&content.emergency_justification) {
+        missing.push(err(
+            "emergency_justification",
+            "why this is an emergency (an imminent threat to life or physical integrity)",
+        ));
+    }
+    let needs_period = content
+        .data_categories
+        .iter()
+        .any(|c| matches!(c, DataCategory::Traffic | DataCategory::Content));
+    if needs_period {
+        if content.date_from.is_none() {
+            missing.push(err(
+                "date_from",
+                "traffic and content data need a period: open-ended requests are refused as overbroad",
+            ));
+        }
+        if content.date_to.is_none() {
+            missing.push(err(
+                "date_to",
+                "traffic and content data need a period: open-ended requests are refused as overbroad",
+            ));
+        }
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::legal_bases::Catalogue;
+
+    fn complete() -> Content {
+        Content {
+            kind: RequestKind::Preservation,
+            legal_basis: "provider-voluntary".into(),
+            responder_id: "p".into(),
+            executing_jurisdiction: "IE".into(),
+            data_categories: vec![DataCategory::Subscriber],
+            identifiers: vec![Identifier {
+                kind: crate::domain::identifiers::IdentifierType::Account,
+                value: "kid_hunter_99".into(),
+                port: None,
+                observed_at: None,
+            }],
+            date_from: None,
+            date_to: None,
+            facts: Some("Grooming of a 12-year-old over chat.".into()),
+            necessity: Some("The provider keeps logs 30 days.".into()),
+            relevance: Some("The account sent the messages.".into()),
+            custodian: None,
+            follow_up_intent: true,
+            emergency: false,
+            emergency_justification: None,
+            non_disclosure: true,
+        }
+    }
+
+    fn parties<'a>(
+        kind: OrganisationKind,
+        issuing: &'a [String],
+        executing: &'a [String],
+    ) -> Parties<'a> {
+        Parties {
+            responder_kind: kind,
+            responder_jurisdiction: "IE",
+            issuing_jurisdiction: "GB",
+            issuing_memberships: issuing,
+            executing_memberships: executing,
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_complete_request_passes() {
+        let catalogue = Catalogue::embedded();
+        let basis = catalogue.get("provider-voluntary").unwrap();
+        let none: Vec<String> = vec![];
+        assert!(
+            check_basis(
+                &complete(),
+                basis,
+                &parties(OrganisationKind::Provider, &none, &none)
+            )
+            .is_empty()
+        );
+        assert!(missing_for_submission(&complete(), basis).is_empty());
+    }
+
+    #[test]
+    fn every_missing_article_29_item_is_listed() {
+        let catalogue = Catalogue::embedded();
+        let basis = catalogue.get("budapest-29").unwrap();
+        let mut c = complete();
+        c.facts = Some("  ".into());
+        c.identifiers.clear();
+        c.relevance = None;
+        c.necessity = None;
+        c.follow_up_intent = false;
+        c.data_categories = vec![DataCategory::Traffic];
+        c.emergency = true;
+        assert_eq!(
+            fields(&missing_for_submission(&c, basis)),
+            [
+                "facts",
+                "identifiers",
+                "relevance",
+                "custodian",
+                "necessity",
+                "follow_up_intent",
+                "emergency_justification",
+                "date_from",
+                "date_to"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_basis_decides_kind_route_categories_and_parties() {
+        let catalogue = Catalogue::embedded();
+        let us = catalogue.get("us-2703f").unwrap();
+        let budapest: Vec<String> = vec!["budapest".into()];
+        let mut c = complete();
+        c.kind = RequestKind::Production;
+        c.emergency = true;
+        let errors = check_basis(
+            &c,
+            us,
+            &parties(OrganisationKind::CentralAuthority, &budapest, &budapest),
+        );
+        assert_eq!(
+            fields(&errors),
+            ["kind", "responder_id", "legal_basis", "emergency"]
+        );
+        assert!(errors[2].message.contains("United States"));
+
+        let b31 = catalogue.get("budapest-31").unwrap();
+        let mut c = complete();
+        c.kind = RequestKind::Production;
+        let none: Vec<String> = vec![];
+        let errors = check_basis(
+            &c,
+            b31,
+            &parties(OrganisationKind::CentralAuthority, &budapest, &none),
+        );
+        assert_eq!(fields(&errors), ["executing_jurisdiction"]);
+
+        let disabled = catalogue.get("cets224-7").unwrap();
+        let mut c = complete();
+        c.kind = RequestKind::Production;
+        c.data_categories = vec![DataCategory::Content];
+        let errors = check_basis(
+            &c,
+            disabled,
+            &parties(OrganisationKind::Provider, &none, &none),
+        );
+        assert_eq!(
+            fields(&errors),
+            [
+                "legal_basis",
+                "data_categories",
+                "legal_basis",
+                "executing_jurisdiction"
+            ]
+        );
+    }
+
+    #[test]
+    fn dates_must_be_in_order_and_the_responder_in_the_executing_jurisdiction() {
+        let catalogue = Catalogue::embedded();
+        let basis = catalogue.get("provider-voluntary").unwrap();
+        let mut c = complete();
+        c.date_from =
+            Some(crate::domain::identifiers::parse_instant("2026-11-02T00:00:00Z").unwrap());
+        c.date_to =
+            Some(crate::domain::identifiers::parse_instant("2026-11-01T00:00:00Z").unwrap());
+        c.executing_jurisdiction = "NL".into();
+        let none: Vec<String> = vec![];
+        let errors = check_basis(
+            &c,
+            basis,
+            &parties(OrganisationKind::Provider, &none, &none),
+        );
+        assert_eq!(fields(&errors), ["executing_jurisdiction", "date_to"]);
+    }
+}

@@ -1,0 +1,419 @@
+//! The request state machine (DESIGN.md §3) as one table, with the rule of who
+//! may take each action beside it. Pure: the caller works out the facts.
+
+use serde::{Deserialize, Serialize};
+
+use super::reference::RequestKind;
+
+vocabulary!(
+    Status {
+        Draft = "draft",
+        PendingApproval = "pending_approval",
+        Approved = "approved",
+        Rejected = "rejected",
+        Transmitted = "transmitted",
+        Acknowledged = "acknowledged",
+        ClarificationRequested = "clarification_requested",
+        Preserved = "preserved",
+        Fulfilled = "fulfilled",
+        Refused = "refused",
+        Moved = "moved",
+        Released = "released",
+        Expired = "expired",
+        Withdrawn = "withdrawn",
+    }
+);
+
+vocabulary!(
+    Action {
+        Submit = "submit",
+        Approve = "approve",
+        Return = "return",
+        Reject = "reject",
+        Transmit = "transmit",
+        Withdraw = "withdraw",
+        Acknowledge = "acknowledge",
+        Preserve = "preserve",
+        RequestExtension = "request-extension",
+        ConfirmExtension = "confirm-extension",
+        AskClarification = "ask-clarification",
+        AnswerClarification = "answer-clarification",
+        Fulfil = "fulfil",
+        Refuse = "refuse",
+        ReportMoved = "report-moved",
+        Release = "release",
+    }
+);
+
+/// Who may take an action, relative to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// A liaison officer of the agency that created the request.
+    Creator,
+    /// A central-authority user of the issuing jurisdiction who did not create it.
+    Approver,
+    /// A user of the responder organisation.
+    Responder,
+}
+
+impl Action {
+    pub fn party(self) -> Party {
+        use Action::*;
+        match self {
+            Submit | Transmit | Withdraw | RequestExtension | AnswerClarification | Release => {
+                Party::Creator
+            }
+            Approve | Return | Reject => Party::Approver,
+            Acknowledge | Preserve | ConfirmExtension | AskClarification | Fulfil | Refuse
+            | ReportMoved => Party::Responder,
+        }
+    }
+}
+
+/// What the caller is to this request; more than one can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Relations {
+    pub creator: bool,
+    pub approver: bool,
+    pub responder: bool,
+}
+
+impl Relations {
+    pub fn is(&self, party: Party) -> bool {
+        match party {
+            Party::Creator => self.creator,
+            Party::Approver => self.approver,
+            Party::Responder => self.responder,
+        }
+    }
+}
+
+/// What the decision needs to know about the request besides its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    pub kind: RequestKind,
+    pub emergency: bool,
+    /// The legal basis has an emergency path.
+    pub emergency_path: bool,
+    /// A central authority has approved (before or, for emergencies, after
+    /// transmission).
+    pub approved: bool,
+    pub extension_requested: bool,
+    /// Extensions the legal basis still allows.
+    pub extensions_left: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller may see the request but is not the party for this action: 403.
+    Forbidden(String),
+    /// Not from the current state, or not for this request: 409.
+    Conflict(String),
+}
+
+fn conflict(status: Status, action: Action) -> Refusal {
+    Refusal::Conflict(format!("cannot {action} a request that is {status}"))
+}
+
+/// Decides one action: the new status, or why not.
+pub fn decide(
+    status: Status,
+    action: Action,
+    relations: Relations,
+    facts: &Facts,
+) -> Result<Status, Refusal> {
+    use Action as A;
+    use Status as S;
+    let party = action.party();
+    if !relations.is(party) {
+        let who = match party {
+            Party::Creator => "a liaison officer of the agency that created the request",
+            Party::Approver => {
+                "a central-authority user of the issuing jurisdiction who did not create the request"
+            }
+            Party::Responder => "the organisation the request is addressed to",
+        };
+        return Err(Refusal::Forbidden(format!("only {who} may {action} it")));
+    }
+    let preservation = facts.kind == RequestKind::Preservation;
+    // Emergencies transmitted before approval are validated afterwards.
+    let awaiting_validation = facts.emergency && !facts.approved;
+    let next = match (status, action) {
+        (S::Draft, A::Submit) => S::PendingApproval,
+        (S::PendingApproval, A::Approve) => S::Approved,
+        (S::PendingApproval, A::Return) => S::Draft,
+        (S::PendingApproval, A::Reject) => S::Rejected,
+        (S::Approved, A::Transmit) => S::Transmitted,
+        (S::Draft, A::Transmit) if facts.emergency && facts.emergency_path => S::Transmitted,
+        (
+            S::Transmitted
+            | S::Acknowledged
+            | S::ClarificationRequested
+            | S::Preserved
+            | S::Fulfilled
+            | S::Refused
+            | S::Moved
+            | S::Released,
+            A::Approve,
+        ) if awaiting_validation => status,
+        (S::Transmitted | S::Acknowledged | S::ClarificationRequested, A::Reject)
+            if awaiting_validation =>
+        {
+            S::Rejected
+        }
+        (
+            S::Draft
+            | S::PendingApproval
+            | S::Approved
+            | S::Transmitted
+            | S::Acknowledged
+            | S::ClarificationRequested,
+            A::Withdraw,
+        ) => S::Withdrawn,
+        (S::Transmitted, A::Acknowledge) => S::Acknowledged,
+        (S::Transmitted | S::Acknowledged, A::AskClarification) => S::ClarificationRequested,
+        (S::ClarificationRequested, A::AnswerClarification) => S::Acknowledged,
+        (S::Transmitted | S::Acknowledged, A::Preserve) if preservation => S::Preserved,
+        (S::Transmitted | S::Acknowledged, A::Fulfil) if !preservation => S::Fulfilled,
+        (S::Transmitted | S::Acknowledged | S::ClarificationRequested, A::Refuse) => S::Refused,
+        (S::Transmitted | S::Acknowledged, A::ReportMoved) => S::Moved,
+        // Art. 30 disclosure while preserving: the preservation stands.
+        (S::Preserved, A::ReportMoved) => S::Preserved,
+        (S::Preserved, A::RequestExtension)
+            if !facts.extension_requested && facts.extensions_left > 0 =>
+        {
+            S::Preserved
+        }
+        (S::Preserved, A::ConfirmExtension) if facts.extension_requested => S::Preserved,
+        (S::Preserved, A::Release) => S::Released,
+        (S::Transmitted | S::Acknowledged, A::Preserve) => {
+            return Err(Refusal::Conflict(format!(
+                "a {} request is fulfilled, not preserved",
+                facts.kind
+            )));
+        }
+        (S::Transmitted | S::Acknowledged, A::Fulfil) => {
+            return Err(Refusal::Conflict(
+                "a preservation request is preserved, not fulfilled".into(),
+            ));
+        }
+        (S::Draft, A::Transmit) => {
+            return Err(Refusal::Conflict(
+                "only an emergency on a legal basis with an emergency path may be transmitted before approval"
+                    .into(),
+            ));
+        }
+        (S::Preserved, A::RequestExtension) if facts.extension_requested => {
+            return Err(Refusal::Conflict(
+                "an extension is already requested and not yet confirmed".into(),
+            ));
+        }
+        (S::Preserved, A::RequestExtension) => {
+            return Err(Refusal::Conflict(
+                "the legal basis allows no further extension".into(),
+            ));
+        }
+        (S::Preserved, A::ConfirmExtension) => {
+            return Err(Refusal::Conflict("no extension has been requested".into()));
+        }
+        _ => return Err(conflict(status, action)),
+    };
+    Ok(next)
+}
+
+/// States in which the responder has given a substantive answer.
+pub fn is_answer(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Preserve | Action::Fulfil | Action::Refuse | Action::ReportMoved
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action as A;
+    use Status as S;
+
+    /// The specification, written out independently of `decide`: every allowed
+    /// (status, action) with its condition and result.
+    fn expected(status: Status, action: Action, f: &Facts) -> Option<Status> {
+        let pres = f.kind == RequestKind::Preservation;
+        let unvalidated = f.emergency && !f.approved;
+        let answered_or_open = [
+            S::Transmitted,
+            S::Acknowledged,
+            S::ClarificationRequested,
+            S::Preserved,
+            S::Fulfilled,
+            S::Refused,
+            S::Moved,
+            S::Released,
+        ];
+        match action {
+            A::Submit => (status == S::Draft).then_some(S::PendingApproval),
+            A::Approve if status == S::PendingApproval => Some(S::Approved),
+            A::Approve => (unvalidated && answered_or_open.contains(&status)).then_some(status),
+            A::Return => (status == S::PendingApproval).then_some(S::Draft),
+            A::Reject if status == S::PendingApproval => Some(S::Rejected),
+            A::Reject => (unvalidated
+                && [S::Transmitted, S::Acknowledged, S::ClarificationRequested].contains(&status))
+            .then_some(S::Rejected),
+            A::Transmit => (status == S::Approved
+                || (status == S::Draft && f.emergency && f.emergency_path))
+                .then_some(S::Transmitted),
+            A::Withdraw => [
+                S::Draft,
+                S::PendingApproval,
+                S::Approved,
+                S::Transmitted,
+                S::Acknowledged,
+                S::ClarificationRequested,
+            ]
+            .contains(&status)
+            .then_some(S::Withdrawn),
+            A::Acknowledge => (status == S::Transmitted).then_some(S::Acknowledged),
+            A::AskClarification => [S::Transmitted, S::Acknowledged]
+                .contains(&status)
+                .then_some(S::ClarificationRequested),
+            A::AnswerClarification => {
+                (status == S::ClarificationRequested).then_some(S::Acknowledged)
+            }
+            A::Preserve => (pres && [S::Transmitted, S::Acknowledged].contains(&status))
+                .then_some(S::Preserved),
+            A::Fulfil => (!pres && [S::Transmitted, S::Acknowledged].contains(&status))
+                .then_some(S::Fulfilled),
+            A::Refuse => [S::Transmitted, S::Acknowledged, S::ClarificationRequested]
+                .contains(&status)
+                .then_some(S::Refused),
+            A::ReportMoved => match status {
+                S::Transmitted | S::Acknowledged => Some(S::Moved),
+                S::Preserved => Some(S::Preserved),
+                _ => None,
+            },
+            A::RequestExtension => {
+                (status == S::Preserved && !f.extension_requested && f.extensions_left > 0)
+                    .then_some(S::Preserved)
+            }
+            A::ConfirmExtension => {
+                (status == S::Preserved && f.extension_requested).then_some(S::Preserved)
+            }
+            A::Release => (status == S::Preserved).then_some(S::Released),
+        }
+    }
+
+    fn all_facts() -> Vec<Facts> {
+        let mut out = Vec::new();
+        for kind in RequestKind::ALL {
+            for emergency in [false, true] {
+                for emergency_path in [false, true] {
+                    for approved in [false, true] {
+                        for extension_requested in [false, true] {
+                            for extensions_left in [0, 1] {
+                                out.push(Facts {
+                                    kind: *kind,
+                                    emergency,
+                                    emergency_path,
+                                    approved,
+                                    extension_requested,
+                                    extensions_left,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn all_relations() -> Vec<Relations> {
+        let mut out = Vec::new();
+        for creator in [false, true] {
+            for approver in [false, true] {
+                for responder in [false, true] {
+                    out.push(Relations {
+                        creator,
+                        approver,
+                        responder,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_state_action_and_party_follows_the_table() {
+        let mut cells = 0;
+        for status in Status::ALL {
+            for action in Action::ALL {
+                for relations in all_relations() {
+                    for facts in all_facts() {
+                        let got = decide(*status, *action, relations, &facts);
+                        cells += 1;
+                        if !relations.is(action.party()) {
+                            assert!(
+                                matches!(got, Err(Refusal::Forbidden(_))),
+                                "{status} {action} {relations:?}: {got:?}"
+                            );
+                            continue;
+                        }
+                        match expected(*status, *action, &facts) {
+                            Some(next) => assert_eq!(got, Ok(next), "{status} {action} {facts:?}"),
+                            None => assert!(
+                                matches!(got, Err(Refusal::Conflict(_))),
+                                "{status} {action} {facts:?}: {got:?}"
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cells, 14 * 16 * 8 * 96);
+    }
+
+    #[test]
+    fn parties_per_action() {
+        assert_eq!(A::Submit.party(), Party::Creator);
+        assert_eq!(A::Approve.party(), Party::Approver);
+        assert_eq!(A::Return.party(), Party::Approver);
+        assert_eq!(A::Reject.party(), Party::Approver);
+        assert_eq!(A::Preserve.party(), Party::Responder);
+        assert_eq!(A::ConfirmExtension.party(), Party::Responder);
+        assert_eq!(A::RequestExtension.party(), Party::Creator);
+        assert_eq!(A::AnswerClarification.party(), Party::Creator);
+    }
+
+    #[test]
+    fn a_second_extension_is_refused_with_a_reason() {
+        let facts = Facts {
+            kind: RequestKind::Preservation,
+            emergency: false,
+            emergency_path: false,
+            approved: true,
+            extension_requested: false,
+            extensions_left: 0,
+        };
+        let creator = Relations {
+            creator: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(S::Preserved, A::RequestExtension, creator, &facts),
+            Err(Refusal::Conflict(
+                "the legal basis allows no further extension".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Ok(*s));
+        }
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Ok(*a));
+        }
+    }
+}
