@@ -232,14 +232,19 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
         E::OverflowKnownLength { limit, .. } | E::Overflow { limit } => {
             ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
         }
-        E::Deserialize(e) => match e.classify() {
-            serde_json::error::Category::Data => ApiError::Validation(vec![FieldError {
-                field: field_of(&e.to_string()).unwrap_or_else(|| "body".into()),
-                message: e.to_string(),
-            }]),
-            _ => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
-        },
+        E::Deserialize(e) => serde_error(e),
         other => ApiError::BadRequest(format!("cannot read the body: {other}")),
+    }
+}
+
+/// A body that is not JSON is 400; JSON of the wrong shape is 422 naming the field.
+pub fn serde_error(e: serde_json::Error) -> ApiError {
+    match e.classify() {
+        serde_json::error::Category::Data => ApiError::Validation(vec![FieldError {
+            field: field_of(&e.to_string()).unwrap_or_else(|| "body".into()),
+            message: e.to_string(),
+        }]),
+        _ => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
     }
 }
 

@@ -2,12 +2,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod error;
 pub mod health;
 pub mod jurisdictions;
 pub mod legal_bases;
 pub mod organisations;
 pub mod paging;
+pub mod requests;
 pub mod users;
 
 use actix_web::web;
@@ -51,6 +53,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(users::get)
                     .patch(users::update),
             )
+            .service(web::resource("/cases").get(cases::list).post(cases::create))
+            .service(web::resource("/cases/{id}").get(cases::get))
+            .service(
+                web::resource("/requests")
+                    .get(requests::list)
+                    .post(requests::create),
+            )
+            .service(
+                web::resource("/requests/{id}")
+                    .get(requests::get)
+                    .patch(requests::edit),
+            )
+            .service(web::resource("/requests/{id}/audit").get(requests::audit))
+            .service(web::resource("/requests/{id}/follow-ups").post(requests::follow_up))
+            .service(web::resource("/requests/{id}/{action}").post(requests::transition))
             .service(web::resource("/legal-bases").get(legal_bases::list))
             .service(web::resource("/legal-bases/{id}").get(legal_bases::get)),
     );

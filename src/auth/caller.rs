@@ -29,6 +29,16 @@ impl Caller {
         crate::domain::audit::Actor::user(&self.user_id, self.organisation_id.as_deref())
     }
 
+    /// The caller as the access rules see them.
+    pub fn viewer(&self) -> crate::domain::access::Viewer {
+        crate::domain::access::Viewer {
+            user_id: self.user_id.clone(),
+            role: self.role,
+            organisation_id: self.organisation_id.clone(),
+            jurisdiction: self.jurisdiction.clone(),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -72,6 +72,62 @@ pub struct Content {
     pub non_disclosure: bool,
 }
 
+/// A change to a draft: `None` leaves a field as it is; for a field that may be
+/// empty, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    pub kind: Option<RequestKind>,
+    pub legal_basis: Option<String>,
+    pub responder_id: Option<String>,
+    pub executing_jurisdiction: Option<String>,
+    pub data_categories: Option<Vec<DataCategory>>,
+    pub identifiers: Option<Vec<Identifier>>,
+    pub date_from: Option<Option<UtcTime>>,
+    pub date_to: Option<Option<UtcTime>>,
+    pub facts: Option<Option<String>>,
+    pub necessity: Option<Option<String>>,
+    pub relevance: Option<Option<String>>,
+    pub custodian: Option<Option<String>>,
+    pub follow_up_intent: Option<bool>,
+    pub emergency: Option<bool>,
+    pub emergency_justification: Option<Option<String>>,
+    pub non_disclosure: Option<bool>,
+}
+
+impl Patch {
+    /// Applies the change and names the fields it set.
+    pub fn apply(self, content: &mut Content) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        macro_rules! set {
+            ($($field:ident),+) => {
+                $(if let Some(value) = self.$field {
+                    content.$field = value;
+                    changed.push(stringify!($field));
+                })+
+            };
+        }
+        set!(
+            kind,
+            legal_basis,
+            responder_id,
+            executing_jurisdiction,
+            data_categories,
+            identifiers,
+            date_from,
+            date_to,
+            facts,
+            necessity,
+            relevance,
+            custodian,
+            follow_up_intent,
+            emergency,
+            emergency_justification,
+            non_disclosure
+        );
+        changed
+    }
+}
+
 /// What the rules need to know of the responder and the two jurisdictions.
 #[derive(Debug, Clone)]
 pub struct Parties<'a> {

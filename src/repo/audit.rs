@@ -130,14 +130,6 @@ pub fn append(conn: &mut DbConn, new: NewEvent<'_>) -> QueryResult<AuditEventRow
     Ok(row)
 }
 
-pub fn for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<AuditEventRow>> {
-    audit_events::table
-        .filter(audit_events::request_id.eq(request_id))
-        .select(AuditEventRow::as_select())
-        .order((audit_events::chain, audit_events::seq))
-        .load(conn)
-}
-
 pub fn for_chain(conn: &mut DbConn, chain: &str) -> QueryResult<Vec<AuditEventRow>> {
     audit_events::table
         .filter(audit_events::chain.eq(chain))

@@ -2,8 +2,10 @@
 //! thing, so that a use case can compose several in one transaction.
 
 pub mod audit;
+pub mod cases;
 pub mod jurisdictions;
 pub mod organisations;
+pub mod requests;
 pub mod sessions;
 pub mod users;
 

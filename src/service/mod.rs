@@ -3,5 +3,7 @@
 //! must accompany it commit together.
 
 pub mod accounts;
+pub mod cases;
 pub mod reference;
+pub mod requests;
 pub mod sessions;

@@ -412,3 +412,109 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// The world plus what the workflow needs: a second agency in GB, agencies and
+/// central authorities elsewhere, a second provider.
+pub struct Network {
+    pub w: World,
+    pub nl_ca: String,
+    pub nl_provider: String,
+    pub officer_b: String,
+    pub officer_de: String,
+    pub ca_de: String,
+    pub ca_nl: String,
+    pub provider_nl: String,
+    pub ca_second: String,
+}
+
+impl TestApp {
+    pub async fn network(&self) -> Network {
+        let w = self.world().await;
+        let state = self.state.clone();
+        let (gb_agency, gb_ca, de_agency) =
+            (w.gb_agency.clone(), w.gb_ca.clone(), w.de_agency.clone());
+        let ids = web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            write_tx(&mut conn, |conn| {
+                let system = Actor::system();
+                let code = JurisdictionCode::parse("NL").unwrap();
+                reference::create_jurisdiction(
+                    conn,
+                    &system,
+                    NewJurisdiction {
+                        memberships: default_memberships(&code),
+                        code,
+                        name: "Netherlands".into(),
+                        timezone: parse_timezone("Europe/Amsterdam").unwrap(),
+                    },
+                )?;
+                let mut org = |name: &str, kind, code: &str| {
+                    reference::create_organisation(
+                        conn,
+                        &system,
+                        NewOrganisation {
+                            name: name.into(),
+                            kind,
+                            jurisdiction: JurisdictionCode::parse(code).unwrap(),
+                            contact_email: Some(Email::parse("legal@org.test.example").unwrap()),
+                            retention_days: Default::default(),
+                        },
+                    )
+                    .map(|row| row.id)
+                };
+                let gb_agency_b = org("GB Other Police", OrganisationKind::Agency, "GB")?;
+                let nl_ca = org(
+                    "NL Central Authority",
+                    OrganisationKind::CentralAuthority,
+                    "NL",
+                )?;
+                let nl_provider = org("NL Provider", OrganisationKind::Provider, "NL")?;
+                let de_ca = org(
+                    "DE Central Authority",
+                    OrganisationKind::CentralAuthority,
+                    "DE",
+                )?;
+                for (email, role, organisation) in [
+                    (
+                        "officer@gb-b.test.example",
+                        Role::LiaisonOfficer,
+                        &gb_agency_b,
+                    ),
+                    ("officer@de.test.example", Role::LiaisonOfficer, &de_agency),
+                    ("ca@de.test.example", Role::CentralAuthority, &de_ca),
+                    ("ca@nl.test.example", Role::CentralAuthority, &nl_ca),
+                    ("provider@nl.test.example", Role::Provider, &nl_provider),
+                    ("ca2@gb.test.example", Role::CentralAuthority, &gb_ca),
+                    ("officer2@gb.test.example", Role::LiaisonOfficer, &gb_agency),
+                ] {
+                    accounts::create_user(
+                        conn,
+                        &system,
+                        NewUser {
+                            email: Email::parse(email).unwrap(),
+                            name: "Test Person".into(),
+                            role,
+                            organisation_id: Some(organisation.clone()),
+                            password_hash: PASSWORD_HASH.clone(),
+                        },
+                    )?;
+                }
+                Ok::<_, mlat::api::error::ApiError>((gb_agency_b, nl_ca, nl_provider))
+            })
+        })
+        .await
+        .unwrap()
+        .expect("seed the network");
+        Network {
+            w,
+            nl_ca: ids.1,
+            nl_provider: ids.2,
+            officer_b: self.login("officer@gb-b.test.example").await,
+            officer_de: self.login("officer@de.test.example").await,
+            ca_de: self.login("ca@de.test.example").await,
+            ca_nl: self.login("ca@nl.test.example").await,
+            provider_nl: self.login("provider@nl.test.example").await,
+            ca_second: self.login("ca2@gb.test.example").await,
+        }
+    }
+}

@@ -5,8 +5,10 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod cases;
 mod cli;
 mod http;
 mod migrations;
 mod reference;
 mod users;
+mod workflow;

@@ -1,0 +1,168 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::paging::{PageOut, PageQuery};
+use super::requests::RequestSummary;
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::domain::reference::Role;
+use crate::domain::requests::{OffenceCategory, Priority};
+use crate::domain::validation::{Errors, text_field};
+use crate::repo;
+use crate::repo::cases::CaseRow;
+use crate::service::cases::{self, NewCase};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseIn {
+    pub reference: String,
+    pub title: String,
+    pub offence_categories: Vec<String>,
+    pub summary: String,
+    pub priority: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseOut {
+    pub id: String,
+    pub reference: String,
+    pub title: String,
+    pub offence_categories: Vec<String>,
+    pub summary: String,
+    pub priority: String,
+    pub agency_id: String,
+    pub created_by: String,
+    pub created_at: UtcTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<RequestSummary>>,
+}
+
+impl CaseOut {
+    fn from_row(row: CaseRow, requests: Option<Vec<RequestSummary>>) -> Result<Self, ApiError> {
+        Ok(CaseOut {
+            offence_categories: serde_json::from_str(&row.offence_categories)
+                .map_err(ApiError::internal)?,
+            id: row.id,
+            reference: row.reference,
+            title: row.title,
+            summary: row.summary,
+            priority: row.priority,
+            agency_id: row.agency_id,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            requests,
+        })
+    }
+}
+
+impl CaseIn {
+    fn parse(self) -> Result<NewCase, ApiError> {
+        let mut errors = Errors::new();
+        let reference = errors.check("reference", text_field(&self.reference, 64));
+        let title = errors.check("title", text_field(&self.title, 200));
+        let summary = errors.check("summary", text_field(&self.summary, 20_000));
+        let priority = errors.check(
+            "priority",
+            Priority::parse(self.priority.as_deref().unwrap_or("normal")),
+        );
+        let mut categories = Vec::new();
+        if self.offence_categories.is_empty() {
+            errors.add("offence_categories", "name at least one offence category");
+        }
+        for (i, text) in self.offence_categories.iter().enumerate() {
+            if let Some(c) = errors.check(
+                &format!("offence_categories[{i}]"),
+                OffenceCategory::parse(text),
+            ) && !categories.contains(&c)
+            {
+                categories.push(c);
+            }
+        }
+        let (reference, title, summary, priority) =
+            errors.finish((|| Some((reference?, title?, summary?, priority?)))())?;
+        Ok(NewCase {
+            reference,
+            title,
+            offence_categories: categories,
+            summary,
+            priority,
+        })
+    }
+}
+
+/// The agency of a liaison officer; everyone else has no cases.
+fn officer_agency(caller: &Caller) -> Option<String> {
+    (caller.role == Role::LiaisonOfficer)
+        .then(|| caller.organisation_id.clone())
+        .flatten()
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CaseIn>,
+) -> Result<HttpResponse, ApiError> {
+    let agency = officer_agency(&caller)
+        .ok_or_else(|| ApiError::Forbidden("only a liaison officer opens cases".into()))?;
+    let new = body.into_inner().parse()?;
+    let actor = caller.actor();
+    let row = state
+        .write(move |conn| cases::create(conn, &actor, &agency, new))
+        .await?;
+    Ok(HttpResponse::Created().json(CaseOut::from_row(row, Some(Vec::new()))?))
+}
+
+/// Cases of the caller's agency, newest first.
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.to_request()?;
+    let Some(agency) = officer_agency(&caller) else {
+        return Ok(HttpResponse::Ok().json(PageOut::<CaseOut> {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    let page = state
+        .db(move |conn| Ok(repo::cases::list_for_agency(conn, &agency, &page)?))
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|row| CaseOut::from_row(row, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(PageOut {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// A case of the caller's agency with its requests; to anyone else it does not exist.
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let not_found = ApiError::NotFound(format!("no case `{id}`"));
+    let Some(agency) = officer_agency(&caller) else {
+        return Err(not_found);
+    };
+    let viewer = caller.viewer();
+    let found = state
+        .db(move |conn| {
+            let Some(case) = repo::cases::get_for_agency(conn, &id, &agency)? else {
+                return Ok(None);
+            };
+            let requests = repo::requests::of_case_visible(conn, &viewer, &case.id)?;
+            Ok(Some((case, requests)))
+        })
+        .await?;
+    let (case, requests) = found.ok_or(not_found)?;
+    let summaries = requests.into_iter().map(RequestSummary::from).collect();
+    Ok(HttpResponse::Ok().json(CaseOut::from_row(case, Some(summaries))?))
+}

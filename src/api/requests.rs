@@ -1,0 +1,865 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+
+use super::error::{ApiError, serde_error};
+use super::paging::{PageOut, PageQuery};
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::domain::access::Viewer;
+use crate::domain::identifiers::{self, Identifier, IdentifierIn, parse_instant};
+use crate::domain::reference::{DataCategory, JurisdictionCode, RequestKind};
+use crate::domain::requests::{Content, Patch, RefusalGround};
+use crate::domain::validation::{Errors, text_field};
+use crate::domain::workflow::{Action, Status};
+use crate::repo;
+use crate::repo::audit::AuditEventRow;
+use crate::repo::requests::{Filter, RequestRow};
+use crate::service::requests::{self as service, Drafted, Input};
+use crate::state::AppState;
+
+const FACTS_MAX: usize = 20_000;
+const TEXT_MAX: usize = 5_000;
+
+/// Distinguishes a field sent as `null` (clear it) from one not sent at all.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestIn {
+    pub case_id: Option<String>,
+    pub kind: String,
+    pub legal_basis: String,
+    pub responder_id: Option<String>,
+    pub executing_jurisdiction: Option<String>,
+    #[serde(default)]
+    pub data_categories: Vec<String>,
+    #[serde(default)]
+    pub identifiers: Vec<IdentifierIn>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub facts: Option<String>,
+    pub necessity: Option<String>,
+    pub relevance: Option<String>,
+    pub custodian: Option<String>,
+    #[serde(default)]
+    pub follow_up_intent: bool,
+    #[serde(default)]
+    pub emergency: bool,
+    pub emergency_justification: Option<String>,
+    #[serde(default)]
+    pub non_disclosure: bool,
+}
+
+/// An optional free text: blank means absent.
+fn optional_text(
+    errors: &mut Errors,
+    field: &str,
+    text: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    match text.map(str::trim) {
+        None | Some("") => None,
+        Some(t) => errors.check(field, text_field(t, max)),
+    }
+}
+
+fn instant(errors: &mut Errors, field: &str, text: Option<&str>) -> Option<UtcTime> {
+    text.and_then(|t| errors.check(field, parse_instant(t)))
+}
+
+fn categories(errors: &mut Errors, list: &[String]) -> Vec<DataCategory> {
+    let mut out = Vec::new();
+    for (i, text) in list.iter().enumerate() {
+        if let Some(c) = errors.check(&format!("data_categories[{i}]"), DataCategory::parse(text))
+            && !out.contains(&c)
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn jurisdiction(errors: &mut Errors, field: &str, text: &str) -> Option<String> {
+    errors
+        .check(field, JurisdictionCode::parse(text))
+        .map(|c| c.as_str().to_owned())
+}
+
+fn id_field(errors: &mut Errors, field: &str, text: &str) -> Option<String> {
+    match uuid::Uuid::parse_str(text.trim()) {
+        Ok(id) => Some(id.to_string()),
+        Err(_) => {
+            errors.add(field, format!("`{text}` is not an id"));
+            None
+        }
+    }
+}
+
+impl RequestIn {
+    /// Parses the body; `case_id` is returned when given.
+    fn parse(self) -> Result<(Option<String>, Drafted), ApiError> {
+        let mut e = Errors::new();
+        let case_id = self
+            .case_id
+            .as_deref()
+            .and_then(|c| id_field(&mut e, "case_id", c));
+        let kind = e.check("kind", RequestKind::parse(&self.kind));
+        let legal_basis = e.check("legal_basis", text_field(&self.legal_basis, 64));
+        let responder_id = self
+            .responder_id
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+            .and_then(|r| id_field(&mut e, "responder_id", r));
+        let executing = self
+            .executing_jurisdiction
+            .as_deref()
+            .and_then(|j| jurisdiction(&mut e, "executing_jurisdiction", j));
+        let data_categories = categories(&mut e, &self.data_categories);
+        let identifiers = identifiers::parse_all(&self.identifiers, &mut e);
+        let date_from = instant(&mut e, "date_from", self.date_from.as_deref());
+        let date_to = instant(&mut e, "date_to", self.date_to.as_deref());
+        let facts = optional_text(&mut e, "facts", self.facts.as_deref(), FACTS_MAX);
+        let necessity = optional_text(&mut e, "necessity", self.necessity.as_deref(), TEXT_MAX);
+        let relevance = optional_text(&mut e, "relevance", self.relevance.as_deref(), TEXT_MAX);
+        let custodian = optional_text(&mut e, "custodian", self.custodian.as_deref(), TEXT_MAX);
+        let justification = optional_text(
+            &mut e,
+            "emergency_justification",
+            self.emergency_justification.as_deref(),
+            TEXT_MAX,
+        );
+        let (kind, legal_basis) = e.finish((|| Some((kind?, legal_basis?)))())?;
+        Ok((
+            case_id,
+            Drafted {
+                responder_named: responder_id.is_some(),
+                jurisdiction_named: executing.is_some(),
+                content: Content {
+                    kind,
+                    legal_basis,
+                    responder_id: responder_id.unwrap_or_default(),
+                    executing_jurisdiction: executing.unwrap_or_default(),
+                    data_categories,
+                    identifiers,
+                    date_from,
+                    date_to,
+                    facts,
+                    necessity,
+                    relevance,
+                    custodian,
+                    follow_up_intent: self.follow_up_intent,
+                    emergency: self.emergency,
+                    emergency_justification: justification,
+                    non_disclosure: self.non_disclosure,
+                },
+            },
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIn {
+    pub version: i64,
+    pub kind: Option<String>,
+    pub legal_basis: Option<String>,
+    pub responder_id: Option<String>,
+    pub executing_jurisdiction: Option<String>,
+    pub data_categories: Option<Vec<String>>,
+    pub identifiers: Option<Vec<IdentifierIn>>,
+    #[serde(default, deserialize_with = "present")]
+    pub date_from: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub date_to: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub facts: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub necessity: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub relevance: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub custodian: Option<Option<String>>,
+    pub follow_up_intent: Option<bool>,
+    pub emergency: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub emergency_justification: Option<Option<String>>,
+    pub non_disclosure: Option<bool>,
+}
+
+impl PatchIn {
+    fn parse(self) -> Result<(i64, Patch), ApiError> {
+        let mut e = Errors::new();
+        let text = |e: &mut Errors, field: &str, v: Option<Option<String>>, max: usize| {
+            v.map(|inner| optional_text(e, field, inner.as_deref(), max))
+        };
+        let when = |e: &mut Errors, field: &str, v: Option<Option<String>>| {
+            v.map(|inner| instant(e, field, inner.as_deref()))
+        };
+        let patch = Patch {
+            kind: self
+                .kind
+                .and_then(|k| e.check("kind", RequestKind::parse(&k))),
+            legal_basis: self
+                .legal_basis
+                .and_then(|b| e.check("legal_basis", text_field(&b, 64))),
+            responder_id: self
+                .responder_id
+                .and_then(|r| id_field(&mut e, "responder_id", &r)),
+            executing_jurisdiction: self
+                .executing_jurisdiction
+                .and_then(|j| jurisdiction(&mut e, "executing_jurisdiction", &j)),
+            data_categories: self.data_categories.map(|list| categories(&mut e, &list)),
+            identifiers: self
+                .identifiers
+                .map(|list| identifiers::parse_all(&list, &mut e)),
+            date_from: when(&mut e, "date_from", self.date_from),
+            date_to: when(&mut e, "date_to", self.date_to),
+            facts: text(&mut e, "facts", self.facts, FACTS_MAX),
+            necessity: text(&mut e, "necessity", self.necessity, TEXT_MAX),
+            relevance: text(&mut e, "relevance", self.relevance, TEXT_MAX),
+            custodian: text(&mut e, "custodian", self.custodian, TEXT_MAX),
+            follow_up_intent: self.follow_up_intent,
+            emergency: self.emergency,
+            emergency_justification: text(
+                &mut e,
+                "emergency_justification",
+                self.emergency_justification,
+                TEXT_MAX,
+            ),
+            non_disclosure: self.non_disclosure,
+        };
+        e.into_result()?;
+        Ok((self.version, patch))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestLink {
+    pub id: String,
+    pub reference: String,
+}
+
+/// A request as its viewer may see it: responders never see the case, the
+/// issuing side's notes, or the other requests of the case.
+#[derive(Debug, Serialize)]
+pub struct RequestOut {
+    pub id: String,
+    pub reference: String,
+    pub status: String,
+    pub version: i64,
+    pub kind: String,
+    pub legal_basis: String,
+    pub route: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    pub agency_id: String,
+    pub issuing_jurisdiction: String,
+    pub responder_id: String,
+    pub executing_jurisdiction: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Option<RequestLink>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<RequestLink>>,
+    pub data_categories: Value,
+    pub identifiers: Vec<Identifier>,
+    pub date_from: Option<UtcTime>,
+    pub date_to: Option<UtcTime>,
+    pub facts: Option<String>,
+    pub necessity: Option<String>,
+    pub relevance: Option<String>,
+    pub custodian: Option<String>,
+    pub follow_up_intent: bool,
+    pub emergency: bool,
+    pub emergency_justification: Option<String>,
+    pub non_disclosure: bool,
+    pub submitted_at: Option<UtcTime>,
+    pub approved_at: Option<UtcTime>,
+    pub transmitted_at: Option<UtcTime>,
+    pub answered_at: Option<UtcTime>,
+    pub preserved_until: Option<UtcTime>,
+    pub extension_requested: bool,
+    pub extensions_granted: i32,
+    pub response: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_notes: Option<Value>,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
+    pub links: Value,
+}
+
+/// The parent and children as the viewer may know them: `None` for viewers
+/// who see no case content.
+pub struct Family {
+    pub parent: Option<RequestLink>,
+    pub children: Vec<RequestLink>,
+}
+
+impl RequestOut {
+    pub fn build(
+        row: RequestRow,
+        viewer: &Viewer,
+        family: Option<Family>,
+    ) -> Result<Self, ApiError> {
+        let insider = viewer.sees_case_content(&row.access());
+        let json = |text: &str| serde_json::from_str::<Value>(text).map_err(ApiError::internal);
+        let (parent, children) = match family {
+            Some(f) if insider => (Some(f.parent), Some(f.children)),
+            _ => (None, None),
+        };
+        Ok(RequestOut {
+            links: json!({
+                "self": format!("/api/v1/requests/{}", row.id),
+                "audit": format!("/api/v1/requests/{}/audit", row.id),
+                "deadlines": format!("/api/v1/requests/{}/deadlines", row.id),
+            }),
+            data_categories: json(&row.data_categories)?,
+            identifiers: serde_json::from_str(&row.identifiers).map_err(ApiError::internal)?,
+            response: json(&row.response)?,
+            internal_notes: if insider {
+                Some(json(&row.internal_notes)?)
+            } else {
+                None
+            },
+            case_id: insider.then(|| row.case_id.clone()),
+            parent,
+            children,
+            id: row.id,
+            reference: row.reference,
+            status: row.status,
+            version: row.version,
+            kind: row.kind,
+            legal_basis: row.legal_basis,
+            route: row.route,
+            agency_id: row.agency_id,
+            issuing_jurisdiction: row.issuing_jurisdiction,
+            responder_id: row.responder_id,
+            executing_jurisdiction: row.executing_jurisdiction,
+            date_from: row.date_from,
+            date_to: row.date_to,
+            facts: row.facts,
+            necessity: row.necessity,
+            relevance: row.relevance,
+            custodian: row.custodian,
+            follow_up_intent: row.follow_up_intent,
+            emergency: row.emergency,
+            emergency_justification: row.emergency_justification,
+            non_disclosure: row.non_disclosure,
+            submitted_at: row.submitted_at,
+            approved_at: row.approved_at,
+            transmitted_at: row.transmitted_at,
+            answered_at: row.answered_at,
+            preserved_until: row.preserved_until,
+            extension_requested: row.extension_requested,
+            extensions_granted: row.extensions_granted,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A request in a list of a case.
+#[derive(Debug, Serialize)]
+pub struct RequestSummary {
+    pub id: String,
+    pub reference: String,
+    pub kind: String,
+    pub legal_basis: String,
+    pub status: String,
+    pub responder_id: String,
+    pub parent_id: Option<String>,
+    pub created_at: UtcTime,
+}
+
+impl From<RequestRow> for RequestSummary {
+    fn from(row: RequestRow) -> Self {
+        RequestSummary {
+            id: row.id,
+            reference: row.reference,
+            kind: row.kind,
+            legal_basis: row.legal_basis,
+            status: row.status,
+            responder_id: row.responder_id,
+            parent_id: row.parent_id,
+            created_at: row.created_at,
+        }
+    }
+}
+
+fn only_officers(caller: &Caller) -> Result<(), ApiError> {
+    if caller.role == crate::domain::reference::Role::LiaisonOfficer {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only a liaison officer files requests".into(),
+        ))
+    }
+}
+
+/// Reads a request with its family, as `viewer` may see it.
+fn view(
+    conn: &mut crate::db::DbConn,
+    viewer: &Viewer,
+    row: RequestRow,
+) -> Result<RequestOut, ApiError> {
+    let parent = match &row.parent_id {
+        Some(pid) => repo::requests::get_visible(conn, viewer, pid)?.map(|p| RequestLink {
+            id: p.id,
+            reference: p.reference,
+        }),
+        None => None,
+    };
+    let children = repo::requests::children_visible(conn, viewer, &row.id)?
+        .into_iter()
+        .map(|(id, reference)| RequestLink { id, reference })
+        .collect();
+    RequestOut::build(row, viewer, Some(Family { parent, children }))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<RequestIn>,
+) -> Result<HttpResponse, ApiError> {
+    only_officers(&caller)?;
+    let (case_id, drafted) = body.into_inner().parse()?;
+    let case_id = case_id.ok_or_else(|| ApiError::field("case_id", "name the case"))?;
+    let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
+    let out = state
+        .write(move |conn| {
+            let row = service::create(
+                conn,
+                &viewer,
+                &actor,
+                &app.catalogue,
+                &case_id,
+                drafted,
+                None,
+            )?;
+            view(conn, &viewer, row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+pub async fn follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<RequestIn>,
+) -> Result<HttpResponse, ApiError> {
+    only_officers(&caller)?;
+    let (case_id, drafted) = body.into_inner().parse()?;
+    if case_id.is_some() {
+        return Err(ApiError::field(
+            "case_id",
+            "a follow-up belongs to the case of the request it follows: leave case_id out",
+        ));
+    }
+    let (viewer, actor, app, id) = (
+        caller.viewer(),
+        caller.actor(),
+        state.clone(),
+        id.into_inner(),
+    );
+    let out = state
+        .write(move |conn| {
+            let row = service::follow_up(conn, &viewer, &actor, &app.catalogue, &id, drafted)?;
+            view(conn, &viewer, row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (viewer, id) = (caller.viewer(), id.into_inner());
+    let out = state
+        .db(move |conn| {
+            let row = repo::requests::get_visible(conn, &viewer, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+            view(conn, &viewer, row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<PatchIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (version, patch) = body.into_inner().parse()?;
+    let (viewer, actor, app, id) = (
+        caller.viewer(),
+        caller.actor(),
+        state.clone(),
+        id.into_inner(),
+    );
+    let out = state
+        .write(move |conn| {
+            let row = service::edit(conn, &viewer, &actor, &app.catalogue, &id, version, patch)?;
+            view(conn, &viewer, row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub case_id: Option<String>,
+    pub responder_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// What the caller may see, newest first.
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .to_request()?;
+    let mut e = Errors::new();
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| e.check("status", Status::parse(s)))
+        .map(|s| s.as_str().to_owned());
+    let case_id = query
+        .case_id
+        .as_deref()
+        .and_then(|c| id_field(&mut e, "case_id", c));
+    let responder_id = query
+        .responder_id
+        .as_deref()
+        .and_then(|r| id_field(&mut e, "responder_id", r));
+    e.into_result()?;
+    let filter = Filter {
+        status,
+        case_id,
+        responder_id,
+    };
+    let viewer = caller.viewer();
+    let out = state
+        .db(move |conn| {
+            let page = repo::requests::list_visible(conn, &viewer, &filter, &page)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|row| RequestOut::build(row, &viewer, None))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(PageOut {
+                items,
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteIn {
+    version: i64,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnIn {
+    version: i64,
+    comment: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectIn {
+    version: i64,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcknowledgeIn {
+    version: i64,
+    provider_reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreserveIn {
+    version: i64,
+    preserved_until: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuestionIn {
+    version: i64,
+    question: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerIn {
+    version: i64,
+    answer: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefuseIn {
+    version: i64,
+    ground: String,
+    explanation: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MovedIn {
+    version: i64,
+    to_provider_id: Option<String>,
+    to_jurisdiction: Option<String>,
+    note: String,
+}
+
+fn body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(serde_error)
+}
+
+fn required(e: &mut Errors, field: &str, text: &str) -> Option<String> {
+    e.check(field, text_field(text, TEXT_MAX))
+}
+
+/// Parses a transition body for `action` into its version and input.
+fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), ApiError> {
+    let mut e = Errors::new();
+    let (version, input) = match action {
+        Action::Return => {
+            let b: ReturnIn = body(value)?;
+            let comment = required(&mut e, "comment", &b.comment);
+            (b.version, comment.map(|comment| Input::Return { comment }))
+        }
+        Action::Reject => {
+            let b: RejectIn = body(value)?;
+            let reason = required(&mut e, "reason", &b.reason);
+            (b.version, reason.map(|reason| Input::Reject { reason }))
+        }
+        Action::Acknowledge => {
+            let b: AcknowledgeIn = body(value)?;
+            let reference = optional_text(
+                &mut e,
+                "provider_reference",
+                b.provider_reference.as_deref(),
+                100,
+            );
+            (
+                b.version,
+                Some(Input::Acknowledge {
+                    provider_reference: reference,
+                }),
+            )
+        }
+        Action::Preserve => {
+            let b: PreserveIn = body(value)?;
+            let until = instant(&mut e, "preserved_until", b.preserved_until.as_deref());
+            (
+                b.version,
+                Some(Input::Preserve {
+                    preserved_until: until,
+                }),
+            )
+        }
+        Action::AskClarification => {
+            let b: QuestionIn = body(value)?;
+            let question = required(&mut e, "question", &b.question);
+            (
+                b.version,
+                question.map(|question| Input::AskClarification { question }),
+            )
+        }
+        Action::AnswerClarification => {
+            let b: AnswerIn = body(value)?;
+            let answer = required(&mut e, "answer", &b.answer);
+            (
+                b.version,
+                answer.map(|answer| Input::AnswerClarification { answer }),
+            )
+        }
+        Action::Refuse => {
+            let b: RefuseIn = body(value)?;
+            let ground = e.check("ground", RefusalGround::parse(&b.ground));
+            let explanation = required(&mut e, "explanation", &b.explanation);
+            (
+                b.version,
+                ground
+                    .zip(explanation)
+                    .map(|(ground, explanation)| Input::Refuse {
+                        ground,
+                        explanation,
+                    }),
+            )
+        }
+        Action::ReportMoved => {
+            let b: MovedIn = body(value)?;
+            let to_provider_id = b
+                .to_provider_id
+                .as_deref()
+                .and_then(|p| id_field(&mut e, "to_provider_id", p));
+            let to_jurisdiction = b
+                .to_jurisdiction
+                .as_deref()
+                .and_then(|j| jurisdiction(&mut e, "to_jurisdiction", j));
+            let note = required(&mut e, "note", &b.note);
+            (
+                b.version,
+                note.map(|note| Input::ReportMoved {
+                    to_provider_id,
+                    to_jurisdiction,
+                    note,
+                }),
+            )
+        }
+        Action::Submit
+        | Action::Approve
+        | Action::Transmit
+        | Action::Withdraw
+        | Action::RequestExtension
+        | Action::ConfirmExtension
+        | Action::Fulfil
+        | Action::Release => {
+            let b: NoteIn = body(value)?;
+            let note = optional_text(&mut e, "note", b.note.as_deref(), TEXT_MAX);
+            (b.version, Some(Input::Note(note)))
+        }
+    };
+    if version < 1 {
+        e.add(
+            "version",
+            "is the `version` of the request you read (1 or more)",
+        );
+    }
+    let input = e.finish(input)?;
+    Ok((version, input))
+}
+
+/// `POST /requests/{id}/{action}`: one workflow step.
+pub async fn transition(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, action) = path.into_inner();
+    let action = Action::parse(&action)
+        .map_err(|_| ApiError::NotFound(format!("no action `{action}` on requests")))?;
+    let value = body.into_inner();
+    if !value.is_object() {
+        return Err(ApiError::field(
+            "body",
+            "send a JSON object with the `version` you read",
+        ));
+    }
+    let (version, input) = parse_transition(action, value)?;
+    let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
+    let out = state
+        .write(move |conn| {
+            let row = service::transition(
+                conn,
+                &viewer,
+                &actor,
+                &app.catalogue,
+                &id,
+                action,
+                version,
+                input,
+            )?;
+            view(conn, &viewer, row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditEventOut {
+    pub id: String,
+    pub seq: i64,
+    pub occurred_at: UtcTime,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub action: String,
+    pub details: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Events the issuing side keeps to itself: responders see that they happened
+/// (the status says so) but not what was written.
+const INTERNAL_DETAILS: [&str; 2] = ["reject", "return"];
+
+/// The request's trail as the viewer may read it: responders from the
+/// transmission on, without the issuing side's internal remarks or links to
+/// other requests of the case.
+fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventOut>, ApiError> {
+    let start = if insider {
+        0
+    } else {
+        rows.iter()
+            .position(|r| r.action == "transmit")
+            .unwrap_or(rows.len())
+    };
+    rows.into_iter()
+        .skip(start)
+        .filter(|r| insider || r.action != "follow_up_filed")
+        .map(|r| {
+            let details = if !insider && INTERNAL_DETAILS.contains(&r.action.as_str()) {
+                json!({})
+            } else {
+                serde_json::from_str(&r.details).map_err(ApiError::internal)?
+            };
+            Ok(AuditEventOut {
+                id: r.id,
+                seq: r.seq,
+                occurred_at: r.occurred_at,
+                actor_id: r.actor_id,
+                organisation_id: r.organisation_id,
+                action: r.action,
+                details,
+                prev_hash: r.prev_hash,
+                hash: r.hash,
+            })
+        })
+        .collect()
+}
+
+pub async fn audit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (viewer, id) = (caller.viewer(), id.into_inner());
+    let events = state
+        .db(move |conn| {
+            let row = repo::requests::get_visible(conn, &viewer, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+            let insider = viewer.sees_case_content(&row.access());
+            let rows: Vec<AuditEventRow> =
+                repo::audit::for_chain(conn, &crate::domain::audit::request_chain(&row.id))?;
+            audit_view(rows, insider)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": events })))
+}

@@ -1,0 +1,208 @@
+use diesel::prelude::*;
+
+use super::{Page, PageRequest};
+use crate::db::schema::requests;
+use crate::db::{DbConn, UtcTime};
+use crate::domain::access::{RequestAccess, Viewer};
+use crate::domain::reference::Role;
+
+type Db = <DbConn as diesel::Connection>::Backend;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = requests, treat_none_as_null = true)]
+pub struct RequestRow {
+    pub id: String,
+    pub reference: String,
+    pub case_id: String,
+    pub agency_id: String,
+    pub issuing_jurisdiction: String,
+    pub created_by: String,
+    pub kind: String,
+    pub legal_basis: String,
+    pub route: String,
+    pub responder_id: String,
+    pub executing_jurisdiction: String,
+    /// JSON array.
+    pub data_categories: String,
+    /// JSON array of identifiers.
+    pub identifiers: String,
+    pub date_from: Option<UtcTime>,
+    pub date_to: Option<UtcTime>,
+    pub facts: Option<String>,
+    pub necessity: Option<String>,
+    pub relevance: Option<String>,
+    pub custodian: Option<String>,
+    pub follow_up_intent: bool,
+    pub emergency: bool,
+    pub emergency_justification: Option<String>,
+    pub non_disclosure: bool,
+    pub parent_id: Option<String>,
+    pub status: String,
+    pub version: i64,
+    pub submitted_at: Option<UtcTime>,
+    pub approved_at: Option<UtcTime>,
+    pub approved_by: Option<String>,
+    pub transmitted_at: Option<UtcTime>,
+    pub answered_at: Option<UtcTime>,
+    pub preserved_until: Option<UtcTime>,
+    pub extension_requested: bool,
+    pub extensions_granted: i32,
+    /// JSON object: what the responder said.
+    pub response: String,
+    /// JSON object: the issuing side's notes (return comments, rejection reasons).
+    pub internal_notes: String,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
+}
+
+impl RequestRow {
+    pub fn access(&self) -> RequestAccess<'_> {
+        RequestAccess {
+            agency_id: &self.agency_id,
+            created_by: &self.created_by,
+            issuing_jurisdiction: &self.issuing_jurisdiction,
+            responder_id: &self.responder_id,
+            submitted: self.submitted_at.is_some(),
+            transmitted: self.transmitted_at.is_some(),
+        }
+    }
+}
+
+type Visible = Box<dyn BoxableExpression<requests::table, Db, SqlType = diesel::sql_types::Bool>>;
+
+/// `Viewer::can_see` as a query filter, so that what a caller may not see is
+/// never loaded.
+pub fn visible_to(viewer: &Viewer) -> Visible {
+    let org = viewer.organisation_id.clone().unwrap_or_default();
+    let jurisdiction = viewer.jurisdiction.clone().unwrap_or_default();
+    let nothing: Visible = Box::new(requests::id.is_null());
+    match (viewer.role, viewer.organisation_id.is_some()) {
+        (Role::Admin, _) | (_, false) => nothing,
+        (Role::LiaisonOfficer, true) => Box::new(requests::agency_id.eq(org)),
+        (Role::Provider, true) => Box::new(
+            requests::responder_id
+                .eq(org)
+                .and(requests::transmitted_at.is_not_null()),
+        ),
+        (Role::CentralAuthority, true) => Box::new(
+            requests::issuing_jurisdiction
+                .eq(jurisdiction)
+                .and(
+                    requests::submitted_at
+                        .is_not_null()
+                        .or(requests::transmitted_at.is_not_null()),
+                )
+                .or(requests::responder_id
+                    .eq(org)
+                    .and(requests::transmitted_at.is_not_null())),
+        ),
+    }
+}
+
+pub fn insert(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
+    diesel::insert_into(requests::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The request if `viewer` may see it.
+pub fn get_visible(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> QueryResult<Option<RequestRow>> {
+    requests::table
+        .filter(requests::id.eq(id))
+        .filter(visible_to(viewer))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Saves a changed request if it still has the version it was read at; returns
+/// whether it did. The caller bumps `version` in `row`.
+pub fn update_if_version(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    read_version: i64,
+) -> QueryResult<bool> {
+    diesel::update(
+        requests::table
+            .filter(requests::id.eq(&row.id))
+            .filter(requests::version.eq(read_version)),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub case_id: Option<String>,
+    pub responder_id: Option<String>,
+}
+
+pub fn list_visible(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &Filter,
+    page: &PageRequest,
+) -> QueryResult<Page<RequestRow>> {
+    let mut query = requests::table
+        .filter(visible_to(viewer))
+        .select(RequestRow::as_select())
+        .order(requests::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(requests::status.eq(status.clone()));
+    }
+    if let Some(case_id) = &filter.case_id {
+        query = query.filter(requests::case_id.eq(case_id.clone()));
+    }
+    if let Some(responder_id) = &filter.responder_id {
+        query = query.filter(requests::responder_id.eq(responder_id.clone()));
+    }
+    if let Some(cursor) = &page.cursor {
+        query = query.filter(requests::id.lt(cursor.clone()));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
+}
+
+/// Ids and references of the visible requests of a case, oldest first.
+pub fn of_case_visible(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    case_id: &str,
+) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::case_id.eq(case_id))
+        .filter(visible_to(viewer))
+        .select(RequestRow::as_select())
+        .order(requests::id)
+        .load(conn)
+}
+
+/// The visible follow-ups of a request.
+pub fn children_visible(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    parent_id: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    requests::table
+        .filter(requests::parent_id.eq(parent_id))
+        .filter(visible_to(viewer))
+        .select((requests::id, requests::reference))
+        .order(requests::id)
+        .load(conn)
+}
+
+pub fn reference_exists(conn: &mut DbConn, reference: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        requests::table.filter(requests::reference.eq(reference)),
+    ))
+    .get_result(conn)
+}

@@ -1,0 +1,751 @@
+//! Requests: drafting, editing, follow-ups and every workflow transition, each in
+//! one transaction with its audit event.
+
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use crate::api::error::ApiError;
+use crate::db::{DbConn, UtcTime, lock_row, new_id};
+use crate::domain::access::Viewer;
+use crate::domain::audit::{Actor, request_chain};
+use crate::domain::legal_bases::{Catalogue, ClockKind, LegalBasis, Period, Route};
+use crate::domain::reference::{OrganisationKind, RequestKind};
+use crate::domain::requests::{
+    Content, Parties, Patch, RefusalGround, check_basis, missing_for_submission,
+};
+use crate::domain::validation::FieldError;
+use crate::domain::workflow::{self, Action, Facts, Refusal, Status};
+use crate::repo;
+use crate::repo::audit::NewEvent;
+use crate::repo::requests::RequestRow;
+
+/// A request's content as the creator wrote it, before the responder and the
+/// executing jurisdiction are resolved against reference data.
+#[derive(Debug, Clone)]
+pub struct Drafted {
+    pub content: Content,
+    /// The responder was not named: for a request routed to a central authority
+    /// it is the central authority of the executing jurisdiction.
+    pub responder_named: bool,
+    /// The executing jurisdiction was not named: it is the responder's.
+    pub jurisdiction_named: bool,
+}
+
+fn field(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::field(field, message)
+}
+
+fn memberships(conn: &mut DbConn, code: &str) -> Result<Vec<String>, ApiError> {
+    let row = repo::jurisdictions::get(conn, code)?.ok_or_else(|| {
+        field(
+            "executing_jurisdiction",
+            format!("no jurisdiction `{code}`"),
+        )
+    })?;
+    serde_json::from_str(&row.memberships).map_err(ApiError::internal)
+}
+
+/// Fills in the responder and executing jurisdiction and checks the whole
+/// content against the legal basis and the parties.
+fn resolve(
+    conn: &mut DbConn,
+    catalogue: &Catalogue,
+    issuing_jurisdiction: &str,
+    mut drafted: Drafted,
+) -> Result<Content, ApiError> {
+    let basis = catalogue.get(&drafted.content.legal_basis).ok_or_else(|| {
+        field(
+            "legal_basis",
+            format!(
+                "`{}` is not in the catalogue (GET /api/v1/legal-bases)",
+                drafted.content.legal_basis
+            ),
+        )
+    })?;
+    if !drafted.responder_named {
+        if basis.route != Route::CentralAuthority || !drafted.jurisdiction_named {
+            return Err(field(
+                "responder_id",
+                "name the organisation the request is addressed to",
+            ));
+        }
+        let authorities = repo::organisations::list(
+            conn,
+            &repo::organisations::Filter {
+                kind: Some(OrganisationKind::CentralAuthority.as_str().into()),
+                jurisdiction: Some(drafted.content.executing_jurisdiction.clone()),
+            },
+            &repo::PageRequest {
+                cursor: None,
+                limit: 2,
+            },
+        )?;
+        match authorities.items.as_slice() {
+            [only] => drafted.content.responder_id = only.id.clone(),
+            [] => {
+                return Err(field(
+                    "responder_id",
+                    format!(
+                        "{} has no central authority on record: name the responder",
+                        drafted.content.executing_jurisdiction
+                    ),
+                ));
+            }
+            _ => {
+                return Err(field(
+                    "responder_id",
+                    format!(
+                        "{} has several central authorities: name the responder",
+                        drafted.content.executing_jurisdiction
+                    ),
+                ));
+            }
+        }
+    }
+    let responder =
+        repo::organisations::get(conn, &drafted.content.responder_id)?.ok_or_else(|| {
+            field(
+                "responder_id",
+                format!("no organisation `{}`", drafted.content.responder_id),
+            )
+        })?;
+    if !drafted.jurisdiction_named {
+        drafted.content.executing_jurisdiction = responder.jurisdiction.clone();
+    }
+    let responder_kind = OrganisationKind::parse(&responder.kind).map_err(ApiError::internal)?;
+    if responder_kind == OrganisationKind::Agency {
+        return Err(field(
+            "responder_id",
+            "requests go to a service provider or a central authority, not an agency",
+        ));
+    }
+    let issuing = memberships(conn, issuing_jurisdiction)?;
+    let executing = memberships(conn, &drafted.content.executing_jurisdiction)?;
+    let errors = check_basis(
+        &drafted.content,
+        basis,
+        &Parties {
+            responder_kind,
+            responder_jurisdiction: &responder.jurisdiction,
+            issuing_jurisdiction,
+            issuing_memberships: &issuing,
+            executing_memberships: &executing,
+        },
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(drafted.content)
+}
+
+/// A reference people can quote on the telephone: the year and 12 hex digits
+/// of the id's random part.
+fn new_reference(id: &str) -> String {
+    let year = chrono::Utc::now().format("%Y");
+    let random: String = id.chars().filter(|c| *c != '-').skip(20).collect();
+    format!("R-{year}-{}", random.to_uppercase())
+}
+
+fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), ApiError> {
+    let basis_route = row.route.clone();
+    row.kind = content.kind.as_str().to_owned();
+    row.legal_basis = content.legal_basis.clone();
+    row.route = basis_route;
+    row.responder_id = content.responder_id.clone();
+    row.executing_jurisdiction = content.executing_jurisdiction.clone();
+    row.data_categories =
+        serde_json::to_string(&content.data_categories).map_err(ApiError::internal)?;
+    row.identifiers = serde_json::to_string(&content.identifiers).map_err(ApiError::internal)?;
+    row.date_from = content.date_from;
+    row.date_to = content.date_to;
+    row.facts = content.facts.clone();
+    row.necessity = content.necessity.clone();
+    row.relevance = content.relevance.clone();
+    row.custodian = content.custodian.clone();
+    row.follow_up_intent = content.follow_up_intent;
+    row.emergency = content.emergency;
+    row.emergency_justification = content.emergency_justification.clone();
+    row.non_disclosure = content.non_disclosure;
+    Ok(())
+}
+
+/// The content of a stored request.
+pub fn content_of(row: &RequestRow) -> Result<Content, ApiError> {
+    Ok(Content {
+        kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
+        legal_basis: row.legal_basis.clone(),
+        responder_id: row.responder_id.clone(),
+        executing_jurisdiction: row.executing_jurisdiction.clone(),
+        data_categories: serde_json::from_str(&row.data_categories).map_err(ApiError::internal)?,
+        identifiers: serde_json::from_str(&row.identifiers).map_err(ApiError::internal)?,
+        date_from: row.date_from,
+        date_to: row.date_to,
+        facts: row.facts.clone(),
+        necessity: row.necessity.clone(),
+        relevance: row.relevance.clone(),
+        custodian: row.custodian.clone(),
+        follow_up_intent: row.follow_up_intent,
+        emergency: row.emergency,
+        emergency_justification: row.emergency_justification.clone(),
+        non_disclosure: row.non_disclosure,
+    })
+}
+
+fn route_of(catalogue: &Catalogue, legal_basis: &str) -> &'static str {
+    match catalogue.get(legal_basis).map(|b| b.route) {
+        Some(Route::CentralAuthority) => "central_authority",
+        _ => "direct",
+    }
+}
+
+fn audit(
+    conn: &mut DbConn,
+    actor: &Actor,
+    row: &RequestRow,
+    action: &str,
+    details: Value,
+) -> Result<(), ApiError> {
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: request_chain(&row.id),
+            actor,
+            action,
+            object_type: "request",
+            object_id: Some(&row.id),
+            request_id: Some(&row.id),
+            details,
+        },
+    )?;
+    Ok(())
+}
+
+/// Creates a draft in one of the caller's agency's cases; `parent` makes it a
+/// follow-up of that request.
+pub fn create(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    catalogue: &Catalogue,
+    case_id: &str,
+    drafted: Drafted,
+    parent: Option<&RequestRow>,
+) -> Result<RequestRow, ApiError> {
+    let (Some(agency_id), Some(jurisdiction)) = (&viewer.organisation_id, &viewer.jurisdiction)
+    else {
+        return Err(ApiError::Forbidden(
+            "only a liaison officer of an agency files requests".into(),
+        ));
+    };
+    if repo::cases::get_for_agency(conn, case_id, agency_id)?.is_none() {
+        return Err(field(
+            "case_id",
+            format!("your agency has no case `{case_id}`"),
+        ));
+    }
+    let content = resolve(conn, catalogue, jurisdiction, drafted)?;
+    let now = UtcTime::now();
+    let id = new_id();
+    let mut row = RequestRow {
+        reference: new_reference(&id),
+        id,
+        case_id: case_id.to_owned(),
+        agency_id: agency_id.clone(),
+        issuing_jurisdiction: jurisdiction.clone(),
+        created_by: viewer.user_id.clone(),
+        kind: String::new(),
+        legal_basis: String::new(),
+        route: route_of(catalogue, &content.legal_basis).to_owned(),
+        responder_id: String::new(),
+        executing_jurisdiction: String::new(),
+        data_categories: String::new(),
+        identifiers: String::new(),
+        date_from: None,
+        date_to: None,
+        facts: None,
+        necessity: None,
+        relevance: None,
+        custodian: None,
+        follow_up_intent: false,
+        emergency: false,
+        emergency_justification: None,
+        non_disclosure: false,
+        parent_id: parent.map(|p| p.id.clone()),
+        status: Status::Draft.as_str().to_owned(),
+        version: 1,
+        submitted_at: None,
+        approved_at: None,
+        approved_by: None,
+        transmitted_at: None,
+        answered_at: None,
+        preserved_until: None,
+        extension_requested: false,
+        extensions_granted: 0,
+        response: "{}".into(),
+        internal_notes: "{}".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    store_content(&mut row, &content)?;
+    repo::requests::insert(conn, &row)?;
+    audit(
+        conn,
+        actor,
+        &row,
+        if parent.is_some() {
+            "follow_up_created"
+        } else {
+            "created"
+        },
+        json!({
+            "reference": row.reference,
+            "kind": row.kind,
+            "legal_basis": row.legal_basis,
+            "responder_id": row.responder_id,
+            "executing_jurisdiction": row.executing_jurisdiction,
+            "parent_id": row.parent_id,
+        }),
+    )?;
+    if let Some(parent) = parent {
+        audit(
+            conn,
+            actor,
+            parent,
+            "follow_up_filed",
+            json!({ "child_id": row.id, "child_reference": row.reference }),
+        )?;
+    }
+    Ok(row)
+}
+
+fn stale(row: &RequestRow) -> ApiError {
+    ApiError::Conflict {
+        detail: format!(
+            "the request changed since you read it: it is now {} at version {}",
+            row.status, row.version
+        ),
+        extra: Some(json!({ "current_status": row.status, "current_version": row.version })),
+    }
+}
+
+fn refused(row: &RequestRow, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Forbidden(detail) => ApiError::Forbidden(detail),
+        Refusal::Conflict(detail) => ApiError::Conflict {
+            detail,
+            extra: Some(json!({ "current_status": row.status, "current_version": row.version })),
+        },
+    }
+}
+
+/// Loads a visible request with its row locked for the rest of the transaction.
+fn load_locked(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<RequestRow, ApiError> {
+    lock_row(conn, "requests", "id", id)?;
+    repo::requests::get_visible(conn, viewer, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))
+}
+
+fn save(conn: &mut DbConn, row: &mut RequestRow) -> Result<(), ApiError> {
+    let read_version = row.version;
+    row.version += 1;
+    row.updated_at = UtcTime::now();
+    if !repo::requests::update_if_version(conn, row, read_version)? {
+        row.version = read_version;
+        return Err(stale(row));
+    }
+    Ok(())
+}
+
+/// Edits a draft: only its creator's agency, only while it is a draft, only at
+/// the version read.
+pub fn edit(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    catalogue: &Catalogue,
+    id: &str,
+    version: i64,
+    patch: Patch,
+) -> Result<RequestRow, ApiError> {
+    let mut row = load_locked(conn, viewer, id)?;
+    if !viewer.relations(&row.access()).creator {
+        return Err(ApiError::Forbidden(
+            "only a liaison officer of the agency that created the request may edit it".into(),
+        ));
+    }
+    if row.version != version {
+        return Err(stale(&row));
+    }
+    if row.status != Status::Draft.as_str() {
+        return Err(ApiError::Conflict {
+            detail: format!("only a draft can be edited; this request is {}", row.status),
+            extra: Some(json!({ "current_status": row.status, "current_version": row.version })),
+        });
+    }
+    let mut content = content_of(&row)?;
+    let changed = patch.apply(&mut content);
+    // A new responder without a new jurisdiction brings its own jurisdiction.
+    let drafted = Drafted {
+        content,
+        responder_named: true,
+        jurisdiction_named: !changed.contains(&"responder_id")
+            || changed.contains(&"executing_jurisdiction"),
+    };
+    let content = resolve(conn, catalogue, &row.issuing_jurisdiction.clone(), drafted)?;
+    row.route = route_of(catalogue, &content.legal_basis).to_owned();
+    store_content(&mut row, &content)?;
+    save(conn, &mut row)?;
+    audit(conn, actor, &row, "edited", json!({ "fields": changed }))?;
+    Ok(row)
+}
+
+/// What a transition carries besides the version.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Note(Option<String>),
+    Return {
+        comment: String,
+    },
+    Reject {
+        reason: String,
+    },
+    Acknowledge {
+        provider_reference: Option<String>,
+    },
+    Preserve {
+        preserved_until: Option<UtcTime>,
+    },
+    AskClarification {
+        question: String,
+    },
+    AnswerClarification {
+        answer: String,
+    },
+    Refuse {
+        ground: RefusalGround,
+        explanation: String,
+    },
+    ReportMoved {
+        to_provider_id: Option<String>,
+        to_jurisdiction: Option<String>,
+        note: String,
+    },
+}
+
+fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, ApiError> {
+    let extension_max = basis
+        .and_then(|b| {
+            b.clocks
+                .iter()
+                .find(|c| c.kind == ClockKind::PreservationExpires)
+                .and_then(|c| c.extension)
+        })
+        .map_or(0, |e| e.max);
+    Ok(Facts {
+        kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
+        emergency: row.emergency,
+        emergency_path: basis.is_some_and(|b| b.emergency),
+        approved: row.approved_at.is_some(),
+        extension_requested: row.extension_requested,
+        extensions_left: extension_max.saturating_sub(row.extensions_granted.max(0) as u32),
+    })
+}
+
+fn object(text: &str) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match serde_json::from_str(text).map_err(ApiError::internal)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::internal(
+            "a request's JSON column is not an object",
+        )),
+    }
+}
+
+fn push(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+    match map.get_mut(key) {
+        Some(Value::Array(list)) => list.push(value),
+        _ => {
+            map.insert(key.to_owned(), Value::Array(vec![value]));
+        }
+    }
+}
+
+fn extension_period(basis: Option<&LegalBasis>) -> Option<TimeDelta> {
+    basis?
+        .clocks
+        .iter()
+        .find(|c| c.kind == ClockKind::PreservationExpires)?
+        .extension
+        .map(|e| match e.period {
+            Period::Days(d) => TimeDelta::days(i64::from(d)),
+            Period::Hours(h) => TimeDelta::hours(i64::from(h)),
+        })
+}
+
+/// Takes one workflow action on a request.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a transition is one use case: who, which request, what, at which version"
+)]
+pub fn transition(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    catalogue: &Catalogue,
+    id: &str,
+    action: Action,
+    version: i64,
+    input: Input,
+) -> Result<RequestRow, ApiError> {
+    let mut row = load_locked(conn, viewer, id)?;
+    let basis = catalogue.get(&row.legal_basis);
+    let status = Status::parse(&row.status).map_err(ApiError::internal)?;
+    let decision = workflow::decide(
+        status,
+        action,
+        viewer.relations(&row.access()),
+        &facts(&row, basis)?,
+    );
+    // Who may act is answered before the version, so that someone who may not
+    // act learns nothing from a stale version number.
+    if let Err(refusal @ Refusal::Forbidden(_)) = decision {
+        return Err(refused(&row, refusal));
+    }
+    if row.version != version {
+        return Err(stale(&row));
+    }
+    let next = decision.map_err(|r| refused(&row, r))?;
+    let now = UtcTime::now();
+    let mut response = object(&row.response)?;
+    let mut notes = object(&row.internal_notes)?;
+    let mut details = serde_json::Map::new();
+    details.insert("from".into(), json!(row.status));
+    details.insert("to".into(), json!(next.as_str()));
+
+    let needs_completeness =
+        matches!(action, Action::Submit) || (action == Action::Transmit && status == Status::Draft);
+    if needs_completeness {
+        let basis = basis.ok_or_else(|| {
+            field(
+                "legal_basis",
+                format!("`{}` is no longer in the catalogue", row.legal_basis),
+            )
+        })?;
+        let mut missing: Vec<FieldError> = missing_for_submission(&content_of(&row)?, basis);
+        if !basis.enabled {
+            missing.insert(
+                0,
+                FieldError {
+                    field: "legal_basis".into(),
+                    message: format!("`{}` is disabled in this deployment", basis.id),
+                },
+            );
+        }
+        if !missing.is_empty() {
+            return Err(ApiError::Validation(missing));
+        }
+    }
+
+    match (action, input) {
+        (Action::Submit, Input::Note(note)) => {
+            row.submitted_at = Some(now);
+            details.insert("note".into(), json!(note));
+        }
+        (Action::Approve, Input::Note(note)) => {
+            row.approved_at = Some(now);
+            row.approved_by = Some(viewer.user_id.clone());
+            details.insert("ex_post".into(), json!(status != Status::PendingApproval));
+            details.insert("note".into(), json!(note));
+        }
+        (Action::Return, Input::Return { comment }) => {
+            push(
+                &mut notes,
+                "returns",
+                json!({ "at": now, "by": viewer.user_id, "comment": comment }),
+            );
+            details.insert("comment".into(), json!(comment));
+        }
+        (Action::Reject, Input::Reject { reason }) => {
+            notes.insert(
+                "rejection".into(),
+                json!({ "at": now, "by": viewer.user_id, "reason": reason }),
+            );
+            details.insert("reason".into(), json!(reason));
+        }
+        (Action::Transmit, Input::Note(note)) => {
+            row.transmitted_at = Some(now);
+            if status == Status::Draft {
+                row.submitted_at.get_or_insert(now);
+                details.insert("emergency_before_approval".into(), json!(true));
+            }
+            details.insert("note".into(), json!(note));
+        }
+        (Action::Withdraw, Input::Note(note)) => {
+            response.insert("withdrawn".into(), json!({ "at": now, "note": note }));
+            details.insert("note".into(), json!(note));
+        }
+        (Action::Acknowledge, Input::Acknowledge { provider_reference }) => {
+            response.insert(
+                "acknowledged".into(),
+                json!({ "at": now, "provider_reference": provider_reference }),
+            );
+            details.insert("provider_reference".into(), json!(provider_reference));
+        }
+        (Action::Preserve, Input::Preserve { preserved_until }) => {
+            if let Some(until) = preserved_until
+                && until <= now
+            {
+                return Err(field("preserved_until", "must be in the future"));
+            }
+            row.preserved_until = preserved_until;
+            row.answered_at = Some(now);
+            response.insert(
+                "preserved".into(),
+                json!({ "at": now, "until": preserved_until }),
+            );
+            details.insert("preserved_until".into(), json!(preserved_until));
+        }
+        (Action::RequestExtension, Input::Note(note)) => {
+            row.extension_requested = true;
+            push(
+                &mut response,
+                "extensions",
+                json!({ "requested_at": now, "note": note }),
+            );
+            details.insert("note".into(), json!(note));
+        }
+        (Action::ConfirmExtension, Input::Note(note)) => {
+            row.extension_requested = false;
+            row.extensions_granted += 1;
+            if let (Some(until), Some(period)) = (row.preserved_until, extension_period(basis)) {
+                row.preserved_until = Some(until + period);
+            }
+            push(
+                &mut response,
+                "extensions",
+                json!({ "confirmed_at": now, "preserved_until": row.preserved_until, "note": note }),
+            );
+            details.insert("preserved_until".into(), json!(row.preserved_until));
+        }
+        (Action::AskClarification, Input::AskClarification { question }) => {
+            push(
+                &mut response,
+                "clarifications",
+                json!({ "asked_at": now, "question": question }),
+            );
+            details.insert("question".into(), json!(question));
+        }
+        (Action::AnswerClarification, Input::AnswerClarification { answer }) => {
+            push(
+                &mut response,
+                "clarifications",
+                json!({ "answered_at": now, "answer": answer }),
+            );
+            details.insert("answer".into(), json!(answer));
+        }
+        (Action::Fulfil, Input::Note(note)) => {
+            row.answered_at = Some(now);
+            response.insert("fulfilled".into(), json!({ "at": now, "note": note }));
+            details.insert("note".into(), json!(note));
+        }
+        (
+            Action::Refuse,
+            Input::Refuse {
+                ground,
+                explanation,
+            },
+        ) => {
+            row.answered_at = Some(now);
+            response.insert(
+                "refusal".into(),
+                json!({ "at": now, "ground": ground, "explanation": explanation }),
+            );
+            details.insert("ground".into(), json!(ground));
+            details.insert("explanation".into(), json!(explanation));
+        }
+        (
+            Action::ReportMoved,
+            Input::ReportMoved {
+                to_provider_id,
+                to_jurisdiction,
+                note,
+            },
+        ) => {
+            if let Some(provider) = &to_provider_id {
+                let org = repo::organisations::get(conn, provider)?;
+                if org.is_none_or(|o| o.kind != OrganisationKind::Provider.as_str()) {
+                    return Err(field("to_provider_id", format!("no provider `{provider}`")));
+                }
+            }
+            if let Some(code) = &to_jurisdiction
+                && repo::jurisdictions::get(conn, code)?.is_none()
+            {
+                return Err(field(
+                    "to_jurisdiction",
+                    format!("no jurisdiction `{code}`"),
+                ));
+            }
+            if next == Status::Moved {
+                row.answered_at = Some(now);
+            }
+            let report = json!({
+                "at": now, "to_provider_id": to_provider_id,
+                "to_jurisdiction": to_jurisdiction, "note": note,
+            });
+            push(&mut response, "moved", report.clone());
+            details.insert("report".into(), report);
+        }
+        (Action::Release, Input::Note(note)) => {
+            response.insert("released".into(), json!({ "at": now, "note": note }));
+            details.insert("note".into(), json!(note));
+        }
+        (action, _) => {
+            return Err(ApiError::internal(format!(
+                "the body parsed for {action} does not fit it"
+            )));
+        }
+    }
+    row.status = next.as_str().to_owned();
+    row.response = Value::Object(response).to_string();
+    row.internal_notes = Value::Object(notes).to_string();
+    save(conn, &mut row)?;
+    audit(conn, actor, &row, action.as_str(), Value::Object(details))?;
+    Ok(row)
+}
+
+/// Files a follow-up: a new draft in the same case, linked to `parent_id` (the
+/// preservation at the provider named in a data-moved report, or the production
+/// that follows a preservation).
+pub fn follow_up(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    catalogue: &Catalogue,
+    parent_id: &str,
+    drafted: Drafted,
+) -> Result<RequestRow, ApiError> {
+    let parent = load_locked(conn, viewer, parent_id)?;
+    if !viewer.relations(&parent.access()).creator {
+        return Err(ApiError::Forbidden(
+            "only a liaison officer of the agency that created the request files its follow-ups"
+                .into(),
+        ));
+    }
+    if parent.transmitted_at.is_none() {
+        return Err(ApiError::Conflict {
+            detail: "a follow-up is filed once the request has been transmitted".into(),
+            extra: Some(
+                json!({ "current_status": parent.status, "current_version": parent.version }),
+            ),
+        });
+    }
+    let case_id = parent.case_id.clone();
+    create(
+        conn,
+        viewer,
+        actor,
+        catalogue,
+        &case_id,
+        drafted,
+        Some(&parent),
+    )
+}
