@@ -18,6 +18,8 @@ backend_tests!(
     an_emergency_is_transmitted_first_and_validated_after,
     one_extension_then_no_more,
     returned_rejected_refused_clarified_and_withdrawn,
+    follow_ups_and_trails_are_refused_to_everyone_else,
+    an_emergency_rejected_after_transmission_keeps_its_reason_internal,
 );
 
 async fn open_case(app: &TestApp, token: &str) -> String {
@@ -876,6 +878,136 @@ async fn returned_rejected_refused_clarified_and_withdrawn(app: &TestApp) {
     .await;
     assert_eq!(r["status"], "withdrawn");
     act(app, &w.provider, &r, "preserve", json!({}))
+        .await
+        .problem(409);
+}
+
+async fn follow_ups_and_trails_are_refused_to_everyone_else(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let draft = create(
+        app,
+        &w.officer,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let id = draft["id"].as_str().unwrap();
+    let follow_ups = format!("/api/v1/requests/{id}/follow-ups");
+    let trail = format!("/api/v1/requests/{id}/audit");
+    // Not yet transmitted: no follow-up, even for its own agency.
+    app.post(
+        &follow_ups,
+        Some(&w.officer),
+        preservation(None, &net.nl_provider),
+    )
+    .await
+    .problem(409);
+    let sent = transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let sent_id = sent["id"].as_str().unwrap();
+    let follow_ups = format!("/api/v1/requests/{sent_id}/follow-ups");
+    // Visible but not theirs to file: 403; invisible: 404.
+    app.post(
+        &follow_ups,
+        Some(&net.officer_b),
+        preservation(None, &net.nl_provider),
+    )
+    .await
+    .problem(404);
+    for token in [&w.ca, &w.provider] {
+        app.post(
+            &follow_ups,
+            Some(token),
+            preservation(None, &net.nl_provider),
+        )
+        .await
+        .problem(403);
+    }
+    let with_case = preservation(Some(&case_id), &net.nl_provider);
+    assert_eq!(
+        app.post(&follow_ups, Some(&w.officer), with_case)
+            .await
+            .fields(),
+        ["case_id"]
+    );
+    assert_eq!(
+        app.post(
+            &follow_ups,
+            Some(&w.officer),
+            preservation(None, &net.nl_provider)
+        )
+        .await
+        .status,
+        201
+    );
+    // The draft's trail: its agency only.
+    assert_eq!(app.get(&trail, &w.officer).await.status, 200);
+    for token in [
+        &net.officer_b,
+        &w.ca,
+        &w.provider,
+        &net.provider_nl,
+        &w.admin,
+        &net.ca_de,
+    ] {
+        app.get(&trail, token).await.problem(404);
+    }
+}
+
+async fn an_emergency_rejected_after_transmission_keeps_its_reason_internal(app: &TestApp) {
+    let net = app.network().await;
+    let (officer, ca, provider) = network_tokens(&net);
+    let case_id = open_case(app, officer).await;
+    let body = json!({
+        "case_id": case_id, "kind": "production", "legal_basis": "eu-epoc",
+        "responder_id": net.w.ie_provider, "data_categories": ["subscriber"],
+        "identifiers": [{"type": "account", "value": "threat_account"}],
+        "facts": "Extortion of a minor.", "necessity": "Imminent threat.",
+        "relevance": "The account made the threats.",
+        "emergency": true, "emergency_justification": "Threat to life."
+    });
+    let draft = create(app, officer, body).await;
+    let sent = step(app, officer, &draft, "transmit", json!({})).await;
+    let rejected = step(
+        app,
+        ca,
+        &sent,
+        "reject",
+        json!({"reason": "No imminent threat shown"}),
+    )
+    .await;
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(
+        rejected["internal_notes"]["rejection"]["reason"],
+        "No imminent threat shown"
+    );
+    let seen = get(app, provider, &rejected).await.json;
+    assert_eq!(seen["status"], "rejected");
+    assert!(seen.get("internal_notes").is_none());
+    let trail = app
+        .get(
+            &format!(
+                "/api/v1/requests/{}/audit",
+                rejected["id"].as_str().unwrap()
+            ),
+            provider,
+        )
+        .await;
+    let reject = trail.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "reject")
+        .unwrap()
+        .clone();
+    assert_eq!(reject["details"], json!({}));
+    act(app, provider, &rejected, "fulfil", json!({}))
         .await
         .problem(409);
 }
