@@ -18,6 +18,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
     pub workers: usize,
+    /// Approval and follow-up targets where the law sets none.
+    pub targets: crate::domain::deadlines::Targets,
 }
 
 /// One bad setting, named, so start-up can stop with one clear line.
@@ -91,6 +93,17 @@ impl Settings {
             }
         };
         let db_pool_size = number("MLAT_DB_POOL_SIZE", 10, 500)?;
+        let targets = crate::domain::deadlines::Targets {
+            approval: chrono::TimeDelta::hours(
+                number("MLAT_APPROVAL_TARGET_HOURS", 24, 24 * 30)?.into(),
+            ),
+            approval_emergency: chrono::TimeDelta::hours(
+                number("MLAT_APPROVAL_EMERGENCY_TARGET_HOURS", 2, 24 * 7)?.into(),
+            ),
+            follow_up_margin: chrono::TimeDelta::days(
+                number("MLAT_FOLLOW_UP_MARGIN_DAYS", 14, 365)?.into(),
+            ),
+        };
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
         let workers = number("MLAT_WORKERS", default_workers, 256)? as usize;
         Ok(Settings {
@@ -103,6 +116,7 @@ impl Settings {
             cors_origins,
             db_pool_size,
             workers,
+            targets,
         })
     }
 }

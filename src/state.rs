@@ -16,6 +16,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The deadline rules in force: the catalogue and the deployment's targets.
+    pub fn rules(&self) -> crate::service::deadlines::Rules<'_> {
+        crate::service::deadlines::Rules {
+            catalogue: &self.catalogue,
+            targets: self.settings.targets,
+        }
+    }
+
     /// Runs blocking database work on the thread pool, off the async workers.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where

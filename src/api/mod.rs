@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod deadlines;
 pub mod error;
 pub mod health;
 pub mod jurisdictions;
@@ -66,6 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(requests::edit),
             )
             .service(web::resource("/requests/{id}/audit").get(requests::audit))
+            .service(web::resource("/requests/{id}/deadlines").get(deadlines::for_request))
+            .service(web::resource("/deadlines").get(deadlines::board))
             .service(web::resource("/requests/{id}/follow-ups").post(requests::follow_up))
             .service(web::resource("/requests/{id}/{action}").post(requests::transition))
             .service(web::resource("/legal-bases").get(legal_bases::list))

@@ -429,15 +429,8 @@ pub async fn create(
     let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
     let out = state
         .write(move |conn| {
-            let row = service::create(
-                conn,
-                &viewer,
-                &actor,
-                &app.catalogue,
-                &case_id,
-                drafted,
-                None,
-            )?;
+            let row =
+                service::create(conn, &viewer, &actor, &app.rules(), &case_id, drafted, None)?;
             view(conn, &viewer, row)
         })
         .await?;
@@ -466,7 +459,7 @@ pub async fn follow_up(
     );
     let out = state
         .write(move |conn| {
-            let row = service::follow_up(conn, &viewer, &actor, &app.catalogue, &id, drafted)?;
+            let row = service::follow_up(conn, &viewer, &actor, &app.rules(), &id, drafted)?;
             view(conn, &viewer, row)
         })
         .await?;
@@ -504,7 +497,7 @@ pub async fn edit(
     );
     let out = state
         .write(move |conn| {
-            let row = service::edit(conn, &viewer, &actor, &app.catalogue, &id, version, patch)?;
+            let row = service::edit(conn, &viewer, &actor, &app.rules(), &id, version, patch)?;
             view(conn, &viewer, row)
         })
         .await?;
@@ -781,7 +774,7 @@ pub async fn transition(
                 conn,
                 &viewer,
                 &actor,
-                &app.catalogue,
+                &app.rules(),
                 &id,
                 action,
                 version,

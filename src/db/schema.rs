@@ -9,6 +9,7 @@ diesel::table! {
         timezone -> Text,
         memberships -> Text,
         created_at -> Timestamp,
+        holidays -> Text,
     }
 }
 
@@ -67,6 +68,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chains,
     audit_events,
     cases,
+    deadlines,
     requests,
     jurisdictions,
     organisations,
@@ -161,5 +163,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deadlines (id) {
+        id -> Text,
+        request_id -> Text,
+        kind -> Text,
+        due_at -> Timestamp,
+        status -> Text,
+        explanation -> Text,
+        due_local -> Text,
+        timezone -> Text,
+        citation -> Text,
+        verification -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(deadlines -> requests (request_id));
 diesel::joinable!(cases -> organisations (agency_id));
 diesel::joinable!(requests -> cases (case_id));

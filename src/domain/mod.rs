@@ -41,6 +41,7 @@ macro_rules! vocabulary {
 pub mod access;
 pub mod audit;
 pub mod countries;
+pub mod deadlines;
 pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;

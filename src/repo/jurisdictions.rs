@@ -13,6 +13,8 @@ pub struct JurisdictionRow {
     /// JSON array of membership names.
     pub memberships: String,
     pub created_at: UtcTime,
+    /// JSON array of dates (YYYY-MM-DD).
+    pub holidays: String,
 }
 
 pub fn insert(conn: &mut DbConn, row: &JurisdictionRow) -> QueryResult<()> {

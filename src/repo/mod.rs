@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod deadlines;
 pub mod jurisdictions;
 pub mod organisations;
 pub mod requests;

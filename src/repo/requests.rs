@@ -68,14 +68,24 @@ impl RequestRow {
     }
 }
 
-type Visible = Box<dyn BoxableExpression<requests::table, Db, SqlType = diesel::sql_types::Bool>>;
+type Visible<QS> = Box<dyn BoxableExpression<QS, Db, SqlType = diesel::sql_types::Bool>>;
 
 /// `Viewer::can_see` as a query filter, so that what a caller may not see is
-/// never loaded.
-pub fn visible_to(viewer: &Viewer) -> Visible {
+/// never loaded. Generic over the query source, so that it also filters queries
+/// that join `requests` to other tables.
+pub fn visible_to<QS>(viewer: &Viewer) -> Visible<QS>
+where
+    QS: 'static,
+    requests::id: SelectableExpression<QS>,
+    requests::agency_id: SelectableExpression<QS>,
+    requests::responder_id: SelectableExpression<QS>,
+    requests::issuing_jurisdiction: SelectableExpression<QS>,
+    requests::submitted_at: SelectableExpression<QS>,
+    requests::transmitted_at: SelectableExpression<QS>,
+{
     let org = viewer.organisation_id.clone().unwrap_or_default();
     let jurisdiction = viewer.jurisdiction.clone().unwrap_or_default();
-    let nothing: Visible = Box::new(requests::id.is_null());
+    let nothing: Visible<QS> = Box::new(requests::id.is_null());
     match (viewer.role, viewer.organisation_id.is_some()) {
         (Role::Admin, _) | (_, false) => nothing,
         (Role::LiaisonOfficer, true) => Box::new(requests::agency_id.eq(org)),
@@ -198,6 +208,16 @@ pub fn children_visible(
         .select((requests::id, requests::reference))
         .order(requests::id)
         .load(conn)
+}
+
+/// A request by id, whoever may see it: for the system's own work (deadlines,
+/// the watcher), never for answering a caller.
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<RequestRow>> {
+    requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn reference_exists(conn: &mut DbConn, reference: &str) -> QueryResult<bool> {

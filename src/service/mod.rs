@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod deadlines;
 pub mod reference;
 pub mod requests;
 pub mod sessions;

@@ -33,6 +33,7 @@ pub fn create_jurisdiction(
         timezone: new.timezone.name().to_owned(),
         memberships: serde_json::to_string(&new.memberships).map_err(ApiError::internal)?,
         created_at: UtcTime::now(),
+        holidays: "[]".into(),
     };
     repo::jurisdictions::insert(conn, &row).map_err(|e| {
         if is_unique_violation(&e) {

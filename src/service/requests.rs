@@ -18,6 +18,7 @@ use crate::domain::workflow::{self, Action, Facts, Refusal, Status};
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::requests::RequestRow;
+use crate::service::deadlines::{self as clocks, Rules};
 
 /// A request's content as the creator wrote it, before the responder and the
 /// executing jurisdiction are resolved against reference data.
@@ -226,7 +227,7 @@ pub fn create(
     conn: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
-    catalogue: &Catalogue,
+    rules: &Rules<'_>,
     case_id: &str,
     drafted: Drafted,
     parent: Option<&RequestRow>,
@@ -243,6 +244,7 @@ pub fn create(
             format!("your agency has no case `{case_id}`"),
         ));
     }
+    let catalogue = rules.catalogue;
     let content = resolve(conn, catalogue, jurisdiction, drafted)?;
     let now = UtcTime::now();
     let id = new_id();
@@ -315,6 +317,7 @@ pub fn create(
             json!({ "child_id": row.id, "child_reference": row.reference }),
         )?;
     }
+    clocks::refresh(conn, rules, &row)?;
     Ok(row)
 }
 
@@ -362,7 +365,7 @@ pub fn edit(
     conn: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
-    catalogue: &Catalogue,
+    rules: &Rules<'_>,
     id: &str,
     version: i64,
     patch: Patch,
@@ -391,11 +394,17 @@ pub fn edit(
         jurisdiction_named: !changed.contains(&"responder_id")
             || changed.contains(&"executing_jurisdiction"),
     };
-    let content = resolve(conn, catalogue, &row.issuing_jurisdiction.clone(), drafted)?;
-    row.route = route_of(catalogue, &content.legal_basis).to_owned();
+    let content = resolve(
+        conn,
+        rules.catalogue,
+        &row.issuing_jurisdiction.clone(),
+        drafted,
+    )?;
+    row.route = route_of(rules.catalogue, &content.legal_basis).to_owned();
     store_content(&mut row, &content)?;
     save(conn, &mut row)?;
     audit(conn, actor, &row, "edited", json!({ "fields": changed }))?;
+    clocks::refresh(conn, rules, &row)?;
     Ok(row)
 }
 
@@ -490,14 +499,14 @@ pub fn transition(
     conn: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
-    catalogue: &Catalogue,
+    rules: &Rules<'_>,
     id: &str,
     action: Action,
     version: i64,
     input: Input,
 ) -> Result<RequestRow, ApiError> {
     let mut row = load_locked(conn, viewer, id)?;
-    let basis = catalogue.get(&row.legal_basis);
+    let basis = rules.catalogue.get(&row.legal_basis);
     let status = Status::parse(&row.status).map_err(ApiError::internal)?;
     let decision = workflow::decide(
         status,
@@ -709,6 +718,14 @@ pub fn transition(
     row.internal_notes = Value::Object(notes).to_string();
     save(conn, &mut row)?;
     audit(conn, actor, &row, action.as_str(), Value::Object(details))?;
+    clocks::refresh(conn, rules, &row)?;
+    // A transmitted follow-up can stop its parent's preservation clock.
+    if action == Action::Transmit
+        && let Some(parent_id) = &row.parent_id
+        && let Some(parent) = repo::requests::get(conn, parent_id)?
+    {
+        clocks::refresh(conn, rules, &parent)?;
+    }
     Ok(row)
 }
 
@@ -719,7 +736,7 @@ pub fn follow_up(
     conn: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
-    catalogue: &Catalogue,
+    rules: &Rules<'_>,
     parent_id: &str,
     drafted: Drafted,
 ) -> Result<RequestRow, ApiError> {
@@ -739,13 +756,5 @@ pub fn follow_up(
         });
     }
     let case_id = parent.case_id.clone();
-    create(
-        conn,
-        viewer,
-        actor,
-        catalogue,
-        &case_id,
-        drafted,
-        Some(&parent),
-    )
+    create(conn, viewer, actor, rules, &case_id, drafted, Some(&parent))
 }

@@ -11,7 +11,7 @@ use mlat::config::Settings;
 use mlat::db::{DatabaseUrl, write_tx};
 use mlat::domain::audit::Actor;
 use mlat::domain::reference::{
-    JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
+    DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
 };
 use mlat::domain::validation::Email;
 use mlat::service::accounts::{self, NewUser};
@@ -105,6 +105,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         cors_origins: Vec::new(),
         db_pool_size: 4,
         workers: 2,
+        targets: Default::default(),
     }
 }
 
@@ -336,6 +337,16 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
         )?;
     }
     let org = |conn: &mut mlat::db::DbConn, name: &str, kind, code: &str| {
+        // The Irish provider keeps connection logs 25 days and content 30.
+        let retention_days = if kind == OrganisationKind::Provider {
+            [
+                (DataCategory::Identification, 25),
+                (DataCategory::Content, 30),
+            ]
+            .into()
+        } else {
+            Default::default()
+        };
         reference::create_organisation(
             conn,
             &Actor::system(),
@@ -344,7 +355,7 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
                 kind,
                 jurisdiction: JurisdictionCode::parse(code).unwrap(),
                 contact_email: Some(Email::parse("legal@org.test.example").unwrap()),
-                retention_days: Default::default(),
+                retention_days,
             },
         )
         .map(|row| row.id)

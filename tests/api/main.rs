@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod deadlines;
 mod http;
 mod migrations;
 mod reference;

@@ -22,7 +22,7 @@ backend_tests!(
     an_emergency_rejected_after_transmission_keeps_its_reason_internal,
 );
 
-async fn open_case(app: &TestApp, token: &str) -> String {
+pub async fn open_case(app: &TestApp, token: &str) -> String {
     let reply = app
         .post("/api/v1/cases", Some(token), case_body("OP-LANTERN"))
         .await;
@@ -31,7 +31,7 @@ async fn open_case(app: &TestApp, token: &str) -> String {
 }
 
 /// A complete provider-voluntary preservation request to `responder`.
-fn preservation(case_id: Option<&str>, responder: &str) -> Value {
+pub fn preservation(case_id: Option<&str>, responder: &str) -> Value {
     let mut body = json!({
         "kind": "preservation",
         "legal_basis": "provider-voluntary",
@@ -56,7 +56,7 @@ fn preservation(case_id: Option<&str>, responder: &str) -> Value {
     body
 }
 
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
+pub async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let reply = app.post("/api/v1/requests", Some(token), body).await;
     assert_eq!(reply.status, 201, "{:?}", reply.json);
     reply.json
@@ -77,7 +77,13 @@ async fn act(app: &TestApp, token: &str, request: &Value, action: &str, extra: V
 }
 
 /// Takes an action that must succeed; returns the updated request.
-async fn step(app: &TestApp, token: &str, request: &Value, action: &str, extra: Value) -> Value {
+pub async fn step(
+    app: &TestApp,
+    token: &str,
+    request: &Value,
+    action: &str,
+    extra: Value,
+) -> Value {
     let reply = act(app, token, request, action, extra).await;
     assert_eq!(reply.status, 200, "{action}: {:?}", reply.json);
     assert_eq!(

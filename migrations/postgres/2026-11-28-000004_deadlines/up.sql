@@ -1,0 +1,19 @@
+-- Public holidays per jurisdiction (JSON array of dates), for counting days
+-- under Regulation 1182/71; and every request's computed deadlines.
+ALTER TABLE jurisdictions ADD COLUMN holidays TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE deadlines (
+    id TEXT PRIMARY KEY NOT NULL,
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    kind TEXT NOT NULL,
+    due_at TIMESTAMPTZ NOT NULL,
+    status TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    due_local TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    citation TEXT NOT NULL,
+    verification TEXT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX deadlines_request_kind_idx ON deadlines (request_id, kind);
+CREATE INDEX deadlines_status_due_idx ON deadlines (status, due_at);

@@ -1,0 +1,2 @@
+DROP TABLE deadlines;
+ALTER TABLE jurisdictions DROP COLUMN holidays;

@@ -1,0 +1,192 @@
+use actix_web::{HttpResponse, web};
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::domain::deadlines::DeadlineStatus;
+use crate::domain::validation::Errors;
+use crate::repo;
+use crate::repo::deadlines::{BoardQuery, DeadlineRow};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct DeadlineOut {
+    pub request_id: String,
+    pub kind: String,
+    pub due_at: UtcTime,
+    pub due_local: String,
+    pub timezone: String,
+    pub status: String,
+    pub explanation: String,
+    pub citation: String,
+    pub verification: String,
+}
+
+impl From<DeadlineRow> for DeadlineOut {
+    fn from(row: DeadlineRow) -> Self {
+        DeadlineOut {
+            request_id: row.request_id,
+            kind: row.kind,
+            due_at: row.due_at,
+            due_local: row.due_local,
+            timezone: row.timezone,
+            status: row.status,
+            explanation: row.explanation,
+            citation: row.citation,
+            verification: row.verification,
+        }
+    }
+}
+
+/// A request's deadlines, soonest first.
+pub async fn for_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (viewer, id) = (caller.viewer(), id.into_inner());
+    let rows = state
+        .db(move |conn| {
+            let row = repo::requests::get_visible(conn, &viewer, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+            Ok(repo::deadlines::for_request(conn, &row.id)?)
+        })
+        .await?;
+    let items: Vec<DeadlineOut> = rows.into_iter().map(DeadlineOut::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BoardIn {
+    pub within: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// `72h`, `14d`: how far ahead the board looks.
+fn parse_within(text: &str) -> Result<TimeDelta, String> {
+    let bad = || format!("`{text}` is not a span such as 72h or 14d (at most 3650d)");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let span = match unit {
+        "h" => TimeDelta::hours(n),
+        "d" => TimeDelta::days(n),
+        _ => return Err(bad()),
+    };
+    if n < 1 || span > TimeDelta::days(3650) {
+        return Err(bad());
+    }
+    Ok(span)
+}
+
+fn parse_cursor(text: &str) -> Result<(UtcTime, String), String> {
+    let bad = || "is not a cursor this service returned".to_owned();
+    let (micros, id) = text.split_once('-').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((UtcTime::from(at), id.to_owned()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct BoardItem {
+    #[serde(flatten)]
+    pub deadline: DeadlineOut,
+    pub reference: String,
+    pub request_status: String,
+    pub responder_id: String,
+    pub responder_name: String,
+}
+
+/// The at-risk board: deadlines of the requests the caller may see, due within
+/// the span (overdue ones included), soonest first.
+pub async fn board(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<BoardIn>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let mut e = Errors::new();
+    let within = e
+        .check(
+            "within",
+            parse_within(query.within.as_deref().unwrap_or("14d")),
+        )
+        .unwrap_or_default();
+    let status = match query.status.as_deref().unwrap_or("open") {
+        "any" => None,
+        other => e
+            .check(
+                "status",
+                DeadlineStatus::parse(other).map_err(|m| format!("{m}, or any")),
+            )
+            .map(|s| s.as_str().to_owned()),
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        e.add("limit", "must be from 1 to 200");
+    }
+    let after = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .and_then(|c| e.check("cursor", parse_cursor(c)));
+    e.into_result()?;
+    let q = BoardQuery {
+        status,
+        due_before: UtcTime::now() + within,
+        after,
+        limit,
+    };
+    let viewer = caller.viewer();
+    let mut rows = state
+        .db(move |conn| Ok(repo::deadlines::board(conn, &viewer, &q)?))
+        .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| {
+            format!(
+                "{}-{}",
+                r.deadline.due_at.to_datetime().timestamp_micros(),
+                r.deadline.id
+            )
+        })
+    } else {
+        None
+    };
+    let items: Vec<BoardItem> = rows
+        .into_iter()
+        .map(|r| BoardItem {
+            deadline: DeadlineOut::from(r.deadline),
+            reference: r.reference,
+            request_status: r.request_status,
+            responder_id: r.responder_id,
+            responder_name: r.responder_name,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_cursors() {
+        assert_eq!(parse_within("72h"), Ok(TimeDelta::hours(72)));
+        assert_eq!(parse_within("14d"), Ok(TimeDelta::days(14)));
+        for bad in ["", "h", "0d", "-3d", "3w", "4000d", "x1d"] {
+            assert!(parse_within(bad).is_err(), "{bad}");
+        }
+        let (at, id) =
+            parse_cursor("1795879077000000-01a222bb-f7fd-76e8-bfeb-f328e1a9fd5b").unwrap();
+        assert_eq!(id, "01a222bb-f7fd-76e8-bfeb-f328e1a9fd5b");
+        assert_eq!(at.to_datetime().timestamp_micros(), 1795879077000000);
+        assert!(parse_cursor("abc").is_err());
+        assert!(parse_cursor("12-nope").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+use diesel::prelude::*;
+
+use crate::db::schema::{deadlines, organisations, requests};
+use crate::db::{DbConn, UtcTime, new_id};
+use crate::domain::access::Viewer;
+use crate::domain::deadlines::Deadline;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = deadlines)]
+pub struct DeadlineRow {
+    pub id: String,
+    pub request_id: String,
+    pub kind: String,
+    pub due_at: UtcTime,
+    pub status: String,
+    pub explanation: String,
+    pub due_local: String,
+    pub timezone: String,
+    pub citation: String,
+    pub verification: String,
+    pub updated_at: UtcTime,
+}
+
+/// Stores a request's deadlines as computed now: one row per kind, updated in
+/// place (so that what refers to a deadline keeps referring to it), and kinds
+/// that no longer apply removed.
+pub fn replace_for_request(
+    conn: &mut DbConn,
+    request_id: &str,
+    computed: &[Deadline],
+) -> QueryResult<()> {
+    let existing: Vec<(String, String)> = deadlines::table
+        .filter(deadlines::request_id.eq(request_id))
+        .select((deadlines::kind, deadlines::id))
+        .load(conn)?;
+    let now = UtcTime::now();
+    for deadline in computed {
+        let kind = deadline.kind.as_str();
+        let id = existing
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, id)| id.clone());
+        let row = DeadlineRow {
+            id: id.clone().unwrap_or_else(new_id),
+            request_id: request_id.to_owned(),
+            kind: kind.to_owned(),
+            due_at: deadline.due_at,
+            status: deadline.status.as_str().to_owned(),
+            explanation: deadline.explanation.clone(),
+            due_local: deadline.due_local.clone(),
+            timezone: deadline.timezone.clone(),
+            citation: deadline.citation.clone(),
+            verification: serde_json::to_value(deadline.verification)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            updated_at: now,
+        };
+        match id {
+            Some(id) => {
+                diesel::update(deadlines::table.find(id))
+                    .set(&row)
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(deadlines::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
+        }
+    }
+    let kept: Vec<&str> = computed.iter().map(|d| d.kind.as_str()).collect();
+    diesel::delete(
+        deadlines::table
+            .filter(deadlines::request_id.eq(request_id))
+            .filter(deadlines::kind.ne_all(kept)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<DeadlineRow>> {
+    deadlines::table
+        .filter(deadlines::request_id.eq(request_id))
+        .select(DeadlineRow::as_select())
+        .order((deadlines::due_at, deadlines::kind))
+        .load(conn)
+}
+
+/// A deadline on the board, with what a person needs to act on it.
+#[derive(Debug, Clone, Queryable)]
+pub struct BoardRow {
+    pub deadline: DeadlineRow,
+    pub reference: String,
+    pub request_status: String,
+    pub responder_id: String,
+    pub responder_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoardQuery {
+    pub status: Option<String>,
+    pub due_before: UtcTime,
+    /// Keyset: rows after this (due_at, id).
+    pub after: Option<(UtcTime, String)>,
+    pub limit: i64,
+}
+
+/// Deadlines of the requests the viewer may see, soonest first.
+pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<Vec<BoardRow>> {
+    let mut query = deadlines::table
+        .inner_join(requests::table)
+        .inner_join(organisations::table.on(organisations::id.eq(requests::responder_id)))
+        .filter(super::requests::visible_to(viewer))
+        .filter(deadlines::due_at.le(q.due_before))
+        .select((
+            DeadlineRow::as_select(),
+            requests::reference,
+            requests::status,
+            requests::responder_id,
+            organisations::name,
+        ))
+        .order((deadlines::due_at, deadlines::id))
+        .limit(q.limit + 1)
+        .into_boxed();
+    if let Some(status) = &q.status {
+        query = query.filter(deadlines::status.eq(status.clone()));
+    }
+    if let Some((due, id)) = &q.after {
+        query = query.filter(
+            deadlines::due_at
+                .gt(*due)
+                .or(deadlines::due_at.eq(*due).and(deadlines::id.gt(id.clone()))),
+        );
+    }
+    query
+        .load::<(DeadlineRow, String, String, String, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(
+                    |(deadline, reference, request_status, responder_id, responder_name)| {
+                        BoardRow {
+                            deadline,
+                            reference,
+                            request_status,
+                            responder_id,
+                            responder_name,
+                        }
+                    },
+                )
+                .collect()
+        })
+}

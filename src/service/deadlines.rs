@@ -1,0 +1,132 @@
+//! Recomputing and storing a request's deadlines, inside the transaction that
+//! changed it.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use crate::api::error::ApiError;
+use crate::db::schema::requests;
+use crate::db::{DbConn, UtcTime};
+use crate::domain::deadlines::{self, Calendar, Deadline, Facts, Targets};
+use crate::domain::legal_bases::Catalogue;
+use crate::domain::reference::{DataCategory, RequestKind, parse_timezone};
+use crate::domain::workflow::Status;
+use crate::repo;
+use crate::repo::requests::RequestRow;
+use diesel::prelude::*;
+
+/// What the deadline rules need besides the request: the catalogue in force and
+/// the deployment's targets.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub catalogue: &'a Catalogue,
+    pub targets: Targets,
+}
+
+struct Zone {
+    timezone: chrono_tz::Tz,
+    holidays: Vec<NaiveDate>,
+}
+
+fn zone(conn: &mut DbConn, code: &str) -> Result<Zone, ApiError> {
+    let row = repo::jurisdictions::get(conn, code)?.ok_or_else(|| {
+        ApiError::internal(format!("jurisdiction {code} of a request is missing"))
+    })?;
+    Ok(Zone {
+        timezone: parse_timezone(&row.timezone).map_err(ApiError::internal)?,
+        holidays: serde_json::from_str(&row.holidays).map_err(ApiError::internal)?,
+    })
+}
+
+fn at(value: &Value, path: &[&str]) -> Option<UtcTime> {
+    let mut v = value;
+    for key in path {
+        v = v.get(key)?;
+    }
+    serde_json::from_value(v.clone()).ok()
+}
+
+/// Computes a request's deadlines at `now` from what is stored.
+pub fn compute(
+    conn: &mut DbConn,
+    rules: &Rules<'_>,
+    row: &RequestRow,
+    now: UtcTime,
+) -> Result<Vec<Deadline>, ApiError> {
+    let Some(basis) = rules.catalogue.get(&row.legal_basis) else {
+        // A deployment removed the entry: no clock can be computed for it.
+        tracing::warn!(request = %row.id, basis = %row.legal_basis, "legal basis not in the catalogue");
+        return Ok(Vec::new());
+    };
+    let status = Status::parse(&row.status).map_err(ApiError::internal)?;
+    let response: Value = serde_json::from_str(&row.response).map_err(ApiError::internal)?;
+    let categories: Vec<DataCategory> =
+        serde_json::from_str(&row.data_categories).map_err(ApiError::internal)?;
+    let identifiers: Vec<crate::domain::identifiers::Identifier> =
+        serde_json::from_str(&row.identifiers).map_err(ApiError::internal)?;
+    let retention: BTreeMap<DataCategory, u32> =
+        match repo::organisations::get(conn, &row.responder_id)? {
+            Some(org) => serde_json::from_str(&org.retention_days).map_err(ApiError::internal)?,
+            None => BTreeMap::new(),
+        };
+    let follow_up_transmitted_at = requests::table
+        .filter(requests::parent_id.eq(&row.id))
+        .filter(requests::kind.ne(RequestKind::Preservation.as_str()))
+        .filter(requests::transmitted_at.is_not_null())
+        .select(requests::transmitted_at)
+        .order(requests::transmitted_at)
+        .first::<Option<UtcTime>>(conn)
+        .optional()?
+        .flatten();
+    let closed_at = matches!(
+        status,
+        Status::Withdrawn | Status::Rejected | Status::Released | Status::Expired
+    )
+    .then_some(row.updated_at);
+    let issuing = zone(conn, &row.issuing_jurisdiction)?;
+    let executing = zone(conn, &row.executing_jurisdiction)?;
+    let facts = Facts {
+        kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
+        status,
+        emergency: row.emergency,
+        data_categories: &categories,
+        identifiers: &identifiers,
+        submitted_at: row.submitted_at,
+        approved_at: row.approved_at,
+        transmitted_at: row.transmitted_at,
+        acknowledged_at: at(&response, &["acknowledged", "at"]),
+        preserved_at: at(&response, &["preserved", "at"]),
+        answered_at: row.answered_at,
+        closed_at,
+        extensions_granted: row.extensions_granted.max(0) as u32,
+        follow_up_transmitted_at,
+        retention_days: &retention,
+    };
+    Ok(deadlines::compute(
+        basis,
+        &facts,
+        &rules.targets,
+        &Calendar {
+            timezone: issuing.timezone,
+            holidays: &issuing.holidays,
+        },
+        &Calendar {
+            timezone: executing.timezone,
+            holidays: &executing.holidays,
+        },
+        now,
+    ))
+}
+
+/// Recomputes and stores a request's deadlines.
+pub fn refresh(
+    conn: &mut DbConn,
+    rules: &Rules<'_>,
+    row: &RequestRow,
+) -> Result<Vec<Deadline>, ApiError> {
+    let computed = compute(conn, rules, row, UtcTime::now())?;
+    repo::deadlines::replace_for_request(conn, &row.id, &computed)?;
+    Ok(computed)
+}
