@@ -220,6 +220,7 @@ pub fn load(conn: &mut DbConn) -> Result<Vec<DemoAccount>, ApiError> {
                     &actor,
                     NewJurisdiction {
                         memberships: default_memberships(&code),
+                        holidays: Vec::new(),
                         code,
                         name: name.into(),
                         timezone: parse_timezone(timezone).map_err(ApiError::internal)?,

@@ -11,7 +11,7 @@ use crate::domain::reference::{
 use crate::domain::validation::{Errors, text_field};
 use crate::repo;
 use crate::repo::jurisdictions::JurisdictionRow;
-use crate::service::reference::{self, NewJurisdiction};
+use crate::service::reference::{self, JurisdictionChange, NewJurisdiction};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -22,6 +22,46 @@ pub struct JurisdictionIn {
     pub timezone: String,
     /// Defaults from the code: EU membership, Budapest Party and the like.
     pub memberships: Option<Vec<String>>,
+    /// Public holidays (YYYY-MM-DD) for counting days under Regulation 1182/71.
+    pub holidays: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionPatch {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    pub memberships: Option<Vec<String>>,
+    pub holidays: Option<Vec<String>>,
+}
+
+fn parse_memberships(errors: &mut Errors, list: &[String]) -> Vec<String> {
+    let mut parsed = Vec::new();
+    for (i, m) in list.iter().enumerate() {
+        if let Some(m) = errors.check(&format!("memberships[{i}]"), parse_membership(m))
+            && !parsed.contains(&m)
+        {
+            parsed.push(m);
+        }
+    }
+    parsed
+}
+
+fn parse_holidays(errors: &mut Errors, list: &[String]) -> Vec<chrono::NaiveDate> {
+    if list.len() > 1000 {
+        errors.add("holidays", "at most 1000 dates");
+        return Vec::new();
+    }
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            errors.check(
+                &format!("holidays[{i}]"),
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| format!("`{d}` is not a date such as 2027-03-17")),
+            )
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -30,6 +70,7 @@ pub struct JurisdictionOut {
     pub name: String,
     pub timezone: String,
     pub memberships: Vec<String>,
+    pub holidays: Vec<String>,
     pub created_at: UtcTime,
 }
 
@@ -38,6 +79,7 @@ impl TryFrom<JurisdictionRow> for JurisdictionOut {
     fn try_from(row: JurisdictionRow) -> Result<Self, ApiError> {
         Ok(JurisdictionOut {
             memberships: serde_json::from_str(&row.memberships).map_err(ApiError::internal)?,
+            holidays: serde_json::from_str(&row.holidays).map_err(ApiError::internal)?,
             code: row.code,
             name: row.name,
             timezone: row.timezone,
@@ -52,20 +94,10 @@ impl JurisdictionIn {
         let code = errors.check("code", JurisdictionCode::parse(&self.code));
         let name = errors.check("name", text_field(&self.name, 200));
         let timezone = errors.check("timezone", parse_timezone(&self.timezone));
-        let memberships = match self.memberships {
-            Some(list) => {
-                let mut parsed = Vec::new();
-                for (i, m) in list.iter().enumerate() {
-                    if let Some(m) = errors.check(&format!("memberships[{i}]"), parse_membership(m))
-                        && !parsed.contains(&m)
-                    {
-                        parsed.push(m);
-                    }
-                }
-                Some(parsed)
-            }
-            None => None,
-        };
+        let memberships = self
+            .memberships
+            .map(|list| parse_memberships(&mut errors, &list));
+        let holidays = parse_holidays(&mut errors, &self.holidays.unwrap_or_default());
         let (code, name, timezone) = errors.finish((|| Some((code?, name?, timezone?)))())?;
         let memberships = memberships.unwrap_or_else(|| default_memberships(&code));
         Ok(NewJurisdiction {
@@ -73,6 +105,7 @@ impl JurisdictionIn {
             name,
             timezone,
             memberships,
+            holidays,
         })
     }
 }
@@ -124,4 +157,35 @@ pub async fn create(
         .await?;
     tracing::info!(code = %row.code, by = %caller.user_id, "jurisdiction created");
     Ok(HttpResponse::Created().json(JurisdictionOut::try_from(row)?))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: web::Json<JurisdictionPatch>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let patch = body.into_inner();
+    let mut errors = Errors::new();
+    let change = JurisdictionChange {
+        name: patch
+            .name
+            .and_then(|n| errors.check("name", text_field(&n, 200))),
+        timezone: patch
+            .timezone
+            .and_then(|t| errors.check("timezone", parse_timezone(&t))),
+        memberships: patch
+            .memberships
+            .map(|list| parse_memberships(&mut errors, &list)),
+        holidays: patch
+            .holidays
+            .map(|list| parse_holidays(&mut errors, &list)),
+    };
+    errors.into_result()?;
+    let (actor, code) = (caller.actor(), code.into_inner());
+    let row = state
+        .write(move |conn| reference::update_jurisdiction(conn, &actor, &code, change))
+        .await?;
+    Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
 }

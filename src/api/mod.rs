@@ -41,7 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(jurisdictions::list)
                     .post(jurisdictions::create),
             )
-            .service(web::resource("/jurisdictions/{code}").get(jurisdictions::get))
+            .service(
+                web::resource("/jurisdictions/{code}")
+                    .get(jurisdictions::get)
+                    .patch(jurisdictions::update),
+            )
             .service(
                 web::resource("/organisations")
                     .get(organisations::list)

@@ -45,6 +45,19 @@ pub fn list(conn: &mut DbConn, page: &PageRequest) -> QueryResult<Page<Jurisdict
     Ok(Page::from_overfetch(rows, page.limit, |r| r.code.clone()))
 }
 
+/// Saves the changeable fields of a jurisdiction.
+pub fn update(conn: &mut DbConn, row: &JurisdictionRow) -> QueryResult<()> {
+    diesel::update(jurisdictions::table.find(&row.code))
+        .set((
+            jurisdictions::name.eq(&row.name),
+            jurisdictions::timezone.eq(&row.timezone),
+            jurisdictions::memberships.eq(&row.memberships),
+            jurisdictions::holidays.eq(&row.holidays),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     jurisdictions::table.count().get_result(conn)
 }

@@ -20,6 +20,63 @@ pub struct NewJurisdiction {
     pub name: String,
     pub timezone: Tz,
     pub memberships: Vec<String>,
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+/// A change to a jurisdiction; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct JurisdictionChange {
+    pub name: Option<String>,
+    pub timezone: Option<Tz>,
+    pub memberships: Option<Vec<String>>,
+    pub holidays: Option<Vec<chrono::NaiveDate>>,
+}
+
+/// Changes a jurisdiction: admins keep memberships and public holidays current.
+/// Deadlines already stored are recomputed at the requests' next change or
+/// watcher pass.
+pub fn update_jurisdiction(
+    conn: &mut DbConn,
+    actor: &Actor,
+    code: &str,
+    change: JurisdictionChange,
+) -> Result<JurisdictionRow, ApiError> {
+    crate::db::lock_row(conn, "jurisdictions", "code", code)?;
+    let mut row = repo::jurisdictions::get(conn, code)?
+        .ok_or_else(|| ApiError::NotFound(format!("no jurisdiction `{code}`")))?;
+    let mut changed = serde_json::Map::new();
+    if let Some(name) = change.name {
+        changed.insert("name".into(), serde_json::json!(name));
+        row.name = name;
+    }
+    if let Some(tz) = change.timezone {
+        changed.insert("timezone".into(), serde_json::json!(tz.name()));
+        row.timezone = tz.name().to_owned();
+    }
+    if let Some(memberships) = change.memberships {
+        changed.insert("memberships".into(), serde_json::json!(memberships));
+        row.memberships = serde_json::to_string(&memberships).map_err(ApiError::internal)?;
+    }
+    if let Some(mut holidays) = change.holidays {
+        holidays.sort();
+        holidays.dedup();
+        changed.insert("holidays".into(), serde_json::json!(holidays));
+        row.holidays = serde_json::to_string(&holidays).map_err(ApiError::internal)?;
+    }
+    repo::jurisdictions::update(conn, &row)?;
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: REFERENCE_CHAIN.into(),
+            actor,
+            action: "jurisdiction_changed",
+            object_type: "jurisdiction",
+            object_id: Some(&row.code),
+            request_id: None,
+            details: serde_json::Value::Object(changed),
+        },
+    )?;
+    Ok(row)
 }
 
 pub fn create_jurisdiction(
@@ -33,7 +90,7 @@ pub fn create_jurisdiction(
         timezone: new.timezone.name().to_owned(),
         memberships: serde_json::to_string(&new.memberships).map_err(ApiError::internal)?,
         created_at: UtcTime::now(),
-        holidays: "[]".into(),
+        holidays: serde_json::to_string(&new.holidays).map_err(ApiError::internal)?,
     };
     repo::jurisdictions::insert(conn, &row).map_err(|e| {
         if is_unique_violation(&e) {

@@ -330,6 +330,7 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
             &Actor::system(),
             NewJurisdiction {
                 memberships: default_memberships(&code),
+                holidays: Vec::new(),
                 code,
                 name: name.into(),
                 timezone: parse_timezone(tz).unwrap(),
@@ -454,6 +455,7 @@ impl TestApp {
                     &system,
                     NewJurisdiction {
                         memberships: default_memberships(&code),
+                        holidays: Vec::new(),
                         code,
                         name: "Netherlands".into(),
                         timezone: parse_timezone("Europe/Amsterdam").unwrap(),

@@ -13,7 +13,46 @@ backend_tests!(
     organisations_refuse_bad_input_naming_each_field,
     organisations_list_filters_and_pages,
     the_legal_bases_catalogue_is_served_with_flags_and_clocks,
+    admins_keep_memberships_and_public_holidays_current,
 );
+
+async fn admins_keep_memberships_and_public_holidays_current(app: &TestApp) {
+    let world = app.world().await;
+    let reply = app
+        .patch(
+            "/api/v1/jurisdictions/IE",
+            &world.admin,
+            json!({"holidays": ["2027-03-17", "2027-01-01", "2027-03-17"], "memberships": ["budapest", "eu"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["holidays"], json!(["2027-01-01", "2027-03-17"]));
+    assert_eq!(reply.json["memberships"], json!(["budapest", "eu"]));
+    let reply = app
+        .patch(
+            "/api/v1/jurisdictions/IE",
+            &world.admin,
+            json!({"holidays": ["17/03/2027"], "timezone": "Mars/Olympus"}),
+        )
+        .await;
+    assert_eq!(reply.fields(), ["timezone", "holidays[0]"]);
+    app.patch(
+        "/api/v1/jurisdictions/FR",
+        &world.admin,
+        json!({"name": "France"}),
+    )
+    .await
+    .problem(404);
+    app.patch(
+        "/api/v1/jurisdictions/IE",
+        &world.officer,
+        json!({"name": "Eire"}),
+    )
+    .await
+    .problem(403);
+    let events = app.chain_events("reference").await;
+    assert_eq!(events.last().unwrap().2, "jurisdiction_changed");
+}
 
 async fn an_admin_creates_a_jurisdiction_that_knows_its_memberships(app: &TestApp) {
     let world = app.world().await;
