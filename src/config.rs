@@ -20,6 +20,11 @@ pub struct Settings {
     pub workers: usize,
     /// Approval and follow-up targets where the law sets none.
     pub targets: crate::domain::deadlines::Targets,
+    /// How often the deadline watcher runs in the server; `None`: not at all
+    /// (run `mlat deadlines tick` from cron instead).
+    pub watch_interval: Option<std::time::Duration>,
+    /// The address people open the service at, for links in notifications.
+    pub public_url: String,
 }
 
 /// One bad setting, named, so start-up can stop with one clear line.
@@ -106,6 +111,19 @@ impl Settings {
         };
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
         let workers = number("MLAT_WORKERS", default_workers, 256)? as usize;
+        let watch_secs = match get("MLAT_WATCH_INTERVAL_SECS").as_deref().map(str::trim) {
+            Some("0") => 0,
+            _ => number("MLAT_WATCH_INTERVAL_SECS", 60, 86_400)?,
+        };
+        let public_url = get("MLAT_PUBLIC_URL")
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            return Err(err(
+                "MLAT_PUBLIC_URL",
+                format!("`{public_url}` is not a URL such as https://mlat.example.gov"),
+            ));
+        }
         Ok(Settings {
             database_url,
             data_dir,
@@ -117,6 +135,9 @@ impl Settings {
             db_pool_size,
             workers,
             targets,
+            watch_interval: (watch_secs > 0)
+                .then(|| std::time::Duration::from_secs(watch_secs.into())),
+            public_url,
         })
     }
 }

@@ -32,6 +32,11 @@ enum Command {
     Migrate,
     /// Load the demo world (idempotent) and print the demo accounts.
     Demo,
+    /// Deadline watcher, for running from cron.
+    Deadlines {
+        #[command(subcommand)]
+        command: DeadlinesCommand,
+    },
     /// Check the audit trail.
     Audit {
         #[command(subcommand)]
@@ -42,6 +47,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum DeadlinesCommand {
+    /// One pass of the watcher: mark missed deadlines, expire lapsed
+    /// preservations, queue reminders. Safe to run while servers run theirs.
+    Tick,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +123,24 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             for version in applied {
                 println!("applied {version}");
             }
+            Ok(())
+        }
+        Command::Deadlines {
+            command: DeadlinesCommand::Tick,
+        } => {
+            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let report = mlat::service::watcher::tick(
+                &mut conn,
+                &state.rules(),
+                &state.settings.public_url,
+                mlat::db::UtcTime::now(),
+            )
+            .map_err(|e| describe(&e))?;
+            println!(
+                "examined {} requests: {} deadlines missed, {} preservations expired, {} reminders queued",
+                report.examined, report.missed, report.expired, report.reminders
+            );
             Ok(())
         }
         Command::Audit {
@@ -189,19 +219,8 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
     }
 }
 
-/// An API error in words for the terminal, field errors included.
 fn describe(err: &mlat::api::error::ApiError) -> String {
-    match err {
-        mlat::api::error::ApiError::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        mlat::api::error::ApiError::Internal(cause) => {
-            mlat::api::error::error_chain(cause.as_ref())
-        }
-        other => other.to_string(),
-    }
+    mlat::api::error::describe(err)
 }
 
 #[actix_web::main]

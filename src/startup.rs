@@ -185,7 +185,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves, with the deadline watcher running beside it if configured.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if let Some(interval) = self.state.settings.watch_interval {
+            crate::jobs::spawn_watcher(self.state.clone(), interval);
+        }
         self.server.await
     }
 }

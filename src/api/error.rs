@@ -180,6 +180,20 @@ impl ResponseError for ApiError {
     }
 }
 
+/// An error in words for a terminal or a log: field errors listed, internal
+/// causes with their chain.
+pub fn describe(err: &ApiError) -> String {
+    match err {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        ApiError::Internal(cause) => error_chain(cause.as_ref()),
+        other => other.to_string(),
+    }
+}
+
 /// The whole `source()` chain of an error on one line, for the log.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();

@@ -10,6 +10,7 @@ pub mod jurisdictions;
 pub mod legal_bases;
 pub mod organisations;
 pub mod paging;
+pub mod reminders;
 pub mod requests;
 pub mod users;
 
@@ -73,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/requests/{id}/audit").get(requests::audit))
             .service(web::resource("/requests/{id}/deadlines").get(deadlines::for_request))
             .service(web::resource("/deadlines").get(deadlines::board))
+            .service(web::resource("/reminders").get(reminders::mine))
             .service(web::resource("/requests/{id}/follow-ups").post(requests::follow_up))
             .service(web::resource("/requests/{id}/{action}").post(requests::transition))
             .service(web::resource("/legal-bases").get(legal_bases::list))

@@ -69,6 +69,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     cases,
     deadlines,
+    outbox,
     requests,
     jurisdictions,
     organisations,
@@ -168,6 +169,7 @@ diesel::table! {
         id -> Text,
         request_id -> Text,
         kind -> Text,
+        started_at -> Nullable<Timestamp>,
         due_at -> Timestamp,
         status -> Text,
         explanation -> Text,
@@ -175,7 +177,27 @@ diesel::table! {
         timezone -> Text,
         citation -> Text,
         verification -> Text,
+        missed_noticed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        dedupe_key -> Text,
+        kind -> Text,
+        request_id -> Nullable<Text>,
+        recipient_user_id -> Nullable<Text>,
+        recipient_email -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
     }
 }
 

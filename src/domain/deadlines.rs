@@ -106,6 +106,8 @@ pub struct Facts<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deadline {
     pub kind: DeadlineKind,
+    /// The instant the clock runs from, where it runs from one.
+    pub started_at: Option<UtcTime>,
     pub due_at: UtcTime,
     pub status: DeadlineStatus,
     /// How the instant was computed, from what, under which provision.
@@ -259,6 +261,7 @@ pub fn compute(
         let cancelled = closed || facts.status == Status::Draft;
         out.push(Deadline {
             kind: DeadlineKind::ApprovalDue,
+            started_at: Some(submitted),
             due_at: due,
             status: status_of(due, facts.approved_at, cancelled, now),
             explanation: format!(
@@ -395,6 +398,7 @@ pub fn compute(
         }
         out.push(Deadline {
             kind,
+            started_at: Some(start),
             due_at: due,
             status,
             explanation,
@@ -419,6 +423,7 @@ pub fn compute(
         };
         out.push(Deadline {
             kind: DeadlineKind::FollowUpDue,
+            started_at: facts.preserved_at,
             due_at: due,
             status,
             explanation: format!(
@@ -464,6 +469,7 @@ pub fn compute(
         };
         out.push(Deadline {
             kind: DeadlineKind::RetentionRisk,
+            started_at: identifier.observed_at,
             due_at: due,
             status,
             explanation: format!(

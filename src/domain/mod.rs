@@ -46,6 +46,7 @@ pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;
 pub mod reference;
+pub mod reminders;
 pub mod requests;
 pub mod validation;
 pub mod workflow;

@@ -11,6 +11,8 @@ pub struct DeadlineRow {
     pub id: String,
     pub request_id: String,
     pub kind: String,
+    /// When the clock started, if it runs from an event: decides the reminders.
+    pub started_at: Option<UtcTime>,
     pub due_at: UtcTime,
     pub status: String,
     pub explanation: String,
@@ -18,6 +20,8 @@ pub struct DeadlineRow {
     pub timezone: String,
     pub citation: String,
     pub verification: String,
+    /// When the watcher dealt with this deadline being missed.
+    pub missed_noticed_at: Option<UtcTime>,
     pub updated_at: UtcTime,
 }
 
@@ -29,21 +33,29 @@ pub fn replace_for_request(
     request_id: &str,
     computed: &[Deadline],
 ) -> QueryResult<()> {
-    let existing: Vec<(String, String)> = deadlines::table
+    let existing: Vec<(String, String, UtcTime, Option<UtcTime>)> = deadlines::table
         .filter(deadlines::request_id.eq(request_id))
-        .select((deadlines::kind, deadlines::id))
+        .select((
+            deadlines::kind,
+            deadlines::id,
+            deadlines::due_at,
+            deadlines::missed_noticed_at,
+        ))
         .load(conn)?;
     let now = UtcTime::now();
     for deadline in computed {
         let kind = deadline.kind.as_str();
-        let id = existing
-            .iter()
-            .find(|(k, _)| k == kind)
-            .map(|(_, id)| id.clone());
+        let previous = existing.iter().find(|(k, ..)| k == kind);
+        let id = previous.map(|(_, id, ..)| id.clone());
+        // A miss already dealt with stays dealt with, unless the clock moved.
+        let missed_noticed_at = previous
+            .filter(|(_, _, due, _)| *due == deadline.due_at)
+            .and_then(|(.., noticed)| *noticed);
         let row = DeadlineRow {
             id: id.clone().unwrap_or_else(new_id),
             request_id: request_id.to_owned(),
             kind: kind.to_owned(),
+            started_at: deadline.started_at,
             due_at: deadline.due_at,
             status: deadline.status.as_str().to_owned(),
             explanation: deadline.explanation.clone(),
@@ -54,6 +66,7 @@ pub fn replace_for_request(
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
+            missed_noticed_at,
             updated_at: now,
         };
         match id {
@@ -150,4 +163,37 @@ pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<
                 )
                 .collect()
         })
+}
+
+/// Requests whose deadlines the watcher must look at: open ones falling due
+/// within `horizon` (reminders, misses), and misses not yet dealt with.
+pub fn watch_candidates(
+    conn: &mut DbConn,
+    horizon: UtcTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let mut ids: Vec<String> = deadlines::table
+        .filter(deadlines::status.eq("open"))
+        .filter(deadlines::due_at.le(horizon))
+        .select(deadlines::request_id)
+        .order(deadlines::due_at)
+        .limit(limit)
+        .load(conn)?;
+    let missed: Vec<String> = deadlines::table
+        .filter(deadlines::status.eq("missed"))
+        .filter(deadlines::missed_noticed_at.is_null())
+        .select(deadlines::request_id)
+        .limit(limit)
+        .load(conn)?;
+    ids.extend(missed);
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+pub fn mark_missed_noticed(conn: &mut DbConn, id: &str, at: UtcTime) -> QueryResult<()> {
+    diesel::update(deadlines::table.find(id))
+        .set(deadlines::missed_noticed_at.eq(Some(at)))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod deadlines;
 pub mod jurisdictions;
 pub mod organisations;
+pub mod outbox;
 pub mod requests;
 pub mod sessions;
 pub mod users;

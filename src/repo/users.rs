@@ -101,6 +101,23 @@ pub fn set_name(conn: &mut DbConn, id: &str, name: &str, now: UtcTime) -> QueryR
         .execute(conn)
 }
 
+/// Active central-authority users of a jurisdiction: told when a deadline of a
+/// request issued there is missed.
+pub fn active_central_authority_users(
+    conn: &mut DbConn,
+    jurisdiction: &str,
+) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .inner_join(organisations::table)
+        .filter(organisations::jurisdiction.eq(jurisdiction))
+        .filter(organisations::kind.eq("central_authority"))
+        .filter(users::role.eq("central_authority"))
+        .filter(users::active.eq(true))
+        .select(UserRow::as_select())
+        .order(users::id)
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }

@@ -8,3 +8,4 @@ pub mod deadlines;
 pub mod reference;
 pub mod requests;
 pub mod sessions;
+pub mod watcher;

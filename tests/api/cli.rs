@@ -165,6 +165,28 @@ fn audit_verify_exits_non_zero_and_names_the_event_after_tampering() {
 }
 
 #[test]
+fn deadlines_tick_runs_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        mlat(dir.path())
+            .arg("demo")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = mlat(dir.path())
+        .args(["deadlines", "tick"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "examined 0 requests: 0 deadlines missed, 0 preservations expired, 0 reminders queued"
+    );
+}
+
+#[test]
 fn a_wrong_postgres_login_is_reported_in_the_servers_words() {
     let Some(server) = postgres_server_url() else {
         eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");

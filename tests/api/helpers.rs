@@ -106,6 +106,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         db_pool_size: 4,
         workers: 2,
         targets: Default::default(),
+        watch_interval: None,
+        public_url: "https://mlat.test.example".into(),
     }
 }
 

@@ -12,4 +12,5 @@ mod http;
 mod migrations;
 mod reference;
 mod users;
+mod watcher;
 mod workflow;

@@ -6,6 +6,7 @@ CREATE TABLE deadlines (
     id TEXT PRIMARY KEY NOT NULL,
     request_id TEXT NOT NULL REFERENCES requests (id),
     kind TEXT NOT NULL,
+    started_at TIMESTAMPTZ,
     due_at TIMESTAMPTZ NOT NULL,
     status TEXT NOT NULL,
     explanation TEXT NOT NULL,
@@ -13,6 +14,7 @@ CREATE TABLE deadlines (
     timezone TEXT NOT NULL,
     citation TEXT NOT NULL,
     verification TEXT NOT NULL,
+    missed_noticed_at TIMESTAMPTZ,
     updated_at TIMESTAMPTZ NOT NULL
 );
 CREATE UNIQUE INDEX deadlines_request_kind_idx ON deadlines (request_id, kind);

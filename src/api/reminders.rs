@@ -1,0 +1,46 @@
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::paging::{PageOut, PageQuery};
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::repo;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct ReminderOut {
+    pub id: String,
+    pub kind: String,
+    pub request_id: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub created_at: UtcTime,
+    pub sent_at: Option<UtcTime>,
+}
+
+/// The caller's own notifications (reminders, missed deadlines), newest first.
+pub async fn mine(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.to_request()?;
+    let user = caller.user_id.clone();
+    let page = state
+        .db(move |conn| Ok(repo::outbox::for_recipient(conn, &user, &page)?))
+        .await?;
+    Ok(
+        HttpResponse::Ok().json(PageOut::from(page.map(|r| ReminderOut {
+            id: r.id,
+            kind: r.kind,
+            request_id: r.request_id,
+            subject: r.subject,
+            body: r.body,
+            status: r.status,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        }))),
+    )
+}

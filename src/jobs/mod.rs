@@ -1,0 +1,41 @@
+//! Background work inside the server.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db::UtcTime;
+use crate::service::watcher;
+use crate::state::AppState;
+
+/// Runs the deadline watcher every `interval` until the server stops. Several
+/// instances may run it against one PostgreSQL: each message has a unique key
+/// and each request is locked while it is looked at, so nothing happens twice.
+pub fn spawn_watcher(state: web::Data<AppState>, interval: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut timer = actix_web::rt::time::interval(interval);
+        loop {
+            timer.tick().await;
+            let app = state.clone();
+            let outcome = web::block(move || {
+                let mut conn = app.pool.get().map_err(|e| e.to_string())?;
+                watcher::tick(
+                    &mut conn,
+                    &app.rules(),
+                    &app.settings.public_url,
+                    UtcTime::now(),
+                )
+                .map_err(|e| crate::api::error::describe(&e))
+            })
+            .await;
+            match outcome {
+                Ok(Ok(report)) if report != watcher::Report::default() => {
+                    tracing::info!(?report, "deadline watcher pass");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::error!(%error, "deadline watcher pass failed"),
+                Err(error) => tracing::error!(%error, "deadline watcher could not run"),
+            }
+        }
+    });
+}

@@ -1,0 +1,101 @@
+//! The outbox: notifications written with the event that causes them.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+
+use super::{Page, PageRequest};
+use crate::db::schema::outbox;
+use crate::db::{DbConn, UtcTime, new_id};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub request_id: Option<String>,
+    pub recipient_user_id: Option<String>,
+    pub recipient_email: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: UtcTime,
+    pub last_error: Option<String>,
+    pub created_at: UtcTime,
+    pub sent_at: Option<UtcTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub dedupe_key: String,
+    pub kind: &'a str,
+    pub request_id: Option<&'a str>,
+    pub recipient_user_id: Option<&'a str>,
+    pub recipient_email: &'a str,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Queues a message unless one with the same key exists; returns whether this
+/// call queued it. Two writers racing (two watchers on one PostgreSQL) queue it
+/// once.
+pub fn enqueue(conn: &mut DbConn, m: &NewMessage<'_>) -> QueryResult<bool> {
+    let now = UtcTime::now();
+    let sql_sqlite = "INSERT OR IGNORE INTO outbox (id, dedupe_key, kind, request_id, recipient_user_id, \
+        recipient_email, subject, body, status, attempts, next_attempt_at, created_at) \
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)";
+    let sql_pg = "INSERT INTO outbox (id, dedupe_key, kind, request_id, recipient_user_id, \
+        recipient_email, subject, body, status, attempts, next_attempt_at, created_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11) \
+        ON CONFLICT (dedupe_key) DO NOTHING";
+    macro_rules! insert {
+        ($c:expr, $sql:expr) => {
+            diesel::sql_query($sql)
+                .bind::<Text, _>(new_id())
+                .bind::<Text, _>(&m.dedupe_key)
+                .bind::<Text, _>(m.kind)
+                .bind::<Nullable<Text>, _>(m.request_id)
+                .bind::<Nullable<Text>, _>(m.recipient_user_id)
+                .bind::<Text, _>(m.recipient_email)
+                .bind::<Text, _>(&m.subject)
+                .bind::<Text, _>(&m.body)
+                .bind::<Integer, _>(0)
+                .bind::<Timestamp, _>(now)
+                .bind::<Timestamp, _>(now)
+                .execute($c)
+        };
+    }
+    let inserted = match conn {
+        DbConn::Sqlite(c) => insert!(c, sql_sqlite)?,
+        DbConn::Pg(c) => insert!(c, sql_pg)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// Messages for one person, newest first.
+pub fn for_recipient(
+    conn: &mut DbConn,
+    user_id: &str,
+    page: &PageRequest,
+) -> QueryResult<Page<OutboxRow>> {
+    let mut query = outbox::table
+        .filter(outbox::recipient_user_id.eq(user_id))
+        .select(OutboxRow::as_select())
+        .order(outbox::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(cursor) = &page.cursor {
+        query = query.filter(outbox::id.lt(cursor.clone()));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
+}
+
+pub fn for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::request_id.eq(request_id))
+        .select(OutboxRow::as_select())
+        .order(outbox::id)
+        .load(conn)
+}

@@ -1,0 +1,260 @@
+//! The watcher: marks missed deadlines, expires lapsed preservations and queues
+//! reminders, each exactly once (a unique key per message, the request row
+//! locked while it is looked at), with every change audited.
+
+use chrono::TimeDelta;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::db::{DbConn, UtcTime, lock_row, write_tx};
+use crate::domain::audit::{Actor, request_chain};
+use crate::domain::deadlines::{DeadlineKind, DeadlineStatus};
+use crate::domain::reminders;
+use crate::domain::workflow::Status;
+use crate::repo;
+use crate::repo::audit::NewEvent;
+use crate::repo::deadlines::DeadlineRow;
+use crate::repo::outbox::NewMessage;
+use crate::repo::requests::RequestRow;
+use crate::service::deadlines::{self as clocks, Rules};
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub examined: usize,
+    pub missed: usize,
+    pub expired: usize,
+    pub reminders: usize,
+}
+
+/// How many requests one pass looks at, at most; the next pass takes the rest.
+const BATCH: i64 = 5_000;
+
+/// One pass of the watcher at `now`.
+pub fn tick(
+    conn: &mut DbConn,
+    rules: &Rules<'_>,
+    public_url: &str,
+    now: UtcTime,
+) -> Result<Report, ApiError> {
+    let horizon = now + TimeDelta::days(7) + TimeDelta::minutes(1);
+    let ids = repo::deadlines::watch_candidates(conn, horizon, BATCH)?;
+    let mut report = Report::default();
+    for id in ids {
+        let done = write_tx(conn, |conn| watch(conn, rules, public_url, &id, now))?;
+        report.examined += 1;
+        report.missed += done.missed;
+        report.expired += done.expired;
+        report.reminders += done.reminders;
+    }
+    Ok(report)
+}
+
+/// What a deadline is called in a subject, what it does before it is due, and
+/// what it did once missed.
+fn label(kind: DeadlineKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        DeadlineKind::ApprovalDue => ("Approval of", "is due", "was missed"),
+        DeadlineKind::ExPostValidation => ("Validation of emergency", "is due", "was missed"),
+        DeadlineKind::AcknowledgementDue => ("Acknowledgement of", "is due", "was missed"),
+        DeadlineKind::DecisionDue => ("Decision on", "is due", "was missed"),
+        DeadlineKind::ResponseDue => ("Answer to", "is due", "was missed"),
+        DeadlineKind::EnforcingReview => ("Enforcing-State review of", "ends", "ended"),
+        DeadlineKind::PreservationExpires => ("Preservation", "expires", "expired"),
+        DeadlineKind::FollowUpDue => ("Follow-up request for", "is due", "was missed"),
+        DeadlineKind::RetentionRisk => {
+            ("Data of", "is at risk of deletion", "may have been deleted")
+        }
+    }
+}
+
+fn action_needed(kind: DeadlineKind) -> &'static str {
+    match kind {
+        DeadlineKind::ApprovalDue | DeadlineKind::ExPostValidation => {
+            "Make sure the central authority decides on the request."
+        }
+        DeadlineKind::AcknowledgementDue
+        | DeadlineKind::DecisionDue
+        | DeadlineKind::ResponseDue => "Check with the responder; consider an escalation.",
+        DeadlineKind::EnforcingReview => "No action needed unless grounds for refusal are raised.",
+        DeadlineKind::PreservationExpires => {
+            "Transmit the formal request, or request an extension while one is allowed."
+        }
+        DeadlineKind::FollowUpDue => "Transmit the formal request before the preservation lapses.",
+        DeadlineKind::RetentionRisk => {
+            "Move the request on: the provider deletes this data on its own schedule."
+        }
+    }
+}
+
+/// The message for one deadline: the reference, what is needed and when, and a
+/// link; never the facts of the case or the identifiers. `when` is how far
+/// ahead it falls due, or `None` once missed.
+fn message(
+    row: &RequestRow,
+    d: &DeadlineRow,
+    kind: DeadlineKind,
+    when: Option<&str>,
+    public_url: &str,
+) -> (String, String) {
+    let (what, ahead, missed) = label(kind);
+    let subject = match when {
+        Some(when) => format!("{what} {} {ahead} {when}", row.reference),
+        None => format!("{what} {} {missed}", row.reference),
+    };
+    let body = format!(
+        "Request {reference}\nDeadline: {kind}\nDue: {due} ({local})\n\n{action}\n\nOpen the request: {url}/requests/{id}\n",
+        reference = row.reference,
+        kind = kind.as_str(),
+        due = d.due_at,
+        local = d.due_local,
+        action = action_needed(kind),
+        url = public_url.trim_end_matches('/'),
+        id = row.id,
+    );
+    (subject, body)
+}
+
+fn watch(
+    conn: &mut DbConn,
+    rules: &Rules<'_>,
+    public_url: &str,
+    id: &str,
+    now: UtcTime,
+) -> Result<Report, ApiError> {
+    let mut done = Report::default();
+    lock_row(conn, "requests", "id", id)?;
+    let Some(mut row) = repo::requests::get(conn, id)? else {
+        return Ok(done);
+    };
+    let system = Actor::system();
+    let mut computed = clocks::compute(conn, rules, &row, now)?;
+    let lapsed = computed.iter().find(|d| {
+        d.kind == DeadlineKind::PreservationExpires && d.status == DeadlineStatus::Missed
+    });
+    if row.status == Status::Preserved.as_str()
+        && let Some(lapsed) = lapsed
+    {
+        let expired_at = lapsed.due_at;
+        let read = row.version;
+        row.status = Status::Expired.as_str().to_owned();
+        row.version += 1;
+        row.updated_at = now;
+        if !repo::requests::update_if_version(conn, &row, read)? {
+            return Ok(done);
+        }
+        repo::audit::append(
+            conn,
+            NewEvent {
+                chain: request_chain(&row.id),
+                actor: &system,
+                action: "expire",
+                object_type: "request",
+                object_id: Some(&row.id),
+                request_id: Some(&row.id),
+                details: json!({ "from": "preserved", "to": "expired", "preservation_expired_at": expired_at }),
+            },
+        )?;
+        done.expired += 1;
+        computed = clocks::compute(conn, rules, &row, now)?;
+    }
+    repo::deadlines::replace_for_request(conn, &row.id, &computed)?;
+    let creator = repo::users::get(conn, &row.created_by)?;
+    for d in repo::deadlines::for_request(conn, &row.id)? {
+        let Ok(kind) = DeadlineKind::parse(&d.kind) else {
+            continue;
+        };
+        let due_key = d.due_at.to_datetime().timestamp_micros();
+        match d.status.as_str() {
+            "missed" if d.missed_noticed_at.is_none() => {
+                let mut recipients: Vec<_> = creator.iter().filter(|u| u.active).cloned().collect();
+                recipients.extend(repo::users::active_central_authority_users(
+                    conn,
+                    &row.issuing_jurisdiction,
+                )?);
+                let (subject, body) = message(&row, &d, kind, None, public_url);
+                for user in &recipients {
+                    repo::outbox::enqueue(
+                        conn,
+                        &NewMessage {
+                            dedupe_key: format!("missed:{}:{due_key}:{}", d.id, user.id),
+                            kind: "deadline_missed",
+                            request_id: Some(&row.id),
+                            recipient_user_id: Some(&user.id),
+                            recipient_email: &user.email,
+                            subject: subject.clone(),
+                            body: body.clone(),
+                        },
+                    )?;
+                }
+                repo::audit::append(
+                    conn,
+                    NewEvent {
+                        chain: request_chain(&row.id),
+                        actor: &system,
+                        action: "deadline_missed",
+                        object_type: "deadline",
+                        object_id: Some(&d.id),
+                        request_id: Some(&row.id),
+                        details: json!({
+                            "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
+                            "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
+                        }),
+                    },
+                )?;
+                repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
+                done.missed += 1;
+            }
+            "open" if kind != DeadlineKind::EnforcingReview => {
+                let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
+                    continue;
+                };
+                let Some(user) = creator.as_ref().filter(|u| u.active) else {
+                    continue;
+                };
+                let (subject, body) = message(
+                    &row,
+                    &d,
+                    kind,
+                    Some(&mark.ahead(d.started_at, d.due_at)),
+                    public_url,
+                );
+                let queued = repo::outbox::enqueue(
+                    conn,
+                    &NewMessage {
+                        dedupe_key: format!(
+                            "reminder:{}:{due_key}:{}:{}",
+                            d.id,
+                            mark.as_str(),
+                            user.id
+                        ),
+                        kind: "reminder",
+                        request_id: Some(&row.id),
+                        recipient_user_id: Some(&user.id),
+                        recipient_email: &user.email,
+                        subject,
+                        body,
+                    },
+                )?;
+                if queued {
+                    repo::audit::append(
+                        conn,
+                        NewEvent {
+                            chain: request_chain(&row.id),
+                            actor: &system,
+                            action: "reminder_queued",
+                            object_type: "deadline",
+                            object_id: Some(&d.id),
+                            request_id: Some(&row.id),
+                            details: json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
+                        },
+                    )?;
+                    done.reminders += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}

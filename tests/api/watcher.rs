@@ -1,0 +1,255 @@
+//! The deadline watcher with an injected clock: reminders once per mark, misses
+//! noticed once, lapsed preservations expired, two watchers racing.
+
+use actix_web::web;
+use chrono::{DateTime, TimeDelta, Utc};
+use mlat::db::UtcTime;
+use mlat::service::watcher::{self, Report};
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+use crate::workflow::{create, open_case, preservation, step};
+
+backend_tests!(
+    reminders_go_once_per_mark_and_a_lapsed_preservation_expires,
+    two_watchers_racing_queue_each_message_once,
+    the_server_runs_the_watcher_on_its_own,
+);
+
+async fn the_server_runs_the_watcher_on_its_own(app: &TestApp) {
+    let w = app.world().await;
+    let case_id = open_case(app, &w.officer).await;
+    // Seen 24 days ago by a provider that keeps it 25: at risk within a day.
+    let mut body = preservation(Some(&case_id), &w.ie_provider);
+    body["identifiers"][1]["observed_at"] = json!((Utc::now() - TimeDelta::days(24)).to_rfc3339());
+    create(app, &w.officer, body).await;
+    mlat::jobs::spawn_watcher(app.state.clone(), std::time::Duration::from_millis(200));
+    let mut subjects = Vec::new();
+    for _ in 0..50 {
+        let mine = app.get("/api/v1/reminders", &w.officer).await.json;
+        subjects = mine["items"].as_array().unwrap().clone();
+        if !subjects.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    assert!(
+        subjects[0]["subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("is at risk of deletion in 1 day")
+    );
+}
+
+impl TestApp {
+    pub async fn tick(&self, now: DateTime<Utc>) -> Report {
+        let state = self.state.clone();
+        web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            watcher::tick(
+                &mut conn,
+                &state.rules(),
+                &state.settings.public_url,
+                UtcTime::from(now),
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// A preserved request and the instant its preservation expires.
+async fn preserved(
+    app: &TestApp,
+    officer: &str,
+    ca: &str,
+    provider: &str,
+    responder: &str,
+) -> (Value, DateTime<Utc>) {
+    let case_id = open_case(app, officer).await;
+    let r = create(app, officer, preservation(Some(&case_id), responder)).await;
+    let r = step(app, officer, &r, "submit", json!({})).await;
+    let r = step(app, ca, &r, "approve", json!({})).await;
+    let r = step(app, officer, &r, "transmit", json!({})).await;
+    let r = step(app, provider, &r, "preserve", json!({})).await;
+    let list = app
+        .get(
+            &format!("/api/v1/requests/{}/deadlines", r["id"].as_str().unwrap()),
+            officer,
+        )
+        .await
+        .json;
+    let due = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "preservation_expires")
+        .unwrap()["due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (r, due)
+}
+
+fn report(examined: usize, missed: usize, expired: usize, reminders: usize) -> Report {
+    Report {
+        examined,
+        missed,
+        expired,
+        reminders,
+    }
+}
+
+async fn reminders_go_once_per_mark_and_a_lapsed_preservation_expires(app: &TestApp) {
+    let w = app.world().await;
+    let (request, expires) = preserved(app, &w.officer, &w.ca, &w.provider, &w.ie_provider).await;
+    let id = request["id"].as_str().unwrap();
+
+    // Six days before expiry: the follow-up margin (14 days) has passed, and the
+    // 7-day reminder of the expiry is due.
+    let at = expires - TimeDelta::days(6);
+    assert_eq!(app.tick(at).await, report(1, 1, 0, 1));
+    assert_eq!(app.tick(at).await, report(1, 0, 0, 0), "nothing twice");
+    assert_eq!(app.tick(at + TimeDelta::hours(1)).await, report(1, 0, 0, 0));
+    // The 2-day and 1-day marks, once each.
+    assert_eq!(
+        app.tick(expires - TimeDelta::hours(36)).await,
+        report(1, 0, 0, 1)
+    );
+    assert_eq!(
+        app.tick(expires - TimeDelta::hours(12)).await,
+        report(1, 0, 0, 1)
+    );
+    assert_eq!(
+        app.tick(expires - TimeDelta::hours(11)).await,
+        report(1, 0, 0, 0)
+    );
+    // Past expiry: expired, once.
+    assert_eq!(
+        app.tick(expires + TimeDelta::minutes(1)).await,
+        report(1, 1, 1, 0)
+    );
+    assert_eq!(
+        app.tick(expires + TimeDelta::minutes(2)).await,
+        report(0, 0, 0, 0)
+    );
+
+    let now = app
+        .get(&format!("/api/v1/requests/{id}"), &w.officer)
+        .await
+        .json;
+    assert_eq!(now["status"], "expired");
+    let mine = app.get("/api/v1/reminders", &w.officer).await.json;
+    let subjects: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    let reference = request["reference"].as_str().unwrap();
+    assert_eq!(
+        subjects,
+        [
+            format!("Preservation {reference} expired"),
+            format!("Preservation {reference} expires in 1 day"),
+            format!("Preservation {reference} expires in 2 days"),
+            format!("Preservation {reference} expires in 7 days"),
+            format!("Follow-up request for {reference} was missed"),
+        ]
+    );
+    // No case content in any message: only the reference, the need, the link.
+    for message in mine["items"].as_array().unwrap() {
+        let body = message["body"].as_str().unwrap();
+        assert!(body.contains(reference) && body.contains("https://mlat.test.example/requests/"));
+        for secret in ["groomed", "sunny_day_2011", "198.51.100.23", "OP-LANTERN"] {
+            assert!(
+                !body.contains(secret) && !message["subject"].as_str().unwrap().contains(secret)
+            );
+        }
+    }
+    // Missed deadlines also reach the central authority.
+    let ca_messages = app.get("/api/v1/reminders", &w.ca).await.json;
+    assert_eq!(ca_messages["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get("/api/v1/reminders", &w.provider).await.json["items"],
+        json!([])
+    );
+
+    let trail = app
+        .get(&format!("/api/v1/requests/{id}/audit"), &w.officer)
+        .await
+        .json;
+    let count = |action: &str| {
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .count()
+    };
+    assert_eq!(
+        (
+            count("reminder_queued"),
+            count("deadline_missed"),
+            count("expire")
+        ),
+        (3, 2, 1)
+    );
+    assert_eq!(
+        app.get("/api/v1/audit/verify", &w.admin).await.json["intact"],
+        true
+    );
+}
+
+async fn two_watchers_racing_queue_each_message_once(app: &TestApp) {
+    let w = app.world().await;
+    let (request, expires) = preserved(app, &w.officer, &w.ca, &w.provider, &w.ie_provider).await;
+    let at = UtcTime::from(expires - TimeDelta::days(6));
+    let watchers: Vec<_> = (0..2)
+        .map(|_| {
+            let state = app.state.clone();
+            std::thread::spawn(move || {
+                let mut conn = state.pool.get().unwrap();
+                watcher::tick(&mut conn, &state.rules(), &state.settings.public_url, at).unwrap()
+            })
+        })
+        .collect();
+    let reports: Vec<Report> = watchers.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        reports.iter().map(|r| r.reminders).sum::<usize>(),
+        1,
+        "{reports:?}"
+    );
+    assert_eq!(
+        reports.iter().map(|r| r.missed).sum::<usize>(),
+        1,
+        "{reports:?}"
+    );
+    let pool = app.state.pool.clone();
+    let id = request["id"].as_str().unwrap().to_owned();
+    let kinds = web::block(move || {
+        let mut conn = pool.get().unwrap();
+        mlat::repo::outbox::for_request(&mut conn, &id)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.kind)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let reminders = kinds.iter().filter(|k| *k == "reminder").count();
+    let missed = kinds.iter().filter(|k| *k == "deadline_missed").count();
+    assert_eq!(
+        (reminders, missed),
+        (1, 2),
+        "one reminder; the miss to the officer and the CA"
+    );
+    assert_eq!(
+        app.get("/api/v1/audit/verify", &w.admin).await.json["intact"],
+        true
+    );
+}
