@@ -45,15 +45,27 @@ pub struct Identifier {
 
 pub const MAX_IDENTIFIERS: usize = 100;
 
+/// Instants people give are kept to these years, so that deadline arithmetic
+/// on them can never overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
+
 /// Parses an RFC 3339 instant that carries an explicit offset.
 pub fn parse_instant(text: &str) -> Result<UtcTime, String> {
-    chrono::DateTime::parse_from_rfc3339(text.trim())
-        .map(|dt| UtcTime::from(dt.to_utc()))
+    let instant = chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|dt| dt.to_utc())
         .map_err(|_| {
             format!(
                 "`{text}` is not an RFC 3339 instant with an offset, e.g. 2026-12-01T09:00:00+01:00"
             )
-        })
+        })?;
+    if !YEARS.contains(&chrono::Datelike::year(&instant)) {
+        return Err(format!(
+            "`{text}` is outside the years {} to {}",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
+    Ok(UtcTime::from(instant))
 }
 
 fn phone(value: &str) -> Result<String, String> {
@@ -254,6 +266,17 @@ mod tests {
             one("ip", "203.0.113.7", Some(65536), AT),
             Err(vec!["identifiers[0].port".into()])
         );
+    }
+
+    #[test]
+    fn instants_outside_the_supported_years_are_refused() {
+        assert!(
+            parse_instant("9999-12-31T00:00:00Z")
+                .unwrap_err()
+                .contains("outside the years")
+        );
+        assert!(parse_instant("1900-01-01T00:00:00Z").is_err());
+        assert!(parse_instant("2100-12-31T23:59:59+00:00").is_ok());
     }
 
     #[test]

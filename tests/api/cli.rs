@@ -165,6 +165,34 @@ fn audit_verify_exits_non_zero_and_names_the_event_after_tampering() {
 }
 
 #[test]
+fn a_malformed_catalogue_file_is_refused_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bases.json");
+    let mut catalogue: serde_json::Value =
+        serde_json::from_str(mlat::domain::legal_bases::EMBEDDED).unwrap();
+    catalogue["legal_bases"][1]["clocks"][0]["period"] = json!({"days": 0});
+    std::fs::write(&file, catalogue.to_string()).unwrap();
+    let out = mlat(dir.path())
+        .env("MLAT_LEGAL_BASES_FILE", &file)
+        .args(["deadlines", "tick"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("legal basis `us-2703f`: clocks[0].period: must be greater than zero"),
+        "{stderr}"
+    );
+    std::fs::write(&file, "{ not json").unwrap();
+    let out = mlat(dir.path())
+        .env("MLAT_LEGAL_BASES_FILE", &file)
+        .args(["deadlines", "tick"])
+        .output()
+        .unwrap();
+    assert!(text(&out.stderr).contains("the legal-bases file is not valid"));
+}
+
+#[test]
 fn deadlines_tick_runs_one_pass() {
     let dir = tempfile::tempdir().unwrap();
     assert!(

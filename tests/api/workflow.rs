@@ -298,6 +298,7 @@ async fn a_draft_is_validated_on_creation_naming_each_field(app: &TestApp) {
         {"type": "ip", "value": "2001:db8::1", "port": 70000, "observed_at": "2026-11-20T21:15:03"}
     ]);
     body["date_from"] = json!("yesterday");
+    body["date_to"] = json!("9999-01-01T00:00:00Z");
     body["data_categories"] = json!(["dna"]);
     let reply = app.post("/api/v1/requests", Some(&w.officer), body).await;
     assert_eq!(
@@ -311,7 +312,8 @@ async fn a_draft_is_validated_on_creation_naming_each_field(app: &TestApp) {
             "identifiers[3].value",
             "identifiers[4].port",
             "identifiers[4].observed_at",
-            "date_from"
+            "date_from",
+            "date_to"
         ]
     );
     let mut body = preservation(Some(&case_id), &w.ie_provider);
