@@ -168,6 +168,11 @@ diesel::table! {
     deadlines (id) {
         id -> Text,
         request_id -> Text,
+        agency_id -> Text,
+        issuing_jurisdiction -> Text,
+        responder_id -> Text,
+        submitted -> Bool,
+        transmitted -> Bool,
         kind -> Text,
         started_at -> Nullable<Timestamp>,
         due_at -> Timestamp,

@@ -127,6 +127,6 @@ pub fn refresh(
     row: &RequestRow,
 ) -> Result<Vec<Deadline>, ApiError> {
     let computed = compute(conn, rules, row, UtcTime::now())?;
-    repo::deadlines::replace_for_request(conn, &row.id, &computed)?;
+    repo::deadlines::replace_for_request(conn, row, &computed)?;
     Ok(computed)
 }

@@ -159,7 +159,7 @@ fn watch(
         done.expired += 1;
         computed = clocks::compute(conn, rules, &row, now)?;
     }
-    repo::deadlines::replace_for_request(conn, &row.id, &computed)?;
+    repo::deadlines::replace_for_request(conn, &row, &computed)?;
     let creator = repo::users::get(conn, &row.created_by)?;
     for d in repo::deadlines::for_request(conn, &row.id)? {
         let Ok(kind) = DeadlineKind::parse(&d.kind) else {

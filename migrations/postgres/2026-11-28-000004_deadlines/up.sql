@@ -5,6 +5,13 @@ ALTER TABLE jurisdictions ADD COLUMN holidays TEXT NOT NULL DEFAULT '[]';
 CREATE TABLE deadlines (
     id TEXT PRIMARY KEY NOT NULL,
     request_id TEXT NOT NULL REFERENCES requests (id),
+    -- Copied from the request on every change, so that the board filters and
+    -- orders by one index per kind of viewer.
+    agency_id TEXT NOT NULL,
+    issuing_jurisdiction TEXT NOT NULL,
+    responder_id TEXT NOT NULL,
+    submitted BOOLEAN NOT NULL,
+    transmitted BOOLEAN NOT NULL,
     kind TEXT NOT NULL,
     started_at TIMESTAMPTZ,
     due_at TIMESTAMPTZ NOT NULL,
@@ -19,3 +26,6 @@ CREATE TABLE deadlines (
 );
 CREATE UNIQUE INDEX deadlines_request_kind_idx ON deadlines (request_id, kind);
 CREATE INDEX deadlines_status_due_idx ON deadlines (status, due_at);
+CREATE INDEX deadlines_agency_idx ON deadlines (agency_id, status, due_at);
+CREATE INDEX deadlines_issuing_idx ON deadlines (issuing_jurisdiction, status, due_at);
+CREATE INDEX deadlines_responder_idx ON deadlines (responder_id, status, due_at);
