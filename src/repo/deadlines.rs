@@ -36,7 +36,11 @@ where
         (Role::CentralAuthority, true) => Box::new(
             deadlines::issuing_jurisdiction
                 .eq(jurisdiction)
-                .and(deadlines::submitted.eq(true).or(deadlines::transmitted.eq(true)))
+                .and(
+                    deadlines::submitted
+                        .eq(true)
+                        .or(deadlines::transmitted.eq(true)),
+                )
                 .or(deadlines::responder_id
                     .eq(org)
                     .and(deadlines::transmitted.eq(true))),

@@ -192,6 +192,46 @@ async fn the_board_lists_what_is_due_soonest_first_for_the_caller_only(app: &Tes
         .get("/api/v1/deadlines?within=30d&status=met", &w.officer)
         .await;
     assert_eq!(met.json["items"], json!([]));
+    // Once submitted, the central authority sees the clocks; once transmitted,
+    // the responder does, and nobody else.
+    let list = app.get("/api/v1/requests", &w.officer).await.json;
+    let first = list["items"][0].clone();
+    let r = step(app, &w.officer, &first, "submit", json!({})).await;
+    let count = |reply: crate::helpers::Reply| reply.json["items"].as_array().unwrap().len();
+    assert_eq!(
+        count(app.get("/api/v1/deadlines?within=30d", &w.ca).await),
+        2,
+        "retention risk and approval"
+    );
+    assert_eq!(
+        count(app.get("/api/v1/deadlines?within=30d", &w.provider).await),
+        0
+    );
+    let r = step(app, &w.ca, &r, "approve", json!({})).await;
+    step(app, &w.officer, &r, "transmit", json!({})).await;
+    assert_eq!(
+        count(app.get("/api/v1/deadlines?within=30d", &w.provider).await),
+        1
+    );
+    assert_eq!(
+        count(
+            app.get("/api/v1/deadlines?within=30d", &net.provider_nl)
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        count(app.get("/api/v1/deadlines?within=30d", &net.ca_de).await),
+        0
+    );
+    assert_eq!(
+        count(
+            app.get("/api/v1/deadlines?within=30d&status=any", &w.officer)
+                .await
+        ),
+        3,
+        "two retention risks and the approval, met"
+    );
 }
 
 async fn a_transmitted_formal_request_stops_a_budapest_preservation_clock(app: &TestApp) {
