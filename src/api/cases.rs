@@ -130,15 +130,9 @@ pub async fn list(
     let page = state
         .db(move |conn| Ok(repo::cases::list_for_agency(conn, &agency, &page)?))
         .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| CaseOut::from_row(row, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(PageOut {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, |row| {
+        CaseOut::from_row(row, None)
+    })?))
 }
 
 /// A case of the caller's agency with its requests; to anyone else it does not exist.

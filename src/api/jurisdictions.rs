@@ -119,15 +119,7 @@ pub async fn list(
     let page = state
         .db(move |conn| Ok(repo::jurisdictions::list(conn, &page)?))
         .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(JurisdictionOut::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(PageOut {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, JurisdictionOut::try_from)?))
 }
 
 pub async fn get(

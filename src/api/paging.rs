@@ -47,6 +47,20 @@ pub struct PageOut<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> PageOut<T> {
+    /// A page of documents built from a page of rows, failing if any row does.
+    pub fn try_from_page<R, E>(page: Page<R>, f: impl FnMut(R) -> Result<T, E>) -> Result<Self, E> {
+        Ok(PageOut {
+            items: page
+                .items
+                .into_iter()
+                .map(f)
+                .collect::<Result<Vec<_>, E>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
+
 impl<T> From<Page<T>> for PageOut<T> {
     fn from(page: Page<T>) -> Self {
         PageOut {

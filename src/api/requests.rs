@@ -549,15 +549,7 @@ pub async fn list(
     let out = state
         .db(move |conn| {
             let page = repo::requests::list_visible(conn, &viewer, &filter, &page)?;
-            let items = page
-                .items
-                .into_iter()
-                .map(|row| RequestOut::build(row, &viewer, None))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(PageOut {
-                items,
-                next_cursor: page.next_cursor,
-            })
+            PageOut::try_from_page(page, |row| RequestOut::build(row, &viewer, None))
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
