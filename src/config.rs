@@ -25,6 +25,23 @@ pub struct Settings {
     pub watch_interval: Option<std::time::Duration>,
     /// The address people open the service at, for links in notifications.
     pub public_url: String,
+    pub mail: MailSettings,
+}
+
+/// How notifications leave: SMTP when a URL is set, otherwise `.eml` files in
+/// `<data dir>/mail/` so that the embedded default works offline.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port` (STARTTLS if offered), `smtp://host:port?tls=required`,
+    /// `smtps://user:password@host` (TLS from the first byte).
+    pub smtp_url: Option<String>,
+    pub from: String,
+    /// Wait before the first retry; doubled each time, capped at 6 hours.
+    pub retry_base: std::time::Duration,
+    /// Attempts before a message is dead.
+    pub max_attempts: u32,
+    /// How often the server's sender runs; `None`: not at all.
+    pub interval: Option<std::time::Duration>,
 }
 
 /// One bad setting, named, so start-up can stop with one clear line.
@@ -124,6 +141,36 @@ impl Settings {
                 format!("`{public_url}` is not a URL such as https://mlat.example.gov"),
             ));
         }
+        let smtp_url = get("MLAT_SMTP_URL").map(|u| u.trim().to_owned());
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(err(
+                "MLAT_SMTP_URL",
+                "use smtp://host:port or smtps://user:password@host".into(),
+            ));
+        }
+        let from = get("MLAT_MAIL_FROM").unwrap_or_else(|| "mlat <noreply@mlat.invalid>".into());
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(
+                "MLAT_MAIL_FROM",
+                format!("`{from}` is not a mailbox such as `mlat <noreply@agency.example>`"),
+            ));
+        }
+        let mail_interval = match get("MLAT_MAIL_INTERVAL_SECS").as_deref().map(str::trim) {
+            Some("0") => 0,
+            _ => number("MLAT_MAIL_INTERVAL_SECS", 10, 86_400)?,
+        };
+        let mail = MailSettings {
+            smtp_url,
+            from,
+            retry_base: std::time::Duration::from_secs(
+                number("MLAT_MAIL_RETRY_BASE_SECS", 30, 86_400)?.into(),
+            ),
+            max_attempts: number("MLAT_MAIL_MAX_ATTEMPTS", 8, 100)?,
+            interval: (mail_interval > 0)
+                .then(|| std::time::Duration::from_secs(mail_interval.into())),
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -138,6 +185,7 @@ impl Settings {
             watch_interval: (watch_secs > 0)
                 .then(|| std::time::Duration::from_secs(watch_secs.into())),
             public_url,
+            mail,
         })
     }
 }

@@ -33,6 +33,8 @@ pub enum StartupError {
     Migrations(migrations::MigrationError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error("{0}")]
+    Mail(String),
     #[error("MLAT_LEGAL_BASES_FILE {path}: {message}")]
     Catalogue { path: String, message: String },
     #[error("cannot listen on {address}: {source}")]
@@ -88,6 +90,8 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         None => TokenKeys::load(&default_key_path(&settings), true)?,
     };
     let catalogue = load_catalogue(&settings)?;
+    let mailer =
+        crate::mail::Mailer::new(&settings.mail, &settings.data_dir).map_err(StartupError::Mail)?;
     tracing::info!(
         backend = %settings.database_url.backend(),
         database = %settings.database_url.redacted(),
@@ -99,6 +103,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         keys,
         catalogue,
         settings,
+        mailer,
     })
 }
 
@@ -189,6 +194,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if let Some(interval) = self.state.settings.watch_interval {
             crate::jobs::spawn_watcher(self.state.clone(), interval);
+        }
+        if let Some(interval) = self.state.settings.mail.interval {
+            crate::jobs::spawn_sender(self.state.clone(), interval);
         }
         self.server.await
     }

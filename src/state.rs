@@ -13,6 +13,7 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub catalogue: Catalogue,
     pub settings: Settings,
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -21,6 +22,7 @@ impl AppState {
         crate::service::deadlines::Rules {
             catalogue: &self.catalogue,
             targets: self.settings.targets,
+            public_url: &self.settings.public_url,
         }
     }
 

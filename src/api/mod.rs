@@ -1,5 +1,6 @@
 //! HTTP handlers, their documents, and the route table.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cases;
@@ -37,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/logout").post(auth::logout))
             .service(web::resource("/me").get(auth::me))
             .service(web::resource("/audit/verify").get(audit::verify))
+            .service(web::resource("/admin/outbox").get(admin::outbox))
+            .service(web::resource("/admin/outbox/{id}/retry").post(admin::retry))
             .service(
                 web::resource("/jurisdictions")
                     .get(jurisdictions::list)

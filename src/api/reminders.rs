@@ -20,7 +20,7 @@ pub struct ReminderOut {
     pub sent_at: Option<UtcTime>,
 }
 
-/// The caller's own notifications (reminders, missed deadlines), newest first.
+/// The caller's own deadline reminders and missed-deadline notices, newest first.
 pub async fn mine(
     state: web::Data<AppState>,
     caller: Caller,
@@ -29,7 +29,7 @@ pub async fn mine(
     let page = query.to_request()?;
     let user = caller.user_id.clone();
     let page = state
-        .db(move |conn| Ok(repo::outbox::for_recipient(conn, &user, &page)?))
+        .db(move |conn| Ok(repo::outbox::reminders_for(conn, &user, &page)?))
         .await?;
     Ok(
         HttpResponse::Ok().json(PageOut::from(page.map(|r| ReminderOut {

@@ -8,6 +8,31 @@ use crate::db::UtcTime;
 use crate::service::watcher;
 use crate::state::AppState;
 
+/// Sends what the outbox holds every `interval` until the server stops.
+pub fn spawn_sender(state: web::Data<AppState>, interval: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut timer = actix_web::rt::time::interval(interval);
+        loop {
+            timer.tick().await;
+            let app = state.clone();
+            let outcome = web::block(move || {
+                let mut conn = app.pool.get().map_err(|e| e.to_string())?;
+                crate::mail::send_pass(&mut conn, &app.mailer, UtcTime::now())
+                    .map_err(|e| crate::api::error::describe(&e))
+            })
+            .await;
+            match outcome {
+                Ok(Ok(report)) if report != crate::mail::SendReport::default() => {
+                    tracing::info!(?report, "mail sender pass");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::error!(%error, "mail sender pass failed"),
+                Err(error) => tracing::error!(%error, "mail sender could not run"),
+            }
+        }
+    });
+}
+
 /// Runs the deadline watcher every `interval` until the server stops. Several
 /// instances may run it against one PostgreSQL: each message has a unique key
 /// and each request is locked while it is looked at, so nothing happens twice.

@@ -73,14 +73,15 @@ pub fn enqueue(conn: &mut DbConn, m: &NewMessage<'_>) -> QueryResult<bool> {
     Ok(inserted == 1)
 }
 
-/// Messages for one person, newest first.
-pub fn for_recipient(
+/// Deadline reminders and misses for one person, newest first.
+pub fn reminders_for(
     conn: &mut DbConn,
     user_id: &str,
     page: &PageRequest,
 ) -> QueryResult<Page<OutboxRow>> {
     let mut query = outbox::table
         .filter(outbox::recipient_user_id.eq(user_id))
+        .filter(outbox::kind.eq_any(["reminder", "deadline_missed"]))
         .select(OutboxRow::as_select())
         .order(outbox::id.desc())
         .limit(page.limit + 1)

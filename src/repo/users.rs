@@ -118,6 +118,19 @@ pub fn active_central_authority_users(
         .load(conn)
 }
 
+/// Active users of one organisation.
+pub fn active_of_organisation(
+    conn: &mut DbConn,
+    organisation_id: &str,
+) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::organisation_id.eq(organisation_id))
+        .filter(users::active.eq(true))
+        .select(UserRow::as_select())
+        .order(users::id)
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }

@@ -23,6 +23,8 @@ use diesel::prelude::*;
 pub struct Rules<'a> {
     pub catalogue: &'a Catalogue,
     pub targets: Targets,
+    /// For links in the notifications a change queues.
+    pub public_url: &'a str,
 }
 
 struct Zone {

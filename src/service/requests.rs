@@ -205,8 +205,8 @@ fn audit(
     row: &RequestRow,
     action: &str,
     details: Value,
-) -> Result<(), ApiError> {
-    repo::audit::append(
+) -> Result<repo::audit::AuditEventRow, ApiError> {
+    Ok(repo::audit::append(
         conn,
         NewEvent {
             chain: request_chain(&row.id),
@@ -217,8 +217,7 @@ fn audit(
             request_id: Some(&row.id),
             details,
         },
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Creates a draft in one of the caller's agency's cases; `parent` makes it a
@@ -524,6 +523,7 @@ pub fn transition(
     }
     let next = decision.map_err(|r| refused(&row, r))?;
     let now = UtcTime::now();
+    let was_transmitted = row.transmitted_at.is_some();
     let mut response = object(&row.response)?;
     let mut notes = object(&row.internal_notes)?;
     let mut details = serde_json::Map::new();
@@ -717,7 +717,15 @@ pub fn transition(
     row.response = Value::Object(response).to_string();
     row.internal_notes = Value::Object(notes).to_string();
     save(conn, &mut row)?;
-    audit(conn, actor, &row, action.as_str(), Value::Object(details))?;
+    let event = audit(conn, actor, &row, action.as_str(), Value::Object(details))?;
+    crate::service::notify::on_transition(
+        conn,
+        &row,
+        action,
+        &event.id,
+        was_transmitted,
+        rules.public_url,
+    )?;
     clocks::refresh(conn, rules, &row)?;
     // A transmitted follow-up can stop its parent's preservation clock.
     if action == Action::Transmit

@@ -108,6 +108,13 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         targets: Default::default(),
         watch_interval: None,
         public_url: "https://mlat.test.example".into(),
+        mail: mlat::config::MailSettings {
+            smtp_url: None,
+            from: "mlat <noreply@mlat.test.example>".into(),
+            retry_base: std::time::Duration::from_secs(30),
+            max_attempts: 3,
+            interval: None,
+        },
     }
 }
 

@@ -1,0 +1,133 @@
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::auth::Caller;
+use crate::db::UtcTime;
+use crate::db::schema::outbox;
+use crate::domain::audit::SYSTEM_CHAIN;
+use crate::repo;
+use crate::repo::audit::NewEvent;
+use crate::repo::outbox::OutboxRow;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct OutboxQuery {
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutboxOut {
+    pub id: String,
+    pub kind: String,
+    pub request_id: Option<String>,
+    pub recipient_email: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: UtcTime,
+    pub last_error: Option<String>,
+    pub created_at: UtcTime,
+    pub sent_at: Option<UtcTime>,
+}
+
+impl From<OutboxRow> for OutboxOut {
+    fn from(r: OutboxRow) -> Self {
+        OutboxOut {
+            id: r.id,
+            kind: r.kind,
+            request_id: r.request_id,
+            recipient_email: r.recipient_email,
+            subject: r.subject,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
+const STATUSES: [&str; 4] = ["pending", "sending", "sent", "dead"];
+
+/// Outbox messages by status (default: dead), oldest first, for administrators.
+pub async fn outbox(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let status = query.status.clone().unwrap_or_else(|| "dead".into());
+    if !STATUSES.contains(&status.as_str()) {
+        return Err(ApiError::field(
+            "status",
+            format!("is one of {}", STATUSES.join(", ")),
+        ));
+    }
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::field("limit", "must be from 1 to 200"));
+    }
+    let rows = state
+        .db(move |conn| {
+            Ok(outbox::table
+                .filter(outbox::status.eq(status))
+                .select(OutboxRow::as_select())
+                .order(outbox::id)
+                .limit(limit)
+                .load(conn)?)
+        })
+        .await?;
+    let items: Vec<OutboxOut> = rows.into_iter().map(OutboxOut::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// Puts a dead message back in the queue, with its attempts reset.
+pub async fn retry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let (actor, id) = (caller.actor(), id.into_inner());
+    let row = state
+        .write(move |conn| {
+            let now = UtcTime::now();
+            let changed = diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq(&id))
+                    .filter(outbox::status.eq("dead")),
+            )
+            .set((
+                outbox::status.eq("pending"),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(now),
+            ))
+            .execute(conn)?;
+            if changed == 0 {
+                return Err(ApiError::NotFound(format!("no dead message `{id}`")));
+            }
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: SYSTEM_CHAIN.into(),
+                    actor: &actor,
+                    action: "outbox_retried",
+                    object_type: "outbox",
+                    object_id: Some(&id),
+                    request_id: None,
+                    details: json!({}),
+                },
+            )?;
+            Ok(outbox::table
+                .find(&id)
+                .select(OutboxRow::as_select())
+                .first(conn)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(OutboxOut::from(row)))
+}

@@ -1,0 +1,6 @@
+//! Sending what the outbox holds: SMTP through lettre, or `.eml` files.
+
+pub mod retry;
+pub mod sender;
+
+pub use sender::{Mailer, SendReport, send_pass};

@@ -1,0 +1,286 @@
+//! One pass of the sender: claim due messages, send them (reminders to one
+//! person as one digest), record the outcome with backoff.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
+use serde::Serialize;
+
+use super::retry::{self, Next};
+use crate::api::error::ApiError;
+use crate::config::MailSettings;
+use crate::db::schema::outbox;
+use crate::db::{DbConn, UtcTime, write_tx};
+use crate::repo::outbox::OutboxRow;
+
+enum Transport {
+    Smtp(SmtpTransport),
+    Files(FileTransport),
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    retry_base: Duration,
+    max_attempts: u32,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mailer(..)")
+    }
+}
+
+/// How long a claimed message is reserved for the sender that claimed it; past
+/// that (a crash mid-send), another pass may take it.
+const LEASE: TimeDelta = TimeDelta::minutes(10);
+const BATCH: i64 = 100;
+
+impl Mailer {
+    pub fn new(settings: &MailSettings, data_dir: &Path) -> Result<Self, String> {
+        let transport = match &settings.smtp_url {
+            Some(url) => Transport::Smtp(
+                SmtpTransport::from_url(url)
+                    .map_err(|e| format!("MLAT_SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => {
+                let dir = data_dir.join("mail");
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Transport::Files(FileTransport::new(dir))
+            }
+        };
+        Ok(Mailer {
+            transport,
+            from: settings
+                .from
+                .parse()
+                .map_err(|e| format!("MLAT_MAIL_FROM: {e}"))?,
+            retry_base: settings.retry_base,
+            max_attempts: settings.max_attempts,
+        })
+    }
+
+    fn send(&self, message: &Message) -> Result<(), String> {
+        match &self.transport {
+            Transport::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Files(t) => t.send(message).map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SendReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Takes due messages for this pass. On PostgreSQL `FOR UPDATE SKIP LOCKED`
+/// lets several senders split the work without waiting on each other; each
+/// claimed row is leased so no other pass takes it meanwhile.
+fn claim(conn: &mut DbConn, now: UtcTime) -> QueryResult<Vec<OutboxRow>> {
+    write_tx(conn, |conn| {
+        let ids: Vec<Claimed> = match conn {
+            DbConn::Pg(c) => diesel::sql_query(
+                "SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .load(c)?,
+            DbConn::Sqlite(c) => diesel::sql_query(
+                "SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? \
+                 ORDER BY next_attempt_at LIMIT ?",
+            )
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .load(c)?,
+        };
+        let ids: Vec<String> = ids.into_iter().map(|c| c.id).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::status.eq("sending"),
+                outbox::next_attempt_at.eq(now + LEASE),
+            ))
+            .execute(conn)?;
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .select(OutboxRow::as_select())
+            .order(outbox::id)
+            .load(conn)
+    })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The plain-text body as HTML: paragraphs, and links made clickable.
+fn html(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| {
+            let lines: Vec<String> = p
+                .lines()
+                .map(|line| {
+                    let escaped = escape(line);
+                    match line.find("https://").or_else(|| line.find("http://")) {
+                        Some(i) => {
+                            let url = escape(&line[i..]);
+                            format!("{}<a href=\"{url}\">{url}</a>", escape(&line[..i]))
+                        }
+                        None => escaped,
+                    }
+                })
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect();
+    format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\">{}</body></html>",
+        paragraphs.join("")
+    )
+}
+
+/// One e-mail for a group of rows to one address: a single row as it is, several
+/// reminders as a digest.
+fn compose(mailer: &Mailer, to: &str, rows: &[&OutboxRow]) -> Result<Message, String> {
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| format!("bad recipient address: {e}"))?;
+    let (subject, text) = match rows {
+        [one] => (one.subject.clone(), one.body.clone()),
+        many => {
+            let mut text = format!("{} deadlines need your attention:\n\n", many.len());
+            for row in many {
+                text.push_str(&format!("* {}\n\n{}\n", row.subject, row.body));
+            }
+            (
+                format!("{} mlat deadlines need your attention", many.len()),
+                text,
+            )
+        }
+    };
+    Message::builder()
+        .from(mailer.from.clone())
+        .to(to)
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text.clone(), html(&text)))
+        .map_err(|e| e.to_string())
+}
+
+fn is_digestible(kind: &str) -> bool {
+    matches!(kind, "reminder" | "deadline_missed")
+}
+
+fn record(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    rows: &[&OutboxRow],
+    outcome: Result<(), String>,
+    now: UtcTime,
+    report: &mut SendReport,
+) -> QueryResult<()> {
+    for row in rows {
+        match &outcome {
+            Ok(()) => {
+                diesel::update(outbox::table.find(&row.id))
+                    .set((
+                        outbox::status.eq("sent"),
+                        outbox::sent_at.eq(Some(now)),
+                        outbox::attempts.eq(row.attempts + 1),
+                        outbox::last_error.eq(None::<String>),
+                    ))
+                    .execute(conn)?;
+                report.sent += 1;
+            }
+            Err(error) => {
+                let attempts = row.attempts + 1;
+                let (status, next) = match retry::after_failure(
+                    mailer.retry_base,
+                    attempts as u32,
+                    mailer.max_attempts,
+                    now,
+                ) {
+                    Next::RetryAt(at) => {
+                        report.retried += 1;
+                        ("pending", at)
+                    }
+                    Next::Dead => {
+                        report.dead += 1;
+                        tracing::error!(outbox = %row.id, %error, "message dead after {attempts} attempts");
+                        ("dead", now)
+                    }
+                };
+                diesel::update(outbox::table.find(&row.id))
+                    .set((
+                        outbox::status.eq(status),
+                        outbox::attempts.eq(attempts),
+                        outbox::next_attempt_at.eq(next),
+                        outbox::last_error.eq(Some(error.clone())),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One pass: send what is due at `now`.
+pub fn send_pass(conn: &mut DbConn, mailer: &Mailer, now: UtcTime) -> Result<SendReport, ApiError> {
+    let claimed = claim(conn, now)?;
+    let mut report = SendReport::default();
+    // Reminders and misses to one address in this pass go out as one digest.
+    let mut digests: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for row in &claimed {
+        if is_digestible(&row.kind) {
+            digests
+                .entry(row.recipient_email.as_str())
+                .or_default()
+                .push(row);
+        } else {
+            singles.push((row.recipient_email.as_str(), vec![row]));
+        }
+    }
+    for (to, rows) in singles.into_iter().chain(digests) {
+        let outcome = compose(mailer, to, &rows).and_then(|m| mailer.send(&m));
+        write_tx(conn, |conn| {
+            record(conn, mailer, &rows, outcome, now, &mut report)
+        })?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_and_links() {
+        let out = html("Request R-1 <b>\n\nOpen: https://mlat.example/requests/1");
+        assert!(out.contains("Request R-1 &lt;b&gt;"));
+        assert!(out.contains("<a href=\"https://mlat.example/requests/1\">"));
+    }
+}

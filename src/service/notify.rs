@@ -1,0 +1,150 @@
+//! Who hears of a workflow step, and what they are told: the reference, what
+//! happened, what is needed, a link. Never case facts, identifiers or victims.
+
+use crate::api::error::ApiError;
+use crate::db::DbConn;
+use crate::domain::workflow::Action;
+use crate::repo;
+use crate::repo::outbox::NewMessage;
+use crate::repo::requests::RequestRow;
+use crate::repo::users::UserRow;
+
+/// Who is told of an action.
+enum Audience {
+    /// Central-authority users of the issuing jurisdiction.
+    Approvers,
+    /// The user who created the request.
+    Creator,
+    /// The officers of the creating agency.
+    Agency,
+    /// The responder's users (and, on transmission, its legal-process address).
+    Responder,
+    Nobody,
+}
+
+fn audience(action: Action, was_transmitted: bool) -> Audience {
+    use Action::*;
+    match action {
+        Submit => Audience::Approvers,
+        Approve | Return | Reject => Audience::Creator,
+        Transmit | AnswerClarification | RequestExtension | Release => Audience::Responder,
+        Withdraw if was_transmitted => Audience::Responder,
+        Withdraw => Audience::Nobody,
+        Acknowledge | Preserve | Fulfil | Refuse | ReportMoved | AskClarification
+        | ConfirmExtension => Audience::Agency,
+    }
+}
+
+fn wording(action: Action) -> (&'static str, &'static str) {
+    use Action::*;
+    match action {
+        Submit => ("submitted for approval", "Approve, return or reject it."),
+        Approve => ("approved", "Transmit it to the responder."),
+        Return => (
+            "returned to draft",
+            "Read the comment, correct the request and submit it again.",
+        ),
+        Reject => ("rejected", "Read the reason in the request."),
+        Transmit => (
+            "received",
+            "Acknowledge it, then preserve or produce the data, ask a question, or refuse with a ground.",
+        ),
+        Withdraw => ("withdrawn", "No further action is needed."),
+        Acknowledge => ("acknowledged by the responder", "No action needed now."),
+        Preserve => (
+            "preserved",
+            "File the formal request before the preservation lapses.",
+        ),
+        RequestExtension => (
+            "extension requested",
+            "Confirm the extension of the preservation.",
+        ),
+        ConfirmExtension => (
+            "extension confirmed",
+            "File the formal request before the new expiry.",
+        ),
+        AskClarification => ("clarification asked", "Answer the responder's question."),
+        AnswerClarification => ("clarification answered", "Continue with the request."),
+        Fulfil => ("fulfilled", "Collect what was produced."),
+        Refuse => ("refused", "Read the ground and decide how to proceed."),
+        ReportMoved => (
+            "reported: the data sits with another provider",
+            "File a follow-up request to the provider named.",
+        ),
+        Release => (
+            "released",
+            "The preservation is no longer needed; the data may be deleted.",
+        ),
+    }
+}
+
+/// Queues the notifications of one workflow step, in its transaction, keyed by
+/// the audit event that recorded it so that each goes out once.
+pub fn on_transition(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    action: Action,
+    event_id: &str,
+    was_transmitted: bool,
+    public_url: &str,
+) -> Result<usize, ApiError> {
+    let mut recipients: Vec<(Option<UserRow>, String)> = Vec::new();
+    let users = |list: Vec<UserRow>| list.into_iter().map(|u| (Some(u.clone()), u.email));
+    match audience(action, was_transmitted) {
+        Audience::Approvers => recipients.extend(users(
+            repo::users::active_central_authority_users(conn, &row.issuing_jurisdiction)?,
+        )),
+        Audience::Creator => {
+            if let Some(user) = repo::users::get(conn, &row.created_by)?.filter(|u| u.active) {
+                recipients.push((Some(user.clone()), user.email));
+            }
+        }
+        Audience::Agency => recipients.extend(users(repo::users::active_of_organisation(
+            conn,
+            &row.agency_id,
+        )?)),
+        Audience::Responder => {
+            recipients.extend(users(repo::users::active_of_organisation(
+                conn,
+                &row.responder_id,
+            )?));
+            if action == Action::Transmit
+                && let Some(address) =
+                    repo::organisations::get(conn, &row.responder_id)?.and_then(|o| o.contact_email)
+                && !recipients.iter().any(|(_, email)| *email == address)
+            {
+                recipients.push((None, address));
+            }
+        }
+        Audience::Nobody => {}
+    }
+    let (happened, needed) = wording(action);
+    let subject = format!("Request {} {happened}", row.reference);
+    let body = format!(
+        "Request {reference} was {happened}.\n\n{needed}\n\nOpen the request: {url}/requests/{id}\n",
+        reference = row.reference,
+        url = public_url.trim_end_matches('/'),
+        id = row.id,
+    );
+    let mut queued = 0;
+    for (user, email) in &recipients {
+        let key = user
+            .as_ref()
+            .map_or_else(|| format!("address:{email}"), |u| u.id.clone());
+        if repo::outbox::enqueue(
+            conn,
+            &NewMessage {
+                dedupe_key: format!("event:{event_id}:{key}"),
+                kind: action.as_str(),
+                request_id: Some(&row.id),
+                recipient_user_id: user.as_ref().map(|u| u.id.as_str()),
+                recipient_email: email,
+                subject: subject.clone(),
+                body: body.clone(),
+            },
+        )? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
