@@ -148,3 +148,38 @@ pub fn on_transition(
     }
     Ok(queued)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Who hears of each step: the table of the e-mail issue, walked in full.
+    #[test]
+    fn every_action_reaches_its_audience() {
+        for action in Action::ALL {
+            let who = |transmitted| match audience(*action, transmitted) {
+                Audience::Approvers => "approvers",
+                Audience::Creator => "creator",
+                Audience::Agency => "agency",
+                Audience::Responder => "responder",
+                Audience::Nobody => "nobody",
+            };
+            let expected = match action.as_str() {
+                "submit" => "approvers",
+                "approve" | "return" | "reject" => "creator",
+                "transmit" | "answer-clarification" | "request-extension" | "release" => {
+                    "responder"
+                }
+                "withdraw" => "responder",
+                _ => "agency",
+            };
+            assert_eq!(who(true), expected, "{action}");
+            let wording = wording(*action);
+            assert!(!wording.0.is_empty() && !wording.1.is_empty());
+        }
+        assert!(matches!(
+            audience(Action::Withdraw, false),
+            Audience::Nobody
+        ));
+    }
+}

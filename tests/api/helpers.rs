@@ -134,11 +134,19 @@ pub async fn run(backend: Backend, test: impl AsyncFnOnce(&TestApp)) {
         return;
     };
     test(&app).await;
-    app.handle.stop(true).await;
+    app.stop().await;
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, with settings changed by `tweak` first.
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         init_test_logging();
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg) = match backend {
@@ -149,7 +157,8 @@ impl TestApp {
                 (DatabaseUrl::Postgres(pg.url()), Some(pg))
             }
         };
-        let settings = test_settings(dir.path(), url);
+        let mut settings = test_settings(dir.path(), url);
+        tweak(&mut settings);
         let app = Application::build(settings).expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state();
@@ -165,6 +174,10 @@ impl TestApp {
             _pg: pg,
             _dir: dir,
         })
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
     }
 
     pub fn url(&self, path: &str) -> String {

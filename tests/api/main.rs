@@ -9,6 +9,7 @@ mod cases;
 mod cli;
 mod deadlines;
 mod http;
+mod mail;
 mod migrations;
 mod reference;
 mod users;

@@ -15,7 +15,32 @@ backend_tests!(
     reminders_go_once_per_mark_and_a_lapsed_preservation_expires,
     two_watchers_racing_queue_each_message_once,
     the_server_runs_the_watcher_on_its_own,
+    without_smtp_mail_is_written_as_eml_files,
 );
+
+async fn without_smtp_mail_is_written_as_eml_files(app: &TestApp) {
+    let w = app.world().await;
+    let case_id = open_case(app, &w.officer).await;
+    let r = create(
+        app,
+        &w.officer,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    step(app, &w.officer, &r, "submit", json!({})).await;
+    let report = app.send_mail(Utc::now()).await;
+    assert_eq!(report.sent, 1);
+    let dir = app.state.settings.data_dir.join("mail");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("To: ca@gb.test.example"), "{text}");
+    assert!(text.contains(r["reference"].as_str().unwrap()));
+}
 
 async fn the_server_runs_the_watcher_on_its_own(app: &TestApp) {
     let w = app.world().await;
