@@ -44,13 +44,8 @@ pub fn spawn_watcher(state: web::Data<AppState>, interval: Duration) {
             let app = state.clone();
             let outcome = web::block(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;
-                watcher::tick(
-                    &mut conn,
-                    &app.rules(),
-                    &app.settings.public_url,
-                    UtcTime::now(),
-                )
-                .map_err(|e| crate::api::error::describe(&e))
+                watcher::tick(&mut conn, &app.rules(), UtcTime::now())
+                    .map_err(|e| crate::api::error::describe(&e))
             })
             .await;
             match outcome {

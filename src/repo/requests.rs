@@ -219,10 +219,3 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<RequestRow>> {
         .first(conn)
         .optional()
 }
-
-pub fn reference_exists(conn: &mut DbConn, reference: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        requests::table.filter(requests::reference.eq(reference)),
-    ))
-    .get_result(conn)
-}

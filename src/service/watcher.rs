@@ -32,17 +32,12 @@ pub struct Report {
 const BATCH: i64 = 5_000;
 
 /// One pass of the watcher at `now`.
-pub fn tick(
-    conn: &mut DbConn,
-    rules: &Rules<'_>,
-    public_url: &str,
-    now: UtcTime,
-) -> Result<Report, ApiError> {
+pub fn tick(conn: &mut DbConn, rules: &Rules<'_>, now: UtcTime) -> Result<Report, ApiError> {
     let horizon = now + TimeDelta::days(7) + TimeDelta::minutes(1);
     let ids = repo::deadlines::watch_candidates(conn, horizon, BATCH)?;
     let mut report = Report::default();
     for id in ids {
-        let done = write_tx(conn, |conn| watch(conn, rules, public_url, &id, now))?;
+        let done = write_tx(conn, |conn| watch(conn, rules, &id, now))?;
         report.examined += 1;
         report.missed += done.missed;
         report.expired += done.expired;
@@ -116,13 +111,8 @@ fn message(
     (subject, body)
 }
 
-fn watch(
-    conn: &mut DbConn,
-    rules: &Rules<'_>,
-    public_url: &str,
-    id: &str,
-    now: UtcTime,
-) -> Result<Report, ApiError> {
+fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result<Report, ApiError> {
+    let public_url = rules.public_url;
     let mut done = Report::default();
     lock_row(conn, "requests", "id", id)?;
     let Some(mut row) = repo::requests::get(conn, id)? else {

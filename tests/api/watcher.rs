@@ -73,13 +73,7 @@ impl TestApp {
         let state = self.state.clone();
         web::block(move || {
             let mut conn = state.pool.get().unwrap();
-            watcher::tick(
-                &mut conn,
-                &state.rules(),
-                &state.settings.public_url,
-                UtcTime::from(now),
-            )
-            .unwrap()
+            watcher::tick(&mut conn, &state.rules(), UtcTime::from(now)).unwrap()
         })
         .await
         .unwrap()
@@ -239,7 +233,7 @@ async fn two_watchers_racing_queue_each_message_once(app: &TestApp) {
             let state = app.state.clone();
             std::thread::spawn(move || {
                 let mut conn = state.pool.get().unwrap();
-                watcher::tick(&mut conn, &state.rules(), &state.settings.public_url, at).unwrap()
+                watcher::tick(&mut conn, &state.rules(), at).unwrap()
             })
         })
         .collect();
