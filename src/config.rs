@@ -26,6 +26,8 @@ pub struct Settings {
     /// The address people open the service at, for links in notifications.
     pub public_url: String,
     pub mail: MailSettings,
+    /// Largest evidence file, and most evidence bytes per request.
+    pub evidence_max_bytes: u64,
 }
 
 /// How notifications leave: SMTP when a URL is set, otherwise `.eml` files in
@@ -171,6 +173,18 @@ impl Settings {
             interval: (mail_interval > 0)
                 .then(|| std::time::Duration::from_secs(mail_interval.into())),
         };
+        let evidence_max_bytes = match get("MLAT_EVIDENCE_MAX_BYTES") {
+            None => 2 * 1024 * 1024 * 1024,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    return Err(err(
+                        "MLAT_EVIDENCE_MAX_BYTES",
+                        format!("`{text}` is not a number of bytes"),
+                    ));
+                }
+            },
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -186,6 +200,7 @@ impl Settings {
                 .then(|| std::time::Duration::from_secs(watch_secs.into())),
             public_url,
             mail,
+            evidence_max_bytes,
         })
     }
 }

@@ -14,5 +14,6 @@ pub mod repo;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod store;
 
 pub use startup::Application;

@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: DeadlinesCommand,
     },
+    /// Check the evidence store.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Check the audit trail.
     Audit {
         #[command(subcommand)]
@@ -54,6 +59,13 @@ enum DeadlinesCommand {
     /// One pass of the watcher: mark missed deadlines, expire lapsed
     /// preservations, queue reminders. Safe to run while servers run theirs.
     Tick,
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Re-hash every stored evidence file; exit 1 and list the files missing or
+    /// altered.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -138,6 +150,25 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
                 report.examined, report.missed, report.expired, report.reminders
             );
             Ok(())
+        }
+        Command::Evidence {
+            command: EvidenceCommand::Verify,
+        } => {
+            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let (checked, damage) = mlat::store::verify_all(&mut conn, &state.store)?;
+            if damage.is_empty() {
+                println!("evidence store intact: {checked} files verified");
+                Ok(())
+            } else {
+                for d in &damage {
+                    println!("{}: {}", d.sha256, d.problem);
+                }
+                Err(format!(
+                    "{} of {checked} evidence files are missing or altered",
+                    damage.len()
+                ))
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify,

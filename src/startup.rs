@@ -98,12 +98,19 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         legal_bases = catalogue.legal_bases.len(),
         "ready"
     );
+    let store = crate::store::EvidenceStore::new(&settings.data_dir).map_err(|e| {
+        StartupError::Mail(format!(
+            "cannot open the evidence store in {}: {e}",
+            settings.data_dir.display()
+        ))
+    })?;
     Ok(AppState {
         pool,
         keys,
         catalogue,
         settings,
         mailer,
+        store,
     })
 }
 

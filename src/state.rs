@@ -14,6 +14,7 @@ pub struct AppState {
     pub catalogue: Catalogue,
     pub settings: Settings,
     pub mailer: crate::mail::Mailer,
+    pub store: crate::store::EvidenceStore,
 }
 
 impl AppState {

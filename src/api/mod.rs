@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cases;
 pub mod deadlines;
 pub mod error;
+pub mod evidence;
 pub mod health;
 pub mod jurisdictions;
 pub mod legal_bases;
@@ -79,6 +80,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/deadlines").get(deadlines::board))
             .service(web::resource("/reminders").get(reminders::mine))
             .service(web::resource("/requests/{id}/follow-ups").post(requests::follow_up))
+            .service(
+                web::resource("/requests/{id}/evidence")
+                    .get(evidence::list)
+                    .post(evidence::upload),
+            )
+            .service(web::resource("/evidence/{id}/content").get(evidence::download))
             .service(web::resource("/requests/{id}/{action}").post(requests::transition))
             .service(web::resource("/legal-bases").get(legal_bases::list))
             .service(web::resource("/legal-bases/{id}").get(legal_bases::get)),

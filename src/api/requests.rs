@@ -564,6 +564,15 @@ struct NoteIn {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FulfilIn {
+    version: i64,
+    note: Option<String>,
+    #[serde(default)]
+    no_data: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReturnIn {
     version: i64,
     comment: String,
@@ -718,13 +727,23 @@ fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), ApiErr
                 }),
             )
         }
+        Action::Fulfil => {
+            let b: FulfilIn = body(value)?;
+            let note = optional_text(&mut e, "note", b.note.as_deref(), TEXT_MAX);
+            (
+                b.version,
+                Some(Input::Fulfil {
+                    note,
+                    no_data: b.no_data,
+                }),
+            )
+        }
         Action::Submit
         | Action::Approve
         | Action::Transmit
         | Action::Withdraw
         | Action::RequestExtension
         | Action::ConfirmExtension
-        | Action::Fulfil
         | Action::Release => {
             let b: NoteIn = body(value)?;
             let note = optional_text(&mut e, "note", b.note.as_deref(), TEXT_MAX);

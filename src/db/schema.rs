@@ -69,6 +69,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     cases,
     deadlines,
+    evidence,
     outbox,
     requests,
     jurisdictions,
@@ -206,6 +207,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    evidence (id) {
+        id -> Text,
+        request_id -> Text,
+        filename -> Text,
+        media_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> Text,
+        uploader_organisation_id -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(evidence -> requests (request_id));
 diesel::joinable!(deadlines -> requests (request_id));
 diesel::joinable!(cases -> organisations (agency_id));
 diesel::joinable!(requests -> cases (case_id));

@@ -42,6 +42,7 @@ pub mod access;
 pub mod audit;
 pub mod countries;
 pub mod deadlines;
+pub mod evidence;
 pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;

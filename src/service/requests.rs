@@ -411,6 +411,10 @@ pub fn edit(
 #[derive(Debug, Clone)]
 pub enum Input {
     Note(Option<String>),
+    Fulfil {
+        note: Option<String>,
+        no_data: bool,
+    },
     Return {
         comment: String,
     },
@@ -651,10 +655,22 @@ pub fn transition(
             );
             details.insert("answer".into(), json!(answer));
         }
-        (Action::Fulfil, Input::Note(note)) => {
+        (Action::Fulfil, Input::Fulfil { note, no_data }) => {
+            let items = repo::evidence::count_for_request(conn, &row.id)?;
+            if items == 0 && !no_data {
+                return Err(field(
+                    "no_data",
+                    "upload the evidence first, or state that there is no data (`no_data: true`)",
+                ));
+            }
             row.answered_at = Some(now);
-            response.insert("fulfilled".into(), json!({ "at": now, "note": note }));
+            response.insert(
+                "fulfilled".into(),
+                json!({ "at": now, "note": note, "no_data": no_data, "evidence_items": items }),
+            );
             details.insert("note".into(), json!(note));
+            details.insert("no_data".into(), json!(no_data));
+            details.insert("evidence_items".into(), json!(items));
         }
         (
             Action::Refuse,

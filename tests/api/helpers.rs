@@ -115,6 +115,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
             max_attempts: 3,
             interval: None,
         },
+        evidence_max_bytes: 1024 * 1024,
     }
 }
 

@@ -8,6 +8,7 @@ mod auth;
 mod cases;
 mod cli;
 mod deadlines;
+mod evidence;
 mod http;
 mod mail;
 mod migrations;

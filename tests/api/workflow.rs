@@ -216,6 +216,9 @@ async fn the_story_from_grooming_case_to_fulfilled_production(app: &TestApp) {
     );
     assert!(seen.json.get("internal_notes").is_none());
     let prod = step(app, &net.ca_nl, &prod, "acknowledge", json!({})).await;
+    let delivered =
+        crate::evidence::upload(app, &net.ca_nl, &prod, b"media-8812 records".to_vec(), None).await;
+    assert_eq!(delivered.status, 201, "{:?}", delivered.json);
     let prod = step(
         app,
         &net.ca_nl,
@@ -696,7 +699,7 @@ async fn an_emergency_is_transmitted_first_and_validated_after(app: &TestApp) {
     assert_eq!(sent["status"], "transmitted");
     assert!(sent["approved_at"].is_null());
     // The provider answers while the validation is pending.
-    let answered = step(app, provider, &sent, "fulfil", json!({})).await;
+    let answered = step(app, provider, &sent, "fulfil", json!({"no_data": true})).await;
     let validated = step(app, ca, &answered, "approve", json!({})).await;
     assert_eq!(validated["status"], "fulfilled");
     assert!(validated["approved_at"].is_string());

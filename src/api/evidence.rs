@@ -1,0 +1,305 @@
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::auth::Caller;
+use crate::db::{UtcTime, lock_row, new_id};
+use crate::domain::audit::request_chain;
+use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
+use crate::domain::workflow::Status;
+use crate::repo;
+use crate::repo::audit::NewEvent;
+use crate::repo::evidence::EvidenceRow;
+use crate::state::AppState;
+use crate::store::ReceiveError;
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceOut {
+    pub id: String,
+    pub request_id: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: UtcTime,
+    pub content: String,
+}
+
+impl From<EvidenceRow> for EvidenceOut {
+    fn from(r: EvidenceRow) -> Self {
+        EvidenceOut {
+            content: format!("/api/v1/evidence/{}/content", r.id),
+            id: r.id,
+            request_id: r.request_id,
+            filename: r.filename,
+            media_type: r.media_type,
+            size: r.size,
+            sha256: r.sha256,
+            uploaded_by: r.uploaded_by,
+            uploaded_at: r.uploaded_at,
+        }
+    }
+}
+
+/// States in which the responder may deliver.
+const OPEN_FOR_EVIDENCE: [Status; 3] =
+    [Status::Transmitted, Status::Acknowledged, Status::Preserved];
+
+fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `filename` parameter of `Content-Disposition`, if any.
+fn filename_of(disposition: Option<&str>) -> Option<String> {
+    let value = disposition?;
+    value.split(';').find_map(|part| {
+        let (key, v) = part.trim().split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("filename")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// `POST /requests/{id}/evidence`: the body is the file, streamed to the store
+/// while hashed. `Content-Type` is its media type, `Content-Disposition:
+/// attachment; filename="..."` its name, and `Repr-Digest: sha-256=:<base64>:`
+/// (or `Digest: sha-256=<base64>`) the hash the client computed, checked.
+pub async fn upload(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let media_type = header_text(&req, header::CONTENT_TYPE)
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    if media_type.len() > 200 || media_type.parse::<actix_web::mime::Mime>().is_err() {
+        return Err(ApiError::field("Content-Type", "is not a media type"));
+    }
+    let filename = safe_filename(
+        &filename_of(header_text(&req, header::CONTENT_DISPOSITION)).unwrap_or_default(),
+    );
+    let claimed = client_sha256(
+        header_text(&req, header::HeaderName::from_static("repr-digest")),
+        header_text(&req, header::HeaderName::from_static("digest")),
+    )
+    .map_err(|m| ApiError::field("Repr-Digest", m))?;
+    let max = state.settings.evidence_max_bytes;
+    let declared = header_text(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "evidence files are limited to {max} bytes"
+        )));
+    }
+    // Who may deliver, before a byte is read.
+    let viewer = caller.viewer();
+    let (check_viewer, check_id) = (viewer.clone(), id.clone());
+    let already = state
+        .db(move |conn| {
+            let row = repo::requests::get_visible(conn, &check_viewer, &check_id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no request `{check_id}`")))?;
+            if !check_viewer.relations(&row.access()).responder {
+                return Err(ApiError::Forbidden(
+                    "only the organisation the request is addressed to delivers evidence".into(),
+                ));
+            }
+            let status = Status::parse(&row.status).map_err(ApiError::internal)?;
+            if !OPEN_FOR_EVIDENCE.contains(&status) {
+                return Err(ApiError::conflict(format!(
+                    "evidence is delivered while a request is transmitted, acknowledged or preserved; this one is {status}"
+                )));
+            }
+            Ok(repo::evidence::total_size(conn, &row.id)?)
+        })
+        .await?;
+    let room = max.saturating_sub(already.max(0) as u64);
+    let incoming = state.store.receive(body, room).await.map_err(|e| match e {
+        ReceiveError::TooLarge(_) => ApiError::PayloadTooLarge(format!(
+            "evidence is limited to {max} bytes per file and per request ({already} already delivered)"
+        )),
+        ReceiveError::Interrupted(m) => ApiError::BadRequest(format!("the upload was interrupted: {m}")),
+        ReceiveError::Io(e) => ApiError::internal(e),
+    })?;
+    if let Some(claimed) = claimed
+        && claimed != incoming.sha256
+    {
+        return Err(ApiError::field(
+            "Repr-Digest",
+            format!(
+                "the file received hashes to sha-256 {}, not {claimed}: nothing was kept",
+                incoming.sha256
+            ),
+        ));
+    }
+    let (sha256, size) = (incoming.sha256.clone(), incoming.size as i64);
+    let store = state.store.clone();
+    web::block(move || store.keep(incoming))
+        .await?
+        .map_err(ApiError::internal)?;
+    let actor = caller.actor();
+    let row = state
+        .write(move |conn| {
+            lock_row(conn, "requests", "id", &id)?;
+            let request = repo::requests::get_visible(conn, &viewer, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+            let row = EvidenceRow {
+                id: new_id(),
+                request_id: request.id.clone(),
+                filename,
+                media_type,
+                size,
+                sha256,
+                uploaded_by: viewer.user_id.clone(),
+                uploader_organisation_id: viewer.organisation_id.clone().unwrap_or_default(),
+                uploaded_at: UtcTime::now(),
+            };
+            repo::evidence::insert(conn, &row)?;
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: request_chain(&request.id),
+                    actor: &actor,
+                    action: "evidence_uploaded",
+                    object_type: "evidence",
+                    object_id: Some(&row.id),
+                    request_id: Some(&request.id),
+                    details: json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
+                                     "media_type": row.media_type }),
+                },
+            )?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
+        .json(EvidenceOut::from(row)))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (viewer, id) = (caller.viewer(), id.into_inner());
+    let rows = state
+        .db(move |conn| {
+            let request = repo::requests::get_visible(conn, &viewer, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+            Ok(repo::evidence::for_request(conn, &request.id)?)
+        })
+        .await?;
+    let items: Vec<EvidenceOut> = rows.into_iter().map(EvidenceOut::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// Streams a file, re-hashing it on the way: if the bytes on disk no longer
+/// match, the download is cut off before its end and the failure is recorded.
+pub async fn download(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (viewer, actor, id) = (caller.viewer(), caller.actor(), id.into_inner());
+    let row = state
+        .write(move |conn| {
+            let row = repo::evidence::get_visible(conn, &viewer, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no evidence `{id}`")))?;
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: request_chain(&row.request_id),
+                    actor: &actor,
+                    action: "evidence_downloaded",
+                    object_type: "evidence",
+                    object_id: Some(&row.id),
+                    request_id: Some(&row.request_id),
+                    details: json!({ "sha256": row.sha256 }),
+                },
+            )?;
+            Ok(row)
+        })
+        .await?;
+    let path = state.store.path_for(&row.sha256);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) => {
+            integrity_failure(
+                &state,
+                &row,
+                &format!("the stored file cannot be read: {e}"),
+            )
+            .await;
+            return Err(ApiError::Unavailable(
+                "the evidence file is missing from the store; the failure has been recorded".into(),
+            ));
+        }
+    };
+    let expected = row.sha256.clone();
+    let alarm = (state.clone(), row.clone());
+    let stream = futures_util::stream::unfold(Some((file, Sha256::new(), alarm)), move |state| {
+        let expected = expected.clone();
+        async move {
+            let (mut file, mut hasher, alarm) = state?;
+            let mut buffer = vec![0u8; 1 << 16];
+            match std::io::Read::read(&mut file, &mut buffer) {
+                Ok(0) => {
+                    let actual = hex(&hasher.finalize());
+                    if actual == expected {
+                        None
+                    } else {
+                        let reason = format!("the stored bytes hash to {actual}, not {expected}");
+                        integrity_failure(&alarm.0, &alarm.1, &reason).await;
+                        Some((Err(std::io::Error::other(reason)), None))
+                    }
+                }
+                Ok(n) => {
+                    buffer.truncate(n);
+                    hasher.update(&buffer);
+                    Some((Ok(web::Bytes::from(buffer)), Some((file, hasher, alarm))))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(row.media_type.clone())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", safe_filename(&row.filename)),
+        ))
+        .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
+        .no_chunking(row.size as u64)
+        .streaming(stream))
+}
+
+/// Logs and audits a file that no longer matches its hash.
+async fn integrity_failure(state: &web::Data<AppState>, row: &EvidenceRow, reason: &str) {
+    tracing::error!(evidence = %row.id, sha256 = %row.sha256, %reason, "EVIDENCE INTEGRITY FAILURE");
+    let (row, reason) = (row.clone(), reason.to_owned());
+    let result = state
+        .write(move |conn| {
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: request_chain(&row.request_id),
+                    actor: &crate::domain::audit::Actor::system(),
+                    action: "evidence_integrity_failure",
+                    object_type: "evidence",
+                    object_id: Some(&row.id),
+                    request_id: Some(&row.request_id),
+                    details: json!({ "sha256": row.sha256, "reason": reason }),
+                },
+            )?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not audit an evidence integrity failure");
+    }
+}

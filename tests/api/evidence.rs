@@ -1,0 +1,351 @@
+//! Evidence: delivered by the responder, downloaded intact by those who may,
+//! every access in the custody record, tampering detected.
+
+use std::io::Write;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::backend_tests;
+use crate::helpers::{Reply, TestApp};
+use crate::workflow::{create, open_case, preservation, step};
+
+backend_tests!(
+    a_provider_delivers_and_only_the_right_people_download_exactly_those_bytes,
+    bad_digests_oversize_and_aborted_uploads_keep_nothing,
+    tampering_on_disk_is_caught_by_download_and_by_verify,
+    fulfilling_needs_evidence_or_a_no_data_statement,
+);
+
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+    )
+}
+
+/// Uploads `bytes` as evidence of `request`.
+pub async fn upload(
+    app: &TestApp,
+    token: &str,
+    request: &Value,
+    bytes: Vec<u8>,
+    digest: Option<String>,
+) -> Reply {
+    let mut req = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/requests/{}/evidence",
+            request["id"].as_str().unwrap()
+        )))
+        .bearer_auth(token)
+        .insert_header(("content-type", "application/zip"))
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"../subscriber-records.zip\"",
+        ));
+    if let Some(digest) = digest {
+        req = req.insert_header(("repr-digest", digest));
+    }
+    let mut response = req.send_body(bytes).await.expect("the server answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.body().await.unwrap();
+    Reply {
+        status,
+        headers,
+        json: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    }
+}
+
+async fn download(
+    app: &TestApp,
+    token: &str,
+    evidence_id: &str,
+) -> (u16, Option<String>, Result<Vec<u8>, String>) {
+    let mut response = app
+        .client
+        .get(app.url(&format!("/api/v1/evidence/{evidence_id}/content")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let digest = response
+        .headers()
+        .get("repr-digest")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response
+        .body()
+        .limit(10 << 20)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| e.to_string());
+    (response.status().as_u16(), digest, body)
+}
+
+fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+async fn transmitted(app: &TestApp) -> (crate::helpers::Network, Value) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let r = create(
+        app,
+        &w.officer,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let r = step(app, &w.officer, &r, "submit", json!({})).await;
+    let r = step(app, &w.ca, &r, "approve", json!({})).await;
+    let r = step(app, &w.officer, &r, "transmit", json!({})).await;
+    (net, r)
+}
+
+fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    let root = app.state.settings.data_dir.join("evidence");
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+async fn a_provider_delivers_and_only_the_right_people_download_exactly_those_bytes(app: &TestApp) {
+    let (net, r) = transmitted(app).await;
+    let w = &net.w;
+    let content = bytes(300_000, 7);
+    let reply = upload(
+        app,
+        &w.provider,
+        &r,
+        content.clone(),
+        Some(digest_of(&content)),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    assert_eq!(reply.json["size"], 300_000);
+    assert_eq!(reply.json["filename"], "subscriber-records.zip");
+    assert_eq!(reply.json["media_type"], "application/zip");
+    let id = reply.json["id"].as_str().unwrap().to_owned();
+    // The same bytes again: a second delivery, one stored file.
+    assert_eq!(
+        upload(app, &w.provider, &r, content.clone(), None)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(stored_files(app).len(), 1);
+
+    let list_path = format!("/api/v1/requests/{}/evidence", r["id"].as_str().unwrap());
+    for token in [&w.officer, &w.ca, &w.provider] {
+        let list = app.get(&list_path, token).await;
+        assert_eq!(
+            list.json["items"].as_array().unwrap().len(),
+            2,
+            "{:?}",
+            list.json
+        );
+        let (status, digest, body) = download(app, token, &id).await;
+        assert_eq!(status, 200);
+        assert_eq!(digest, Some(digest_of(&content)));
+        assert_eq!(body.unwrap(), content, "exactly those bytes");
+    }
+    for token in [
+        &net.provider_nl,
+        &net.officer_b,
+        &net.officer_de,
+        &net.ca_de,
+        &w.admin,
+    ] {
+        app.get(&list_path, token).await.problem(404);
+        assert_eq!(download(app, token, &id).await.0, 404);
+    }
+    // Only the responder delivers.
+    upload(app, &w.officer, &r, b"x".to_vec(), None)
+        .await
+        .problem(403);
+    upload(app, &net.provider_nl, &r, b"x".to_vec(), None)
+        .await
+        .problem(404);
+
+    // The custody record: who uploaded and downloaded what, with its hash.
+    let trail = app
+        .get(
+            &format!("/api/v1/requests/{}/audit", r["id"].as_str().unwrap()),
+            &w.officer,
+        )
+        .await
+        .json;
+    let events: Vec<&Value> = trail["items"].as_array().unwrap().iter().collect();
+    let count = |action: &str| events.iter().filter(|e| e["action"] == action).count();
+    assert_eq!(count("evidence_uploaded"), 2);
+    assert_eq!(count("evidence_downloaded"), 3);
+    let sha = reply.json["sha256"].as_str().unwrap();
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["action"] == "evidence_downloaded")
+            .all(|e| e["details"]["sha256"] == sha)
+    );
+}
+
+async fn bad_digests_oversize_and_aborted_uploads_keep_nothing(app: &TestApp) {
+    let (net, r) = transmitted(app).await;
+    let w = &net.w;
+    let content = bytes(10_000, 1);
+    let wrong = upload(
+        app,
+        &w.provider,
+        &r,
+        content.clone(),
+        Some(digest_of(b"something else")),
+    )
+    .await;
+    assert_eq!(wrong.fields(), ["Repr-Digest"]);
+    // The test limit is 1 MiB per file and per request.
+    let reply = upload(app, &w.provider, &r, bytes(1024 * 1024 + 1, 2), None).await;
+    reply.problem(413);
+    // An upload cut off half way.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut socket = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        socket,
+        "POST /api/v1/requests/{}/evidence HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nContent-Type: application/zip\r\nContent-Length: 50000\r\n\r\n",
+        r["id"].as_str().unwrap(),
+        w.provider
+    )
+    .unwrap();
+    socket.write_all(&bytes(20_000, 3)).unwrap();
+    drop(socket);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    let list = app
+        .get(
+            &format!("/api/v1/requests/{}/evidence", r["id"].as_str().unwrap()),
+            &w.officer,
+        )
+        .await;
+    assert_eq!(list.json["items"], json!([]));
+    assert!(stored_files(app).is_empty(), "{:?}", stored_files(app));
+    // Over the per-request allowance across files.
+    assert_eq!(
+        upload(app, &w.provider, &r, bytes(800_000, 4), None)
+            .await
+            .status,
+        201
+    );
+    upload(app, &w.provider, &r, bytes(300_000, 5), None)
+        .await
+        .problem(413);
+}
+
+async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
+    let (net, r) = transmitted(app).await;
+    let w = &net.w;
+    let content = bytes(200_000, 9);
+    let reply = upload(app, &w.provider, &r, content.clone(), None).await;
+    let id = reply.json["id"].as_str().unwrap().to_owned();
+    let files = stored_files(app);
+    assert_eq!(files.len(), 1);
+    let mut altered = std::fs::read(&files[0]).unwrap();
+    altered[150_000] ^= 0x01;
+    std::fs::write(&files[0], &altered).unwrap();
+
+    let (_, _, body) = download(app, &w.officer, &id).await;
+    assert!(
+        body.is_err() || body.as_ref().unwrap() != &content,
+        "an altered file is never delivered whole"
+    );
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    let trail = app
+        .get(
+            &format!("/api/v1/requests/{}/audit", r["id"].as_str().unwrap()),
+            &w.officer,
+        )
+        .await
+        .json;
+    assert!(
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "evidence_integrity_failure"),
+        "{trail:?}"
+    );
+
+    // `mlat evidence verify` on the same database and store.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mlat"));
+    command
+        .env_clear()
+        .env("MLAT_DATA_DIR", &app.state.settings.data_dir)
+        .env("MLAT_DATABASE_URL", database_url(app))
+        .args(["evidence", "verify"]);
+    let out = command.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(reply.json["sha256"].as_str().unwrap()) && stdout.contains("altered"),
+        "{stdout}"
+    );
+    std::fs::remove_file(&files[0]).unwrap();
+    let out = command.output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("missing"));
+}
+
+fn database_url(app: &TestApp) -> String {
+    match &app.state.settings.database_url {
+        mlat::db::DatabaseUrl::Sqlite(path) => path.display().to_string(),
+        mlat::db::DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+async fn fulfilling_needs_evidence_or_a_no_data_statement(app: &TestApp) {
+    let net = app.network().await;
+    let (officer, ca, provider) = (&net.officer_de, &net.ca_de, &net.w.provider);
+    let case_id = open_case(app, officer).await;
+    let body = json!({
+        "case_id": case_id, "kind": "production", "legal_basis": "eu-epoc",
+        "responder_id": net.w.ie_provider, "data_categories": ["subscriber"],
+        "identifiers": [{"type": "account", "value": "some_account"}],
+        "facts": "Extortion of a minor.", "necessity": "Identify the offender.",
+        "relevance": "The account made the threats."
+    });
+    let r = create(app, officer, body).await;
+    let r = step(app, officer, &r, "submit", json!({})).await;
+    let r = step(app, ca, &r, "approve", json!({})).await;
+    let r = step(app, officer, &r, "transmit", json!({})).await;
+    let id = r["id"].as_str().unwrap();
+    let refused = app
+        .post(
+            &format!("/api/v1/requests/{id}/fulfil"),
+            Some(provider),
+            json!({"version": r["version"]}),
+        )
+        .await;
+    assert_eq!(refused.fields(), ["no_data"]);
+    let uploaded = upload(app, provider, &r, b"subscriber: J. Doe".to_vec(), None).await;
+    assert_eq!(uploaded.status, 201);
+    let done = step(app, provider, &r, "fulfil", json!({})).await;
+    assert_eq!(done["response"]["fulfilled"]["evidence_items"], 1);
+    // After the answer, no more deliveries.
+    upload(app, provider, &done, b"late".to_vec(), None)
+        .await
+        .problem(409);
+}
