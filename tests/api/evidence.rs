@@ -349,3 +349,166 @@ async fn fulfilling_needs_evidence_or_a_no_data_statement(app: &TestApp) {
         .await
         .problem(409);
 }
+
+/// Reads a `/proc/<pid>/status` field in kB.
+fn proc_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The real server in its own process, so that its memory is measured alone:
+/// 200 MiB streamed in, the peak resident set stays far below it.
+#[test]
+fn a_200_mib_upload_keeps_the_server_memory_bounded() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mlat = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mlat"));
+        c.env_clear()
+            .env("MLAT_DATA_DIR", dir.path())
+            .env("MLAT_LOG", "info")
+            .env("MLAT_WATCH_INTERVAL_SECS", "0")
+            .env("MLAT_MAIL_INTERVAL_SECS", "0")
+            .env("MLAT_EVIDENCE_MAX_BYTES", "300000000");
+        c
+    };
+    let demo = mlat().arg("demo").output().unwrap();
+    let accounts = String::from_utf8_lossy(&demo.stdout).into_owned();
+    let password = |email: &str| {
+        accounts
+            .lines()
+            .find_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w.get(1) == Some(&email)).then(|| w[2].to_owned())
+            })
+            .unwrap()
+    };
+    let mut child = mlat()
+        .env("MLAT_BIND", "127.0.0.1:0")
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("the server starts").unwrap();
+        if let Some(p) = line.split("port=").nth(1) {
+            break p.trim().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let credentials = [
+        (
+            "officer@gb-police.demo.test",
+            password("officer@gb-police.demo.test"),
+        ),
+        ("ca@gb-ca.demo.test", password("ca@gb-ca.demo.test")),
+        (
+            "legal@chatterbox.demo.test",
+            password("legal@chatterbox.demo.test"),
+        ),
+    ];
+    let before_kb = proc_kb(child.id(), "VmRSS:");
+    let size = 200 * 1024 * 1024;
+    let uploaded = actix_web::rt::System::new().block_on(async move {
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(300))
+            .finish();
+        let mut tokens = Vec::new();
+        for (email, password) in &credentials {
+            let mut r = client
+                .post(format!("{base}/auth/login"))
+                .send_json(&json!({"email": email, "password": password}))
+                .await
+                .unwrap();
+            let v: Value = r.json().await.unwrap();
+            tokens.push(v["access_token"].as_str().unwrap().to_owned());
+        }
+        let call = |method: &str, path: &str, token: &str, body: Value| {
+            let req = client
+                .request(
+                    awc::http::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{base}{path}"),
+                )
+                .bearer_auth(token);
+            async move {
+                let mut r = req.send_json(&body).await.unwrap();
+                let v: Value = r.json().limit(1 << 20).await.unwrap();
+                v
+            }
+        };
+        let me = {
+            let mut r = client
+                .get(format!("{base}/me"))
+                .bearer_auth(&tokens[2])
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        };
+        let provider_id = me["organisation"]["id"].as_str().unwrap().to_owned();
+        let case = call(
+            "POST",
+            "/cases",
+            &tokens[0],
+            crate::cases::case_body("BIG-FILE"),
+        )
+        .await;
+        let mut body = preservation(case["id"].as_str(), &provider_id);
+        body["identifiers"] = json!([{"type": "account", "value": "big"}]);
+        let r = call("POST", "/requests", &tokens[0], body).await;
+        let id = r["id"].as_str().unwrap().to_owned();
+        let r = call(
+            "POST",
+            &format!("/requests/{id}/submit"),
+            &tokens[0],
+            json!({"version": r["version"]}),
+        )
+        .await;
+        let r = call(
+            "POST",
+            &format!("/requests/{id}/approve"),
+            &tokens[1],
+            json!({"version": r["version"]}),
+        )
+        .await;
+        let r = call(
+            "POST",
+            &format!("/requests/{id}/transmit"),
+            &tokens[0],
+            json!({"version": r["version"]}),
+        )
+        .await;
+        assert_eq!(r["status"], "transmitted");
+        let chunks =
+            futures_util::stream::iter((0..200u32).map(|i| {
+                Ok::<_, std::io::Error>(actix_web::web::Bytes::from(vec![i as u8; 1 << 20]))
+            }));
+        let mut response = client
+            .post(format!("{base}/requests/{id}/evidence"))
+            .bearer_auth(&tokens[2])
+            .insert_header(("content-type", "application/octet-stream"))
+            .send_stream(chunks)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()
+    });
+    let peak_kb = proc_kb(child.id(), "VmHWM:");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(uploaded["size"], size);
+    eprintln!(
+        "server resident set: {before_kb} kB before, peak {peak_kb} kB for a {size}-byte upload"
+    );
+    assert!(
+        peak_kb < 100 * 1024,
+        "peak {peak_kb} kB: the upload was held in memory"
+    );
+}
