@@ -143,11 +143,19 @@ pub async fn upload(
         .await?
         .map_err(ApiError::internal)?;
     let actor = caller.actor();
-    let row = state
+    let kept = sha256.clone();
+    let saved = state
         .write(move |conn| {
             lock_row(conn, "requests", "id", &id)?;
             let request = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+            // The request may have moved on while the bytes arrived.
+            let status = Status::parse(&request.status).map_err(ApiError::internal)?;
+            if !OPEN_FOR_EVIDENCE.contains(&status) {
+                return Err(ApiError::conflict(format!(
+                    "the request became {status} during the upload: nothing was kept"
+                )));
+            }
             let row = EvidenceRow {
                 id: new_id(),
                 request_id: request.id.clone(),
@@ -175,7 +183,24 @@ pub async fn upload(
             )?;
             Ok(row)
         })
-        .await?;
+        .await;
+    let row = match saved {
+        Ok(row) => row,
+        Err(error) => {
+            // Keep nothing: the stored file goes unless another delivery has it.
+            let (app, sha) = (state.clone(), kept);
+            let _ = web::block(move || -> Result<(), String> {
+                let mut conn = app.pool.get().map_err(|e| e.to_string())?;
+                if repo::evidence::count_with_hash(&mut conn, &sha).map_err(|e| e.to_string())? == 0
+                {
+                    let _ = std::fs::remove_file(app.store.path_for(&sha));
+                }
+                Ok(())
+            })
+            .await;
+            return Err(error);
+        }
+    };
     Ok(HttpResponse::Created()
         .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
         .json(EvidenceOut::from(row)))

@@ -70,6 +70,13 @@ pub fn all_hashes(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
         .load(conn)
 }
 
+pub fn count_with_hash(conn: &mut DbConn, sha256: &str) -> QueryResult<i64> {
+    evidence::table
+        .filter(evidence::sha256.eq(sha256))
+        .count()
+        .get_result(conn)
+}
+
 pub fn count_for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<i64> {
     evidence::table
         .filter(evidence::request_id.eq(request_id))
