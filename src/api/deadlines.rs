@@ -6,7 +6,7 @@ use serde_json::json;
 use super::error::ApiError;
 use crate::auth::Caller;
 use crate::db::UtcTime;
-use crate::domain::deadlines::DeadlineStatus;
+use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE};
 use crate::domain::validation::Errors;
 use crate::repo;
 use crate::repo::deadlines::{BoardQuery, DeadlineRow};
@@ -52,7 +52,12 @@ pub async fn for_request(
         .db(move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
-            Ok(repo::deadlines::for_request(conn, &row.id)?)
+            let mut rows = repo::deadlines::for_request(conn, &row.id)?;
+            // The issuing side's own clocks are its business, not the responder's.
+            if !viewer.sees_case_content(&row.access()) {
+                rows.retain(|d| !ISSUING_SIDE.contains(&d.kind.as_str()));
+            }
+            Ok(rows)
         })
         .await?;
     let items: Vec<DeadlineOut> = rows.into_iter().map(DeadlineOut::from).collect();

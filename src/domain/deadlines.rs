@@ -52,6 +52,10 @@ impl From<ClockKind> for DeadlineKind {
     }
 }
 
+/// Clocks that concern only the issuing side (approval, validation, filing the
+/// follow-up): not shown to responders.
+pub const ISSUING_SIDE: [&str; 3] = ["approval_due", "ex_post_validation", "follow_up_due"];
+
 /// A deployment's own targets, where the law sets none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Targets {

@@ -190,6 +190,9 @@ pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<
         .order((deadlines::due_at, deadlines::id))
         .limit(q.limit + 1)
         .into_boxed();
+    if viewer.role == Role::Provider {
+        query = query.filter(deadlines::kind.ne_all(crate::domain::deadlines::ISSUING_SIDE));
+    }
     if let Some(status) = &q.status {
         query = query.filter(deadlines::status.eq(status.clone()));
     }

@@ -83,7 +83,9 @@ async fn a_request_shows_its_clocks_as_it_moves(app: &TestApp) {
         "met"
     );
     let sent = step(app, &w.officer, &approved, "transmit", json!({})).await;
-    deadlines(app, &w.provider, &sent).await;
+    // The responder sees its own clocks, not the issuing side's.
+    let provider_view = deadlines(app, &w.provider, &sent).await;
+    assert_eq!(kinds(&provider_view), ["retention_risk"]);
     app.get(
         &format!(
             "/api/v1/requests/{}/deadlines",
