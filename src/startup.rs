@@ -262,8 +262,21 @@ fn problem_for_bare_errors<B>(
         )),
     };
     let (req, _) = res.into_parts();
-    let mut response = actix_web::ResponseError::error_response(&detail);
-    *response.status_mut() = status;
+    let response = if actix_web::ResponseError::status_code(&detail) == status {
+        actix_web::ResponseError::error_response(&detail)
+    } else {
+        // A status with no kind of its own: keep it, in the body too.
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let body = serde_json::json!({
+            "type": api::error::problem_type("http-error"),
+            "title": reason,
+            "status": status.as_u16(),
+            "detail": detail.to_string(),
+        });
+        actix_web::HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, api::error::PROBLEM_JSON))
+            .body(body.to_string())
+    };
     let response: actix_web::HttpResponse<EitherBody<B, BoxBody>> = response.map_into_right_body();
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(
         req, response,

@@ -7,11 +7,9 @@ use sha2::{Digest, Sha256};
 use super::error::ApiError;
 use crate::auth::Caller;
 use crate::db::{UtcTime, lock_row, new_id};
-use crate::domain::audit::request_chain;
 use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
 use crate::domain::workflow::Status;
 use crate::repo;
-use crate::repo::audit::NewEvent;
 use crate::repo::evidence::EvidenceRow;
 use crate::state::AppState;
 use crate::store::ReceiveError;
@@ -168,18 +166,14 @@ pub async fn upload(
                 uploaded_at: UtcTime::now(),
             };
             repo::evidence::insert(conn, &row)?;
-            repo::audit::append(
+            repo::audit::append_for_request(
                 conn,
-                NewEvent {
-                    chain: request_chain(&request.id),
-                    actor: &actor,
-                    action: "evidence_uploaded",
-                    object_type: "evidence",
-                    object_id: Some(&row.id),
-                    request_id: Some(&request.id),
-                    details: json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
+                &actor,
+                &request.id,
+                "evidence_uploaded",
+                ("evidence", &row.id),
+                json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
                                      "media_type": row.media_type }),
-                },
             )?;
             Ok(row)
         })
@@ -235,17 +229,13 @@ pub async fn download(
         .write(move |conn| {
             let row = repo::evidence::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no evidence `{id}`")))?;
-            repo::audit::append(
+            repo::audit::append_for_request(
                 conn,
-                NewEvent {
-                    chain: request_chain(&row.request_id),
-                    actor: &actor,
-                    action: "evidence_downloaded",
-                    object_type: "evidence",
-                    object_id: Some(&row.id),
-                    request_id: Some(&row.request_id),
-                    details: json!({ "sha256": row.sha256 }),
-                },
+                &actor,
+                &row.request_id,
+                "evidence_downloaded",
+                ("evidence", &row.id),
+                json!({ "sha256": row.sha256 }),
             )?;
             Ok(row)
         })
@@ -309,17 +299,13 @@ async fn integrity_failure(state: &web::Data<AppState>, row: &EvidenceRow, reaso
     let (row, reason) = (row.clone(), reason.to_owned());
     let result = state
         .write(move |conn| {
-            repo::audit::append(
+            repo::audit::append_for_request(
                 conn,
-                NewEvent {
-                    chain: request_chain(&row.request_id),
-                    actor: &crate::domain::audit::Actor::system(),
-                    action: "evidence_integrity_failure",
-                    object_type: "evidence",
-                    object_id: Some(&row.id),
-                    request_id: Some(&row.request_id),
-                    details: json!({ "sha256": row.sha256, "reason": reason }),
-                },
+                &crate::domain::audit::Actor::system(),
+                &row.request_id,
+                "evidence_integrity_failure",
+                ("evidence", &row.id),
+                json!({ "sha256": row.sha256, "reason": reason }),
             )?;
             Ok(())
         })

@@ -221,14 +221,6 @@ pub fn decide(
     Ok(next)
 }
 
-/// States in which the responder has given a substantive answer.
-pub fn is_answer(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Preserve | Action::Fulfil | Action::Refuse | Action::ReportMoved
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

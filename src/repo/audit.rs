@@ -130,6 +130,30 @@ pub fn append(conn: &mut DbConn, new: NewEvent<'_>) -> QueryResult<AuditEventRow
     Ok(row)
 }
 
+/// Appends to a request's own chain: what happened to it, or to something of it
+/// (a deadline, an evidence item).
+pub fn append_for_request(
+    conn: &mut DbConn,
+    actor: &Actor,
+    request_id: &str,
+    action: &str,
+    object: (&str, &str),
+    details: serde_json::Value,
+) -> QueryResult<AuditEventRow> {
+    append(
+        conn,
+        NewEvent {
+            chain: crate::domain::audit::request_chain(request_id),
+            actor,
+            action,
+            object_type: object.0,
+            object_id: Some(object.1),
+            request_id: Some(request_id),
+            details,
+        },
+    )
+}
+
 pub fn for_chain(conn: &mut DbConn, chain: &str) -> QueryResult<Vec<AuditEventRow>> {
     audit_events::table
         .filter(audit_events::chain.eq(chain))

@@ -41,14 +41,6 @@ pub fn get_for_agency(
         .optional()
 }
 
-pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
-    cases::table
-        .find(id)
-        .select(CaseRow::as_select())
-        .first(conn)
-        .optional()
-}
-
 pub fn list_for_agency(
     conn: &mut DbConn,
     agency_id: &str,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, lock_row, new_id};
 use crate::domain::access::Viewer;
-use crate::domain::audit::{Actor, request_chain};
+use crate::domain::audit::Actor;
 use crate::domain::legal_bases::{Catalogue, ClockKind, LegalBasis, Period, Route};
 use crate::domain::reference::{OrganisationKind, RequestKind};
 use crate::domain::requests::{
@@ -16,7 +16,6 @@ use crate::domain::requests::{
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{self, Action, Facts, Refusal, Status};
 use crate::repo;
-use crate::repo::audit::NewEvent;
 use crate::repo::requests::RequestRow;
 use crate::service::deadlines::{self as clocks, Rules};
 
@@ -206,17 +205,13 @@ fn audit(
     action: &str,
     details: Value,
 ) -> Result<repo::audit::AuditEventRow, ApiError> {
-    Ok(repo::audit::append(
+    Ok(repo::audit::append_for_request(
         conn,
-        NewEvent {
-            chain: request_chain(&row.id),
-            actor,
-            action,
-            object_type: "request",
-            object_id: Some(&row.id),
-            request_id: Some(&row.id),
-            details,
-        },
+        actor,
+        &row.id,
+        action,
+        ("request", &row.id),
+        details,
     )?)
 }
 

@@ -8,12 +8,11 @@ use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, lock_row, write_tx};
-use crate::domain::audit::{Actor, request_chain};
+use crate::domain::audit::Actor;
 use crate::domain::deadlines::{DeadlineKind, DeadlineStatus};
 use crate::domain::reminders;
 use crate::domain::workflow::Status;
 use crate::repo;
-use crate::repo::audit::NewEvent;
 use crate::repo::deadlines::DeadlineRow;
 use crate::repo::outbox::NewMessage;
 use crate::repo::requests::RequestRow;
@@ -134,17 +133,13 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
         if !repo::requests::update_if_version(conn, &row, read)? {
             return Ok(done);
         }
-        repo::audit::append(
+        repo::audit::append_for_request(
             conn,
-            NewEvent {
-                chain: request_chain(&row.id),
-                actor: &system,
-                action: "expire",
-                object_type: "request",
-                object_id: Some(&row.id),
-                request_id: Some(&row.id),
-                details: json!({ "from": "preserved", "to": "expired", "preservation_expired_at": expired_at }),
-            },
+            &system,
+            &row.id,
+            "expire",
+            ("request", &row.id),
+            json!({ "from": "preserved", "to": "expired", "preservation_expired_at": expired_at }),
         )?;
         done.expired += 1;
         computed = clocks::compute(conn, rules, &row, now)?;
@@ -178,20 +173,16 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
                         },
                     )?;
                 }
-                repo::audit::append(
+                repo::audit::append_for_request(
                     conn,
-                    NewEvent {
-                        chain: request_chain(&row.id),
-                        actor: &system,
-                        action: "deadline_missed",
-                        object_type: "deadline",
-                        object_id: Some(&d.id),
-                        request_id: Some(&row.id),
-                        details: json!({
-                            "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
-                            "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
-                        }),
-                    },
+                    &system,
+                    &row.id,
+                    "deadline_missed",
+                    ("deadline", &d.id),
+                    json!({
+                        "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
+                        "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
+                    }),
                 )?;
                 repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
                 done.missed += 1;
@@ -228,17 +219,13 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
                     },
                 )?;
                 if queued {
-                    repo::audit::append(
+                    repo::audit::append_for_request(
                         conn,
-                        NewEvent {
-                            chain: request_chain(&row.id),
-                            actor: &system,
-                            action: "reminder_queued",
-                            object_type: "deadline",
-                            object_id: Some(&d.id),
-                            request_id: Some(&row.id),
-                            details: json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
-                        },
+                        &system,
+                        &row.id,
+                        "reminder_queued",
+                        ("deadline", &d.id),
+                        json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
                     )?;
                     done.reminders += 1;
                 }
