@@ -47,6 +47,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print the OpenAPI 3.1 document the server serves.
+    Openapi,
+    /// Write the JSON Schemas of the exchanged documents (and openapi.json)
+    /// into a folder; the repository's schemas/ is made with this.
+    Schemas {
+        #[arg(long, default_value = "schemas")]
+        out: std::path::PathBuf,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -127,6 +135,19 @@ fn main() -> ExitCode {
 fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve { demo } => serve(settings, demo),
+        Command::Openapi => {
+            println!("{}", mlat::api::openapi::document());
+            Ok(())
+        }
+        Command::Schemas { out } => {
+            for (name, text) in mlat::api::schemas::generate() {
+                let path = out.join(&name);
+                std::fs::write(&path, text)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let (_, applied) = startup::open_database(&settings).map_err(|e| e.to_string())?;
             if applied.is_empty() {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::ApiError;
+use super::paging::Items;
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::db::schema::outbox;
@@ -13,13 +14,15 @@ use crate::repo::audit::NewEvent;
 use crate::repo::outbox::OutboxRow;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
+    /// `pending`, `sending`, `sent` or `dead` (default).
     pub status: Option<String>,
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OutboxOut {
     pub id: String,
     pub kind: String,
@@ -55,6 +58,8 @@ impl From<OutboxRow> for OutboxOut {
 const STATUSES: [&str; 4] = ["pending", "sending", "sent", "dead"];
 
 /// Outbox messages by status (default: dead), oldest first, for administrators.
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin", security(("bearer" = [])), params(OutboxQuery),
+    responses((status = 200, description = "Outbox messages in that status, oldest first", body = Items<OutboxOut>)))]
 pub async fn outbox(
     state: web::Data<AppState>,
     caller: Caller,
@@ -82,11 +87,12 @@ pub async fn outbox(
                 .load(conn)?)
         })
         .await?;
-    let items: Vec<OutboxOut> = rows.into_iter().map(OutboxOut::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items::<OutboxOut>::of(rows)))
 }
 
 /// Puts a dead message back in the queue, with its attempts reset.
+#[utoipa::path(post, path = "/api/v1/admin/outbox/{id}/retry", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A dead outbox message")),
+    responses((status = 200, description = "The message is queued again with its attempts reset", body = OutboxOut)))]
 pub async fn retry(
     state: web::Data<AppState>,
     caller: Caller,

@@ -6,6 +6,8 @@ use crate::repo;
 use crate::state::AppState;
 
 /// Recomputes every hash chain and reports the first broken event (admins).
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "Whether every hash chain is intact (administrators)", body = crate::repo::audit::Verification)))]
 pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let verification = state.db(|conn| Ok(repo::audit::verify_all(conn)?)).await?;

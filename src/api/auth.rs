@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::organisations::OrganisationOut;
 use crate::auth::Caller;
 use crate::domain::validation::Email;
@@ -9,13 +9,21 @@ use crate::repo;
 use crate::service::sessions;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
+    #[schema(format = Email, example = "officer@gardai.example")]
     pub email: String,
+    #[schema(format = Password)]
     pub password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses(
+        (status = 200, description = "Signed in: an access token and a refresh token", body = sessions::TokenPair),
+        (status = 401, description = "The e-mail address or the password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts for this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginIn>,
@@ -35,7 +43,7 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(pair))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshIn {
     pub refresh_token: String,
@@ -51,6 +59,11 @@ fn check_token_shape(token: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshIn,
+    responses(
+        (status = 200, description = "A new pair; the refresh token sent is spent", body = sessions::TokenPair),
+        (status = 401, description = "The token is unknown, expired or already spent (its family is then revoked)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshIn>,
@@ -64,6 +77,8 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(pair))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshIn,
+    responses((status = 204, description = "The refresh token and its family are revoked")))]
 pub async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshIn>,
@@ -74,15 +89,18 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeOut {
     pub id: String,
     pub email: String,
     pub name: String,
+    #[schema(value_type = crate::domain::reference::Role)]
     pub role: String,
     pub organisation: Option<OrganisationOut>,
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user and their organisation", body = MeOut)))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let organisation = match caller.organisation_id.clone() {
         Some(id) => state

@@ -14,23 +14,27 @@ use crate::repo::cases::CaseRow;
 use crate::service::cases::{self, NewCase};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseIn {
     pub reference: String,
     pub title: String,
+    #[schema(value_type = Vec<OffenceCategory>)]
     pub offence_categories: Vec<String>,
     pub summary: String,
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseOut {
     pub id: String,
     pub reference: String,
     pub title: String,
+    #[schema(value_type = Vec<OffenceCategory>)]
     pub offence_categories: Vec<String>,
     pub summary: String,
+    #[schema(value_type = Priority)]
     pub priority: String,
     pub agency_id: String,
     pub created_by: String,
@@ -99,6 +103,8 @@ fn officer_agency(caller: &Caller) -> Option<String> {
         .flatten()
 }
 
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), request_body = CaseIn,
+    responses((status = 201, description = "Opened (liaison officers)", body = CaseOut)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -115,6 +121,8 @@ pub async fn create(
 }
 
 /// Cases of the caller's agency, newest first.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Cases of the caller's agency, newest first", body = PageOut<CaseOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -136,6 +144,8 @@ pub async fn list(
 }
 
 /// A case of the caller's agency with its requests; to anyone else it does not exist.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A case")),
+    responses((status = 200, description = "The case with its requests", body = CaseOut)))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,9 +1,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::error::ApiError;
+use super::paging::{Items, PageOut};
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE};
@@ -12,13 +12,15 @@ use crate::repo;
 use crate::repo::deadlines::{BoardQuery, DeadlineRow};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadlineOut {
     pub request_id: String,
+    #[schema(value_type = crate::domain::deadlines::DeadlineKind)]
     pub kind: String,
     pub due_at: UtcTime,
     pub due_local: String,
     pub timezone: String,
+    #[schema(value_type = DeadlineStatus)]
     pub status: String,
     pub explanation: String,
     pub citation: String,
@@ -42,6 +44,8 @@ impl From<DeadlineRow> for DeadlineOut {
 }
 
 /// A request's deadlines, soonest first.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/deadlines", tag = "deadlines", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A request")),
+    responses((status = 200, description = "The request's deadlines, soonest first", body = Items<DeadlineOut>)))]
 pub async fn for_request(
     state: web::Data<AppState>,
     caller: Caller,
@@ -60,13 +64,16 @@ pub async fn for_request(
             Ok(rows)
         })
         .await?;
-    let items: Vec<DeadlineOut> = rows.into_iter().map(DeadlineOut::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items::<DeadlineOut>::of(rows)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BoardIn {
+    /// How far ahead: `72h`, `14d` (default), at most 3650d.
+    #[param(example = "14d")]
     pub within: Option<String>,
+    /// `open` (default), `met`, `missed`, ... or `any`.
     pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -75,7 +82,10 @@ pub struct BoardIn {
 /// `72h`, `14d`: how far ahead the board looks.
 fn parse_within(text: &str) -> Result<TimeDelta, String> {
     let bad = || format!("`{text}` is not a span such as 72h or 14d (at most 3650d)");
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    // Split before the last character, not the last byte: a multi-byte last
+    // character would otherwise panic (found by schemathesis).
+    let cut = text.char_indices().last().map_or(0, |(i, _)| i);
+    let (number, unit) = text.split_at(cut);
     let n: i64 = number.parse().map_err(|_| bad())?;
     // Bounded before a TimeDelta is built: out of range it would panic.
     match unit {
@@ -94,11 +104,12 @@ fn parse_cursor(text: &str) -> Result<(UtcTime, String), String> {
     Ok((UtcTime::from(at), id.to_owned()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BoardItem {
     #[serde(flatten)]
     pub deadline: DeadlineOut,
     pub reference: String,
+    #[schema(value_type = crate::domain::workflow::Status)]
     pub request_status: String,
     pub responder_id: String,
     pub responder_name: String,
@@ -106,6 +117,8 @@ pub struct BoardItem {
 
 /// The at-risk board: deadlines of the requests the caller may see, due within
 /// the span (overdue ones included), soonest first.
+#[utoipa::path(get, path = "/api/v1/deadlines", tag = "deadlines", security(("bearer" = [])), params(BoardIn),
+    responses((status = 200, description = "Deadlines due within the span, overdue ones included", body = PageOut<BoardItem>)))]
 pub async fn board(
     state: web::Data<AppState>,
     caller: Caller,
@@ -170,7 +183,7 @@ pub async fn board(
             responder_name: r.responder_name,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(PageOut { items, next_cursor }))
 }
 
 #[cfg(test)]
@@ -191,6 +204,9 @@ mod tests {
             "x1d",
             "99999999999999999h",
             "9223372036854775807d",
+            "\u{80}",
+            "3€",
+            "€",
         ] {
             assert!(parse_within(bad).is_err(), "{bad}");
         }

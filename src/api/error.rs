@@ -111,8 +111,25 @@ impl ApiError {
     }
 }
 
+/// The body every error is answered with (RFC 9457), as the API documents it.
+/// `errors` lists the fields at fault on a 422; a 409 may carry more members
+/// (`current_version`, `status`...).
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `urn:mlat:problem:<slug>`, stable for a kind of problem.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:mlat:problem:validation-failed")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<FieldError>>,
+}
+
 #[derive(Serialize)]
-struct Problem<'a> {
+struct ProblemBody<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,
@@ -157,7 +174,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { extra, .. } => (None, extra.as_ref()),
             _ => (None, None),
         };
-        let body = Problem {
+        let body = ProblemBody {
             kind: problem_type(self.slug()),
             title: self.title(),
             status: status.as_u16(),

@@ -4,7 +4,8 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
+use super::paging::Items;
 use crate::auth::Caller;
 use crate::db::{UtcTime, lock_row, new_id};
 use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
@@ -14,7 +15,7 @@ use crate::repo::evidence::EvidenceRow;
 use crate::state::AppState;
 use crate::store::ReceiveError;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvidenceOut {
     pub id: String,
     pub request_id: String,
@@ -66,6 +67,14 @@ fn filename_of(disposition: Option<&str>) -> Option<String> {
 /// while hashed. `Content-Type` is its media type, `Content-Disposition:
 /// attachment; filename="..."` its name, and `Repr-Digest: sha-256=:<base64>:`
 /// (or `Digest: sha-256=<base64>`) the hash the client computed, checked.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/evidence", tag = "evidence", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid, description = "The request answered"),
+        ("Content-Disposition" = Option<String>, Header, description = "attachment; filename=\"export.zip\""),
+        ("Repr-Digest" = Option<String>, Header, description = "sha-256=:<base64 of the SHA-256>: computed by the client; checked"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file itself; its media type in Content-Type"),
+    responses((status = 201, description = "Stored and recorded in the custody trail", body = EvidenceOut)))]
 pub async fn upload(
     state: web::Data<AppState>,
     caller: Caller,
@@ -200,6 +209,8 @@ pub async fn upload(
         .json(EvidenceOut::from(row)))
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}/evidence", tag = "evidence", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A request")),
+    responses((status = 200, description = "The evidence delivered for the request", body = Items<EvidenceOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -213,12 +224,16 @@ pub async fn list(
             Ok(repo::evidence::for_request(conn, &request.id)?)
         })
         .await?;
-    let items: Vec<EvidenceOut> = rows.into_iter().map(EvidenceOut::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items::<EvidenceOut>::of(rows)))
 }
 
 /// Streams a file, re-hashing it on the way: if the bytes on disk no longer
 /// match, the download is cut off before its end and the failure is recorded.
+#[utoipa::path(get, path = "/api/v1/evidence/{id}/content", tag = "evidence", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An evidence file")),
+    responses(
+        (status = 200, description = "The file, re-hashed while it streams", content_type = "*/*", body = Vec<u8>),
+        (status = 503, description = "The stored file is missing; the failure is recorded", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn download(
     state: web::Data<AppState>,
     caller: Caller,

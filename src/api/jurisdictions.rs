@@ -14,7 +14,7 @@ use crate::repo::jurisdictions::JurisdictionRow;
 use crate::service::reference::{self, JurisdictionChange, NewJurisdiction};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JurisdictionIn {
     pub code: String,
@@ -26,7 +26,7 @@ pub struct JurisdictionIn {
     pub holidays: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JurisdictionPatch {
     pub name: Option<String>,
@@ -64,7 +64,7 @@ fn parse_holidays(errors: &mut Errors, list: &[String]) -> Vec<chrono::NaiveDate
         .collect()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JurisdictionOut {
     pub code: String,
     pub name: String,
@@ -110,6 +110,8 @@ impl JurisdictionIn {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/jurisdictions", tag = "reference", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Jurisdictions by code", body = PageOut<JurisdictionOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: Caller,
@@ -122,6 +124,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, JurisdictionOut::try_from)?))
 }
 
+#[utoipa::path(get, path = "/api/v1/jurisdictions/{code}", tag = "reference", security(("bearer" = [])), params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, such as IE", example = "IE")),
+    responses((status = 200, description = "The jurisdiction", body = JurisdictionOut)))]
 pub async fn get(
     state: web::Data<AppState>,
     _caller: Caller,
@@ -136,6 +140,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
 }
 
+#[utoipa::path(post, path = "/api/v1/jurisdictions", tag = "reference", security(("bearer" = [])), request_body = JurisdictionIn,
+    responses((status = 201, description = "Created (administrators)", body = JurisdictionOut)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -151,6 +157,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(JurisdictionOut::try_from(row)?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/jurisdictions/{code}", tag = "reference", security(("bearer" = [])), params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, such as IE", example = "IE")), request_body = JurisdictionPatch,
+    responses((status = 200, description = "Changed (administrators); new holidays apply to deadlines computed from now on", body = JurisdictionOut)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,5 +1,6 @@
+use super::paging::Items;
+use crate::domain::legal_bases::LegalBasis;
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
 use super::error::ApiError;
 use crate::auth::Caller;
@@ -7,10 +8,17 @@ use crate::state::AppState;
 
 /// The catalogue in force, disabled and unverified entries included so that
 /// people can see what is missing and why.
+#[utoipa::path(get, path = "/api/v1/legal-bases", tag = "reference", security(("bearer" = [])),
+    responses((status = 200, description = "The catalogue of legal bases and their clocks", body = Items<LegalBasis>)))]
 pub async fn list(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "items": state.catalogue.legal_bases }))
+    HttpResponse::Ok().json(Items::<LegalBasis>::of(
+        state.catalogue.legal_bases.iter().cloned(),
+    ))
 }
 
+#[utoipa::path(get, path = "/api/v1/legal-bases/{id}", tag = "reference", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A legal basis id, such as budapest-29", example = "budapest-29")),
+    responses((status = 200, description = "The legal basis", body = LegalBasis)))]
 pub async fn get(
     state: web::Data<AppState>,
     _caller: Caller,

@@ -10,10 +10,12 @@ pub mod evidence;
 pub mod health;
 pub mod jurisdictions;
 pub mod legal_bases;
+pub mod openapi;
 pub mod organisations;
 pub mod paging;
 pub mod reminders;
 pub mod requests;
+pub mod schemas;
 pub mod users;
 
 use actix_web::web;
@@ -34,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/readyz").get(health::readyz))
     .service(
         web::scope("/api/v1")
+            .service(web::resource("/openapi.json").get(openapi::serve))
             .service(web::resource("/auth/login").post(auth::login))
             .service(web::resource("/auth/refresh").post(auth::refresh))
             .service(web::resource("/auth/logout").post(auth::logout))

@@ -17,21 +17,24 @@ use crate::state::AppState;
 /// Longest retention a provider profile may state: 100 years.
 const MAX_RETENTION_DAYS: i64 = 36_500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationIn {
     pub name: String,
+    #[schema(value_type = crate::domain::reference::OrganisationKind)]
     pub kind: String,
+    #[schema(example = "IE")]
     pub jurisdiction: String,
     pub contact_email: Option<String>,
     /// Data category → days the provider keeps it. Providers only.
     pub retention_days: Option<BTreeMap<String, i64>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganisationOut {
     pub id: String,
     pub name: String,
+    #[schema(value_type = crate::domain::reference::OrganisationKind)]
     pub kind: String,
     pub jurisdiction: String,
     pub contact_email: Option<String>,
@@ -103,8 +106,10 @@ impl OrganisationIn {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(value_type = Option<crate::domain::reference::OrganisationKind>)]
     pub kind: Option<String>,
     pub jurisdiction: Option<String>,
     pub limit: Option<i64>,
@@ -112,6 +117,8 @@ pub struct ListQuery {
 }
 
 /// Any signed-in user may list organisations: officers choose responders from it.
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "reference", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Organisations, by name", body = PageOut<OrganisationOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: Caller,
@@ -143,6 +150,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, OrganisationOut::try_from)?))
 }
 
+#[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "reference", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An organisation")),
+    responses((status = 200, description = "The organisation", body = OrganisationOut)))]
 pub async fn get(
     state: web::Data<AppState>,
     _caller: Caller,
@@ -157,6 +166,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(OrganisationOut::try_from(row)?))
 }
 
+#[utoipa::path(post, path = "/api/v1/organisations", tag = "reference", security(("bearer" = [])), request_body = OrganisationIn,
+    responses((status = 201, description = "Created (administrators)", body = OrganisationOut)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

@@ -8,7 +8,8 @@ use crate::repo::{Page, PageRequest};
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -41,10 +42,25 @@ impl PageQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a list; pass `next_cursor` as `cursor` for the next, until it is null.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageOut<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// A whole, bounded list (a request's deadlines, its trail...).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+impl<T> Items<T> {
+    pub fn of(items: impl IntoIterator<Item = impl Into<T>>) -> Self {
+        Items {
+            items: items.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 impl<T> PageOut<T> {

@@ -8,7 +8,7 @@ use crate::db::UtcTime;
 use crate::repo;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReminderOut {
     pub id: String,
     pub kind: String,
@@ -21,6 +21,8 @@ pub struct ReminderOut {
 }
 
 /// The caller's own deadline reminders and missed-deadline notices, newest first.
+#[utoipa::path(get, path = "/api/v1/reminders", tag = "deadlines", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "The caller's reminders and missed-deadline notices", body = PageOut<ReminderOut>)))]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: Caller,

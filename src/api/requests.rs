@@ -3,7 +3,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use super::error::{ApiError, serde_error};
-use super::paging::{PageOut, PageQuery};
+use super::paging::{Items, PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::domain::access::Viewer;
@@ -26,19 +26,30 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestIn {
+    /// The case the request belongs to; left out for a follow-up.
+    #[schema(format = Uuid)]
     pub case_id: Option<String>,
+    #[schema(value_type = RequestKind)]
     pub kind: String,
+    /// An id from `GET /legal-bases`.
+    #[schema(example = "budapest-29")]
     pub legal_basis: String,
+    /// The organisation asked: a provider, or a central authority.
+    #[schema(format = Uuid)]
     pub responder_id: Option<String>,
+    #[schema(example = "IE")]
     pub executing_jurisdiction: Option<String>,
+    #[schema(value_type = Vec<DataCategory>)]
     #[serde(default)]
     pub data_categories: Vec<String>,
     #[serde(default)]
     pub identifiers: Vec<IdentifierIn>,
+    #[schema(value_type = Option<UtcTime>)]
     pub date_from: Option<String>,
+    #[schema(value_type = Option<UtcTime>)]
     pub date_to: Option<String>,
     pub facts: Option<String>,
     pub necessity: Option<String>,
@@ -160,18 +171,29 @@ impl RequestIn {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(value_type = Option<RequestKind>)]
     pub kind: Option<String>,
+    /// An id from `GET /legal-bases`.
+    #[schema(example = "budapest-29")]
     pub legal_basis: Option<String>,
+    /// The organisation asked: a provider, or a central authority.
+    #[schema(format = Uuid)]
     pub responder_id: Option<String>,
+    #[schema(example = "IE")]
     pub executing_jurisdiction: Option<String>,
+    #[schema(value_type = Option<Vec<DataCategory>>)]
     pub data_categories: Option<Vec<String>>,
     pub identifiers: Option<Vec<IdentifierIn>>,
+    #[schema(value_type = Option<UtcTime>)]
     #[serde(default, deserialize_with = "present")]
     pub date_from: Option<Option<String>>,
+    #[schema(value_type = Option<UtcTime>)]
     #[serde(default, deserialize_with = "present")]
     pub date_to: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -236,7 +258,7 @@ impl PatchIn {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RequestLink {
     pub id: String,
     pub reference: String,
@@ -244,14 +266,17 @@ pub struct RequestLink {
 
 /// A request as its viewer may see it: responders never see the case, the
 /// issuing side's notes, or the other requests of the case.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RequestOut {
     pub id: String,
     pub reference: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub version: i64,
+    #[schema(value_type = RequestKind)]
     pub kind: String,
     pub legal_basis: String,
+    #[schema(value_type = crate::domain::legal_bases::Route)]
     pub route: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
@@ -259,10 +284,13 @@ pub struct RequestOut {
     pub issuing_jurisdiction: String,
     pub responder_id: String,
     pub executing_jurisdiction: String,
+    /// The request this one follows up, as far as the viewer may know it.
+    #[schema(value_type = Option<RequestLink>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Option<RequestLink>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<RequestLink>>,
+    #[schema(value_type = Vec<DataCategory>)]
     pub data_categories: Value,
     pub identifiers: Vec<Identifier>,
     pub date_from: Option<UtcTime>,
@@ -282,11 +310,16 @@ pub struct RequestOut {
     pub preserved_until: Option<UtcTime>,
     pub extension_requested: bool,
     pub extensions_granted: i32,
+    /// What the responder answered: reference, refusal ground, move...
+    #[schema(value_type = Object)]
     pub response: Value,
+    /// The issuing side's own remarks (returns, rejections); never shown to responders.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internal_notes: Option<Value>,
     pub created_at: UtcTime,
     pub updated_at: UtcTime,
+    #[schema(value_type = Object)]
     pub links: Value,
 }
 
@@ -361,12 +394,14 @@ impl RequestOut {
 }
 
 /// A request in a list of a case.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RequestSummary {
     pub id: String,
     pub reference: String,
+    #[schema(value_type = RequestKind)]
     pub kind: String,
     pub legal_basis: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub responder_id: String,
     pub parent_id: Option<String>,
@@ -418,6 +453,8 @@ fn view(
     RequestOut::build(row, viewer, Some(Family { parent, children }))
 }
 
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), request_body = RequestIn,
+    responses((status = 201, description = "A draft request (liaison officers)", body = RequestOut)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -437,6 +474,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(out))
 }
 
+#[utoipa::path(post, path = "/api/v1/requests/{id}/follow-ups", tag = "requests", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "The request followed up")), request_body = RequestIn,
+    responses((status = 201, description = "A draft follow-up in the same case, linked to its parent", body = RequestOut)))]
 pub async fn follow_up(
     state: web::Data<AppState>,
     caller: Caller,
@@ -466,6 +505,8 @@ pub async fn follow_up(
     Ok(HttpResponse::Created().json(out))
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A request")),
+    responses((status = 200, description = "The request as the caller may see it", body = RequestOut)))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -482,6 +523,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(out))
 }
 
+#[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A request")), request_body = PatchIn,
+    responses((status = 200, description = "The changed draft", body = RequestOut)))]
 pub async fn edit(
     state: web::Data<AppState>,
     caller: Caller,
@@ -504,16 +547,22 @@ pub async fn edit(
     Ok(HttpResponse::Ok().json(out))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub case_id: Option<String>,
+    #[param(format = Uuid)]
     pub responder_id: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
 /// What the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Requests the caller may see, newest first", body = PageOut<RequestOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -555,79 +604,105 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NoteIn {
-    version: i64,
-    note: Option<String>,
+pub struct NoteIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub note: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FulfilIn {
-    version: i64,
-    note: Option<String>,
+pub struct FulfilIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub note: Option<String>,
+    /// The provider holds nothing: fulfilment without evidence.
     #[serde(default)]
-    no_data: bool,
+    pub no_data: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReturnIn {
-    version: i64,
-    comment: String,
+pub struct ReturnIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub comment: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RejectIn {
-    version: i64,
-    reason: String,
+pub struct RejectIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AcknowledgeIn {
-    version: i64,
-    provider_reference: Option<String>,
+pub struct AcknowledgeIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub provider_reference: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PreserveIn {
-    version: i64,
-    preserved_until: Option<String>,
+pub struct PreserveIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    /// Until when the provider keeps the data, if it says.
+    #[schema(value_type = Option<UtcTime>)]
+    pub preserved_until: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct QuestionIn {
-    version: i64,
-    question: String,
+pub struct QuestionIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub question: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AnswerIn {
-    version: i64,
-    answer: String,
+pub struct AnswerIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    pub answer: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefuseIn {
-    version: i64,
-    ground: String,
-    explanation: String,
+pub struct RefuseIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    #[schema(value_type = crate::domain::requests::RefusalGround)]
+    pub ground: String,
+    pub explanation: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MovedIn {
-    version: i64,
-    to_provider_id: Option<String>,
-    to_jurisdiction: Option<String>,
-    note: String,
+pub struct MovedIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    #[schema(format = Uuid)]
+    pub to_provider_id: Option<String>,
+    #[schema(example = "NL")]
+    pub to_jurisdiction: Option<String>,
+    pub note: String,
 }
 
 fn body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
@@ -636,6 +711,59 @@ fn body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 
 fn required(e: &mut Errors, field: &str, text: &str) -> Option<String> {
     e.check(field, text_field(text, TEXT_MAX))
+}
+
+/// The body schema of each workflow step, with an example the step accepts;
+/// the OpenAPI document and its test are built from this table.
+pub fn transition_body(action: Action) -> (&'static str, Value) {
+    match action {
+        Action::Return => (
+            "ReturnIn",
+            json!({ "version": 2, "comment": "Name the account holder's platform." }),
+        ),
+        Action::Reject => (
+            "RejectIn",
+            json!({ "version": 2, "reason": "Not proportionate to the offence." }),
+        ),
+        Action::Acknowledge => (
+            "AcknowledgeIn",
+            json!({ "version": 4, "provider_reference": "LE-2027-0042" }),
+        ),
+        Action::Preserve => (
+            "PreserveIn",
+            json!({ "version": 5, "preserved_until": "2027-06-01T00:00:00Z" }),
+        ),
+        Action::AskClarification => (
+            "QuestionIn",
+            json!({ "version": 5, "question": "Which time zone is the observation in?" }),
+        ),
+        Action::AnswerClarification => (
+            "AnswerIn",
+            json!({ "version": 6, "answer": "UTC; the offset is in observed_at." }),
+        ),
+        Action::Refuse => (
+            "RefuseIn",
+            json!({ "version": 5, "ground": "data_deleted", "explanation": "The account was deleted in 2025." }),
+        ),
+        Action::ReportMoved => (
+            "MovedIn",
+            json!({ "version": 5, "to_jurisdiction": "NL", "note": "The service is run by our Dutch affiliate." }),
+        ),
+        Action::Fulfil => (
+            "FulfilIn",
+            json!({ "version": 6, "note": "Subscriber record attached.", "no_data": false }),
+        ),
+        Action::Submit
+        | Action::Approve
+        | Action::Transmit
+        | Action::Withdraw
+        | Action::RequestExtension
+        | Action::ConfirmExtension
+        | Action::Release => (
+            "NoteIn",
+            json!({ "version": 1, "note": "Urgent: the suspect is active." }),
+        ),
+    }
 }
 
 /// Parses a transition body for `action` into its version and input.
@@ -797,7 +925,7 @@ pub async fn transition(
     Ok(HttpResponse::Ok().json(out))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventOut {
     pub id: String,
     pub seq: i64,
@@ -805,6 +933,7 @@ pub struct AuditEventOut {
     pub actor_id: Option<String>,
     pub organisation_id: Option<String>,
     pub action: String,
+    #[schema(value_type = Object)]
     pub details: Value,
     pub prev_hash: String,
     pub hash: String,
@@ -849,6 +978,8 @@ fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventO
         .collect()
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}/audit", tag = "audit", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A request")),
+    responses((status = 200, description = "The request's audit trail as the caller may read it", body = Items<AuditEventOut>)))]
 pub async fn audit(
     state: web::Data<AppState>,
     caller: Caller,
@@ -865,5 +996,5 @@ pub async fn audit(
             audit_view(rows, insider)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": events })))
+    Ok(HttpResponse::Ok().json(Items { items: events }))
 }

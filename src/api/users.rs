@@ -12,17 +12,21 @@ use crate::repo::users::UserRow;
 use crate::service::accounts::{self, NewUser, UserChange};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
     pub email: String,
     pub name: String,
+    #[schema(value_type = crate::domain::reference::Role)]
     pub role: String,
+    #[schema(format = Uuid)]
     pub organisation_id: Option<String>,
+    /// At least 12 characters.
+    #[schema(format = Password)]
     pub password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub active: Option<bool>,
@@ -30,11 +34,12 @@ pub struct UserPatch {
 }
 
 /// A user as others see it: never the password hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub email: String,
     pub name: String,
+    #[schema(value_type = crate::domain::reference::Role)]
     pub role: String,
     pub organisation_id: Option<String>,
     pub active: bool,
@@ -94,6 +99,8 @@ impl UserIn {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Accounts (administrators)", body = PageOut<UserOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -108,6 +115,8 @@ pub async fn list(
 }
 
 /// An administrator sees any account; anyone else only their own.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An account")),
+    responses((status = 200, description = "The account", body = UserOut)))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -125,6 +134,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(UserOut::from(row)))
 }
 
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = UserIn,
+    responses((status = 201, description = "Created (administrators)", body = UserOut)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -150,6 +161,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(UserOut::from(row)))
 }
 
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An account")), request_body = UserPatch,
+    responses((status = 200, description = "Changed (administrators); deactivating revokes the account's sessions", body = UserOut)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,

@@ -62,6 +62,27 @@ impl std::ops::Sub<UtcTime> for UtcTime {
     }
 }
 
+/// Documented as an RFC 3339 instant: it is written in UTC with a `Z`, and
+/// read with any offset.
+impl utoipa::PartialSchema for UtcTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
+            .description(Some("An instant in RFC 3339, such as 2027-03-01T09:30:00Z"))
+            .examples([serde_json::json!("2027-03-01T09:30:00Z")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UtcTime {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Instant".into()
+    }
+}
+
 impl Serialize for UtcTime {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_datetime()

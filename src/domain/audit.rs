@@ -111,7 +111,7 @@ pub struct Head {
 }
 
 /// Where and why a chain stops verifying.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChainBreak {
     pub chain: String,
     /// The first event that does not verify; `None` when events are missing

@@ -21,7 +21,7 @@ vocabulary!(
 );
 
 /// An identifier as a client sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifierIn {
     #[serde(rename = "type")]
@@ -32,7 +32,7 @@ pub struct IdentifierIn {
 }
 
 /// A valid identifier, normalised (lower-case e-mail and domain, canonical IP).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identifier {
     #[serde(rename = "type")]
     pub kind: IdentifierType,

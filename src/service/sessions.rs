@@ -15,7 +15,7 @@ use crate::repo::audit::NewEvent;
 use crate::repo::sessions::RefreshTokenRow;
 use crate::repo::users::UserRow;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
