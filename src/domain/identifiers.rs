@@ -312,3 +312,153 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn parse(input: &IdentifierIn) -> (Option<Identifier>, Vec<FieldErrorName>) {
+        let mut errors = Errors::new();
+        let parsed = input.parse("identifiers[3]", &mut errors);
+        let names = match errors.into_result() {
+            Ok(()) => Vec::new(),
+            Err(list) => list.into_iter().map(|e| e.field).collect(),
+        };
+        (parsed, names)
+    }
+
+    type FieldErrorName = String;
+
+    fn kind() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(IdentifierType::ALL).prop_map(|k| k.as_str().to_owned()),
+            ".{0,12}",
+        ]
+    }
+
+    /// An instant with some offset, as a person would type it.
+    fn typed_instant() -> impl Strategy<Value = (chrono::DateTime<chrono::FixedOffset>, String)> {
+        (
+            0i64..(4_102_444_800 - 631_152_000),
+            -(14 * 3600i32)..=(14 * 3600),
+        )
+            .prop_map(|(secs, offset_secs)| {
+                let offset = chrono::FixedOffset::east_opt(offset_secs / 60 * 60).unwrap();
+                let utc = chrono::DateTime::from_timestamp(631_152_000 + secs, 0).unwrap();
+                let local = utc.with_timezone(&offset);
+                (local, local.to_rfc3339())
+            })
+    }
+
+    proptest! {
+        /// Whatever arrives, parsing answers (no panic), and a refusal names
+        /// fields of this identifier only.
+        #[test]
+        fn any_input_is_parsed_or_refused_with_its_fields(
+            kind in kind(),
+            value in ".{0,80}",
+            port in proptest::option::of(any::<i64>()),
+            observed_at in proptest::option::of(".{0,40}"),
+        ) {
+            let input = IdentifierIn { kind, value, port, observed_at };
+            let (parsed, fields) = parse(&input);
+            if parsed.is_none() {
+                prop_assert!(!fields.is_empty());
+            }
+            for field in &fields {
+                prop_assert!(field.starts_with("identifiers[3]."), "{}", field);
+            }
+        }
+
+        /// A parsed identifier is already in normal form: sending it back
+        /// gives the same identifier.
+        #[test]
+        fn normalising_is_a_fixed_point(
+            kind in kind(),
+            value in prop_oneof![
+                ".{1,40}",
+                "[A-Za-z]{1,10}@[a-z]{1,10}\\.(org|IE|com)",
+                "(https?://)?[A-Za-z0-9.-]{1,20}(/[a-z]{0,5})?",
+                "\\+?[0-9 ]{1,16}",
+                "[0-9]{1,3}(\\.[0-9]{1,3}){3}",
+                "[0-9A-Fa-f:]{2,39}",
+            ],
+            port in proptest::option::of(0i64..70_000),
+            typed in proptest::option::of(typed_instant()),
+        ) {
+            let input = IdentifierIn {
+                kind,
+                value,
+                port,
+                observed_at: typed.map(|(_, text)| text),
+            };
+            if let (Some(first), _) = parse(&input) {
+                let again = IdentifierIn {
+                    kind: first.kind.as_str().to_owned(),
+                    value: first.value.clone(),
+                    port: first.port.map(i64::from),
+                    observed_at: first.observed_at.map(|t| t.to_string()),
+                };
+                let (second, fields) = parse(&again);
+                prop_assert!(fields.is_empty(), "{:?}", fields);
+                prop_assert_eq!(Some(first), second);
+            }
+        }
+
+        /// Every IPv4 address with a port and an instant is accepted, and the
+        /// instant is the same moment in UTC whatever offset it was typed in.
+        #[test]
+        fn ipv4_with_port_and_instant_is_accepted_in_utc(
+            octets in any::<[u8; 4]>(),
+            port in 1i64..=65535,
+            (local, text) in typed_instant(),
+        ) {
+            let address = std::net::Ipv4Addr::from(octets).to_string();
+            let input = IdentifierIn {
+                kind: "ip".into(),
+                value: address.clone(),
+                port: Some(port),
+                observed_at: Some(text),
+            };
+            let (parsed, fields) = parse(&input);
+            prop_assert!(fields.is_empty(), "{:?}", fields);
+            let parsed = parsed.unwrap();
+            prop_assert_eq!(parsed.value, address);
+            prop_assert_eq!(parsed.observed_at.unwrap().to_datetime(), local.to_utc());
+        }
+
+        /// An IPv4 address without its source port is always refused, naming
+        /// the port.
+        #[test]
+        fn ipv4_without_port_is_refused(octets in any::<[u8; 4]>(), (_, text) in typed_instant()) {
+            let input = IdentifierIn {
+                kind: "ip".into(),
+                value: std::net::Ipv4Addr::from(octets).to_string(),
+                port: None,
+                observed_at: Some(text),
+            };
+            let (parsed, fields) = parse(&input);
+            prop_assert!(parsed.is_none());
+            prop_assert_eq!(fields, vec!["identifiers[3].port".to_owned()]);
+        }
+
+        /// E.164: `+`, no leading zero, 2 to 15 digits; anything else is refused.
+        #[test]
+        fn phone_numbers_follow_e164(digits in "[0-9]{1,17}", plus in any::<bool>()) {
+            let value = if plus { format!("+{digits}") } else { digits.clone() };
+            let valid = plus && (2..=15).contains(&digits.len()) && !digits.starts_with('0');
+            let input = IdentifierIn { kind: "phone".into(), value, port: None, observed_at: None };
+            let (parsed, _) = parse(&input);
+            prop_assert_eq!(parsed.is_some(), valid);
+        }
+
+        /// Instants outside the years kept are refused; inside, accepted.
+        #[test]
+        fn instants_are_kept_to_their_years(year in 1000i32..3000, offset_hours in -12i32..=12) {
+            let text = format!("{year:04}-06-15T12:00:00{:+03}:00", offset_hours);
+            prop_assert_eq!(parse_instant(&text).is_ok(), YEARS.contains(&year));
+        }
+    }
+}

@@ -409,3 +409,155 @@ mod tests {
         }
     }
 }
+
+/// Whole lives of a request: random sequences of steps by random callers,
+/// with the facts moving as the service moves them.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const RESPONDER_STEPS: [Action; 7] = [
+        Action::Acknowledge,
+        Action::Preserve,
+        Action::ConfirmExtension,
+        Action::AskClarification,
+        Action::Fulfil,
+        Action::Refuse,
+        Action::ReportMoved,
+    ];
+
+    fn relations() -> impl Strategy<Value = Relations> {
+        (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(creator, approver, responder)| {
+            Relations {
+                creator,
+                approver,
+                responder,
+            }
+        })
+    }
+
+    fn facts() -> impl Strategy<Value = Facts> {
+        (
+            proptest::sample::select(RequestKind::ALL),
+            any::<bool>(),
+            any::<bool>(),
+            0u32..3,
+        )
+            .prop_map(|(kind, emergency, emergency_path, extensions_left)| Facts {
+                kind,
+                emergency,
+                emergency_path,
+                approved: false,
+                extension_requested: false,
+                extensions_left,
+            })
+    }
+
+    /// What the service records after a step that was allowed.
+    fn advance(facts: &mut Facts, action: Action) {
+        match action {
+            Action::Approve => facts.approved = true,
+            Action::RequestExtension => facts.extension_requested = true,
+            Action::ConfirmExtension => {
+                facts.extension_requested = false;
+                facts.extensions_left -= 1;
+            }
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn every_life_keeps_the_rules(
+            start in facts(),
+            steps in proptest::collection::vec(
+                (
+                    any::<proptest::sample::Index>(),
+                    proptest::bool::weighted(0.7),
+                    proptest::bool::weighted(0.85),
+                    relations(),
+                ),
+                1..60,
+            ),
+        ) {
+            let mut facts = start;
+            let mut status = Status::Draft;
+            let mut transmitted = false;
+            for (pick, among_allowed, as_its_party, mut relations) in steps {
+                // Mostly a step that the right caller could take now, so that
+                // lives get far; otherwise any step.
+                let everyone = Relations { creator: true, approver: true, responder: true };
+                let allowed: Vec<Action> = Action::ALL
+                    .iter()
+                    .copied()
+                    .filter(|&a| decide(status, a, everyone, &facts).is_ok())
+                    .collect();
+                let action = if among_allowed && !allowed.is_empty() {
+                    *pick.get(&allowed)
+                } else {
+                    *pick.get(Action::ALL)
+                };
+                // Mostly the right caller, so that lives get far; sometimes anyone.
+                if as_its_party {
+                    match action.party() {
+                        Party::Creator => relations.creator = true,
+                        Party::Approver => relations.approver = true,
+                        Party::Responder => relations.responder = true,
+                    }
+                }
+                let before = status;
+                match decide(status, action, relations, &facts) {
+                    Ok(next) => {
+                        // Only the party of the action acts.
+                        prop_assert!(relations.is(action.party()));
+                        // Nothing leaves a closed request.
+                        prop_assert!(
+                            ![Status::Withdrawn, Status::Rejected, Status::Expired].contains(&before),
+                            "{} from {}", action, before
+                        );
+                        // Responders act only on what was transmitted to them.
+                        if RESPONDER_STEPS.contains(&action) {
+                            prop_assert!(transmitted, "{} before transmission", action);
+                        }
+                        // Preservation is preserved, the others fulfilled.
+                        if next == Status::Preserved && before != Status::Preserved {
+                            prop_assert_eq!(facts.kind, RequestKind::Preservation);
+                        }
+                        if next == Status::Fulfilled {
+                            prop_assert_ne!(facts.kind, RequestKind::Preservation);
+                        }
+                        // A request goes back to draft only when returned.
+                        if next == Status::Draft {
+                            prop_assert_eq!((before, action), (Status::PendingApproval, Action::Return));
+                        }
+                        // Transmission before approval only on an emergency path.
+                        if action == Action::Transmit && !facts.approved {
+                            prop_assert!(facts.emergency && facts.emergency_path);
+                        }
+                        // Extensions stay within what the basis allows.
+                        if action == Action::RequestExtension {
+                            prop_assert!(facts.extensions_left > 0 && !facts.extension_requested);
+                        }
+                        if action == Action::Transmit {
+                            transmitted = true;
+                        }
+                        advance(&mut facts, action);
+                        status = next;
+                    }
+                    Err(Refusal::Forbidden(reason)) => {
+                        // Refused as the wrong party only when it is the wrong party.
+                        prop_assert!(!relations.is(action.party()), "{}", reason);
+                    }
+                    Err(Refusal::Conflict(reason)) => {
+                        prop_assert!(relations.is(action.party()));
+                        prop_assert!(!reason.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
