@@ -215,10 +215,9 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
         }
         Command::Demo => {
-            let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let accounts = demo::load(&mut conn).map_err(|e| describe(&e))?;
-            print!("{}", demo::describe(&accounts));
+            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+            let loaded = demo::load(&state).map_err(|e| describe(&e))?;
+            print!("{}", demo::describe(&loaded));
             Ok(())
         }
         Command::User {
@@ -275,19 +274,20 @@ fn describe(err: &mlat::api::error::ApiError) -> String {
 async fn serve(settings: Settings, load_demo: bool) -> Result<(), String> {
     let state = actix_web::web::Data::new(startup::prepare(settings).map_err(|e| e.to_string())?);
     if load_demo {
-        let pool = state.pool.clone();
-        let accounts = actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let app = state.clone();
+        let loaded = actix_web::web::block(move || {
+            let mut conn = app.pool.get().map_err(|e| e.to_string())?;
             if demo::database_is_empty(&mut conn).map_err(|e| describe(&e))? {
-                demo::load(&mut conn).map(Some).map_err(|e| describe(&e))
+                drop(conn);
+                demo::load(&app).map(Some).map_err(|e| describe(&e))
             } else {
                 Ok(None)
             }
         })
         .await
         .map_err(|e| e.to_string())??;
-        match accounts {
-            Some(accounts) => print!("{}", demo::describe(&accounts)),
+        match loaded {
+            Some(loaded) => print!("{}", demo::describe(&loaded)),
             None => println!("the database is not empty: demo data not loaded"),
         }
     }

@@ -92,6 +92,21 @@ impl EvidenceStore {
         Ok(target)
     }
 
+    /// Stores bytes already in memory (the demo's files), as an upload would.
+    pub fn put(&self, bytes: &[u8]) -> std::io::Result<(String, u64)> {
+        let sha256 = hex(&Sha256::digest(bytes));
+        let incoming = Incoming {
+            path: self.root.join("tmp").join(uuid::Uuid::now_v7().to_string()),
+            sha256: sha256.clone(),
+            size: bytes.len() as u64,
+        };
+        let mut file = File::create(&incoming.path)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        self.keep(incoming)?;
+        Ok((sha256, bytes.len() as u64))
+    }
+
     /// Re-hashes a stored file: `None` if it is missing.
     pub fn rehash(&self, sha256: &str) -> std::io::Result<Option<(String, u64)>> {
         let path = self.path_for(sha256);

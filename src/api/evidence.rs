@@ -7,11 +7,11 @@ use sha2::{Digest, Sha256};
 use super::error::{ApiError, Problem};
 use super::paging::Items;
 use crate::auth::Caller;
-use crate::db::{UtcTime, lock_row, new_id};
+use crate::db::UtcTime;
 use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
-use crate::domain::workflow::Status;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
+use crate::service::evidence::{self as service, Delivered};
 use crate::state::AppState;
 use crate::store::ReceiveError;
 
@@ -43,10 +43,6 @@ impl From<EvidenceRow> for EvidenceOut {
         }
     }
 }
-
-/// States in which the responder may deliver.
-const OPEN_FOR_EVIDENCE: [Status; 3] =
-    [Status::Transmitted, Status::Acknowledged, Status::Preserved];
 
 fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
@@ -108,22 +104,7 @@ pub async fn upload(
     let viewer = caller.viewer();
     let (check_viewer, check_id) = (viewer.clone(), id.clone());
     let already = state
-        .db(move |conn| {
-            let row = repo::requests::get_visible(conn, &check_viewer, &check_id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no request `{check_id}`")))?;
-            if !check_viewer.relations(&row.access()).responder {
-                return Err(ApiError::Forbidden(
-                    "only the organisation the request is addressed to delivers evidence".into(),
-                ));
-            }
-            let status = Status::parse(&row.status).map_err(ApiError::internal)?;
-            if !OPEN_FOR_EVIDENCE.contains(&status) {
-                return Err(ApiError::conflict(format!(
-                    "evidence is delivered while a request is transmitted, acknowledged or preserved; this one is {status}"
-                )));
-            }
-            Ok(repo::evidence::total_size(conn, &row.id)?)
-        })
+        .db(move |conn| service::may_deliver(conn, &check_viewer, &check_id))
         .await?;
     let room = max.saturating_sub(already.max(0) as u64);
     let incoming = state.store.receive(body, room).await.map_err(|e| match e {
@@ -153,38 +134,18 @@ pub async fn upload(
     let kept = sha256.clone();
     let saved = state
         .write(move |conn| {
-            lock_row(conn, "requests", "id", &id)?;
-            let request = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
-            // The request may have moved on while the bytes arrived.
-            let status = Status::parse(&request.status).map_err(ApiError::internal)?;
-            if !OPEN_FOR_EVIDENCE.contains(&status) {
-                return Err(ApiError::conflict(format!(
-                    "the request became {status} during the upload: nothing was kept"
-                )));
-            }
-            let row = EvidenceRow {
-                id: new_id(),
-                request_id: request.id.clone(),
-                filename,
-                media_type,
-                size,
-                sha256,
-                uploaded_by: viewer.user_id.clone(),
-                uploader_organisation_id: viewer.organisation_id.clone().unwrap_or_default(),
-                uploaded_at: UtcTime::now(),
-            };
-            repo::evidence::insert(conn, &row)?;
-            repo::audit::append_for_request(
+            service::record(
                 conn,
+                &viewer,
                 &actor,
-                &request.id,
-                "evidence_uploaded",
-                ("evidence", &row.id),
-                json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
-                                     "media_type": row.media_type }),
-            )?;
-            Ok(row)
+                &id,
+                Delivered {
+                    filename,
+                    media_type,
+                    size,
+                    sha256,
+                },
+            )
         })
         .await;
     let row = match saved {

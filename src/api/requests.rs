@@ -111,7 +111,7 @@ fn id_field(errors: &mut Errors, field: &str, text: &str) -> Option<String> {
 
 impl RequestIn {
     /// Parses the body; `case_id` is returned when given.
-    fn parse(self) -> Result<(Option<String>, Drafted), ApiError> {
+    pub fn parse(self) -> Result<(Option<String>, Drafted), ApiError> {
         let mut e = Errors::new();
         let case_id = self
             .case_id
@@ -767,7 +767,7 @@ pub fn transition_body(action: Action) -> (&'static str, Value) {
 }
 
 /// Parses a transition body for `action` into its version and input.
-fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), ApiError> {
+pub fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), ApiError> {
     let mut e = Errors::new();
     let (version, input) = match action {
         Action::Return => {

@@ -41,6 +41,20 @@ pub fn get_for_agency(
         .optional()
 }
 
+/// The case `agency_id` filed under `reference`, if any.
+pub fn find_by_reference(
+    conn: &mut DbConn,
+    agency_id: &str,
+    reference: &str,
+) -> QueryResult<Option<CaseRow>> {
+    cases::table
+        .filter(cases::agency_id.eq(agency_id))
+        .filter(cases::reference.eq(reference))
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn list_for_agency(
     conn: &mut DbConn,
     agency_id: &str,

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod deadlines;
+pub mod evidence;
 pub mod notify;
 pub mod reference;
 pub mod requests;

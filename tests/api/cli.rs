@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{PgDatabase, postgres_server_url};
 
@@ -208,9 +208,19 @@ fn deadlines_tick_runs_one_pass() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The worked case's request at Pixelshare loses its data within a week.
     assert_eq!(
         text(&out.stdout).trim(),
-        "examined 0 requests: 0 deadlines missed, 0 preservations expired, 0 reminders queued"
+        "examined 1 requests: 0 deadlines missed, 0 preservations expired, 1 reminders queued"
+    );
+    let again = mlat(dir.path())
+        .args(["deadlines", "tick"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&again.stdout).trim(),
+        "examined 1 requests: 0 deadlines missed, 0 preservations expired, 0 reminders queued",
+        "a reminder is queued once"
     );
 }
 
@@ -242,8 +252,9 @@ fn a_wrong_postgres_login_is_reported_in_the_servers_words() {
     );
 }
 
-/// `serve --demo` on an empty directory: a demo user signs in over HTTP.
-fn serve_demo_and_sign_in(database_url: Option<String>) {
+/// `serve --demo` on an empty directory: a demo user signs in over HTTP and
+/// finds the worked case with every feature in it.
+fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut command = mlat(dir.path());
     command.env("MLAT_BIND", "127.0.0.1:0");
@@ -291,33 +302,123 @@ fn serve_demo_and_sign_in(database_url: Option<String>) {
     let port = port.unwrap();
     let result = actix_web::rt::System::new().block_on(async move {
         let client = awc::Client::default();
+        let base = format!("http://127.0.0.1:{port}/api/v1");
         let mut reply = client
-            .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+            .post(format!("{base}/auth/login"))
             .send_json(&json!({"email": "officer@gb-police.demo.test", "password": password}))
             .await
             .unwrap();
-        (
-            reply.status(),
-            reply.json::<serde_json::Value>().await.unwrap(),
-        )
+        assert_eq!(reply.status(), 200);
+        let login: Value = reply.json().await.unwrap();
+        let token = login["access_token"].as_str().unwrap().to_owned();
+        let get = |path: String| {
+            let (client, token) = (client.clone(), token.clone());
+            async move {
+                let mut reply = client.get(path).bearer_auth(token).send().await.unwrap();
+                assert_eq!(reply.status(), 200);
+                reply.json::<Value>().limit(1 << 20).await.unwrap()
+            }
+        };
+        let cases = get(format!("{base}/cases")).await;
+        let case = cases["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["reference"] == "OCPU-2026-0117")
+            .expect("the worked case")
+            .clone();
+        let case = get(format!("{base}/cases/{}", case["id"].as_str().unwrap())).await;
+        let mut requests = Vec::new();
+        for summary in case["requests"].as_array().unwrap() {
+            requests.push(
+                get(format!(
+                    "{base}/requests/{}",
+                    summary["id"].as_str().unwrap()
+                ))
+                .await,
+            );
+        }
+        let board = get(format!("{base}/deadlines?within=7d")).await;
+        let mut evidence = Vec::new();
+        for request in requests.iter().filter(|r| r["status"] == "fulfilled") {
+            evidence.push(
+                get(format!(
+                    "{base}/requests/{}/evidence",
+                    request["id"].as_str().unwrap()
+                ))
+                .await,
+            );
+        }
+        (requests, board, evidence)
     });
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(result.0, 200, "{:?}", result.1);
-    assert!(result.1["access_token"].as_str().is_some());
+    let (requests, board, evidence) = result;
+    let mut statuses: Vec<&str> = requests
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            "fulfilled",
+            "pending_approval",
+            "preserved",
+            "preserved",
+            "refused"
+        ]
+    );
+    // The confirmed preservation reported the data moved, and was followed up
+    // in the country named.
+    let moved = requests
+        .iter()
+        .find(|r| r["response"]["moved"].is_array())
+        .expect("a data-moved report");
+    assert_eq!(moved["status"], "preserved");
+    assert_eq!(moved["response"]["moved"][0]["to_jurisdiction"], "NL");
+    let follow_up = requests
+        .iter()
+        .find(|r| r["parent"]["id"] == moved["id"] && r["executing_jurisdiction"] == "NL")
+        .expect("the follow-up in the Netherlands");
+    assert_eq!(follow_up["status"], "preserved");
+    // The production delivered evidence.
+    assert_eq!(evidence.len(), 1);
+    assert_eq!(evidence[0]["items"].as_array().unwrap().len(), 1);
+    // The refusal carries its ground.
+    let refused = requests.iter().find(|r| r["status"] == "refused").unwrap();
+    assert_eq!(
+        refused["response"]["refusal"]["ground"],
+        "account_not_found"
+    );
+    // The request waiting for approval is on the board, its data about to go.
+    let waiting = requests
+        .iter()
+        .find(|r| r["status"] == "pending_approval")
+        .unwrap();
+    assert!(
+        board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["request_id"] == waiting["id"]
+                && d["kind"] == "retention_risk"
+                && d["status"] == "open"),
+        "{board:#}"
+    );
 }
 
 #[test]
-fn serve_demo_on_sqlite_lets_a_demo_user_sign_in() {
-    serve_demo_and_sign_in(None);
+fn serve_demo_on_sqlite_tells_the_worked_case() {
+    serve_demo_and_explore_the_worked_case(None);
 }
 
 #[test]
-fn serve_demo_on_postgres_lets_a_demo_user_sign_in() {
+fn serve_demo_on_postgres_tells_the_worked_case() {
     if postgres_server_url().is_none() {
         eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");
         return;
     }
     let db = PgDatabase::create();
-    serve_demo_and_sign_in(Some(db.url()));
+    serve_demo_and_explore_the_worked_case(Some(db.url()));
 }

@@ -1,6 +1,8 @@
 //! A demo world to explore: jurisdictions, agencies, central authorities,
-//! providers with retention periods, and one account per role. Loading it twice
-//! changes nothing.
+//! providers with retention periods, one account per role, and a worked case
+//! (story.rs). Loading it twice changes nothing.
+
+pub mod story;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +18,7 @@ use crate::domain::validation::Email;
 use crate::repo;
 use crate::service::accounts::{self, NewUser};
 use crate::service::reference::{self, NewJurisdiction, NewOrganisation};
+use crate::state::AppState;
 
 const JURISDICTIONS: [(&str, &str, &str); 6] = [
     ("GB", "United Kingdom", "Europe/London"),
@@ -201,8 +204,17 @@ pub fn database_is_empty(conn: &mut DbConn) -> Result<bool, ApiError> {
     Ok(repo::users::count(conn)? == 0 && repo::jurisdictions::count(conn)? == 0)
 }
 
-/// Loads the demo world; what already exists is kept as it is.
-pub fn load(conn: &mut DbConn) -> Result<Vec<DemoAccount>, ApiError> {
+/// What a load made: the accounts, and the worked case if it was told now.
+pub struct Loaded {
+    pub accounts: Vec<DemoAccount>,
+    pub story: Option<story::Told>,
+}
+
+/// Loads the demo world and its worked case in one transaction; what already
+/// exists is kept as it is.
+pub fn load(state: &AppState) -> Result<Loaded, ApiError> {
+    let mut conn = state.pool.get()?;
+    let conn = &mut conn;
     // Hash outside the transaction: it is the slow part.
     let mut prepared = Vec::new();
     for (email, _, _, _) in USERS {
@@ -294,12 +306,30 @@ pub fn load(conn: &mut DbConn) -> Result<Vec<DemoAccount>, ApiError> {
                 password: created.then(|| password.clone()),
             });
         }
-        Ok(accounts_out)
+        let told = story::tell(conn, &state.rules(), &state.store)?;
+        Ok(Loaded {
+            accounts: accounts_out,
+            story: told,
+        })
     })
 }
 
-/// The accounts as a table for the terminal.
-pub fn describe(accounts: &[DemoAccount]) -> String {
+/// The accounts and the worked case, for the terminal.
+pub fn describe(loaded: &Loaded) -> String {
+    let mut text = describe_accounts(&loaded.accounts);
+    if let Some(told) = &loaded.story {
+        text.push_str(&format!(
+            "\nWorked case {} (sign in as officer@gb-police.demo.test to see it all):\n",
+            told.case_reference
+        ));
+        for (reference, status, what) in &told.requests {
+            text.push_str(&format!("  {reference:<20} {status:<17} {what}\n"));
+        }
+    }
+    text
+}
+
+fn describe_accounts(accounts: &[DemoAccount]) -> String {
     let mut text = String::from("Demo accounts (passwords are shown once; store them now):\n");
     for account in accounts {
         let password = account

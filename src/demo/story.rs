@@ -1,0 +1,341 @@
+//! The worked case of the demo: one grooming investigation that shows every
+//! feature. It is built through the same parsing and use cases as the API, so
+//! it is exactly what a client driving the API would have made (docs/api.md
+//! walks the same story with curl). Times are set relative to the moment it is
+//! loaded, so that its clocks are live.
+
+use chrono::{TimeDelta, Utc};
+use serde_json::{Value, json};
+
+use crate::api::error::ApiError;
+use crate::api::requests::{RequestIn, parse_transition};
+use crate::db::DbConn;
+use crate::domain::access::Viewer;
+use crate::domain::audit::Actor;
+use crate::domain::reference::Role;
+use crate::domain::requests::{OffenceCategory, Priority};
+use crate::domain::workflow::Action;
+use crate::repo;
+use crate::repo::requests::RequestRow;
+use crate::service::cases::{self, NewCase};
+use crate::service::deadlines::Rules;
+use crate::service::evidence::{self, Delivered};
+use crate::service::requests as service;
+use crate::store::EvidenceStore;
+
+/// The reference of the worked case in the GB agency.
+pub const CASE_REFERENCE: &str = "OCPU-2026-0117";
+
+const FACTS: &str = "Between October and November an adult using the Chatterbox account \
+sunny_day_2011 groomed a 12-year-old girl in Manchester, obtained sexual images of her and \
+threatened to share them. The girl's parents reported it on 18 November.";
+
+/// A person of the demo world, as the access rules and the audit trail see them.
+struct Person {
+    viewer: Viewer,
+    actor: Actor,
+}
+
+fn person(conn: &mut DbConn, email: &str) -> Result<Person, ApiError> {
+    let user = repo::users::find_by_email(conn, email)?
+        .ok_or_else(|| ApiError::internal(format!("the demo account {email} is missing")))?;
+    let jurisdiction = match &user.organisation_id {
+        Some(id) => repo::organisations::get(conn, id)?.map(|o| o.jurisdiction),
+        None => None,
+    };
+    Ok(Person {
+        viewer: Viewer {
+            user_id: user.id.clone(),
+            role: Role::parse(&user.role).map_err(ApiError::internal)?,
+            organisation_id: user.organisation_id.clone(),
+            jurisdiction,
+        },
+        actor: Actor::user(&user.id, user.organisation_id.as_deref()),
+    })
+}
+
+/// What the story made, for the terminal.
+pub struct Told {
+    pub case_reference: String,
+    pub requests: Vec<(String, String, &'static str)>,
+}
+
+struct Story<'a> {
+    rules: &'a Rules<'a>,
+    store: &'a EvidenceStore,
+}
+
+impl Story<'_> {
+    fn draft(
+        &self,
+        conn: &mut DbConn,
+        who: &Person,
+        case_id: &str,
+        parent: Option<&RequestRow>,
+        body: Value,
+    ) -> Result<RequestRow, ApiError> {
+        let input: RequestIn =
+            serde_json::from_value(body).map_err(crate::api::error::serde_error)?;
+        let (_, drafted) = input.parse()?;
+        match parent {
+            None => service::create(
+                conn,
+                &who.viewer,
+                &who.actor,
+                self.rules,
+                case_id,
+                drafted,
+                None,
+            ),
+            Some(parent) => service::follow_up(
+                conn,
+                &who.viewer,
+                &who.actor,
+                self.rules,
+                &parent.id,
+                drafted,
+            ),
+        }
+    }
+
+    fn step(
+        &self,
+        conn: &mut DbConn,
+        who: &Person,
+        row: RequestRow,
+        action: Action,
+        mut body: Value,
+    ) -> Result<RequestRow, ApiError> {
+        body["version"] = json!(row.version);
+        let (version, input) = parse_transition(action, body)?;
+        service::transition(
+            conn,
+            &who.viewer,
+            &who.actor,
+            self.rules,
+            &row.id,
+            action,
+            version,
+            input,
+        )
+    }
+
+    /// Submitted by the officer, approved by the central authority, transmitted.
+    fn send(
+        &self,
+        conn: &mut DbConn,
+        officer: &Person,
+        ca: &Person,
+        row: RequestRow,
+    ) -> Result<RequestRow, ApiError> {
+        let row = self.step(conn, officer, row, Action::Submit, json!({}))?;
+        let row = self.step(conn, ca, row, Action::Approve, json!({}))?;
+        self.step(conn, officer, row, Action::Transmit, json!({}))
+    }
+}
+
+fn instant(at: chrono::DateTime<Utc>) -> Value {
+    json!(at.to_rfc3339())
+}
+
+/// Tells the story unless its case exists already; everything in one
+/// transaction of the caller's.
+pub fn tell(
+    conn: &mut DbConn,
+    rules: &Rules<'_>,
+    store: &EvidenceStore,
+) -> Result<Option<Told>, ApiError> {
+    let officer = person(conn, "officer@gb-police.demo.test")?;
+    let agency = officer.viewer.organisation_id.clone().unwrap_or_default();
+    if repo::cases::find_by_reference(conn, &agency, CASE_REFERENCE)?.is_some() {
+        return Ok(None);
+    }
+    let ca = person(conn, "ca@gb-ca.demo.test")?;
+    let chatterbox = person(conn, "legal@chatterbox.demo.test")?;
+    let polder = person(conn, "legal@polderhosting.demo.test")?;
+    let irish_ca = person(conn, "ca@ie-ca.demo.test")?;
+    let org = |p: &Person| p.viewer.organisation_id.clone().unwrap_or_default();
+    let pixelshare = repo::organisations::find_by_name(conn, "US", "Pixelshare Inc. (demo)")?
+        .ok_or_else(|| ApiError::internal("the demo provider Pixelshare is missing"))?
+        .id;
+    let story = Story { rules, store };
+    let now = Utc::now();
+    let days = TimeDelta::days;
+
+    let case = cases::create(
+        conn,
+        &officer.actor,
+        &agency,
+        NewCase {
+            reference: CASE_REFERENCE.into(),
+            title: "Operation Lantern: grooming and sextortion of a 12-year-old".into(),
+            offence_categories: vec![OffenceCategory::Grooming, OffenceCategory::SexualExtortion],
+            summary: FACTS.into(),
+            priority: Priority::High,
+        },
+    )?;
+    let mut told = Told {
+        case_reference: case.reference.clone(),
+        requests: Vec::new(),
+    };
+
+    // 1. Preservation at Chatterbox (IE), confirmed; Chatterbox then reports
+    //    that the images sit with a Dutch host.
+    let base = json!({
+        "kind": "preservation",
+        "legal_basis": "provider-voluntary",
+        "facts": FACTS,
+        "necessity": "Chatterbox keeps connection logs for 25 days: without preservation the \
+                      IP history that identifies the offender is deleted.",
+        "relevance": "The account sent the messages; the IP address logged in when it did.",
+        "date_from": instant(now - days(40)),
+        "date_to": instant(now - days(10)),
+        "follow_up_intent": true,
+        "non_disclosure": true,
+    });
+    let mut body = base.clone();
+    body["responder_id"] = json!(org(&chatterbox));
+    body["data_categories"] = json!(["subscriber", "identification", "content"]);
+    body["identifiers"] = json!([
+        {"type": "account", "value": "sunny_day_2011"},
+        {"type": "ip", "value": "198.51.100.23", "port": 40112, "observed_at": instant(now - days(12))}
+    ]);
+    let chat = story.draft(conn, &officer, &case.id, None, body)?;
+    let chat = story.send(conn, &officer, &ca, chat)?;
+    let chat = story.step(
+        conn,
+        &chatterbox,
+        chat,
+        Action::Acknowledge,
+        json!({"provider_reference": "CB-LE-20931"}),
+    )?;
+    let chat = story.step(conn, &chatterbox, chat, Action::Preserve, json!({}))?;
+    let polder_id = org(&polder);
+    let chat = story.step(
+        conn,
+        &chatterbox,
+        chat,
+        Action::ReportMoved,
+        json!({"to_provider_id": polder_id, "to_jurisdiction": "NL",
+               "note": "Images sent in these chats were stored on Polder Hosting's object storage \
+                        (bucket media-8812); we preserved what we hold."}),
+    )?;
+    told.requests.push((
+        chat.reference.clone(),
+        chat.status.clone(),
+        "preservation at Chatterbox (IE): confirmed; data-moved report to NL",
+    ));
+
+    // 2. The follow-up at the Dutch host the report named, confirmed.
+    let mut body = base.clone();
+    body["responder_id"] = json!(polder_id);
+    body["data_categories"] = json!(["subscriber", "content"]);
+    body["identifiers"] = json!([{"type": "account", "value": "media-8812"}]);
+    body["necessity"] = json!("Polder Hosting deletes content 14 days after an account closes.");
+    let dutch = story.draft(conn, &officer, &case.id, Some(&chat), body)?;
+    let dutch = story.send(conn, &officer, &ca, dutch)?;
+    let dutch = story.step(conn, &polder, dutch, Action::Preserve, json!({}))?;
+    told.requests.push((
+        dutch.reference.clone(),
+        dutch.status.clone(),
+        "follow-up preservation at Polder Hosting (NL): confirmed",
+    ));
+
+    // 3. The production that follows the Irish preservation, through the
+    //    Irish central authority, answered with evidence.
+    let production = json!({
+        "kind": "production",
+        "legal_basis": "budapest-31",
+        "executing_jurisdiction": "IE",
+        "data_categories": ["subscriber", "content"],
+        "identifiers": [{"type": "account", "value": "sunny_day_2011"}],
+        "date_from": instant(now - days(40)),
+        "date_to": instant(now - days(10)),
+        "facts": FACTS,
+        "necessity": "The subscriber record and the messages identify the offender and prove the offence.",
+        "relevance": "The account sent the messages to the victim.",
+        "custodian": "Chatterbox Messaging Ltd, Dublin: preserved under our request, their reference CB-LE-20931.",
+    });
+    let produced = story.draft(conn, &officer, &case.id, Some(&chat), production)?;
+    let produced = story.send(conn, &officer, &ca, produced)?;
+    let produced = story.step(
+        conn,
+        &irish_ca,
+        produced,
+        Action::Acknowledge,
+        json!({"provider_reference": "IE-MLA-2026-311"}),
+    )?;
+    let export = format!(
+        "account,created_at,email,last_login_ip,last_login_at\n\
+         sunny_day_2011,2024-03-02T18:11:09Z,sunny.day.2011@mail.example,198.51.100.23,{}\n",
+        (now - days(12)).to_rfc3339()
+    );
+    let (sha256, size) = story
+        .store
+        .put(export.as_bytes())
+        .map_err(ApiError::internal)?;
+    evidence::record(
+        conn,
+        &irish_ca.viewer,
+        &irish_ca.actor,
+        &produced.id,
+        Delivered {
+            filename: "chatterbox-subscriber-record.csv".into(),
+            media_type: "text/csv".into(),
+            size: size as i64,
+            sha256,
+        },
+    )?;
+    let produced = story.step(
+        conn,
+        &irish_ca,
+        produced,
+        Action::Fulfil,
+        json!({"note": "Produced by Chatterbox through the Irish central authority."}),
+    )?;
+    told.requests.push((
+        produced.reference.clone(),
+        produced.status.clone(),
+        "production through the Irish central authority: evidence delivered",
+    ));
+
+    // 4. A second account at Pixelshare (US), still waiting for approval while
+    //    the provider's deletion clock runs out: it heads the at-risk board.
+    let mut body = base.clone();
+    body["responder_id"] = json!(pixelshare);
+    body["data_categories"] = json!(["subscriber", "identification"]);
+    body["identifiers"] = json!([
+        {"type": "account", "value": "sunny.day.11"},
+        {"type": "ip", "value": "203.0.113.77", "port": 51820, "observed_at": instant(now - days(40))}
+    ]);
+    body["necessity"] = json!("Pixelshare keeps login IP addresses for 45 days.");
+    let waiting = story.draft(conn, &officer, &case.id, None, body)?;
+    let waiting = story.step(conn, &officer, waiting, Action::Submit, json!({}))?;
+    told.requests.push((
+        waiting.reference.clone(),
+        waiting.status.clone(),
+        "preservation at Pixelshare (US): awaiting approval, data deleted in 5 days",
+    ));
+
+    // 5. A third account, refused by Chatterbox with a ground.
+    let mut body = base;
+    body["responder_id"] = json!(org(&chatterbox));
+    body["data_categories"] = json!(["subscriber"]);
+    body["identifiers"] = json!([{"type": "account", "value": "lantern_kid_22"}]);
+    let refused = story.draft(conn, &officer, &case.id, None, body)?;
+    let refused = story.send(conn, &officer, &ca, refused)?;
+    let refused = story.step(
+        conn,
+        &chatterbox,
+        refused,
+        Action::Refuse,
+        json!({"ground": "account_not_found",
+               "explanation": "No Chatterbox account has ever been registered as lantern_kid_22."}),
+    )?;
+    told.requests.push((
+        refused.reference.clone(),
+        refused.status.clone(),
+        "preservation at Chatterbox: refused, account not found",
+    ));
+    Ok(Some(told))
+}

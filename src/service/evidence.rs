@@ -1,0 +1,90 @@
+//! Delivering evidence: who may, when, and the record that goes with the file.
+
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::db::{DbConn, UtcTime, lock_row, new_id};
+use crate::domain::access::Viewer;
+use crate::domain::audit::Actor;
+use crate::domain::workflow::Status;
+use crate::repo;
+use crate::repo::evidence::EvidenceRow;
+
+/// States in which the responder may deliver.
+pub const OPEN_FOR_EVIDENCE: [Status; 3] =
+    [Status::Transmitted, Status::Acknowledged, Status::Preserved];
+
+/// A file already in the store, to be recorded against a request.
+pub struct Delivered {
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Checks that `viewer` may deliver to request `id` now, and returns how many
+/// bytes it already holds.
+pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, ApiError> {
+    let row = repo::requests::get_visible(conn, viewer, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+    if !viewer.relations(&row.access()).responder {
+        return Err(ApiError::Forbidden(
+            "only the organisation the request is addressed to delivers evidence".into(),
+        ));
+    }
+    let status = Status::parse(&row.status).map_err(ApiError::internal)?;
+    if !OPEN_FOR_EVIDENCE.contains(&status) {
+        return Err(ApiError::conflict(format!(
+            "evidence is delivered while a request is transmitted, acknowledged or preserved; this one is {status}"
+        )));
+    }
+    Ok(repo::evidence::total_size(conn, &row.id)?)
+}
+
+/// Records a stored file against request `id`, with its custody event. The
+/// request is locked and checked again: it may have moved on while the bytes
+/// arrived.
+pub fn record(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    file: Delivered,
+) -> Result<EvidenceRow, ApiError> {
+    lock_row(conn, "requests", "id", id)?;
+    let request = repo::requests::get_visible(conn, viewer, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+    if !viewer.relations(&request.access()).responder {
+        return Err(ApiError::Forbidden(
+            "only the organisation the request is addressed to delivers evidence".into(),
+        ));
+    }
+    let status = Status::parse(&request.status).map_err(ApiError::internal)?;
+    if !OPEN_FOR_EVIDENCE.contains(&status) {
+        return Err(ApiError::conflict(format!(
+            "the request became {status} during the upload: nothing was kept"
+        )));
+    }
+    let row = EvidenceRow {
+        id: new_id(),
+        request_id: request.id.clone(),
+        filename: file.filename,
+        media_type: file.media_type,
+        size: file.size,
+        sha256: file.sha256,
+        uploaded_by: viewer.user_id.clone(),
+        uploader_organisation_id: viewer.organisation_id.clone().unwrap_or_default(),
+        uploaded_at: UtcTime::now(),
+    };
+    repo::evidence::insert(conn, &row)?;
+    repo::audit::append_for_request(
+        conn,
+        actor,
+        &request.id,
+        "evidence_uploaded",
+        ("evidence", &row.id),
+        json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
+                "media_type": row.media_type }),
+    )?;
+    Ok(row)
+}
