@@ -19,6 +19,7 @@ use crate::state::AppState;
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` or `dead` (default).
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

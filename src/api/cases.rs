@@ -17,10 +17,13 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseIn {
+    #[schema(min_length = 1, max_length = 64, example = "OCPU-2026-0117")]
     pub reference: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[schema(value_type = Vec<OffenceCategory>)]
     pub offence_categories: Vec<String>,
+    #[schema(min_length = 1, max_length = 20000)]
     pub summary: String,
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,

@@ -75,6 +75,7 @@ pub struct BoardIn {
     pub within: Option<String>,
     /// `open` (default), `met`, `missed`, ... or `any`.
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

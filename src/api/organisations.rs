@@ -112,6 +112,7 @@ pub struct ListQuery {
     #[param(value_type = Option<crate::domain::reference::OrganisationKind>)]
     pub kind: Option<String>,
     pub jurisdiction: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

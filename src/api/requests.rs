@@ -51,14 +51,19 @@ pub struct RequestIn {
     pub date_from: Option<String>,
     #[schema(value_type = Option<UtcTime>)]
     pub date_to: Option<String>,
+    #[schema(max_length = 20000)]
     pub facts: Option<String>,
+    #[schema(max_length = 5000)]
     pub necessity: Option<String>,
+    #[schema(max_length = 5000)]
     pub relevance: Option<String>,
+    #[schema(max_length = 5000)]
     pub custodian: Option<String>,
     #[serde(default)]
     pub follow_up_intent: bool,
     #[serde(default)]
     pub emergency: bool,
+    #[schema(max_length = 5000)]
     pub emergency_justification: Option<String>,
     #[serde(default)]
     pub non_disclosure: bool,
@@ -556,6 +561,7 @@ pub struct ListQuery {
     pub case_id: Option<String>,
     #[param(format = Uuid)]
     pub responder_id: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -610,6 +616,7 @@ pub struct NoteIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(max_length = 5000)]
     pub note: Option<String>,
 }
 
@@ -619,6 +626,7 @@ pub struct FulfilIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(max_length = 5000)]
     pub note: Option<String>,
     /// The provider holds nothing: fulfilment without evidence.
     #[serde(default)]
@@ -631,6 +639,7 @@ pub struct ReturnIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(min_length = 1, max_length = 5000)]
     pub comment: String,
 }
 
@@ -640,6 +649,7 @@ pub struct RejectIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
 }
 
@@ -649,6 +659,7 @@ pub struct AcknowledgeIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(max_length = 100)]
     pub provider_reference: Option<String>,
 }
 
@@ -669,6 +680,7 @@ pub struct QuestionIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(min_length = 1, max_length = 5000)]
     pub question: String,
 }
 
@@ -678,6 +690,7 @@ pub struct AnswerIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
     pub version: i64,
+    #[schema(min_length = 1, max_length = 5000)]
     pub answer: String,
 }
 
@@ -689,6 +702,7 @@ pub struct RefuseIn {
     pub version: i64,
     #[schema(value_type = crate::domain::requests::RefusalGround)]
     pub ground: String,
+    #[schema(min_length = 1, max_length = 5000)]
     pub explanation: String,
 }
 
@@ -702,6 +716,7 @@ pub struct MovedIn {
     pub to_provider_id: Option<String>,
     #[schema(example = "NL")]
     pub to_jurisdiction: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
     pub note: String,
 }
 
