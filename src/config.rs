@@ -208,6 +208,33 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every variable this module reads is in the operations manual.
+    #[test]
+    fn every_setting_is_documented() {
+        let manual = include_str!("../docs/operations.md");
+        let source = include_str!("config.rs")
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap();
+        let mut names: Vec<&str> = source
+            .split('"')
+            .filter(|s| {
+                s.starts_with("MLAT_")
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        assert!(names.len() >= 15, "{names:?}");
+        for name in names {
+            assert!(
+                manual.contains(&format!("`{name}`")),
+                "{name} is not in docs/operations.md"
+            );
+        }
+    }
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {

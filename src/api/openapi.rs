@@ -347,6 +347,54 @@ mod tests {
         }
     }
 
+    /// Read from the route table itself, so that a route added without its
+    /// annotation fails here.
+    #[test]
+    fn every_route_and_method_the_server_has_is_in_the_document() {
+        let doc = ApiDoc::openapi();
+        let table = include_str!("mod.rs");
+        let mut seen = 0;
+        for piece in table.split("web::resource(\"").skip(1) {
+            let route = &piece[..piece.find('"').unwrap()];
+            let full = if route.starts_with("/healthz") || route.starts_with("/readyz") {
+                route.to_owned()
+            } else {
+                format!("/api/v1{route}")
+            };
+            let paths: Vec<String> = if full.ends_with("/{action}") {
+                Action::ALL
+                    .iter()
+                    .map(|a| full.replace("{action}", a.as_str()))
+                    .collect()
+            } else {
+                vec![full]
+            };
+            let methods = &piece[..piece.find(".service(").unwrap_or(piece.len())];
+            for path in paths {
+                let item = doc
+                    .paths
+                    .paths
+                    .get(&path)
+                    .unwrap_or_else(|| panic!("{path} is served but not documented"));
+                for (call, documented) in [
+                    (".get(", item.get.is_some()),
+                    (".post(", item.post.is_some()),
+                    (".patch(", item.patch.is_some()),
+                    (".put(", item.put.is_some()),
+                    (".delete(", item.delete.is_some()),
+                ] {
+                    assert_eq!(methods.contains(call), documented, "{call} on {path}");
+                }
+                seen += 1;
+            }
+        }
+        assert_eq!(
+            seen,
+            doc.paths.paths.len(),
+            "documented paths the server lacks"
+        );
+    }
+
     #[test]
     fn the_document_is_openapi_3_1() {
         let value: serde_json::Value = serde_json::from_str(document()).unwrap();
