@@ -16,6 +16,13 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "reference": "OCPU-2026-0200",
+    "title": "Grooming via Chatterbox",
+    "offence_categories": ["grooming", "sexual_extortion"],
+    "summary": "An adult groomed a 12-year-old over chat and obtained images.",
+    "priority": "high"
+}))]
 pub struct CaseIn {
     #[schema(min_length = 1, max_length = 64, example = "OCPU-2026-0117")]
     pub reference: String,

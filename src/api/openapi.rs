@@ -395,6 +395,18 @@ mod tests {
         );
     }
 
+    /// The example a client copies for a new request is one the server reads.
+    #[test]
+    fn the_request_example_parses() {
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let example = spec["components"]["schemas"]["RequestIn"]["example"].clone();
+        assert!(example.is_object());
+        let input: super::super::requests::RequestIn = serde_json::from_value(example).unwrap();
+        let (case_id, drafted) = input.parse().unwrap();
+        assert!(case_id.is_some());
+        assert_eq!(drafted.content.identifiers.len(), 2);
+    }
+
     #[test]
     fn the_document_is_openapi_3_1() {
         let value: serde_json::Value = serde_json::from_str(document()).unwrap();

@@ -28,6 +28,24 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "case_id": "01a2235d-d228-713b-9418-62307f7c3d99",
+    "kind": "preservation",
+    "legal_basis": "provider-voluntary",
+    "responder_id": "01a2235d-d229-717a-9bdc-44d025c7b563",
+    "data_categories": ["subscriber", "identification"],
+    "identifiers": [
+        {"type": "account", "value": "sunny_day_2011"},
+        {"type": "ip", "value": "198.51.100.23", "port": 40112, "observed_at": "2026-11-20T21:15:03+00:00"}
+    ],
+    "date_from": "2026-11-01T00:00:00Z",
+    "date_to": "2026-11-25T00:00:00+01:00",
+    "facts": "An adult groomed a 12-year-old over chat and obtained images.",
+    "necessity": "The provider deletes connection logs after 25 days.",
+    "relevance": "The account sent the messages; the IP logged in when it did.",
+    "follow_up_intent": true,
+    "non_disclosure": true
+}))]
 pub struct RequestIn {
     /// The case the request belongs to; left out for a follow-up.
     #[schema(format = Uuid)]

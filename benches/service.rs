@@ -1,0 +1,1016 @@
+//! How fast the core operations are, against the floor the database allows.
+//!
+//!     cargo bench --bench service -- --backend sqlite
+//!     cargo bench --bench service -- --backend postgres --population 100000
+//!
+//! Starts the real `mlat serve` on loopback with a fresh database, loads a
+//! population of cases and requests, drives concurrent HTTP clients through each
+//! operation, and does the same database work directly through diesel (the
+//! floor: no HTTP, no authentication, no JSON) in the same run. Prints one table;
+//! docs/benchmarks.md keeps the figures. Nothing here asserts a time.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::TimeDelta;
+use clap::Parser;
+use diesel::{Connection, ExpressionMethods, PgConnection, RunQueryDsl};
+use mlat::config::Settings;
+use mlat::db::{DbConn, UtcTime, lock_row, new_id, write_tx};
+use mlat::domain::access::Viewer;
+use mlat::domain::audit::{Actor, Event, compute_hash, request_chain};
+use mlat::domain::reference::{
+    DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
+};
+use mlat::domain::validation::Email;
+use mlat::domain::workflow::Action;
+use mlat::repo;
+use mlat::repo::PageRequest;
+use mlat::repo::audit::AuditEventRow;
+use mlat::repo::deadlines::{BoardQuery, DeadlineRow};
+use mlat::repo::evidence::EvidenceRow;
+use mlat::repo::requests::{Filter, RequestRow};
+use mlat::service::accounts::{self, NewUser};
+use mlat::service::reference::{self as reference, NewJurisdiction, NewOrganisation};
+use mlat::service::requests::{self as requests, Input};
+use mlat::state::AppState;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const PASSWORD: &str = "benchmark password 2026";
+const AGENCIES: usize = 10;
+const PROVIDERS: usize = 20;
+const REQUESTS_PER_CASE: usize = 5;
+const EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks mlat's core operations against the database floor")]
+struct Args {
+    /// sqlite or postgres.
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Requests in the database before the run (cases: one per five requests).
+    #[arg(long, default_value_t = 10_000)]
+    population: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Multiplies how many times each operation runs.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Only these operations (comma-separated): sign-in, create, approve, get,
+    /// list, board, evidence.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// A PostgreSQL server where the user may create databases.
+    #[arg(
+        long,
+        env = "MLAT_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres: String,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// Latencies of one side of one operation.
+struct Sample {
+    latencies: Vec<Duration>,
+    wall: Duration,
+}
+
+impl Sample {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted.get(index).copied().unwrap_or_default()
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// The people and objects the operations use.
+struct World {
+    officer: Viewer,
+    ca: Viewer,
+    provider: Viewer,
+    case_id: String,
+    provider_id: String,
+    /// Requests of the officer's agency, for get.
+    visible: Vec<String>,
+    /// Pending requests for the HTTP approvals, and for the floor's.
+    pending_http: Vec<(String, i64)>,
+    pending_floor: Vec<(String, i64)>,
+    /// Requests transmitted to the benchmark provider, for evidence.
+    deliverable: Vec<String>,
+    draft_template: RequestRow,
+}
+
+fn actor(v: &Viewer) -> Actor {
+    Actor::user(&v.user_id, v.organisation_id.as_deref())
+}
+
+fn viewer(conn: &mut DbConn, email: &str) -> Viewer {
+    let user = repo::users::find_by_email(conn, email).unwrap().unwrap();
+    let jurisdiction = user
+        .organisation_id
+        .as_deref()
+        .and_then(|id| repo::organisations::get(conn, id).unwrap())
+        .map(|o| o.jurisdiction);
+    Viewer {
+        user_id: user.id,
+        role: Role::parse(&user.role).unwrap(),
+        organisation_id: user.organisation_id,
+        jurisdiction,
+    }
+}
+
+fn request_body(case_id: &str, responder: &str) -> Value {
+    json!({
+        "case_id": case_id,
+        "kind": "preservation",
+        "legal_basis": "provider-voluntary",
+        "responder_id": responder,
+        "data_categories": ["subscriber", "identification", "content"],
+        "identifiers": [
+            {"type": "account", "value": "sunny_day_2011"},
+            {"type": "ip", "value": "198.51.100.23", "port": 40112,
+             "observed_at": (chrono::Utc::now() - TimeDelta::days(3)).to_rfc3339()}
+        ],
+        "date_from": "2026-10-01T00:00:00Z",
+        "date_to": "2026-11-20T00:00:00Z",
+        "facts": "An adult groomed a 12-year-old over chat and obtained images.",
+        "necessity": "The provider deletes connection logs after 25 days.",
+        "relevance": "The account sent the messages; the IP logged in when it did.",
+        "follow_up_intent": true,
+        "non_disclosure": true
+    })
+}
+
+/// Reference data, accounts, and one request taken through the workflow by
+/// the use cases, whose rows at each step are the templates of the population.
+fn load(state: &AppState, population: usize, pending: usize) -> World {
+    let mut conn = state.pool.get().unwrap();
+    let conn = &mut *conn;
+    let hash = accounts::hash_password(PASSWORD).unwrap();
+    let system = Actor::system();
+    let started = Instant::now();
+    let (agencies, providers) = write_tx(conn, |conn| {
+        for (code, name, tz) in [
+            ("GB", "United Kingdom", "Europe/London"),
+            ("IE", "Ireland", "Europe/Dublin"),
+        ] {
+            let code = JurisdictionCode::parse(code).unwrap();
+            reference::create_jurisdiction(
+                conn,
+                &system,
+                NewJurisdiction {
+                    memberships: default_memberships(&code),
+                    holidays: Vec::new(),
+                    code,
+                    name: name.into(),
+                    timezone: parse_timezone(tz).unwrap(),
+                },
+            )?;
+        }
+        let organisation = |conn: &mut DbConn, name: String, kind, j: &str| {
+            let retention = if kind == OrganisationKind::Provider {
+                [
+                    (DataCategory::Subscriber, 365),
+                    (DataCategory::Identification, 25),
+                ]
+                .into_iter()
+                .collect()
+            } else {
+                Default::default()
+            };
+            reference::create_organisation(
+                conn,
+                &system,
+                NewOrganisation {
+                    name,
+                    kind,
+                    jurisdiction: JurisdictionCode::parse(j).unwrap(),
+                    contact_email: (kind == OrganisationKind::Provider)
+                        .then(|| Email::parse("legal@provider.example").unwrap()),
+                    retention_days: retention,
+                },
+            )
+            .map(|o| o.id)
+        };
+        let agencies: Vec<String> = (0..AGENCIES)
+            .map(|i| organisation(conn, format!("Agency {i}"), OrganisationKind::Agency, "GB"))
+            .collect::<Result<_, _>>()?;
+        let ca = organisation(
+            conn,
+            "GB CA".into(),
+            OrganisationKind::CentralAuthority,
+            "GB",
+        )?;
+        let providers: Vec<String> = (0..PROVIDERS)
+            .map(|i| {
+                organisation(
+                    conn,
+                    format!("Provider {i}"),
+                    OrganisationKind::Provider,
+                    "IE",
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        for (email, role, org) in [
+            ("officer@bench.example", Role::LiaisonOfficer, &agencies[0]),
+            ("ca@bench.example", Role::CentralAuthority, &ca),
+            ("provider@bench.example", Role::Provider, &providers[0]),
+        ] {
+            accounts::create_user(
+                conn,
+                &system,
+                NewUser {
+                    email: Email::parse(email).unwrap(),
+                    name: email.into(),
+                    role,
+                    organisation_id: Some(org.clone()),
+                    password_hash: hash.clone(),
+                },
+            )?;
+        }
+        Ok::<_, mlat::api::error::ApiError>((agencies, providers))
+    })
+    .unwrap();
+    let officer = viewer(conn, "officer@bench.example");
+    let ca = viewer(conn, "ca@bench.example");
+    let provider = viewer(conn, "provider@bench.example");
+    let rules = state.rules();
+
+    // Cases, bulk.
+    let cases_count = population.div_ceil(REQUESTS_PER_CASE).max(AGENCIES);
+    let mut case_ids = Vec::with_capacity(cases_count);
+    let now = UtcTime::now();
+    for chunk in (0..cases_count).collect::<Vec<_>>().chunks(1000) {
+        let rows: Vec<repo::cases::CaseRow> = chunk
+            .iter()
+            .map(|i| repo::cases::CaseRow {
+                id: new_id(),
+                agency_id: agencies[i % AGENCIES].clone(),
+                reference: format!("BENCH-{i}"),
+                title: "Benchmark case".into(),
+                offence_categories: "[\"grooming\"]".into(),
+                summary: "A case of the benchmark population.".into(),
+                priority: "normal".into(),
+                created_by: officer.user_id.clone(),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        case_ids.extend(rows.iter().map(|r| r.id.clone()));
+        write_tx(conn, |conn| {
+            for row in &rows {
+                repo::cases::insert(conn, row)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    }
+    let case_id = case_ids[0].clone();
+
+    // One request through the workflow: its rows at each step are templates.
+    let body: mlat::api::requests::RequestIn =
+        serde_json::from_value(request_body(&case_id, &providers[0])).unwrap();
+    let (_, drafted) = body.parse().unwrap();
+    let mut templates: Vec<(RequestRow, Vec<DeadlineRow>)> = Vec::new();
+    write_tx(conn, |conn| {
+        let mut row = requests::create(
+            conn,
+            &officer,
+            &actor(&officer),
+            &rules,
+            &case_id,
+            drafted,
+            None,
+        )?;
+        templates.push((row.clone(), repo::deadlines::for_request(conn, &row.id)?));
+        for (who, action) in [
+            (&officer, Action::Submit),
+            (&ca, Action::Approve),
+            (&officer, Action::Transmit),
+            (&provider, Action::Preserve),
+        ] {
+            let input = match action {
+                Action::Preserve => Input::Preserve {
+                    preserved_until: None,
+                },
+                _ => Input::Note(None),
+            };
+            row = requests::transition(
+                conn,
+                who,
+                &actor(who),
+                &rules,
+                &row.id,
+                action,
+                row.version,
+                input,
+            )?;
+            templates.push((row.clone(), repo::deadlines::for_request(conn, &row.id)?));
+        }
+        Ok::<_, mlat::api::error::ApiError>(())
+    })
+    .unwrap();
+    let draft_template = templates[0].0.clone();
+
+    // The population: copies of the templates in a mix of states, with their
+    // deadlines spread from 3 weeks overdue to 3 months ahead, and each with
+    // the first event of its audit chain.
+    let mut visible = Vec::new();
+    let mut pending_all = Vec::new();
+    let mut deliverable = Vec::new();
+    let total = population + 2 * pending;
+    for start in (0..total).step_by(1000) {
+        let end = (start + 1000).min(total);
+        let mut request_rows = Vec::new();
+        let mut deadline_rows = Vec::new();
+        let mut events = Vec::new();
+        for i in start..end {
+            // The first 2 × pending are awaiting approval; then a mix.
+            let step = if i < 2 * pending {
+                1
+            } else {
+                [4, 4, 4, 4, 3, 3, 1, 2, 0, 4][i % 10]
+            };
+            let (template, deadlines) = &templates[step];
+            let mut row = template.clone();
+            row.id = new_id();
+            row.reference = format!("R-BENCH-{i:07}");
+            row.case_id = case_ids[i / REQUESTS_PER_CASE % case_ids.len()].clone();
+            row.agency_id = agencies[i % AGENCIES].clone();
+            row.responder_id = providers[i % PROVIDERS].clone();
+            if i < 2 * pending {
+                row.agency_id = agencies[0].clone();
+                pending_all.push((row.id.clone(), row.version));
+            } else if row.agency_id == agencies[0] {
+                visible.push(row.id.clone());
+            }
+            if step >= 3 && row.responder_id == providers[0] && deliverable.len() < 1000 {
+                deliverable.push(row.id.clone());
+            }
+            let shift = TimeDelta::hours((i % 2700) as i64 - 500);
+            for d in deadlines {
+                let mut d = d.clone();
+                d.id = new_id();
+                d.request_id = row.id.clone();
+                d.agency_id = row.agency_id.clone();
+                d.responder_id = row.responder_id.clone();
+                d.due_at =
+                    now + shift + TimeDelta::minutes(d.due_at.to_datetime().timestamp() % 60);
+                deadline_rows.push(d);
+            }
+            let mut event = Event {
+                id: new_id(),
+                chain: request_chain(&row.id),
+                seq: 1,
+                prev_hash: mlat::domain::audit::GENESIS.into(),
+                hash: String::new(),
+                occurred_at: now,
+                actor_id: Some(officer.user_id.clone()),
+                organisation_id: Some(row.agency_id.clone()),
+                action: "created".into(),
+                object_type: "request".into(),
+                object_id: Some(row.id.clone()),
+                request_id: Some(row.id.clone()),
+                details: "{}".into(),
+            };
+            event.hash = compute_hash(&event);
+            events.push(AuditEventRow::from(event));
+            request_rows.push(row);
+        }
+        write_tx(conn, |conn| {
+            // Multi-row inserts go to the concrete connection: the connection
+            // enum has no batch insert.
+            macro_rules! batch {
+                ($table:expr, $rows:expr) => {
+                    for chunk in $rows.chunks(100) {
+                        match conn {
+                            DbConn::Sqlite(c) => {
+                                diesel::insert_into($table).values(chunk).execute(c)?;
+                            }
+                            DbConn::Pg(c) => {
+                                diesel::insert_into($table).values(chunk).execute(c)?;
+                            }
+                        }
+                    }
+                };
+            }
+            batch!(mlat::db::schema::requests::table, request_rows);
+            batch!(mlat::db::schema::deadlines::table, deadline_rows);
+            batch!(mlat::db::schema::audit_events::table, events);
+            let heads: Vec<_> = events
+                .iter()
+                .map(|e| {
+                    (
+                        mlat::db::schema::audit_chains::chain.eq(e.chain.clone()),
+                        mlat::db::schema::audit_chains::head_seq.eq(1i64),
+                        mlat::db::schema::audit_chains::head_hash.eq(e.hash.clone()),
+                    )
+                })
+                .collect();
+            batch!(mlat::db::schema::audit_chains::table, heads);
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    }
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("ANALYZE").execute(c).unwrap();
+    }
+    eprintln!(
+        "loaded {total} requests, {cases_count} cases in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let pending_floor = pending_all.split_off(pending);
+    World {
+        officer,
+        ca,
+        provider,
+        case_id,
+        provider_id: providers[0].clone(),
+        visible,
+        pending_http: pending_all,
+        pending_floor,
+        deliverable,
+        draft_template,
+    }
+}
+
+/// Runs `count` calls of `f` on `threads` threads, each with its own pooled
+/// connection: the floor.
+fn floor<F>(state: &AppState, threads: usize, count: usize, f: F) -> Sample
+where
+    F: Fn(&mut DbConn, usize) + Send + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let latencies = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (next, f) = (&next, &f);
+                scope.spawn(move || {
+                    let mut conn = state.pool.get().unwrap();
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            break mine;
+                        }
+                        let t = Instant::now();
+                        f(&mut conn, i);
+                        mine.push(t.elapsed());
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    Sample {
+        latencies,
+        wall: started.elapsed(),
+    }
+}
+
+/// One HTTP call, built fresh for each index.
+type Call = Rc<
+    dyn Fn(
+        usize,
+    ) -> (
+        awc::http::Method,
+        String,
+        Option<Vec<u8>>,
+        Vec<(String, String)>,
+    ),
+>;
+
+/// Runs `count` calls with `clients` concurrent connections: the service.
+fn http(base: &str, clients: usize, count: usize, call: Call) -> Sample {
+    let base = base.to_owned();
+    actix_rt::System::new().block_on(async move {
+        let next = Rc::new(RefCell::new(0usize));
+        let latencies = Rc::new(RefCell::new(Vec::with_capacity(count)));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (next, latencies, call, base) =
+                (next.clone(), latencies.clone(), call.clone(), base.clone());
+            tasks.push(actix_rt::spawn(async move {
+                let client = awc::Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .finish();
+                loop {
+                    let i = {
+                        let mut n = next.borrow_mut();
+                        *n += 1;
+                        *n - 1
+                    };
+                    if i >= count {
+                        break;
+                    }
+                    let (method, path, body, headers) = call(i);
+                    let mut request = client.request(method, format!("{base}{path}"));
+                    for (k, v) in &headers {
+                        request = request.insert_header((k.as_str(), v.as_str()));
+                    }
+                    let t = Instant::now();
+                    let mut response = match body {
+                        Some(body) => request.send_body(body).await,
+                        None => request.send().await,
+                    }
+                    .expect("the server answers");
+                    let bytes = response.body().limit(64 << 20).await.unwrap();
+                    let elapsed = t.elapsed();
+                    assert!(
+                        response.status().is_success(),
+                        "{path}: {} {}",
+                        response.status(),
+                        String::from_utf8_lossy(&bytes)
+                    );
+                    latencies.borrow_mut().push(elapsed);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let wall = started.elapsed();
+        Sample {
+            latencies: latencies.take(),
+            wall,
+        }
+    })
+}
+
+fn login(base: &str, email: &str) -> String {
+    let base = base.to_owned();
+    let email = email.to_owned();
+    actix_rt::System::new().block_on(async move {
+        let mut reply = awc::Client::default()
+            .post(format!("{base}/api/v1/auth/login"))
+            .send_json(&json!({"email": email, "password": PASSWORD}))
+            .await
+            .unwrap();
+        let body: Value = reply.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    })
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(url: &str, dir: &std::path::Path, port: u16) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_mlat"))
+            .arg("serve")
+            .env("MLAT_DATABASE_URL", url)
+            .env("MLAT_DATA_DIR", dir)
+            .env("MLAT_BIND", format!("127.0.0.1:{port}"))
+            .env("MLAT_LOG", "error")
+            .env("MLAT_WATCH_INTERVAL_SECS", "0")
+            .env("MLAT_MAIL_INTERVAL_SECS", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child }
+    }
+
+    /// Peak resident memory of the server process so far (VmHWM), in MiB.
+    fn peak_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn bearer(token: &str) -> Vec<(String, String)> {
+    vec![
+        ("authorization".into(), format!("Bearer {token}")),
+        ("content-type".into(), "application/json".into()),
+    ]
+}
+
+fn main() {
+    let args = Args::parse();
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg_database = None;
+    let url = match args.backend.as_str() {
+        "sqlite" => format!("sqlite://{}/bench.db", dir.path().display()),
+        "postgres" => {
+            let name = format!("mlat_bench_{}", uuid::Uuid::now_v7().simple());
+            let mut admin = PgConnection::establish(&args.postgres).expect("PostgreSQL answers");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .unwrap();
+            let (scheme, rest) = args.postgres.split_once("://").unwrap();
+            let authority = rest.split(['/', '?']).next().unwrap();
+            pg_database = Some(name.clone());
+            format!("{scheme}://{authority}/{name}")
+        }
+        other => panic!("--backend is sqlite or postgres, not {other}"),
+    };
+    let scaled = |n: usize| ((n as f64 * args.scale).round() as usize).max(1);
+    let counts: HashMap<&str, usize> = [
+        ("sign-in", scaled(100)),
+        ("create", scaled(2000)),
+        ("approve", scaled(1000)),
+        ("get", scaled(5000)),
+        ("list", scaled(2000)),
+        ("board", scaled(2000)),
+        ("evidence", scaled(40)),
+    ]
+    .into_iter()
+    .collect();
+    let wanted = |op: &str| args.only.is_empty() || args.only.iter().any(|o| o == op);
+
+    let mut env: HashMap<&str, String> = HashMap::new();
+    env.insert("MLAT_DATABASE_URL", url.clone());
+    env.insert("MLAT_DATA_DIR", dir.path().display().to_string());
+    env.insert("MLAT_LOG", "error".into());
+    let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let state = Arc::new(mlat::startup::prepare(settings).unwrap());
+    let world = load(&state, args.population, counts["approve"]);
+
+    let port = free_port();
+    let server = Server::start(&url, dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    let officer = login(&base, "officer@bench.example");
+    let ca = login(&base, "ca@bench.example");
+    let provider = login(&base, "provider@bench.example");
+    let rules = state.rules();
+    let mut rows: Vec<(&str, Sample, Sample)> = Vec::new();
+    let c = args.clients;
+
+    if wanted("sign-in") {
+        let n = counts["sign-in"];
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(|_| {
+                let body = json!({"email": "provider@bench.example", "password": PASSWORD});
+                (
+                    awc::http::Method::POST,
+                    "/api/v1/auth/login".into(),
+                    Some(body.to_string().into_bytes()),
+                    vec![("content-type".into(), "application/json".into())],
+                )
+            }),
+        );
+        // The database work of a sign-in: the throttle row, the account, the
+        // refresh token; not the password hash, which is the point of it.
+        let floor = floor(&state, c, n, |conn, _| {
+            write_tx(conn, |conn| {
+                let email = "provider@bench.example";
+                let throttle = repo::sessions::lock_throttle(conn, email)?;
+                repo::users::find_by_email(conn, email)?;
+                repo::sessions::save_throttle(conn, email, &throttle)?;
+                let user = repo::users::find_by_email(conn, email)?.unwrap();
+                repo::sessions::insert_refresh(
+                    conn,
+                    &repo::sessions::RefreshTokenRow {
+                        id: new_id(),
+                        user_id: user.id,
+                        family_id: new_id(),
+                        token_hash: new_id(),
+                        created_at: UtcTime::now(),
+                        expires_at: UtcTime::now() + TimeDelta::hours(12),
+                        revoked_at: None,
+                    },
+                )?;
+                Ok::<_, diesel::result::Error>(())
+            })
+            .unwrap();
+        });
+        rows.push(("sign-in", service, floor));
+    }
+    if wanted("create") {
+        let n = counts["create"];
+        let (case_id, to, token) = (
+            world.case_id.clone(),
+            world.provider_id.clone(),
+            officer.clone(),
+        );
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |_| {
+                (
+                    awc::http::Method::POST,
+                    "/api/v1/requests".into(),
+                    Some(request_body(&case_id, &to).to_string().into_bytes()),
+                    bearer(&token),
+                )
+            }),
+        );
+        let template = world.draft_template.clone();
+        let officer_actor = actor(&world.officer);
+        let floor = floor(&state, c, n, |conn, i| {
+            let mut row = template.clone();
+            row.id = new_id();
+            row.reference = format!("R-FLOOR-{i:07}");
+            write_tx(conn, |conn| {
+                repo::requests::insert(conn, &row)?;
+                repo::audit::append_for_request(
+                    conn,
+                    &officer_actor,
+                    &row.id,
+                    "created",
+                    ("request", &row.id),
+                    json!({}),
+                )?;
+                mlat::service::deadlines::refresh(conn, &rules, &row)?;
+                Ok::<_, mlat::api::error::ApiError>(())
+            })
+            .unwrap();
+        });
+        rows.push(("create", service, floor));
+    }
+    if wanted("approve") {
+        let n = counts["approve"];
+        let pending = world.pending_http.clone();
+        let token = ca.clone();
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |i| {
+                let (id, version) = &pending[i];
+                (
+                    awc::http::Method::POST,
+                    format!("/api/v1/requests/{id}/approve"),
+                    Some(json!({"version": version}).to_string().into_bytes()),
+                    bearer(&token),
+                )
+            }),
+        );
+        let ca_actor = actor(&world.ca);
+        let floor = floor(&state, c, n, |conn, i| {
+            let (id, version) = &world.pending_floor[i];
+            write_tx(conn, |conn| {
+                lock_row(conn, "requests", "id", id)?;
+                let mut row = repo::requests::get(conn, id)?.unwrap();
+                row.status = "approved".into();
+                row.version = version + 1;
+                row.approved_at = Some(UtcTime::now());
+                row.approved_by = Some(world.ca.user_id.clone());
+                row.updated_at = UtcTime::now();
+                assert!(repo::requests::update_if_version(conn, &row, *version)?);
+                repo::audit::append_for_request(
+                    conn,
+                    &ca_actor,
+                    id,
+                    "approve",
+                    ("request", id),
+                    json!({}),
+                )?;
+                mlat::service::deadlines::refresh(conn, &rules, &row)?;
+                Ok::<_, mlat::api::error::ApiError>(())
+            })
+            .unwrap();
+        });
+        rows.push(("approve", service, floor));
+    }
+    if wanted("get") {
+        let n = counts["get"];
+        let (ids, token) = (world.visible.clone(), officer.clone());
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |i| {
+                (
+                    awc::http::Method::GET,
+                    format!("/api/v1/requests/{}", ids[i * 7919 % ids.len()]),
+                    None,
+                    bearer(&token),
+                )
+            }),
+        );
+        let floor = floor(&state, c, n, |conn, i| {
+            let id = &world.visible[i * 7919 % world.visible.len()];
+            repo::requests::get_visible(conn, &world.officer, id)
+                .unwrap()
+                .unwrap();
+        });
+        rows.push(("get", service, floor));
+    }
+    if wanted("list") {
+        let n = counts["list"];
+        let token = officer.clone();
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |_| {
+                (
+                    awc::http::Method::GET,
+                    "/api/v1/requests?status=preserved&limit=50".into(),
+                    None,
+                    bearer(&token),
+                )
+            }),
+        );
+        let floor = floor(&state, c, n, |conn, _| {
+            let filter = Filter {
+                status: Some("preserved".into()),
+                ..Default::default()
+            };
+            let page = PageRequest {
+                cursor: None,
+                limit: 50,
+            };
+            repo::requests::list_visible(conn, &world.officer, &filter, &page).unwrap();
+        });
+        rows.push(("list", service, floor));
+    }
+    if wanted("board") {
+        let n = counts["board"];
+        let token = officer.clone();
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |_| {
+                (
+                    awc::http::Method::GET,
+                    "/api/v1/deadlines?within=14d&limit=50".into(),
+                    None,
+                    bearer(&token),
+                )
+            }),
+        );
+        let floor = floor(&state, c, n, |conn, _| {
+            let q = BoardQuery {
+                status: Some("open".into()),
+                due_before: UtcTime::now() + TimeDelta::days(14),
+                after: None,
+                limit: 50,
+            };
+            repo::deadlines::board(conn, &world.officer, &q).unwrap();
+        });
+        rows.push(("board", service, floor));
+    }
+    if wanted("evidence") {
+        let n = counts["evidence"];
+        let mut file = vec![0u8; EVIDENCE_BYTES];
+        getrandom::fill(&mut file).unwrap();
+        let file = Rc::new(file);
+        let (ids, token) = (world.deliverable.clone(), provider.clone());
+        let service = http(
+            &base,
+            c.min(4),
+            n,
+            Rc::new(move |i| {
+                // Each upload differs, so that none is stored only once.
+                let mut bytes = file.as_ref().clone();
+                bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                let digest =
+                    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+                let mut headers = bearer(&token);
+                headers[1].1 = "application/octet-stream".into();
+                headers.push((
+                    "content-disposition".into(),
+                    format!("attachment; filename=\"export-{i}.bin\""),
+                ));
+                headers.push(("repr-digest".into(), format!("sha-256=:{digest}:")));
+                (
+                    awc::http::Method::POST,
+                    format!("/api/v1/requests/{}/evidence", ids[i % ids.len()]),
+                    Some(bytes),
+                    headers,
+                )
+            }),
+        );
+        // The floor: hash and write the same bytes, then the row and its custody
+        // event.
+        let mut bytes = vec![0u8; EVIDENCE_BYTES];
+        getrandom::fill(&mut bytes).unwrap();
+        let provider_actor = actor(&world.provider);
+        let floor = floor(&state, c.min(4), n, |conn, i| {
+            let mut mine = bytes.clone();
+            mine[..8].copy_from_slice(&((i + 1_000_000) as u64).to_le_bytes());
+            let (sha256, size) = state.store.put(&mine).unwrap();
+            let request_id = &world.deliverable[i % world.deliverable.len()];
+            write_tx(conn, |conn| {
+                let row = EvidenceRow {
+                    id: new_id(),
+                    request_id: request_id.clone(),
+                    filename: format!("floor-{i}.bin"),
+                    media_type: "application/octet-stream".into(),
+                    size: size as i64,
+                    sha256,
+                    uploaded_by: world.provider.user_id.clone(),
+                    uploader_organisation_id: world.provider_id.clone(),
+                    uploaded_at: UtcTime::now(),
+                };
+                repo::evidence::insert(conn, &row)?;
+                repo::audit::append_for_request(
+                    conn,
+                    &provider_actor,
+                    request_id,
+                    "evidence_uploaded",
+                    ("evidence", &row.id),
+                    json!({}),
+                )?;
+                Ok::<_, diesel::result::Error>(())
+            })
+            .unwrap();
+        });
+        rows.push(("evidence 10 MB", service, floor));
+    }
+
+    let peak = server.peak_mib();
+    drop(server);
+    println!();
+    println!(
+        "mlat benchmark: backend {}, population {} requests, {} clients",
+        args.backend, args.population, c
+    );
+    println!(
+        "{:<15} {:>6} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>7}",
+        "operation",
+        "n",
+        "ops/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "floor/s",
+        "floor p50",
+        "floor p99",
+        "ratio"
+    );
+    for (name, service, floor) in &rows {
+        println!(
+            "{:<15} {:>6} {:>10.1} {:>9} {:>9} {:>9} {:>10.1} {:>9} {:>9} {:>7.2}",
+            name,
+            service.latencies.len(),
+            service.throughput(),
+            ms(service.percentile(0.50)),
+            ms(service.percentile(0.95)),
+            ms(service.percentile(0.99)),
+            floor.throughput(),
+            ms(floor.percentile(0.50)),
+            ms(floor.percentile(0.99)),
+            service.throughput() / floor.throughput(),
+        );
+    }
+    println!("server peak resident memory: {peak:.1} MiB");
+    println!(
+        "ratio = service throughput / floor throughput (1.0: HTTP, authentication and JSON cost nothing)"
+    );
+
+    drop(state);
+    if let Some(name) = pg_database {
+        let mut admin = PgConnection::establish(&args.postgres).unwrap();
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin);
+    }
+}
