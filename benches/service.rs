@@ -48,6 +48,7 @@ const AGENCIES: usize = 10;
 const PROVIDERS: usize = 20;
 const REQUESTS_PER_CASE: usize = 5;
 const EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+const SIGN_IN_PEOPLE: usize = 100;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks mlat's core operations against the database floor")]
@@ -231,17 +232,37 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
                 )
             })
             .collect::<Result<_, _>>()?;
-        for (email, role, org) in [
-            ("officer@bench.example", Role::LiaisonOfficer, &agencies[0]),
-            ("ca@bench.example", Role::CentralAuthority, &ca),
-            ("provider@bench.example", Role::Provider, &providers[0]),
-        ] {
+        // Sign-ins are spread over many people: attempts at one address are
+        // counted before the password is checked, so many at once lock it.
+        let people: Vec<(String, Role, &String)> = [
+            (
+                "officer@bench.example".to_owned(),
+                Role::LiaisonOfficer,
+                &agencies[0],
+            ),
+            ("ca@bench.example".to_owned(), Role::CentralAuthority, &ca),
+            (
+                "provider@bench.example".to_owned(),
+                Role::Provider,
+                &providers[0],
+            ),
+        ]
+        .into_iter()
+        .chain((0..SIGN_IN_PEOPLE).map(|i| {
+            (
+                format!("person{i}@bench.example"),
+                Role::Provider,
+                &providers[i % PROVIDERS],
+            )
+        }))
+        .collect();
+        for (email, role, org) in people {
             accounts::create_user(
                 conn,
                 &system,
                 NewUser {
-                    email: Email::parse(email).unwrap(),
-                    name: email.into(),
+                    email: Email::parse(&email).unwrap(),
+                    name: email.clone(),
                     role,
                     organisation_id: Some(org.clone()),
                     password_hash: hash.clone(),
@@ -416,7 +437,6 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
             }
             batch!(mlat::db::schema::requests::table, request_rows);
             batch!(mlat::db::schema::deadlines::table, deadline_rows);
-            batch!(mlat::db::schema::audit_events::table, events);
             let heads: Vec<_> = events
                 .iter()
                 .map(|e| {
@@ -428,6 +448,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
                 })
                 .collect();
             batch!(mlat::db::schema::audit_chains::table, heads);
+            batch!(mlat::db::schema::audit_events::table, events);
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
@@ -602,13 +623,15 @@ impl Server {
         Server { child }
     }
 
-    /// Peak resident memory of the server process so far (VmHWM), in MiB.
-    fn peak_mib(&self) -> f64 {
+    /// A line of the server's /proc status in MiB: `VmHWM` is the peak
+    /// resident set, `RssAnon` the process's own memory now, `RssFile` the
+    /// mapped files now (the SQLite database, shared with the page cache).
+    fn status_mib(&self, field: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(f64::NAN, |kb| kb / 1024.0)
     }
@@ -693,8 +716,9 @@ fn main() {
             &base,
             c,
             n,
-            Rc::new(|_| {
-                let body = json!({"email": "provider@bench.example", "password": PASSWORD});
+            Rc::new(|i| {
+                let email = format!("person{}@bench.example", i % SIGN_IN_PEOPLE);
+                let body = json!({"email": email, "password": PASSWORD});
                 (
                     awc::http::Method::POST,
                     "/api/v1/auth/login".into(),
@@ -705,9 +729,9 @@ fn main() {
         );
         // The database work of a sign-in: the throttle row, the account, the
         // refresh token; not the password hash, which is the point of it.
-        let floor = floor(&state, c, n, |conn, _| {
+        let floor = floor(&state, c, n, |conn, i| {
             write_tx(conn, |conn| {
-                let email = "provider@bench.example";
+                let email = &format!("person{}@bench.example", i % SIGN_IN_PEOPLE);
                 let throttle = repo::sessions::lock_throttle(conn, email)?;
                 repo::users::find_by_email(conn, email)?;
                 repo::sessions::save_throttle(conn, email, &throttle)?;
@@ -834,11 +858,13 @@ fn main() {
                 )
             }),
         );
+        // The reads the document needs: the request, and its follow-ups.
         let floor = floor(&state, c, n, |conn, i| {
             let id = &world.visible[i * 7919 % world.visible.len()];
-            repo::requests::get_visible(conn, &world.officer, id)
+            let row = repo::requests::get_visible(conn, &world.officer, id)
                 .unwrap()
                 .unwrap();
+            repo::requests::children_visible(conn, &world.officer, &row.id).unwrap();
         });
         rows.push(("get", service, floor));
     }
@@ -967,7 +993,11 @@ fn main() {
         rows.push(("evidence 10 MB", service, floor));
     }
 
-    let peak = server.peak_mib();
+    let (peak, anon, file) = (
+        server.status_mib("VmHWM"),
+        server.status_mib("RssAnon"),
+        server.status_mib("RssFile"),
+    );
     drop(server);
     println!();
     println!(
@@ -1002,7 +1032,29 @@ fn main() {
             service.throughput() / floor.throughput(),
         );
     }
-    println!("server peak resident memory: {peak:.1} MiB");
+    let size_mib = {
+        let mut conn = state.pool.get().unwrap();
+        match &mut *conn {
+            DbConn::Sqlite(_) => std::fs::metadata(dir.path().join("bench.db"))
+                .map(|m| m.len() as f64 / 1048576.0)
+                .unwrap_or(f64::NAN),
+            DbConn::Pg(c) => {
+                #[derive(diesel::QueryableByName)]
+                struct Size {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    bytes: i64,
+                }
+                diesel::sql_query("SELECT pg_database_size(current_database()) AS bytes")
+                    .get_result::<Size>(c)
+                    .map(|s| s.bytes as f64 / 1048576.0)
+                    .unwrap_or(f64::NAN)
+            }
+        }
+    };
+    println!("database size after the run: {size_mib:.1} MiB");
+    println!(
+        "server memory: peak resident {peak:.1} MiB; at the end {anon:.1} MiB own (RssAnon) + {file:.1} MiB mapped files (RssFile)"
+    );
     println!(
         "ratio = service throughput / floor throughput (1.0: HTTP, authentication and JSON cost nothing)"
     );

@@ -17,6 +17,10 @@ pub struct Settings {
     pub legal_bases_file: Option<PathBuf>,
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
+    /// Keep a connection open and replace it in the background (a server);
+    /// not for a one-off command, which would exit with a connection attempt
+    /// still running on another thread (libpq crashes in its exit handlers).
+    pub keep_connections: bool,
     pub workers: usize,
     /// Approval and follow-up targets where the law sets none.
     pub targets: crate::domain::deadlines::Targets,
@@ -194,6 +198,7 @@ impl Settings {
             legal_bases_file: get("MLAT_LEGAL_BASES_FILE").map(PathBuf::from),
             cors_origins,
             db_pool_size,
+            keep_connections: true,
             workers,
             targets,
             watch_interval: (watch_secs > 0)

@@ -123,6 +123,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&settings.log_filter);
+    let mut settings = settings;
+    settings.keep_connections = matches!(cli.command, Command::Serve { .. });
     match run(cli.command, settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

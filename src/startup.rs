@@ -56,9 +56,16 @@ pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), Sta
         path: settings.data_dir.display().to_string(),
         source,
     })?;
-    let pool = db::pool::build(&settings.database_url, settings.db_pool_size)?;
+    let pool = db::pool::build(
+        &settings.database_url,
+        settings.db_pool_size,
+        settings.keep_connections,
+    )?;
     let mut conn = pool.get()?;
     let applied = migrations::run_pending(&mut conn).map_err(StartupError::Migrations)?;
+    if let Err(e) = db::optimize(&mut conn) {
+        tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+    }
     Ok((pool, applied))
 }
 

@@ -7,6 +7,6 @@ pub mod pool;
 pub mod schema;
 pub mod types;
 
-pub use conn::{Backend, DatabaseUrl, DbConn, lock_row, write_tx};
+pub use conn::{Backend, DatabaseUrl, DbConn, lock_row, optimize, write_tx};
 pub use pool::{Pool, PooledConn};
 pub use types::{UtcTime, new_id};

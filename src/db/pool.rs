@@ -57,7 +57,7 @@ pub enum PoolError {
 
 /// Opens the pool after one direct connection attempt, so that a wrong host or
 /// password is reported with the database's own words instead of a pool timeout.
-pub fn build(url: &DatabaseUrl, max_size: u32) -> Result<Pool, PoolError> {
+pub fn build(url: &DatabaseUrl, max_size: u32, keep_one: bool) -> Result<Pool, PoolError> {
     let connect_error = |source| PoolError::Connect {
         backend: url.backend(),
         url: url.redacted(),
@@ -67,7 +67,7 @@ pub fn build(url: &DatabaseUrl, max_size: u32) -> Result<Pool, PoolError> {
     drop(establish(url).map_err(connect_error)?);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
+        .min_idle(Some(u32::from(keep_one)))
         .connection_timeout(Duration::from_secs(10))
         .test_on_check_out(false)
         .build(Manager { url: url.clone() })?;

@@ -42,6 +42,9 @@ pub fn tick(conn: &mut DbConn, rules: &Rules<'_>, now: UtcTime) -> Result<Report
         report.expired += done.expired;
         report.reminders += done.reminders;
     }
+    // The server runs this pass every minute: a cheap moment to keep the
+    // planner's statistics in step with the tables.
+    crate::db::optimize(conn)?;
     Ok(report)
 }
 

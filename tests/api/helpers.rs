@@ -104,6 +104,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         legal_bases_file: None,
         cors_origins: Vec::new(),
         db_pool_size: 4,
+        keep_connections: true,
         workers: 2,
         targets: Default::default(),
         watch_interval: None,
