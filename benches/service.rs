@@ -76,6 +76,10 @@ struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     postgres: String,
+    /// Keep the PostgreSQL database afterwards (its name is printed), to look
+    /// at query plans.
+    #[arg(long)]
+    keep: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -599,6 +603,18 @@ fn login(base: &str, email: &str) -> String {
 
 struct Server {
     child: Child,
+    /// Highest RssAnon seen by a sampler every 20 ms, in kB.
+    peak_anon_kb: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A field of a process's /proc status, in kB.
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 impl Server {
@@ -611,6 +627,12 @@ impl Server {
             .env("MLAT_LOG", "error")
             .env("MLAT_WATCH_INTERVAL_SECS", "0")
             .env("MLAT_MAIL_INTERVAL_SECS", "0")
+            // As docs/operations.md recommends: large blocks (Argon2's 19 MiB)
+            // go back to the system when freed.
+            .env(
+                "MALLOC_MMAP_THRESHOLD_",
+                std::env::var("MALLOC_MMAP_THRESHOLD_").unwrap_or_else(|_| "1048576".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -620,25 +642,39 @@ impl Server {
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Server { child }
+        let peak_anon_kb = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (pid, peak, halt) = (child.id(), peak_anon_kb.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !halt.load(Ordering::Relaxed) {
+                if let Some(kb) = status_kb(pid, "RssAnon") {
+                    peak.fetch_max(kb, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Server {
+            child,
+            peak_anon_kb,
+            stop,
+        }
     }
 
     /// A line of the server's /proc status in MiB: `VmHWM` is the peak
     /// resident set, `RssAnon` the process's own memory now, `RssFile` the
     /// mapped files now (the SQLite database, shared with the page cache).
     fn status_mib(&self, field: &str) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
+        status_kb(self.child.id(), field).map_or(f64::NAN, |kb| kb as f64 / 1024.0)
+    }
+
+    fn peak_anon_mib(&self) -> f64 {
+        self.peak_anon_kb.load(Ordering::Relaxed) as f64 / 1024.0
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -993,8 +1029,9 @@ fn main() {
         rows.push(("evidence 10 MB", service, floor));
     }
 
-    let (peak, anon, file) = (
+    let (peak, peak_anon, anon, file) = (
         server.status_mib("VmHWM"),
+        server.peak_anon_mib(),
         server.status_mib("RssAnon"),
         server.status_mib("RssFile"),
     );
@@ -1053,14 +1090,20 @@ fn main() {
     };
     println!("database size after the run: {size_mib:.1} MiB");
     println!(
-        "server memory: peak resident {peak:.1} MiB; at the end {anon:.1} MiB own (RssAnon) + {file:.1} MiB mapped files (RssFile)"
+        "server memory: own (RssAnon) peak {peak_anon:.1} MiB, {anon:.1} MiB at the end; \
+         mapped database (RssFile) {file:.1} MiB at the end; peak resident of both (VmHWM) {peak:.1} MiB"
     );
     println!(
         "ratio = service throughput / floor throughput (1.0: HTTP, authentication and JSON cost nothing)"
     );
 
     drop(state);
-    if let Some(name) = pg_database {
+    if let Some(name) = pg_database.filter(|name| {
+        if args.keep {
+            println!("kept the database {name}");
+        }
+        !args.keep
+    }) {
         let mut admin = PgConnection::establish(&args.postgres).unwrap();
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut admin);

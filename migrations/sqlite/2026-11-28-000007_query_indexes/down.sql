@@ -1,3 +1,11 @@
+DROP INDEX deadlines_responder_idx;
+DROP INDEX deadlines_issuing_idx;
+DROP INDEX deadlines_agency_idx;
+DROP INDEX deadlines_status_due_idx;
+CREATE INDEX deadlines_status_due_idx ON deadlines (status, due_at);
+CREATE INDEX deadlines_agency_idx ON deadlines (agency_id, status, due_at);
+CREATE INDEX deadlines_issuing_idx ON deadlines (issuing_jurisdiction, status, due_at);
+CREATE INDEX deadlines_responder_idx ON deadlines (responder_id, status, due_at);
 DROP INDEX requests_parent_idx;
 CREATE INDEX requests_parent_idx ON requests (parent_id);
 DROP INDEX requests_issuing_status_idx;
