@@ -9,6 +9,7 @@ use crate::domain::audit::Actor;
 use crate::domain::workflow::Status;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
+use crate::repo::requests::RequestRow;
 
 /// States in which the responder may deliver.
 pub const OPEN_FOR_EVIDENCE: [Status; 3] =
@@ -22,9 +23,14 @@ pub struct Delivered {
     pub sha256: String,
 }
 
-/// Checks that `viewer` may deliver to request `id` now, and returns how many
-/// bytes it already holds.
-pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, ApiError> {
+/// The request `id` if `viewer` may deliver to it now; `after_upload` says the
+/// bytes already arrived (and will not be kept if the request moved on).
+fn deliverable(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+    after_upload: bool,
+) -> Result<RequestRow, ApiError> {
     let row = repo::requests::get_visible(conn, viewer, id)?
         .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
     if !viewer.relations(&row.access()).responder {
@@ -34,10 +40,21 @@ pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, 
     }
     let status = Status::parse(&row.status).map_err(ApiError::internal)?;
     if !OPEN_FOR_EVIDENCE.contains(&status) {
-        return Err(ApiError::conflict(format!(
-            "evidence is delivered while a request is transmitted, acknowledged or preserved; this one is {status}"
-        )));
+        return Err(ApiError::conflict(if after_upload {
+            format!("the request became {status} during the upload: nothing was kept")
+        } else {
+            format!(
+                "evidence is delivered while a request is transmitted, acknowledged or preserved; this one is {status}"
+            )
+        }));
     }
+    Ok(row)
+}
+
+/// Checks that `viewer` may deliver to request `id` now, and returns how many
+/// bytes it already holds.
+pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, ApiError> {
+    let row = deliverable(conn, viewer, id, false)?;
     Ok(repo::evidence::total_size(conn, &row.id)?)
 }
 
@@ -52,19 +69,7 @@ pub fn record(
     file: Delivered,
 ) -> Result<EvidenceRow, ApiError> {
     lock_row(conn, "requests", "id", id)?;
-    let request = repo::requests::get_visible(conn, viewer, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
-    if !viewer.relations(&request.access()).responder {
-        return Err(ApiError::Forbidden(
-            "only the organisation the request is addressed to delivers evidence".into(),
-        ));
-    }
-    let status = Status::parse(&request.status).map_err(ApiError::internal)?;
-    if !OPEN_FOR_EVIDENCE.contains(&status) {
-        return Err(ApiError::conflict(format!(
-            "the request became {status} during the upload: nothing was kept"
-        )));
-    }
+    let request = deliverable(conn, viewer, id, true)?;
     let row = EvidenceRow {
         id: new_id(),
         request_id: request.id.clone(),
