@@ -131,17 +131,11 @@ fn actor(v: &Viewer) -> Actor {
 
 fn viewer(conn: &mut DbConn, email: &str) -> Viewer {
     let user = repo::users::find_by_email(conn, email).unwrap().unwrap();
-    let jurisdiction = user
-        .organisation_id
-        .as_deref()
-        .and_then(|id| repo::organisations::get(conn, id).unwrap())
-        .map(|o| o.jurisdiction);
-    Viewer {
-        user_id: user.id,
-        role: Role::parse(&user.role).unwrap(),
-        organisation_id: user.organisation_id,
-        jurisdiction,
-    }
+    repo::users::find_active_with_organisation(conn, &user.id)
+        .unwrap()
+        .unwrap()
+        .viewer()
+        .unwrap()
 }
 
 fn request_body(case_id: &str, responder: &str) -> Value {

@@ -12,7 +12,6 @@ use crate::api::requests::{RequestIn, parse_transition};
 use crate::db::DbConn;
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
-use crate::domain::reference::Role;
 use crate::domain::requests::{OffenceCategory, Priority};
 use crate::domain::workflow::Action;
 use crate::repo;
@@ -37,19 +36,11 @@ struct Person {
 }
 
 fn person(conn: &mut DbConn, email: &str) -> Result<Person, ApiError> {
-    let user = repo::users::find_by_email(conn, email)?
-        .ok_or_else(|| ApiError::internal(format!("the demo account {email} is missing")))?;
-    let jurisdiction = match &user.organisation_id {
-        Some(id) => repo::organisations::get(conn, id)?.map(|o| o.jurisdiction),
-        None => None,
-    };
+    let missing = || ApiError::internal(format!("the demo account {email} is missing"));
+    let user = repo::users::find_by_email(conn, email)?.ok_or_else(missing)?;
+    let found = repo::users::find_active_with_organisation(conn, &user.id)?.ok_or_else(missing)?;
     Ok(Person {
-        viewer: Viewer {
-            user_id: user.id.clone(),
-            role: Role::parse(&user.role).map_err(ApiError::internal)?,
-            organisation_id: user.organisation_id.clone(),
-            jurisdiction,
-        },
+        viewer: found.viewer().map_err(ApiError::internal)?,
         actor: Actor::user(&user.id, user.organisation_id.as_deref()),
     })
 }

@@ -26,6 +26,19 @@ pub struct UserWithOrganisation {
     pub jurisdiction: Option<String>,
 }
 
+impl UserWithOrganisation {
+    /// The user as the access rules see them, for work done on their behalf
+    /// outside a request (the demo's worked case, the benchmark).
+    pub fn viewer(&self) -> Result<crate::domain::access::Viewer, String> {
+        Ok(crate::domain::access::Viewer {
+            user_id: self.user.id.clone(),
+            role: crate::domain::reference::Role::parse(&self.user.role)?,
+            organisation_id: self.user.organisation_id.clone(),
+            jurisdiction: self.jurisdiction.clone(),
+        })
+    }
+}
+
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> QueryResult<()> {
     diesel::insert_into(users::table)
         .values(row)
