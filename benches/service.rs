@@ -76,8 +76,8 @@ struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     postgres: String,
-    /// Keep the PostgreSQL database afterwards (its name is printed), to look
-    /// at query plans.
+    /// Keep the database afterwards (its name or path is printed), to look at
+    /// query plans.
     #[arg(long)]
     keep: bool,
     /// Passed by `cargo bench`; ignored.
@@ -89,11 +89,107 @@ struct Args {
 struct Sample {
     latencies: Vec<Duration>,
     wall: Duration,
+    cpu: Cpu,
+}
+
+/// CPU seconds spent while one side of one operation ran: by the server
+/// process, by this process (the HTTP client, or the floor's own threads), and
+/// by everything else on the machine (mostly PostgreSQL's backends).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server: f64,
+    bench: f64,
+    rest: f64,
+}
+
+/// Busy CPU seconds so far: of the whole machine, of the server, of this process.
+#[derive(Clone, Copy)]
+struct CpuClock {
+    machine: f64,
+    server: f64,
+    bench: f64,
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // Linux reports /proc times in USER_HZ, which is 100 on every architecture
+    // the benchmark runs on.
+    100.0
+}
+
+/// utime + stime of a process, with its finished threads, in seconds.
+fn process_cpu(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The command name may hold spaces: fields start after its ')'.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split(' ').collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / clock_ticks_per_second())
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// Busy seconds of all CPUs together: everything but idle and iowait.
+fn machine_cpu() -> f64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|stat| {
+            let line = stat.lines().next()?;
+            let ticks: Vec<f64> = line
+                .split_whitespace()
+                .skip(1)
+                .take(8)
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            let busy: f64 = ticks.iter().sum::<f64>() - ticks.get(3)? - ticks.get(4)?;
+            Some(busy / clock_ticks_per_second())
+        })
+        .unwrap_or(f64::NAN)
+}
+
+impl CpuClock {
+    fn now(server_pid: u32) -> CpuClock {
+        CpuClock {
+            machine: machine_cpu(),
+            server: process_cpu(&server_pid.to_string()),
+            bench: process_cpu("self"),
+        }
+    }
+
+    fn since(self, start: CpuClock) -> Cpu {
+        let server = self.server - start.server;
+        let bench = self.bench - start.bench;
+        Cpu {
+            server,
+            bench,
+            rest: (self.machine - start.machine - server - bench).max(0.0),
+        }
+    }
+}
+
+/// The benchmarked server's process id, once it runs.
+static SERVER_PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Runs one side of an operation and notes the CPU it took.
+fn metered(run: impl FnOnce() -> Sample) -> Sample {
+    let pid = *SERVER_PID.get().expect("the server runs");
+    let start = CpuClock::now(pid);
+    let mut sample = run();
+    sample.cpu = CpuClock::now(pid).since(start);
+    sample
 }
 
 impl Sample {
     fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+
+    /// CPU microseconds per operation: server, this process, the rest.
+    fn cpu_per_op(&self) -> (f64, f64, f64) {
+        let n = self.latencies.len().max(1) as f64 / 1e6;
+        (self.cpu.server / n, self.cpu.bench / n, self.cpu.rest / n)
     }
 
     fn percentile(&self, p: f64) -> Duration {
@@ -479,6 +575,13 @@ fn floor<F>(state: &AppState, threads: usize, count: usize, f: F) -> Sample
 where
     F: Fn(&mut DbConn, usize) + Send + Sync,
 {
+    metered(|| floor_unmetered(state, threads, count, f))
+}
+
+fn floor_unmetered<F>(state: &AppState, threads: usize, count: usize, f: F) -> Sample
+where
+    F: Fn(&mut DbConn, usize) + Send + Sync,
+{
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let latencies = std::thread::scope(|scope| {
@@ -508,6 +611,7 @@ where
     Sample {
         latencies,
         wall: started.elapsed(),
+        cpu: Cpu::default(),
     }
 }
 
@@ -525,6 +629,10 @@ type Call = Rc<
 
 /// Runs `count` calls with `clients` concurrent connections: the service.
 fn http(base: &str, clients: usize, count: usize, call: Call) -> Sample {
+    metered(|| http_unmetered(base, clients, count, call))
+}
+
+fn http_unmetered(base: &str, clients: usize, count: usize, call: Call) -> Sample {
     let base = base.to_owned();
     actix_rt::System::new().block_on(async move {
         let next = Rc::new(RefCell::new(0usize));
@@ -577,6 +685,7 @@ fn http(base: &str, clients: usize, count: usize, call: Call) -> Sample {
         Sample {
             latencies: latencies.take(),
             wall,
+            cpu: Cpu::default(),
         }
     })
 }
@@ -639,6 +748,7 @@ impl Server {
         let peak_anon_kb = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (pid, peak, halt) = (child.id(), peak_anon_kb.clone(), stop.clone());
+        SERVER_PID.set(pid).expect("one server per run");
         std::thread::spawn(move || {
             while !halt.load(Ordering::Relaxed) {
                 if let Some(kb) = status_kb(pid, "RssAnon") {
@@ -1063,6 +1173,37 @@ fn main() {
             service.throughput() / floor.throughput(),
         );
     }
+    println!();
+    println!("CPU per operation, microseconds (all cores together, from /proc)");
+    println!(
+        "{:<15} {:>9} {:>9} {:>9} {:>9}   {:>9} {:>9} {:>9}   {:>9}",
+        "operation",
+        "server",
+        "client",
+        "database",
+        "total",
+        "floor",
+        "database",
+        "total",
+        "cpu ratio"
+    );
+    for (name, service, floor) in &rows {
+        let (server, client, db) = service.cpu_per_op();
+        let (_, own, floor_db) = floor.cpu_per_op();
+        let (total, floor_total) = (server + client + db, own + floor_db);
+        println!(
+            "{:<15} {:>9.0} {:>9.0} {:>9.0} {:>9.0}   {:>9.0} {:>9.0} {:>9.0}   {:>9.2}",
+            name,
+            server,
+            client,
+            db,
+            total,
+            own,
+            floor_db,
+            floor_total,
+            floor_total / total
+        );
+    }
     let size_mib = {
         let mut conn = state.pool.get().unwrap();
         match &mut *conn {
@@ -1090,8 +1231,16 @@ fn main() {
     println!(
         "ratio = service throughput / floor throughput (1.0: HTTP, authentication and JSON cost nothing)"
     );
+    println!(
+        "CPU: server = the mlat process, client = this process's HTTP client, database = the rest of the \
+         machine (PostgreSQL's backends; about 0 on SQLite); cpu ratio = floor total / service total"
+    );
 
     drop(state);
+    if args.keep && pg_database.is_none() {
+        println!("kept the database {}/bench.db", dir.keep().display());
+        return;
+    }
     if let Some(name) = pg_database.filter(|name| {
         if args.keep {
             println!("kept the database {name}");

@@ -3,6 +3,7 @@
 use actix_web::web;
 
 use crate::api::error::ApiError;
+use crate::auth::caller::Caller;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{DbConn, Pool, write_tx};
@@ -39,6 +40,42 @@ impl AppState {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// Like `db`, for a caller: confirms the caller's account first, in the same
+    /// hop and connection (`Caller::confirm`).
+    pub async fn db_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let caller = caller.clone();
+        self.db(move |conn| {
+            caller.confirm(conn)?;
+            f(conn)
+        })
+        .await
+    }
+
+    /// Like `write`, for a caller: the account is confirmed inside the
+    /// transaction, so the change is made only by an account active when it
+    /// commits.
+    pub async fn write_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let caller = caller.clone();
+        self.write(move |conn| {
+            caller.confirm(conn)?;
+            f(conn)
+        })
+        .await
+    }
+
+    /// Confirms a caller whose request needs nothing else from the database.
+    pub async fn confirm(&self, caller: &Caller) -> Result<(), ApiError> {
+        self.db_as(caller, |_| Ok(())).await
     }
 
     /// Like `db`, inside one write transaction: all of `f` commits, or none of it.

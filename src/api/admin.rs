@@ -79,7 +79,7 @@ pub async fn outbox(
         return Err(ApiError::field("limit", "must be from 1 to 200"));
     }
     let rows = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             Ok(outbox::table
                 .filter(outbox::status.eq(status))
                 .select(OutboxRow::as_select())
@@ -102,7 +102,7 @@ pub async fn retry(
     caller.require_admin()?;
     let (actor, id) = (caller.actor(), id.into_inner());
     let row = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             let now = UtcTime::now();
             let changed = diesel::update(
                 outbox::table

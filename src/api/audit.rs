@@ -10,7 +10,9 @@ use crate::state::AppState;
     responses((status = 200, description = "Whether every hash chain is intact (administrators)", body = crate::repo::audit::Verification)))]
 pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let verification = state.db(|conn| Ok(repo::audit::verify_all(conn)?)).await?;
+    let verification = state
+        .db_as(&caller, |conn| Ok(repo::audit::verify_all(conn)?))
+        .await?;
     if let Some(broken) = &verification.first_break {
         tracing::error!(chain = %broken.chain, event = ?broken.event_id, reason = %broken.reason,
             "audit trail verification failed");

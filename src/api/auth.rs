@@ -102,19 +102,23 @@ pub struct MeOut {
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user and their organisation", body = MeOut)))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let organisation = match caller.organisation_id.clone() {
-        Some(id) => state
-            .db(move |conn| Ok(repo::organisations::get(conn, &id)?))
-            .await?
-            .map(OrganisationOut::try_from)
-            .transpose()?,
-        None => None,
-    };
+    let id = caller.user_id.clone();
+    let (user, organisation) = state
+        .db_as(&caller, move |conn| {
+            let user = repo::users::get(conn, &id)?
+                .ok_or_else(|| ApiError::Unauthenticated("the account is gone".into()))?;
+            let organisation = match &user.organisation_id {
+                Some(org) => repo::organisations::get(conn, org)?,
+                None => None,
+            };
+            Ok((user, organisation))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(MeOut {
-        id: caller.user_id,
-        email: caller.email,
-        name: caller.name,
+        id: user.id,
+        email: user.email,
+        name: user.name,
         role: caller.role.as_str().to_owned(),
-        organisation,
+        organisation: organisation.map(OrganisationOut::try_from).transpose()?,
     }))
 }

@@ -125,7 +125,9 @@ pub async fn create(
     let new = body.into_inner().parse()?;
     let actor = caller.actor();
     let row = state
-        .write(move |conn| cases::create(conn, &actor, &agency, new))
+        .write_as(&caller, move |conn| {
+            cases::create(conn, &actor, &agency, new)
+        })
         .await?;
     Ok(HttpResponse::Created().json(CaseOut::from_row(row, Some(Vec::new()))?))
 }
@@ -146,7 +148,9 @@ pub async fn list(
         }));
     };
     let page = state
-        .db(move |conn| Ok(repo::cases::list_for_agency(conn, &agency, &page)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::cases::list_for_agency(conn, &agency, &page)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, |row| {
         CaseOut::from_row(row, None)
@@ -168,7 +172,7 @@ pub async fn get(
     };
     let viewer = caller.viewer();
     let found = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             let Some(case) = repo::cases::get_for_agency(conn, &id, &agency)? else {
                 return Ok(None);
             };

@@ -53,7 +53,7 @@ pub async fn for_request(
 ) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let rows = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
             let mut rows = repo::deadlines::for_request(conn, &row.id)?;
@@ -160,7 +160,9 @@ pub async fn board(
     };
     let viewer = caller.viewer();
     let mut rows = state
-        .db(move |conn| Ok(repo::deadlines::board(conn, &viewer, &q)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::deadlines::board(conn, &viewer, &q)?)
+        })
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);

@@ -104,7 +104,9 @@ pub async fn upload(
     let viewer = caller.viewer();
     let (check_viewer, check_id) = (viewer.clone(), id.clone());
     let already = state
-        .db(move |conn| service::may_deliver(conn, &check_viewer, &check_id))
+        .db_as(&caller, move |conn| {
+            service::may_deliver(conn, &check_viewer, &check_id)
+        })
         .await?;
     let room = max.saturating_sub(already.max(0) as u64);
     let incoming = state.store.receive(body, room).await.map_err(|e| match e {
@@ -133,7 +135,7 @@ pub async fn upload(
     let actor = caller.actor();
     let kept = sha256.clone();
     let saved = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             service::record(
                 conn,
                 &viewer,
@@ -179,7 +181,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let rows = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             let request = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
             Ok(repo::evidence::for_request(conn, &request.id)?)
@@ -202,7 +204,7 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let (viewer, actor, id) = (caller.viewer(), caller.actor(), id.into_inner());
     let row = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             let row = repo::evidence::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no evidence `{id}`")))?;
             repo::audit::append_for_request(

@@ -114,12 +114,14 @@ impl JurisdictionIn {
     responses((status = 200, description = "Jurisdictions by code", body = PageOut<JurisdictionOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.to_request()?;
     let page = state
-        .db(move |conn| Ok(repo::jurisdictions::list(conn, &page)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::jurisdictions::list(conn, &page)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, JurisdictionOut::try_from)?))
 }
@@ -128,13 +130,15 @@ pub async fn list(
     responses((status = 200, description = "The jurisdiction", body = JurisdictionOut)))]
 pub async fn get(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let shown = code.clone();
     let row = state
-        .db(move |conn| Ok(repo::jurisdictions::get(conn, &code)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::jurisdictions::get(conn, &code)?)
+        })
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no jurisdiction `{shown}`")))?;
     Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
@@ -151,7 +155,9 @@ pub async fn create(
     let new = body.into_inner().parse()?;
     let actor = caller.actor();
     let row = state
-        .write(move |conn| reference::create_jurisdiction(conn, &actor, new))
+        .write_as(&caller, move |conn| {
+            reference::create_jurisdiction(conn, &actor, new)
+        })
         .await?;
     tracing::info!(code = %row.code, by = %caller.user_id, "jurisdiction created");
     Ok(HttpResponse::Created().json(JurisdictionOut::try_from(row)?))
@@ -185,7 +191,9 @@ pub async fn update(
     errors.into_result()?;
     let (actor, code) = (caller.actor(), code.into_inner());
     let row = state
-        .write(move |conn| reference::update_jurisdiction(conn, &actor, &code, change))
+        .write_as(&caller, move |conn| {
+            reference::update_jurisdiction(conn, &actor, &code, change)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
 }

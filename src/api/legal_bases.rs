@@ -10,10 +10,11 @@ use crate::state::AppState;
 /// people can see what is missing and why.
 #[utoipa::path(get, path = "/api/v1/legal-bases", tag = "reference", security(("bearer" = [])),
     responses((status = 200, description = "The catalogue of legal bases and their clocks", body = Items<LegalBasis>)))]
-pub async fn list(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
-    HttpResponse::Ok().json(Items::<LegalBasis>::of(
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    state.confirm(&caller).await?;
+    Ok(HttpResponse::Ok().json(Items::<LegalBasis>::of(
         state.catalogue.legal_bases.iter().cloned(),
-    ))
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/legal-bases/{id}", tag = "reference", security(("bearer" = [])),
@@ -21,9 +22,10 @@ pub async fn list(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
     responses((status = 200, description = "The legal basis", body = LegalBasis)))]
 pub async fn get(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    state.confirm(&caller).await?;
     let basis = state
         .catalogue
         .get(&id)

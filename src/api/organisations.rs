@@ -122,7 +122,7 @@ pub struct ListQuery {
     responses((status = 200, description = "Organisations, by name", body = PageOut<OrganisationOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -146,7 +146,9 @@ pub async fn list(
         jurisdiction: jurisdiction.map(|j| j.as_str().to_owned()),
     };
     let page = state
-        .db(move |conn| Ok(repo::organisations::list(conn, &filter, &page)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::organisations::list(conn, &filter, &page)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, OrganisationOut::try_from)?))
 }
@@ -155,13 +157,15 @@ pub async fn list(
     responses((status = 200, description = "The organisation", body = OrganisationOut)))]
 pub async fn get(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let shown = id.clone();
     let row = state
-        .db(move |conn| Ok(repo::organisations::get(conn, &id)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::organisations::get(conn, &id)?)
+        })
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no organisation `{shown}`")))?;
     Ok(HttpResponse::Ok().json(OrganisationOut::try_from(row)?))
@@ -178,7 +182,9 @@ pub async fn create(
     let new = body.into_inner().parse()?;
     let actor = caller.actor();
     let row = state
-        .write(move |conn| reference::create_organisation(conn, &actor, new))
+        .write_as(&caller, move |conn| {
+            reference::create_organisation(conn, &actor, new)
+        })
         .await?;
     tracing::info!(organisation_id = %row.id, by = %caller.user_id, "organisation created");
     Ok(HttpResponse::Created().json(OrganisationOut::try_from(row)?))

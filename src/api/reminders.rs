@@ -31,7 +31,9 @@ pub async fn mine(
     let page = query.to_request()?;
     let user = caller.user_id.clone();
     let page = state
-        .db(move |conn| Ok(repo::outbox::reminders_for(conn, &user, &page)?))
+        .db_as(&caller, move |conn| {
+            Ok(repo::outbox::reminders_for(conn, &user, &page)?)
+        })
         .await?;
     Ok(
         HttpResponse::Ok().json(PageOut::from(page.map(|r| ReminderOut {

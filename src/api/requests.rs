@@ -488,7 +488,7 @@ pub async fn create(
     let case_id = case_id.ok_or_else(|| ApiError::field("case_id", "name the case"))?;
     let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
     let out = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             let row =
                 service::create(conn, &viewer, &actor, &app.rules(), &case_id, drafted, None)?;
             view(conn, &viewer, row)
@@ -520,7 +520,7 @@ pub async fn follow_up(
         id.into_inner(),
     );
     let out = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             let row = service::follow_up(conn, &viewer, &actor, &app.rules(), &id, drafted)?;
             view(conn, &viewer, row)
         })
@@ -537,7 +537,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let out = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
             view(conn, &viewer, row)
@@ -562,7 +562,7 @@ pub async fn edit(
         id.into_inner(),
     );
     let out = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             let row = service::edit(conn, &viewer, &actor, &app.rules(), &id, version, patch)?;
             view(conn, &viewer, row)
         })
@@ -620,7 +620,7 @@ pub async fn list(
     };
     let viewer = caller.viewer();
     let out = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             let page = repo::requests::list_visible(conn, &viewer, &filter, &page)?;
             PageOut::try_from_page(page, |row| RequestOut::build(row, &viewer, None))
         })
@@ -941,7 +941,7 @@ pub async fn transition(
     let (version, input) = parse_transition(action, value)?;
     let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
     let out = state
-        .write(move |conn| {
+        .write_as(&caller, move |conn| {
             let row = service::transition(
                 conn,
                 &viewer,
@@ -1020,7 +1020,7 @@ pub async fn audit(
 ) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let events = state
-        .db(move |conn| {
+        .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
             let insider = viewer.sees_case_content(&row.access());

@@ -109,7 +109,7 @@ pub async fn list(
     caller.require_admin()?;
     let page = query.to_request()?;
     let page = state
-        .db(move |conn| Ok(repo::users::list(conn, &page)?))
+        .db_as(&caller, move |conn| Ok(repo::users::list(conn, &page)?))
         .await?;
     Ok(HttpResponse::Ok().json(PageOut::from(page.map(UserOut::from))))
 }
@@ -128,7 +128,7 @@ pub async fn get(
     }
     let shown = id.clone();
     let row = state
-        .db(move |conn| Ok(repo::users::get(conn, &id)?))
+        .db_as(&caller, move |conn| Ok(repo::users::get(conn, &id)?))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{shown}`")))?;
     Ok(HttpResponse::Ok().json(UserOut::from(row)))
@@ -156,7 +156,9 @@ pub async fn create(
         password_hash,
     };
     let row = state
-        .write(move |conn| accounts::create_user(conn, &actor, new))
+        .write_as(&caller, move |conn| {
+            accounts::create_user(conn, &actor, new)
+        })
         .await?;
     Ok(HttpResponse::Created().json(UserOut::from(row)))
 }
@@ -187,7 +189,9 @@ pub async fn update(
     let id = id.into_inner();
     let actor = caller.actor();
     let row = state
-        .write(move |conn| accounts::update_user(conn, &actor, &id, change))
+        .write_as(&caller, move |conn| {
+            accounts::update_user(conn, &actor, &id, change)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(UserOut::from(row)))
 }

@@ -17,7 +17,10 @@ pub const ACCESS_TTL: TimeDelta = TimeDelta::minutes(15);
 /// A working day: after it the person signs in again.
 pub const REFRESH_TTL: TimeDelta = TimeDelta::hours(12);
 
-/// Every claim is required: a token missing one does not decode.
+/// Every registered claim is required: a token missing one does not decode.
+/// `role`, `org`, `org_kind` and `jur` say what the holder was when the token
+/// was issued, so that a handler can refuse on them before it reads anything;
+/// every request still checks them against the account (`Caller::confirm`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
@@ -27,6 +30,32 @@ pub struct Claims {
     pub nbf: i64,
     pub iat: i64,
     pub jti: String,
+    pub role: String,
+    pub org: Option<String>,
+    pub org_kind: Option<String>,
+    pub jur: Option<String>,
+}
+
+/// Who a token is issued to: the account and what the access rules need of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub user_id: String,
+    pub role: String,
+    pub organisation_id: Option<String>,
+    pub organisation_kind: Option<String>,
+    pub jurisdiction: Option<String>,
+}
+
+impl Claims {
+    pub fn holder(&self) -> Holder {
+        Holder {
+            user_id: self.sub.clone(),
+            role: self.role.clone(),
+            organisation_id: self.org.clone(),
+            organisation_kind: self.org_kind.clone(),
+            jurisdiction: self.jur.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,16 +129,20 @@ impl TokenKeys {
         })
     }
 
-    /// A new access token for `user_id`, valid from `now` for `ACCESS_TTL`.
-    pub fn issue(&self, user_id: &str, now: DateTime<Utc>) -> Result<String, String> {
+    /// A new access token for `holder`, valid from `now` for `ACCESS_TTL`.
+    pub fn issue(&self, holder: &Holder, now: DateTime<Utc>) -> Result<String, String> {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: user_id.into(),
+            sub: holder.user_id.clone(),
             iat: now.timestamp(),
             nbf: now.timestamp(),
             exp: (now + ACCESS_TTL).timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            role: holder.role.clone(),
+            org: holder.organisation_id.clone(),
+            org_kind: holder.organisation_kind.clone(),
+            jur: holder.jurisdiction.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding)
             .map_err(|e| e.to_string())
@@ -172,6 +205,16 @@ pub fn hash_refresh_token(token: &str) -> String {
 mod tests {
     use super::*;
 
+    fn holder(user_id: &str) -> Holder {
+        Holder {
+            user_id: user_id.into(),
+            role: "liaison_officer".into(),
+            organisation_id: Some("org-1".into()),
+            organisation_kind: Some("agency".into()),
+            jurisdiction: Some("GB".into()),
+        }
+    }
+
     fn keys() -> TokenKeys {
         let seed = [7u8; 32];
         let pem = SigningKey::from_bytes(&seed)
@@ -183,9 +226,10 @@ mod tests {
     #[test]
     fn issued_tokens_decode_with_every_claim() {
         let keys = keys();
-        let token = keys.issue("user-1", Utc::now()).unwrap();
+        let token = keys.issue(&holder("user-1"), Utc::now()).unwrap();
         let claims = keys.decode(&token).unwrap();
         assert_eq!(claims.sub, "user-1");
+        assert_eq!(claims.holder(), holder("user-1"));
         assert_eq!(claims.iss, ISSUER);
         assert_eq!(claims.aud, AUDIENCE);
         assert_eq!(claims.exp - claims.iat, 900);
@@ -195,10 +239,12 @@ mod tests {
     fn expired_and_not_yet_valid_tokens_are_refused() {
         let keys = keys();
         let old = keys
-            .issue("u", Utc::now() - TimeDelta::minutes(16))
+            .issue(&holder("u"), Utc::now() - TimeDelta::minutes(16))
             .unwrap();
         assert!(keys.decode(&old).is_err());
-        let future = keys.issue("u", Utc::now() + TimeDelta::minutes(5)).unwrap();
+        let future = keys
+            .issue(&holder("u"), Utc::now() + TimeDelta::minutes(5))
+            .unwrap();
         assert!(keys.decode(&future).is_err());
     }
 
@@ -234,7 +280,7 @@ mod tests {
             .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .unwrap();
         let other = TokenKeys::from_pem(&other_pem).unwrap();
-        let forged = other.issue("u", Utc::now()).unwrap();
+        let forged = other.issue(&holder("u"), Utc::now()).unwrap();
         assert!(keys.decode(&forged).is_err());
     }
 
@@ -257,7 +303,7 @@ mod tests {
         let written = std::fs::read_to_string(&path).unwrap();
         let second = TokenKeys::load(&path, true).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
-        let token = first.issue("u", Utc::now()).unwrap();
+        let token = first.issue(&holder("u"), Utc::now()).unwrap();
         assert!(second.decode(&token).is_ok());
         std::fs::write(&path, "not a key").unwrap();
         assert!(matches!(

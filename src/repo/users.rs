@@ -27,6 +27,17 @@ pub struct UserWithOrganisation {
 }
 
 impl UserWithOrganisation {
+    /// What an access token for this account says of it.
+    pub fn holder(&self) -> crate::auth::tokens::Holder {
+        crate::auth::tokens::Holder {
+            user_id: self.user.id.clone(),
+            role: self.user.role.clone(),
+            organisation_id: self.user.organisation_id.clone(),
+            organisation_kind: self.organisation_kind.clone(),
+            jurisdiction: self.jurisdiction.clone(),
+        }
+    }
+
     /// The user as the access rules see them, for work done on their behalf
     /// outside a request (the demo's worked case, the benchmark).
     pub fn viewer(&self) -> Result<crate::domain::access::Viewer, String> {

@@ -58,7 +58,10 @@ fn issue_pair(
             revoked_at: None,
         },
     )?;
-    let access_token = keys.issue(user_id, now).map_err(ApiError::internal)?;
+    let holder = repo::users::find_active_with_organisation(conn, user_id)?
+        .ok_or_else(|| ApiError::Unauthenticated("the account is not active".into()))?
+        .holder();
+    let access_token = keys.issue(&holder, now).map_err(ApiError::internal)?;
     Ok(TokenPair {
         access_token,
         refresh_token,

@@ -15,6 +15,8 @@ backend_tests!(
     reusing_a_rotated_refresh_token_revokes_the_family,
     logout_revokes_the_refresh_token,
     a_deactivated_users_tokens_stop_working_at_once,
+    a_deactivated_account_is_refused_on_every_kind_of_route,
+    a_token_issued_before_the_account_moved_is_refused,
     forged_or_missing_tokens_are_refused,
 );
 
@@ -245,4 +247,109 @@ async fn parallel_guesses_cannot_outrun_the_lockout(app: &TestApp) {
     login_body(app, "ca@gb.test.example", PASSWORD)
         .await
         .problem(429);
+}
+
+/// The token describes the caller; every route checks the account itself in the
+/// hop that reads or writes, so a deactivation stops reads and writes alike.
+async fn a_deactivated_account_is_refused_on_every_kind_of_route(app: &TestApp) {
+    let w = app.world().await;
+    let case_id = crate::workflow::open_case(app, &w.officer).await;
+    let request = crate::workflow::create(
+        app,
+        &w.officer,
+        crate::workflow::preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let request_id = request["id"].as_str().unwrap().to_owned();
+    let reads = [
+        "/api/v1/me".to_owned(),
+        "/api/v1/legal-bases".into(),
+        "/api/v1/legal-bases/budapest-29".into(),
+        "/api/v1/jurisdictions".into(),
+        "/api/v1/jurisdictions/GB".into(),
+        "/api/v1/organisations".into(),
+        format!("/api/v1/organisations/{}", w.gb_agency),
+        "/api/v1/cases".into(),
+        format!("/api/v1/cases/{case_id}"),
+        "/api/v1/requests".into(),
+        format!("/api/v1/requests/{request_id}"),
+        format!("/api/v1/requests/{request_id}/deadlines"),
+        format!("/api/v1/requests/{request_id}/audit"),
+        format!("/api/v1/requests/{request_id}/evidence"),
+        "/api/v1/deadlines".into(),
+        "/api/v1/reminders".into(),
+        format!("/api/v1/users/{}", w.officer_id),
+    ];
+    for path in &reads {
+        assert_eq!(app.get(path, &w.officer).await.status, 200, "{path}");
+    }
+    app.patch(
+        &format!("/api/v1/users/{}", w.officer_id),
+        &w.admin,
+        json!({"active": false}),
+    )
+    .await;
+    for path in &reads {
+        app.get(path, &w.officer).await.problem(401);
+    }
+    // Writes are refused inside their transaction, and leave nothing behind.
+    app.post(
+        "/api/v1/cases",
+        Some(&w.officer),
+        crate::cases::case_body("OP-AFTER"),
+    )
+    .await
+    .problem(401);
+    app.post(
+        "/api/v1/requests",
+        Some(&w.officer),
+        crate::workflow::preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await
+    .problem(401);
+    app.post(
+        &format!("/api/v1/requests/{request_id}/submit"),
+        Some(&w.officer),
+        json!({"version": 1}),
+    )
+    .await
+    .problem(401);
+    app.patch(
+        &format!("/api/v1/users/{}", w.officer_id),
+        &w.admin,
+        json!({"active": true}),
+    )
+    .await;
+    let officer = app.login("officer@gb.test.example").await;
+    let cases = app.get("/api/v1/cases", &officer).await;
+    assert_eq!(cases.json["items"].as_array().unwrap().len(), 1);
+    let requests = app.get("/api/v1/requests", &officer).await;
+    assert_eq!(requests.json["items"].as_array().unwrap().len(), 1);
+    let again = app
+        .get(&format!("/api/v1/requests/{request_id}"), &officer)
+        .await;
+    assert_eq!(again.json["status"], "draft");
+}
+
+/// Role and organisation come from the token, so a token must not outlive a
+/// change of either: it is refused, and a new sign-in carries the new ones.
+async fn a_token_issued_before_the_account_moved_is_refused(app: &TestApp) {
+    let w = app.world().await;
+    let old = w.officer.clone();
+    assert_eq!(app.get("/api/v1/cases", &old).await.status, 200);
+    app.sql(format!(
+        "UPDATE users SET organisation_id = '{}' WHERE id = '{}'",
+        w.de_agency, w.officer_id
+    ))
+    .await;
+    let refused = app.get("/api/v1/cases", &old).await;
+    let problem = refused.problem(401);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("changed"),
+        "{problem}"
+    );
+    let fresh = app.login("officer@gb.test.example").await;
+    let me = app.get("/api/v1/me", &fresh).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["organisation"]["id"], w.de_agency.as_str());
 }
