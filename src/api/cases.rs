@@ -142,6 +142,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = query.to_request()?;
     let Some(agency) = officer_agency(&caller) else {
+        // An answer, even an empty one, only to an account that is still active.
+        state.confirm(&caller).await?;
         return Ok(HttpResponse::Ok().json(PageOut::<CaseOut> {
             items: Vec::new(),
             next_cursor: None,
