@@ -110,11 +110,9 @@ struct CpuClock {
     bench: f64,
 }
 
-fn clock_ticks_per_second() -> f64 {
-    // Linux reports /proc times in USER_HZ, which is 100 on every architecture
-    // the benchmark runs on.
-    100.0
-}
+/// Linux reports /proc times in USER_HZ, which is 100 on every architecture
+/// the benchmark runs on.
+const TICKS_PER_SECOND: f64 = 100.0;
 
 /// utime + stime of a process, with its finished threads, in seconds.
 fn process_cpu(pid: &str) -> f64 {
@@ -126,7 +124,7 @@ fn process_cpu(pid: &str) -> f64 {
             let fields: Vec<&str> = rest.split(' ').collect();
             let utime: f64 = fields.get(11)?.parse().ok()?;
             let stime: f64 = fields.get(12)?.parse().ok()?;
-            Some((utime + stime) / clock_ticks_per_second())
+            Some((utime + stime) / TICKS_PER_SECOND)
         })
         .unwrap_or(f64::NAN)
 }
@@ -144,7 +142,7 @@ fn machine_cpu() -> f64 {
                 .filter_map(|t| t.parse().ok())
                 .collect();
             let busy: f64 = ticks.iter().sum::<f64>() - ticks.get(3)? - ticks.get(4)?;
-            Some(busy / clock_ticks_per_second())
+            Some(busy / TICKS_PER_SECOND)
         })
         .unwrap_or(f64::NAN)
 }

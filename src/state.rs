@@ -49,12 +49,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
-        let caller = caller.clone();
-        self.db(move |conn| {
-            caller.confirm(conn)?;
-            f(conn)
-        })
-        .await
+        self.db(confirmed(caller.clone(), f)).await
     }
 
     /// Like `write`, for a caller: the account is confirmed inside the
@@ -65,12 +60,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
-        let caller = caller.clone();
-        self.write(move |conn| {
-            caller.confirm(conn)?;
-            f(conn)
-        })
-        .await
+        self.write(confirmed(caller.clone(), f)).await
     }
 
     /// Confirms a caller whose request needs nothing else from the database.
@@ -85,5 +75,16 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         self.db(move |conn| write_tx(conn, f)).await
+    }
+}
+
+/// `f`, after confirming `caller` on the same connection.
+fn confirmed<T, F>(caller: Caller, f: F) -> impl FnOnce(&mut DbConn) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError>,
+{
+    move |conn| {
+        caller.confirm(conn)?;
+        f(conn)
     }
 }

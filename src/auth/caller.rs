@@ -27,7 +27,6 @@ pub struct Caller {
     pub organisation_id: Option<String>,
     pub organisation_kind: Option<OrganisationKind>,
     pub jurisdiction: Option<String>,
-    holder: Holder,
 }
 
 impl Caller {
@@ -43,13 +42,23 @@ impl Caller {
             .transpose()
             .map_err(invalid)?;
         Ok(Caller {
-            user_id: holder.user_id.clone(),
+            user_id: holder.user_id,
             role,
-            organisation_id: holder.organisation_id.clone(),
+            organisation_id: holder.organisation_id,
             organisation_kind,
-            jurisdiction: holder.jurisdiction.clone(),
-            holder,
+            jurisdiction: holder.jurisdiction,
         })
+    }
+
+    /// What the token said of the caller, in the words the account is stored in.
+    fn holder(&self) -> Holder {
+        Holder {
+            user_id: self.user_id.clone(),
+            role: self.role.as_str().to_owned(),
+            organisation_id: self.organisation_id.clone(),
+            organisation_kind: self.organisation_kind.map(|k| k.as_str().to_owned()),
+            jurisdiction: self.jurisdiction.clone(),
+        }
     }
 
     /// Checks the token's description against the account: it must be active
@@ -60,7 +69,7 @@ impl Caller {
             None => Err(unauthenticated(
                 "the account behind this token is not active",
             )),
-            Some(found) if found.holder() != self.holder => Err(unauthenticated(
+            Some(found) if found.holder() != self.holder() => Err(unauthenticated(
                 "the account changed since this token was issued: sign in again",
             )),
             Some(_) => Ok(()),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::api::error::ApiError;
 use crate::auth::password;
-use crate::auth::tokens::{self, ACCESS_TTL, REFRESH_TTL, TokenKeys};
+use crate::auth::tokens::{self, ACCESS_TTL, Holder, REFRESH_TTL, TokenKeys};
 use crate::db::{DbConn, UtcTime, new_id, write_tx};
 use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
@@ -41,9 +41,10 @@ fn locked(until: UtcTime, now: UtcTime) -> ApiError {
 fn issue_pair(
     conn: &mut DbConn,
     keys: &TokenKeys,
-    user_id: &str,
+    holder: &Holder,
     family_id: &str,
 ) -> Result<TokenPair, ApiError> {
+    let user_id = &holder.user_id;
     let now = Utc::now();
     let refresh_token = tokens::new_refresh_token().map_err(ApiError::internal)?;
     repo::sessions::insert_refresh(
@@ -58,10 +59,7 @@ fn issue_pair(
             revoked_at: None,
         },
     )?;
-    let holder = repo::users::find_active_with_organisation(conn, user_id)?
-        .ok_or_else(|| ApiError::Unauthenticated("the account is not active".into()))?
-        .holder();
-    let access_token = keys.issue(&holder, now).map_err(ApiError::internal)?;
+    let access_token = keys.issue(holder, now).map_err(ApiError::internal)?;
     Ok(TokenPair {
         access_token,
         refresh_token,
@@ -141,7 +139,11 @@ pub fn login(
                 details: serde_json::json!({ "email": email }),
             },
         )?;
-        issue_pair(conn, keys, &user.id, &new_id())
+        // The account with its organisation, as the token will describe it.
+        let holder = repo::users::find_active_with_organisation(conn, &user.id)?
+            .ok_or_else(invalid_credentials)?
+            .holder();
+        issue_pair(conn, keys, &holder, &new_id())
     })?;
     tracing::info!(email, user_id = %user.id, "sign-in succeeded");
     Ok(pair)
@@ -227,15 +229,14 @@ pub fn refresh(conn: &mut DbConn, keys: &TokenKeys, token: &str) -> Result<Token
                 user_id: row.user_id,
             });
         }
-        if row.expires_at <= now
-            || repo::users::find_active_with_organisation(conn, &row.user_id)?.is_none()
-        {
+        let account = repo::users::find_active_with_organisation(conn, &row.user_id)?;
+        let Some(account) = account.filter(|_| row.expires_at > now) else {
             return Ok(Rotation::Refused);
-        }
+        };
         if !repo::sessions::revoke_refresh(conn, &row.id, now)? {
             return Ok(Rotation::Refused);
         }
-        issue_pair(conn, keys, &row.user_id, &row.family_id).map(Rotation::Rotated)
+        issue_pair(conn, keys, &account.holder(), &row.family_id).map(Rotation::Rotated)
     })?;
     match rotation {
         Rotation::Rotated(pair) => Ok(pair),
