@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use clap::Parser;
 use diesel::{Connection, ExpressionMethods, PgConnection, RunQueryDsl};
 use mlat::config::Settings;
-use mlat::db::{DbConn, UtcTime, lock_row, new_id, write_tx};
+use mlat::db::{Backend, DbConn, UtcTime, lock_row, new_id, write_tx};
 use mlat::domain::access::Viewer;
 use mlat::domain::audit::{Actor, Event, compute_hash, request_chain};
 use mlat::domain::reference::{
@@ -613,6 +613,19 @@ where
     }
 }
 
+/// The floor's writers take turns in the process, as the server's do
+/// (`mlat::db::writers`), so that neither side waits in SQLite's busy handler.
+static FLOOR_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn floor_write<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let _turn = (conn.backend() == Backend::Sqlite).then(|| FLOOR_WRITERS.lock().unwrap());
+    write_tx(conn, f)
+}
+
 /// One HTTP call, built fresh for each index.
 type Call = Rc<
     dyn Fn(
@@ -868,7 +881,7 @@ fn main() {
         // The database work of a sign-in: the throttle row, the account, the
         // refresh token; not the password hash, which is the point of it.
         let floor = floor(&state, c, n, |conn, i| {
-            write_tx(conn, |conn| {
+            floor_write(conn, |conn| {
                 let email = &format!("person{}@bench.example", i % SIGN_IN_PEOPLE);
                 let throttle = repo::sessions::lock_throttle(conn, email)?;
                 repo::users::find_by_email(conn, email)?;
@@ -918,7 +931,7 @@ fn main() {
             let mut row = template.clone();
             row.id = new_id();
             row.reference = format!("R-FLOOR-{i:07}");
-            write_tx(conn, |conn| {
+            floor_write(conn, |conn| {
                 repo::requests::insert(conn, &row)?;
                 repo::audit::append_for_request(
                     conn,
@@ -956,7 +969,7 @@ fn main() {
         let ca_actor = actor(&world.ca);
         let floor = floor(&state, c, n, |conn, i| {
             let (id, version) = &world.pending_floor[i];
-            write_tx(conn, |conn| {
+            floor_write(conn, |conn| {
                 lock_row(conn, "requests", "id", id)?;
                 let mut row = repo::requests::get(conn, id)?.unwrap();
                 row.status = "approved".into();
@@ -1103,7 +1116,7 @@ fn main() {
             mine[..8].copy_from_slice(&((i + 1_000_000) as u64).to_le_bytes());
             let (sha256, size) = state.store.put(&mine).unwrap();
             let request_id = &world.deliverable[i % world.deliverable.len()];
-            write_tx(conn, |conn| {
+            floor_write(conn, |conn| {
                 let row = EvidenceRow {
                     id: new_id(),
                     request_id: request_id.clone(),

@@ -111,6 +111,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
             settings.data_dir.display()
         ))
     })?;
+    let writers = crate::db::WriterQueue::new(
+        settings.database_url.backend(),
+        crate::db::writers::PATIENCE,
+    );
     Ok(AppState {
         pool,
         keys,
@@ -118,6 +122,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         settings,
         mailer,
         store,
+        writers,
     })
 }
 

@@ -6,7 +6,7 @@ use crate::api::error::ApiError;
 use crate::auth::caller::Caller;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
-use crate::db::{DbConn, Pool, write_tx};
+use crate::db::{DbConn, Pool, WriterQueue, write_tx};
 use crate::domain::legal_bases::Catalogue;
 
 pub struct AppState {
@@ -16,6 +16,8 @@ pub struct AppState {
     pub settings: Settings,
     pub mailer: crate::mail::Mailer,
     pub store: crate::store::EvidenceStore,
+    /// This process's writers, in turn on SQLite (`db::writers`).
+    pub writers: WriterQueue,
 }
 
 impl AppState {
@@ -69,11 +71,18 @@ impl AppState {
     }
 
     /// Like `db`, inside one write transaction: all of `f` commits, or none of it.
+    /// On SQLite the writer first waits for its turn, before it takes a connection.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
+        let _turn = self.writers.turn().await.map_err(|busy| {
+            tracing::warn!(error = %busy, "a change waited too long for the database");
+            ApiError::Unavailable(
+                "the database is busy with other changes; try again shortly".into(),
+            )
+        })?;
         self.db(move |conn| write_tx(conn, f)).await
     }
 }

@@ -119,7 +119,8 @@ fn redact_password(url: &str) -> String {
 }
 
 /// Per-connection SQLite settings. `busy_timeout` comes first so that the other
-/// statements wait for a lock instead of failing at start-up.
+/// statements wait for a lock instead of failing at start-up. Its 10 s is also how
+/// long a writer waits for its turn in the process (`db::writers::PATIENCE`).
 const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;";
 
 /// Opens one connection to the backend the URL names.

@@ -6,7 +6,9 @@ pub mod migrations;
 pub mod pool;
 pub mod schema;
 pub mod types;
+pub mod writers;
 
 pub use conn::{Backend, DatabaseUrl, DbConn, lock_row, optimize, write_tx};
 pub use pool::{Pool, PooledConn};
 pub use types::{UtcTime, new_id};
+pub use writers::WriterQueue;

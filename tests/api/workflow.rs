@@ -15,6 +15,7 @@ backend_tests!(
     drafts_are_edited_only_by_their_agency_at_the_version_read,
     every_role_sees_and_acts_only_as_allowed,
     eight_approvals_at_once_one_wins,
+    sqlite_changes_wait_their_turn_and_postgres_changes_do_not,
     an_emergency_is_transmitted_first_and_validated_after,
     one_extension_then_no_more,
     returned_rejected_refused_clarified_and_withdrawn,
@@ -633,6 +634,28 @@ async fn every_role_sees_and_acts_only_as_allowed(app: &TestApp) {
     assert_eq!(filtered.json["items"].as_array().unwrap().len(), 1);
     let filtered = app.get("/api/v1/requests?status=draft", &w.officer).await;
     assert_eq!(filtered.json["items"].as_array().unwrap().len(), 0);
+}
+
+/// The in-process queue of writers (`db::writers`): on SQLite a change waits
+/// while another holds the turn, and goes through the moment it is released.
+async fn sqlite_changes_wait_their_turn_and_postgres_changes_do_not(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let queued = app.state.settings.database_url.backend() == mlat::db::Backend::Sqlite;
+    let turn = app.state.writers.turn().await.unwrap();
+    let body = preservation(Some(&case_id), &w.ie_provider);
+    let request = app.post("/api/v1/requests", Some(&w.officer), body);
+    futures_util::pin_mut!(request);
+    let early =
+        actix_web::rt::time::timeout(std::time::Duration::from_millis(300), &mut request).await;
+    assert_eq!(early.is_err(), queued, "queued only on SQLite");
+    drop(turn);
+    let reply = match early {
+        Ok(reply) => reply,
+        Err(_) => request.await,
+    };
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
 }
 
 async fn eight_approvals_at_once_one_wins(app: &TestApp) {
