@@ -13,6 +13,7 @@ mod evidence;
 mod http;
 mod mail;
 mod migrations;
+mod plans;
 mod reference;
 mod users;
 mod watcher;
