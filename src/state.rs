@@ -77,13 +77,18 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
-        let _turn = self.writers.turn().await.map_err(|busy| {
+        let turn = self.writers.turn().await.map_err(|busy| {
             tracing::warn!(error = %busy, "a change waited too long for the database");
             ApiError::Unavailable(
                 "the database is busy with other changes; try again shortly".into(),
             )
         })?;
-        self.db(move |conn| write_tx(conn, f)).await
+        self.db(move |conn| {
+            let done = write_tx(conn, f);
+            drop(turn);
+            done
+        })
+        .await
     }
 }
 

@@ -487,14 +487,27 @@ pub async fn create(
     let (case_id, drafted) = body.into_inner().parse()?;
     let case_id = case_id.ok_or_else(|| ApiError::field("case_id", "name the case"))?;
     let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
-    let out = state
+    let caller_viewer = viewer.clone();
+    let row = state
         .write_as(&caller, move |conn| {
-            let row =
-                service::create(conn, &viewer, &actor, &app.rules(), &case_id, drafted, None)?;
-            view(conn, &viewer, row)
+            service::create(
+                conn,
+                &caller_viewer,
+                &actor,
+                &app.rules(),
+                &case_id,
+                drafted,
+                None,
+            )
         })
         .await?;
-    Ok(HttpResponse::Created().json(out))
+    // Built after the commit, outside SQLite's one write lock. A request just
+    // made follows none up, and none follows it yet.
+    let family = Family {
+        parent: None,
+        children: Vec::new(),
+    };
+    Ok(HttpResponse::Created().json(RequestOut::build(row, &viewer, Some(family))?))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/follow-ups", tag = "requests", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "The request followed up")), request_body = RequestIn,

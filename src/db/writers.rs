@@ -15,19 +15,23 @@
 
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Backend;
 
 pub struct WriterQueue {
     /// One permit when writers take turns; `None` when they need not.
-    turn: Option<Semaphore>,
+    turn: Option<Arc<Semaphore>>,
     patience: Duration,
 }
 
-/// A writer's turn: the next one starts when this is dropped.
-pub struct Turn<'a> {
-    _permit: Option<SemaphorePermit<'a>>,
+/// A writer's turn: the next one starts when this is dropped. It can move to
+/// the thread that writes, so that the turn passes on the moment the write is
+/// done rather than when the async task that waited for it is next polled.
+pub struct Turn {
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,17 +46,17 @@ impl WriterQueue {
     /// `patience` bounds the wait (`PATIENCE` in the server).
     pub fn new(backend: Backend, patience: Duration) -> Self {
         WriterQueue {
-            turn: (backend == Backend::Sqlite).then(|| Semaphore::new(1)),
+            turn: (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1))),
             patience,
         }
     }
 
     /// Waits for this writer's turn, in arrival order.
-    pub async fn turn(&self) -> Result<Turn<'_>, Busy> {
+    pub async fn turn(&self) -> Result<Turn, Busy> {
         let Some(turn) = &self.turn else {
             return Ok(Turn { _permit: None });
         };
-        match tokio::time::timeout(self.patience, turn.acquire()).await {
+        match tokio::time::timeout(self.patience, turn.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Turn {
                 _permit: Some(permit),
             }),
