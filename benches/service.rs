@@ -86,6 +86,7 @@ struct Args {
 }
 
 /// Latencies of one side of one operation.
+#[derive(Clone)]
 struct Sample {
     latencies: Vec<Duration>,
     wall: Duration,
@@ -803,6 +804,75 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The name of get's row behind the bare HTTP server.
+const BARE: &str = "get, bare HTTP";
+
+/// get's reads behind the thinnest HTTP server: actix-web on two workers in this
+/// process, a hop to a blocking thread as the service makes, and no middleware,
+/// token, account check or request document (a three-field answer). Against it,
+/// the service shows what mlat itself adds; against the floor, it shows what
+/// HTTP on loopback costs any service on these cores.
+fn bare_http(
+    state: &Arc<AppState>,
+    viewer: &Viewer,
+    ids: &[String],
+    clients: usize,
+    count: usize,
+) -> Sample {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let data = actix_web::web::Data::new((state.clone(), viewer.clone()));
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .app_data(data.clone())
+                    .route("/r/{id}", actix_web::web::get().to(bare_get))
+            })
+            .workers(2)
+            .listen(listener)
+            .unwrap()
+            .run();
+            handle_tx.send(server.handle()).unwrap();
+            server.await.unwrap();
+        })
+    });
+    let handle = handle_rx.recv().unwrap();
+    let ids = ids.to_vec();
+    let sample = http(
+        &format!("http://127.0.0.1:{port}"),
+        clients,
+        count,
+        Rc::new(move |i| {
+            let path = format!("/r/{}", ids[i * 7919 % ids.len()]);
+            (awc::http::Method::GET, path, None, Vec::new())
+        }),
+    );
+    actix_rt::System::new().block_on(handle.stop(true));
+    thread.join().unwrap();
+    sample
+}
+
+async fn bare_get(
+    data: actix_web::web::Data<(Arc<AppState>, Viewer)>,
+    id: actix_web::web::Path<String>,
+) -> actix_web::HttpResponse {
+    let (data, id) = (data.into_inner(), id.into_inner());
+    let answer = actix_web::web::block(move || {
+        let (state, viewer) = &*data;
+        let mut conn = state.pool.get().unwrap();
+        let row = repo::requests::get_visible(&mut conn, viewer, &id)
+            .unwrap()
+            .unwrap();
+        let children = repo::requests::children_visible(&mut conn, viewer, &row.id).unwrap();
+        json!({"id": row.id, "reference": row.reference, "children": children})
+    })
+    .await
+    .unwrap();
+    actix_web::HttpResponse::Ok().json(answer)
+}
+
 fn bearer(token: &str) -> Vec<(String, String)> {
     vec![
         ("authorization".into(), format!("Bearer {token}")),
@@ -1017,7 +1087,9 @@ fn main() {
                 .unwrap();
             repo::requests::children_visible(conn, &world.officer, &row.id).unwrap();
         });
-        rows.push(("get", service, floor));
+        rows.push(("get", service, floor.clone()));
+        let bare = bare_http(&state, &world.officer, &world.visible, c, n);
+        rows.push((BARE, bare, floor));
     }
     if wanted("list") {
         let n = counts["list"];
@@ -1242,6 +1314,14 @@ fn main() {
     println!(
         "ratio = service throughput / floor throughput (1.0: HTTP, authentication and JSON cost nothing)"
     );
+    let by_name = |name: &str| rows.iter().find(|row| row.0 == name).map(|row| &row.1);
+    if let (Some(service), Some(bare)) = (by_name("get"), by_name(BARE)) {
+        println!(
+            "{BARE}: the same reads behind a bare actix-web server in this process (its CPU is in the \
+             client column); get / bare HTTP = {:.2}",
+            service.throughput() / bare.throughput()
+        );
+    }
     println!(
         "CPU: server = the mlat process, client = this process's HTTP client, database = the rest of the \
          machine (PostgreSQL's backends; about 0 on SQLite); cpu ratio = floor total / service total"
