@@ -27,9 +27,17 @@ struct Step {
     detail: String,
 }
 
-/// Copies request `from` `count` times, each with `parent` as its parent.
-fn copy(conn: &mut DbConn, from: &str, count: usize, parent: Option<&str>, tag: &str) {
-    let columns: Vec<String> = diesel::sql_query("SELECT name FROM pragma_table_info('requests')")
+/// Copies request `from` `count` times under ids `{tag}-{n}`, with the columns
+/// in `set` given these SQL values instead of the original's.
+fn copy(conn: &mut DbConn, from: &str, count: usize, tag: &str, set: &[(&str, &str)]) {
+    let listing = match conn.backend() {
+        mlat::db::Backend::Sqlite => "SELECT name FROM pragma_table_info('requests')",
+        mlat::db::Backend::Postgres => {
+            "SELECT column_name::text AS name FROM information_schema.columns \
+             WHERE table_name = 'requests' ORDER BY ordinal_position"
+        }
+    };
+    let columns: Vec<String> = diesel::sql_query(listing)
         .load::<Name>(conn)
         .unwrap()
         .into_iter()
@@ -37,12 +45,14 @@ fn copy(conn: &mut DbConn, from: &str, count: usize, parent: Option<&str>, tag: 
         .collect();
     let values: Vec<String> = columns
         .iter()
-        .map(|c| match c.as_str() {
-            "id" => format!("'{tag}-' || n.i"),
-            "reference" => format!("'R-{tag}-' || n.i"),
-            "parent_id" => parent.map_or("NULL".into(), |p| format!("'{p}'")),
-            other => format!("requests.{other}"),
-        })
+        .map(
+            |c| match (c.as_str(), set.iter().find(|(name, _)| name == c)) {
+                (_, Some((_, value))) => (*value).to_owned(),
+                ("id", None) => format!("'{tag}-' || n.i"),
+                ("reference", None) => format!("'R-{tag}-' || n.i"),
+                (other, None) => format!("requests.{other}"),
+            },
+        )
         .collect();
     diesel::sql_query(format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
@@ -54,6 +64,30 @@ fn copy(conn: &mut DbConn, from: &str, count: usize, parent: Option<&str>, tag: 
     .unwrap();
 }
 
+/// The officer's view and one draft request of the officer's agency; and the
+/// id of another agency.
+async fn one_draft(app: &TestApp) -> (Viewer, String, String) {
+    let w = app.world().await;
+    let case_id = open_case(app, &w.officer).await;
+    let first = create(
+        app,
+        &w.officer,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let viewer = Viewer {
+        user_id: w.officer_id.clone(),
+        role: Role::LiaisonOfficer,
+        organisation_id: Some(w.gb_agency.clone()),
+        jurisdiction: Some("GB".into()),
+    };
+    (
+        viewer,
+        first["id"].as_str().unwrap().to_owned(),
+        w.de_agency,
+    )
+}
+
 /// Almost every request has no parent, and SQLite's statistics count all those
 /// NULLs as one key: with an index over every request's `parent_id`, the planner
 /// judged it less selective than the agency's and walked the whole agency for a
@@ -61,26 +95,13 @@ fn copy(conn: &mut DbConn, from: &str, count: usize, parent: Option<&str>, tag: 
 #[actix_web::test]
 async fn sqlite_finds_follow_ups_through_their_own_index_when_most_requests_have_no_parent() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let w = app.world().await;
-    let case_id = open_case(&app, &w.officer).await;
-    let first = create(
-        &app,
-        &w.officer,
-        preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await;
-    let id = first["id"].as_str().unwrap().to_owned();
-    let viewer = Viewer {
-        user_id: w.officer_id.clone(),
-        role: Role::LiaisonOfficer,
-        organisation_id: Some(w.gb_agency.clone()),
-        jurisdiction: Some("GB".into()),
-    };
+    let (viewer, id, _) = one_draft(&app).await;
     let state = app.state.clone();
     let (found, plan) = web::block(move || {
         let mut conn = state.pool.get().unwrap();
-        copy(&mut conn, &id, 3000, None, "alone");
-        copy(&mut conn, &id, 40, Some(&id), "follow-up");
+        copy(&mut conn, &id, 3000, "alone", &[("parent_id", "NULL")]);
+        let parent = format!("'{id}'");
+        copy(&mut conn, &id, 40, "follow-up", &[("parent_id", &parent)]);
         mlat::db::optimize(&mut conn).unwrap();
 
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -110,4 +131,65 @@ async fn sqlite_finds_follow_ups_through_their_own_index_when_most_requests_have
         "the follow-ups were not looked up by parent: {plan:?}"
     );
     app.stop().await;
+}
+
+#[derive(QueryableByName)]
+struct Read {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rows: i64,
+}
+
+/// An agency's newest requests are its drafts. With PostgreSQL's default
+/// `random_page_cost`, a page of its preserved requests walked the primary key
+/// backwards past every draft instead of taking the (agency, status, id) index:
+/// thousands of rows read for one page. mlat's sessions set it to 1.1
+/// (`db::conn::establish`).
+#[actix_web::test]
+async fn postgres_reads_one_page_of_rows_for_a_filtered_list_behind_many_newer_drafts() {
+    crate::helpers::run(Backend::Postgres, async |app: &TestApp| {
+        let (viewer, id, other_agency) = one_draft(app).await;
+        let state = app.state.clone();
+        let (found, read) = web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            // Older requests (ids `a-...`), one in ten the officer's agency's, as
+            // when agencies file side by side; then the agency's newer drafts
+            // (`b-...` sorts after `a-...`).
+            let agency = viewer.organisation_id.clone().unwrap();
+            let mixed = format!("CASE WHEN n.i % 10 = 0 THEN '{agency}' ELSE '{other_agency}' END");
+            copy(
+                &mut conn,
+                &id,
+                10_000,
+                "a",
+                &[("status", "'preserved'"), ("agency_id", &mixed)],
+            );
+            copy(&mut conn, &id, 3000, "b", &[("status", "'draft'")]);
+            diesel::sql_query("ANALYZE requests")
+                .execute(&mut conn)
+                .unwrap();
+            mlat::db::write_tx(&mut conn, |conn| {
+                let filter = repo::requests::Filter {
+                    status: Some("preserved".into()),
+                    ..Default::default()
+                };
+                let page = repo::PageRequest {
+                    cursor: None,
+                    limit: 50,
+                };
+                let found = repo::requests::list_visible(conn, &viewer, &filter, &page)?;
+                let read = diesel::sql_query(
+                    "SELECT (seq_tup_read + idx_tup_fetch)::bigint AS rows \
+                     FROM pg_stat_xact_user_tables WHERE relname = 'requests'",
+                )
+                .get_result::<Read>(conn)?;
+                Ok::<_, diesel::result::Error>((found.items.len(), read.rows))
+            })
+            .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(found, 50);
+        assert!(read < 200, "{read} rows read for a page of 50");
+    })
+    .await;
 }
