@@ -3,19 +3,19 @@
 //! SQLite lets one transaction write at a time. A writer that finds the lock
 //! taken waits in SQLite's busy handler, which sleeps (1, 2, 5 ... up to 100 ms)
 //! and tries again, so the lock stands idle while the next writer sleeps: with
-//! eight writers at once, a third of the time went that way and the slowest
-//! create waited over 100 ms (docs/benchmarks.md). Queued here in arrival order,
-//! the next writer starts the moment the previous one is done, and waits without
-//! holding a pooled connection that a reader could use.
+//! eight writers at once, create's p99 was over 100 ms (docs/benchmarks.md,
+//! third round). Queued here in arrival order, the next writer starts the moment
+//! the previous one is done, and waits without holding a pooled connection that
+//! a reader could use.
 //!
-//! The queue only orders this process's writers; correctness never rests on it.
-//! Another process (the CLI, a second server) still meets the lock in SQLite,
-//! whose `BEGIN IMMEDIATE` and busy timeout handle it as before. PostgreSQL locks
-//! rows, not the database, so its writers are not queued.
-
-use std::time::Duration;
+//! The queue orders only the writes made through `AppState::write`; correctness
+//! never rests on it. Sign-in, the mail sender, the watcher and other processes
+//! (the CLI, a second server) still meet the lock in SQLite, whose `BEGIN
+//! IMMEDIATE` and busy timeout handle it as before. PostgreSQL locks rows, not
+//! the database, so its writers are not queued.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
