@@ -227,6 +227,17 @@ impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => ApiError::NotFound("no such object".into()),
+            // SQLITE_BUSY after the busy timeout: writes that do not pass through
+            // the writer queue (sign-in, another process) can still meet it. It
+            // is load, not a fault, and nothing was written.
+            diesel::result::Error::DatabaseError(_, info)
+                if info.message() == "database is locked" =>
+            {
+                tracing::warn!("the SQLite database stayed locked for its whole busy timeout");
+                ApiError::Unavailable(
+                    "the database is busy with other changes; try again shortly".into(),
+                )
+            }
             other => ApiError::Internal(Box::new(other)),
         }
     }
@@ -326,6 +337,31 @@ mod tests {
         assert_eq!(
             ApiError::from(diesel::result::Error::NotFound).status_code(),
             StatusCode::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn a_database_still_locked_after_the_busy_timeout_is_unavailable_not_a_fault() {
+        use diesel::connection::SimpleConnection;
+        use diesel::result::{DatabaseErrorKind, Error};
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("locked.db"));
+        let mut holder = crate::db::conn::establish(&url).unwrap();
+        let mut waiter = crate::db::conn::establish(&url).unwrap();
+        holder.batch_execute("BEGIN IMMEDIATE").unwrap();
+        waiter.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+        let locked = waiter.batch_execute("BEGIN IMMEDIATE").unwrap_err();
+        assert_eq!(
+            ApiError::from(locked).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let other = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("disk I/O error".to_owned()),
+        );
+        assert_eq!(
+            ApiError::from(other).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 }
