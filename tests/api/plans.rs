@@ -1,5 +1,6 @@
 //! Query plans that the benchmark once found wrong, pinned on a population shaped
-//! like the one that misled the planner (docs/benchmarks.md, second round).
+//! like the one that misled the planner (docs/benchmarks.md, second and third
+//! rounds).
 
 use std::sync::{Arc, Mutex};
 
