@@ -79,9 +79,7 @@ impl AppState {
     {
         let turn = self.writers.turn().await.map_err(|busy| {
             tracing::warn!(error = %busy, "a change waited too long for the database");
-            ApiError::Unavailable(
-                "the database is busy with other changes; try again shortly".into(),
-            )
+            ApiError::database_busy()
         })?;
         self.db(move |conn| {
             let done = write_tx(conn, f);

@@ -54,6 +54,12 @@ impl ApiError {
         }])
     }
 
+    /// SQLite's one write lock held by other changes for longer than a writer
+    /// waits: load, not a fault, and nothing was written.
+    pub fn database_busy() -> Self {
+        ApiError::Unavailable("the database is busy with other changes; try again shortly".into())
+    }
+
     pub fn conflict(detail: impl Into<String>) -> Self {
         ApiError::Conflict {
             detail: detail.into(),
@@ -228,15 +234,12 @@ impl From<diesel::result::Error> for ApiError {
         match err {
             diesel::result::Error::NotFound => ApiError::NotFound("no such object".into()),
             // SQLITE_BUSY after the busy timeout: writes that do not pass through
-            // the writer queue (sign-in, another process) can still meet it. It
-            // is load, not a fault, and nothing was written.
+            // the writer queue (sign-in, another process) can still meet it.
             diesel::result::Error::DatabaseError(_, info)
                 if info.message() == "database is locked" =>
             {
                 tracing::warn!("the SQLite database stayed locked for its whole busy timeout");
-                ApiError::Unavailable(
-                    "the database is busy with other changes; try again shortly".into(),
-                )
+                ApiError::database_busy()
             }
             other => ApiError::Internal(Box::new(other)),
         }

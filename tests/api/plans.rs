@@ -10,7 +10,6 @@ use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 use mlat::db::DbConn;
 use mlat::domain::access::Viewer;
-use mlat::domain::reference::Role;
 use mlat::repo;
 
 use crate::helpers::{Backend, TestApp};
@@ -76,12 +75,17 @@ async fn one_draft(app: &TestApp) -> (Viewer, String, String) {
         preservation(Some(&case_id), &w.ie_provider),
     )
     .await;
-    let viewer = Viewer {
-        user_id: w.officer_id.clone(),
-        role: Role::LiaisonOfficer,
-        organisation_id: Some(w.gb_agency.clone()),
-        jurisdiction: Some("GB".into()),
-    };
+    let (state, officer) = (app.state.clone(), w.officer_id.clone());
+    let viewer = web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        repo::users::find_active_with_organisation(&mut conn, &officer)
+            .unwrap()
+            .unwrap()
+            .viewer()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     (
         viewer,
         first["id"].as_str().unwrap().to_owned(),
