@@ -165,9 +165,13 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         } => {
             let state = startup::prepare(settings).map_err(|e| e.to_string())?;
             let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let report =
-                mlat::service::watcher::tick(&mut conn, &state.rules(), mlat::db::UtcTime::now())
-                    .map_err(|e| describe(&e))?;
+            let report = mlat::service::watcher::tick(
+                &mut conn,
+                &state.writers,
+                &state.rules(),
+                mlat::db::UtcTime::now(),
+            )
+            .map_err(|e| describe(&e))?;
             println!(
                 "examined {} requests: {} deadlines missed, {} preservations expired, {} reminders queued",
                 report.examined, report.missed, report.expired, report.reminders

@@ -77,10 +77,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
-        let turn = self.writers.turn().await.map_err(|busy| {
-            tracing::warn!(error = %busy, "a change waited too long for the database");
-            ApiError::database_busy()
-        })?;
+        let turn = self.writers.turn().await?;
         self.db(move |conn| {
             let done = write_tx(conn, f);
             drop(turn);

@@ -38,7 +38,7 @@ pub async fn login(
     }
     let app = state.clone();
     let pair = state
-        .db(move |conn| sessions::login(conn, &app.keys, &email, &password))
+        .db(move |conn| sessions::login(conn, &app.writers, &app.keys, &email, &password))
         .await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -72,7 +72,7 @@ pub async fn refresh(
     check_token_shape(&token)?;
     let app = state.clone();
     let pair = state
-        .db(move |conn| sessions::refresh(conn, &app.keys, &token))
+        .db(move |conn| sessions::refresh(conn, &app.writers, &app.keys, &token))
         .await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -85,7 +85,10 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;
     check_token_shape(&token)?;
-    state.db(move |conn| sessions::logout(conn, &token)).await?;
+    let app = state.clone();
+    state
+        .db(move |conn| sessions::logout(conn, &app.writers, &token))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

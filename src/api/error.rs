@@ -246,6 +246,13 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<crate::db::writers::Busy> for ApiError {
+    fn from(busy: crate::db::writers::Busy) -> Self {
+        tracing::warn!(error = %busy, "a change waited too long for the database");
+        ApiError::database_busy()
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         tracing::error!(error = %err, "no database connection available");

@@ -8,18 +8,25 @@
 //! the previous one is done, and waits without holding a pooled connection that
 //! a reader could use.
 //!
-//! The queue orders only the writes made through `AppState::write`; correctness
-//! never rests on it. Sign-in, the mail sender, the watcher and other processes
-//! (the CLI, a second server) still meet the lock in SQLite, whose `BEGIN
-//! IMMEDIATE` and busy timeout handle it as before. PostgreSQL locks rows, not
-//! the database, so its writers are not queued.
+//! Every writer in the server queues: handlers through `AppState::write`, and
+//! the writes made from blocking threads (sign-in, refresh and sign-out, the
+//! mail sender, the watcher) through `WriterQueue::write`. A writer left out
+//! would wait in SQLite's busy handler, and under writes queued back to back it
+//! could lose every retry to the writer the queue hands the lock to next.
+//!
+//! Correctness never rests on the queue: other processes (the CLI, a second
+//! server) still meet the lock in SQLite, whose `BEGIN IMMEDIATE` and busy
+//! timeout handle it as before. PostgreSQL locks rows, not the database, so its
+//! writers are not queued.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::mpsc;
+
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::Backend;
+use super::{Backend, DbConn, write_tx};
 
 pub struct WriterQueue {
     /// One permit when writers take turns; `None` when they need not.
@@ -65,6 +72,61 @@ impl WriterQueue {
             Err(_elapsed) => Err(Busy(self.patience)),
         }
     }
+
+    /// Waits for this writer's turn from a blocking thread (`web::block`), in
+    /// the same line as `turn`. Not for an async task: on a single-threaded
+    /// runtime it would block the thread that has to hand the turn over.
+    pub fn turn_blocking(&self) -> Result<Turn, Busy> {
+        let Some(turn) = &self.turn else {
+            return Ok(Turn { _permit: None });
+        };
+        // A free permit means nobody is waiting: tokio's semaphore hands a
+        // released permit to the first waiter, so this cannot jump the line.
+        if let Ok(permit) = turn.clone().try_acquire_owned() {
+            return Ok(Turn {
+                _permit: Some(permit),
+            });
+        }
+        // Outside a runtime (a test's own thread) there is no line to join;
+        // SQLite's busy handler still keeps the writes apart.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Ok(Turn { _permit: None });
+        };
+        // A task waits in the line on this thread's behalf and hands the permit
+        // over; this thread needs no timer to give up.
+        let (hand_over, receive) = mpsc::sync_channel(1);
+        let waiter = runtime.spawn({
+            let turn = turn.clone();
+            async move {
+                if let Ok(permit) = turn.acquire_owned().await {
+                    // Refused only once this thread has given up: the permit
+                    // is dropped here and passes on.
+                    let _ = hand_over.send(permit);
+                }
+            }
+        });
+        match receive.recv_timeout(self.patience) {
+            Ok(permit) => Ok(Turn {
+                _permit: Some(permit),
+            }),
+            Err(_) => {
+                // Leaves the line; a permit already handed over is dropped
+                // with `receive`.
+                waiter.abort();
+                Err(Busy(self.patience))
+            }
+        }
+    }
+
+    /// `write_tx` in this writer's turn, from a blocking thread.
+    pub fn write<T, E, F>(&self, conn: &mut DbConn, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error> + From<Busy>,
+    {
+        let _turn = self.turn_blocking()?;
+        write_tx(conn, f)
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +161,65 @@ mod tests {
         drop(first);
         let started = waiting.await.unwrap();
         assert!(started >= released);
+    }
+
+    #[actix_rt::test]
+    async fn a_blocking_writer_waits_in_the_same_line_as_the_async_ones() {
+        let queue = std::sync::Arc::new(WriterQueue::new(Backend::Sqlite, Duration::from_secs(5)));
+        let first = queue.turn().await.unwrap();
+        let blocking = actix_rt::task::spawn_blocking({
+            let queue = queue.clone();
+            move || {
+                let turn = queue.turn_blocking().unwrap();
+                let started = std::time::Instant::now();
+                std::thread::sleep(SHORT);
+                drop(turn);
+                (started, std::time::Instant::now())
+            }
+        });
+        actix_rt::time::sleep(SHORT).await;
+        assert!(!blocking.is_finished(), "the blocking writer went ahead");
+        // Joins the line after the blocking writer.
+        let last = actix_rt::spawn({
+            let queue = queue.clone();
+            async move {
+                let _turn = queue.turn().await.unwrap();
+                std::time::Instant::now()
+            }
+        });
+        actix_rt::time::sleep(SHORT).await;
+        let released = std::time::Instant::now();
+        drop(first);
+        let (started, finished) = blocking.await.unwrap();
+        assert!(started >= released);
+        assert!(
+            last.await.unwrap() >= finished,
+            "the later writer jumped the line"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_blocking_writer_gives_up_after_its_patience_and_leaves_the_line() {
+        let queue = std::sync::Arc::new(WriterQueue::new(Backend::Sqlite, SHORT));
+        let first = queue.turn().await.unwrap();
+        let waited = actix_rt::task::spawn_blocking({
+            let queue = queue.clone();
+            move || queue.turn_blocking().err()
+        });
+        assert_eq!(waited.await.unwrap(), Some(Busy(SHORT)));
+        drop(first);
+        // Nobody left waiting holds on to the turn.
+        let again = actix_rt::task::spawn_blocking(move || queue.turn_blocking().is_ok());
+        assert!(again.await.unwrap());
+    }
+
+    #[test]
+    fn outside_a_runtime_a_blocking_writer_takes_a_free_turn_and_does_not_wait_for_a_taken_one() {
+        let queue = WriterQueue::new(Backend::Sqlite, Duration::from_secs(5));
+        let first = queue.turn_blocking().unwrap();
+        assert!(first._permit.is_some());
+        let second = queue.turn_blocking().unwrap();
+        assert!(second._permit.is_none(), "no runtime to wait in");
     }
 
     #[actix_rt::test]

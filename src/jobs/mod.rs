@@ -17,7 +17,7 @@ pub fn spawn_sender(state: web::Data<AppState>, interval: Duration) {
             let app = state.clone();
             let outcome = web::block(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;
-                crate::mail::send_pass(&mut conn, &app.mailer, UtcTime::now())
+                crate::mail::send_pass(&mut conn, &app.writers, &app.mailer, UtcTime::now())
                     .map_err(|e| crate::api::error::describe(&e))
             })
             .await;
@@ -44,7 +44,7 @@ pub fn spawn_watcher(state: web::Data<AppState>, interval: Duration) {
             let app = state.clone();
             let outcome = web::block(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;
-                watcher::tick(&mut conn, &app.rules(), UtcTime::now())
+                watcher::tick(&mut conn, &app.writers, &app.rules(), UtcTime::now())
                     .map_err(|e| crate::api::error::describe(&e))
             })
             .await;

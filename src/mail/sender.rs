@@ -16,7 +16,7 @@ use super::retry::{self, Next};
 use crate::api::error::ApiError;
 use crate::config::MailSettings;
 use crate::db::schema::outbox;
-use crate::db::{DbConn, UtcTime, write_tx};
+use crate::db::{DbConn, UtcTime, WriterQueue};
 use crate::repo::outbox::OutboxRow;
 
 enum Transport {
@@ -93,8 +93,12 @@ struct Claimed {
 /// Takes due messages for this pass. On PostgreSQL `FOR UPDATE SKIP LOCKED`
 /// lets several senders split the work without waiting on each other; each
 /// claimed row is leased so no other pass takes it meanwhile.
-fn claim(conn: &mut DbConn, now: UtcTime) -> QueryResult<Vec<OutboxRow>> {
-    write_tx(conn, |conn| {
+fn claim(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    now: UtcTime,
+) -> Result<Vec<OutboxRow>, ApiError> {
+    writers.write(conn, |conn| {
         let ids: Vec<Claimed> = match conn {
             DbConn::Pg(c) => diesel::sql_query(
                 "SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 \
@@ -126,6 +130,7 @@ fn claim(conn: &mut DbConn, now: UtcTime) -> QueryResult<Vec<OutboxRow>> {
             .select(OutboxRow::as_select())
             .order(outbox::id)
             .load(conn)
+            .map_err(ApiError::from)
     })
 }
 
@@ -248,8 +253,13 @@ fn record(
 }
 
 /// One pass: send what is due at `now`.
-pub fn send_pass(conn: &mut DbConn, mailer: &Mailer, now: UtcTime) -> Result<SendReport, ApiError> {
-    let claimed = claim(conn, now)?;
+pub fn send_pass(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    mailer: &Mailer,
+    now: UtcTime,
+) -> Result<SendReport, ApiError> {
+    let claimed = claim(conn, writers, now)?;
     let mut report = SendReport::default();
     // Reminders and misses to one address in this pass go out as one digest.
     let mut digests: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
@@ -266,8 +276,8 @@ pub fn send_pass(conn: &mut DbConn, mailer: &Mailer, now: UtcTime) -> Result<Sen
     }
     for (to, rows) in singles.into_iter().chain(digests) {
         let outcome = compose(mailer, to, &rows).and_then(|m| mailer.send(&m));
-        write_tx(conn, |conn| {
-            record(conn, mailer, &rows, outcome, now, &mut report)
+        writers.write(conn, |conn| {
+            record(conn, mailer, &rows, outcome, now, &mut report).map_err(ApiError::from)
         })?;
     }
     Ok(report)

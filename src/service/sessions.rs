@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::api::error::ApiError;
 use crate::auth::password;
 use crate::auth::tokens::{self, ACCESS_TTL, Holder, REFRESH_TTL, TokenKeys};
-use crate::db::{DbConn, UtcTime, new_id, write_tx};
+use crate::db::{DbConn, UtcTime, WriterQueue, new_id};
 use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
 use crate::domain::validation::Email;
@@ -74,26 +74,28 @@ fn issue_pair(
 /// an account.
 pub fn login(
     conn: &mut DbConn,
+    writers: &WriterQueue,
     keys: &TokenKeys,
     email: &Email,
     password: &str,
 ) -> Result<TokenPair, ApiError> {
     let email = email.as_str();
     let now = UtcTime::now();
-    let (outcome, user) = write_tx(conn, |conn| {
-        let throttle = repo::sessions::lock_throttle(conn, email)?;
-        if let Some(until) = throttle.locked_at(now) {
-            return Err(locked(until, now));
-        }
-        let (counted, outcome) = throttle.fail(now);
-        repo::sessions::save_throttle(conn, email, &counted)?;
-        Ok((outcome, repo::users::find_by_email(conn, email)?))
-    })
-    .inspect_err(|e| {
-        if matches!(e, ApiError::TooManyRequests { .. }) {
-            tracing::warn!(email, "sign-in refused: address locked");
-        }
-    })?;
+    let (outcome, user) = writers
+        .write(conn, |conn| {
+            let throttle = repo::sessions::lock_throttle(conn, email)?;
+            if let Some(until) = throttle.locked_at(now) {
+                return Err(locked(until, now));
+            }
+            let (counted, outcome) = throttle.fail(now);
+            repo::sessions::save_throttle(conn, email, &counted)?;
+            Ok((outcome, repo::users::find_by_email(conn, email)?))
+        })
+        .inspect_err(|e| {
+            if matches!(e, ApiError::TooManyRequests { .. }) {
+                tracing::warn!(email, "sign-in refused: address locked");
+            }
+        })?;
 
     let valid = match &user {
         Some(user) => password::verify(password, &user.password_hash),
@@ -117,13 +119,13 @@ pub fn login(
                     "address locked for 15 minutes after 5 failed sign-ins"
                 );
             }
-            write_tx(conn, |conn| {
+            writers.write(conn, |conn| {
                 record_failure(conn, email, other.as_ref(), reason, outcome)
             })?;
             return Err(invalid_credentials());
         }
     };
-    let pair = write_tx(conn, |conn| {
+    let pair = writers.write(conn, |conn| {
         repo::sessions::lock_throttle(conn, email)?;
         repo::sessions::save_throttle(conn, email, &Default::default())?;
         let actor = Actor::user(&user.id, user.organisation_id.as_deref());
@@ -204,10 +206,15 @@ enum Rotation {
 /// Exchanges a refresh token for a new pair; the old one stops working. Presenting
 /// a token that was already rotated revokes its whole family, since one of the two
 /// holders is not the user.
-pub fn refresh(conn: &mut DbConn, keys: &TokenKeys, token: &str) -> Result<TokenPair, ApiError> {
+pub fn refresh(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    keys: &TokenKeys,
+    token: &str,
+) -> Result<TokenPair, ApiError> {
     let hash = tokens::hash_refresh_token(token);
     let now = UtcTime::now();
-    let rotation = write_tx(conn, |conn| {
+    let rotation = writers.write(conn, |conn| {
         let Some(row) = repo::sessions::find_refresh(conn, &hash)? else {
             return Ok(Rotation::Refused);
         };
@@ -253,10 +260,10 @@ fn refused() -> ApiError {
 }
 
 /// Revokes a refresh token; unknown or already revoked tokens are not an error.
-pub fn logout(conn: &mut DbConn, token: &str) -> Result<(), ApiError> {
+pub fn logout(conn: &mut DbConn, writers: &WriterQueue, token: &str) -> Result<(), ApiError> {
     let hash = tokens::hash_refresh_token(token);
     let now = UtcTime::now();
-    write_tx(conn, |conn| {
+    writers.write(conn, |conn| {
         if let Some(row) = repo::sessions::find_refresh(conn, &hash)?
             && repo::sessions::revoke_refresh(conn, &row.id, now)?
         {

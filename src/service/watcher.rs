@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::api::error::ApiError;
-use crate::db::{DbConn, UtcTime, lock_row, write_tx};
+use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
 use crate::domain::audit::Actor;
 use crate::domain::deadlines::{DeadlineKind, DeadlineStatus};
 use crate::domain::reminders;
@@ -31,19 +31,26 @@ pub struct Report {
 const BATCH: i64 = 5_000;
 
 /// One pass of the watcher at `now`.
-pub fn tick(conn: &mut DbConn, rules: &Rules<'_>, now: UtcTime) -> Result<Report, ApiError> {
+pub fn tick(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    rules: &Rules<'_>,
+    now: UtcTime,
+) -> Result<Report, ApiError> {
     let horizon = now + TimeDelta::days(7) + TimeDelta::minutes(1);
     let ids = repo::deadlines::watch_candidates(conn, horizon, BATCH)?;
     let mut report = Report::default();
     for id in ids {
-        let done = write_tx(conn, |conn| watch(conn, rules, &id, now))?;
+        let done = writers.write(conn, |conn| watch(conn, rules, &id, now))?;
         report.examined += 1;
         report.missed += done.missed;
         report.expired += done.expired;
         report.reminders += done.reminders;
     }
     // The server runs this pass every minute: a cheap moment to keep the
-    // planner's statistics in step with the tables.
+    // planner's statistics in step with the tables. SQLite writes them, so
+    // this too waits its turn.
+    let _turn = writers.turn_blocking()?;
     crate::db::optimize(conn)?;
     Ok(report)
 }

@@ -18,6 +18,7 @@ backend_tests!(
     a_deactivated_account_is_refused_on_every_kind_of_route,
     a_token_issued_before_the_account_moved_is_refused,
     forged_or_missing_tokens_are_refused,
+    sign_ins_and_refreshes_write_in_turn,
 );
 
 async fn login_body(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
@@ -352,4 +353,24 @@ async fn a_token_issued_before_the_account_moved_is_refused(app: &TestApp) {
     let me = app.get("/api/v1/me", &fresh).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json["organisation"]["id"], w.de_agency.as_str());
+}
+
+/// Sign-in and refresh write from a blocking thread, outside `AppState::write`;
+/// they still queue with every other change, or queued changes back to back
+/// could keep them out of SQLite's lock until they fail.
+async fn sign_ins_and_refreshes_write_in_turn(app: &TestApp) {
+    app.world().await;
+    let signed_in = app
+        .behind_a_held_turn(login_body(app, "officer@gb.test.example", PASSWORD))
+        .await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.json);
+    let refresh_token = signed_in.json["refresh_token"].as_str().unwrap();
+    let refreshed = app
+        .behind_a_held_turn(app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": refresh_token }),
+        ))
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
 }

@@ -2,6 +2,7 @@
 //! SQLite always and on PostgreSQL when `MLAT_TEST_POSTGRES_URL` is set.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use actix_web::web;
 use awc::http::StatusCode;
@@ -140,6 +141,24 @@ pub async fn run(backend: Backend, test: impl AsyncFnOnce(&TestApp)) {
 }
 
 impl TestApp {
+    /// Runs `work` while a change holds this server's writer turn
+    /// (`db::writers`) and returns its outcome once the turn is let go. On
+    /// SQLite `work` must still be waiting after 300 ms: it writes in turn. On
+    /// PostgreSQL, where writers are not queued, it must finish meanwhile.
+    pub async fn behind_a_held_turn<F: std::future::Future>(&self, work: F) -> F::Output {
+        let queued = self.state.settings.database_url.backend() == mlat::db::Backend::Sqlite;
+        let window = Duration::from_millis(if queued { 300 } else { 10_000 });
+        let turn = self.state.writers.turn().await.unwrap();
+        futures_util::pin_mut!(work);
+        let early = actix_web::rt::time::timeout(window, &mut work).await;
+        assert_eq!(early.is_err(), queued, "queued only on SQLite");
+        drop(turn);
+        match early {
+            Ok(done) => done,
+            Err(_) => work.await,
+        }
+    }
+
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, |_| {}).await
     }

@@ -141,7 +141,7 @@ impl TestApp {
         let state = self.state.clone();
         web::block(move || {
             let mut conn = state.pool.get().unwrap();
-            send_pass(&mut conn, &state.mailer, UtcTime::from(at)).unwrap()
+            send_pass(&mut conn, &state.writers, &state.mailer, UtcTime::from(at)).unwrap()
         })
         .await
         .unwrap()
@@ -426,7 +426,7 @@ async fn two_senders_deliver_each_message_once(app: &TestApp, sink: &Sink, port:
             let state = app.state.clone();
             std::thread::spawn(move || {
                 let mut conn = state.pool.get().unwrap();
-                send_pass(&mut conn, &state.mailer, now).unwrap()
+                send_pass(&mut conn, &state.writers, &state.mailer, now).unwrap()
             })
         })
         .collect();

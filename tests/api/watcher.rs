@@ -16,7 +16,27 @@ backend_tests!(
     two_watchers_racing_queue_each_message_once,
     the_server_runs_the_watcher_on_its_own,
     without_smtp_mail_is_written_as_eml_files,
+    the_sender_and_the_watcher_write_in_turn,
 );
+
+/// The background jobs write from a blocking thread, outside `AppState::write`;
+/// they still queue with every other change (`db::writers`).
+async fn the_sender_and_the_watcher_write_in_turn(app: &TestApp) {
+    let w = app.world().await;
+    let case_id = open_case(app, &w.officer).await;
+    let r = create(
+        app,
+        &w.officer,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    step(app, &w.officer, &r, "submit", json!({})).await;
+    let sent = app.behind_a_held_turn(app.send_mail(Utc::now())).await;
+    assert_eq!(sent.sent, 1, "{sent:?}");
+    // The submitted request's approval is due within the watcher's horizon.
+    let watched = app.behind_a_held_turn(app.tick(Utc::now())).await;
+    assert_eq!(watched.examined, 1, "{watched:?}");
+}
 
 async fn without_smtp_mail_is_written_as_eml_files(app: &TestApp) {
     let w = app.world().await;
@@ -73,7 +93,13 @@ impl TestApp {
         let state = self.state.clone();
         web::block(move || {
             let mut conn = state.pool.get().unwrap();
-            watcher::tick(&mut conn, &state.rules(), UtcTime::from(now)).unwrap()
+            watcher::tick(
+                &mut conn,
+                &state.writers,
+                &state.rules(),
+                UtcTime::from(now),
+            )
+            .unwrap()
         })
         .await
         .unwrap()
@@ -233,7 +259,7 @@ async fn two_watchers_racing_queue_each_message_once(app: &TestApp) {
             let state = app.state.clone();
             std::thread::spawn(move || {
                 let mut conn = state.pool.get().unwrap();
-                watcher::tick(&mut conn, &state.rules(), at).unwrap()
+                watcher::tick(&mut conn, &state.writers, &state.rules(), at).unwrap()
             })
         })
         .collect();

@@ -642,19 +642,10 @@ async fn sqlite_changes_wait_their_turn_and_postgres_changes_do_not(app: &TestAp
     let net = app.network().await;
     let w = &net.w;
     let case_id = open_case(app, &w.officer).await;
-    let queued = app.state.settings.database_url.backend() == mlat::db::Backend::Sqlite;
-    let turn = app.state.writers.turn().await.unwrap();
     let body = preservation(Some(&case_id), &w.ie_provider);
-    let request = app.post("/api/v1/requests", Some(&w.officer), body);
-    futures_util::pin_mut!(request);
-    let early =
-        actix_web::rt::time::timeout(std::time::Duration::from_millis(300), &mut request).await;
-    assert_eq!(early.is_err(), queued, "queued only on SQLite");
-    drop(turn);
-    let reply = match early {
-        Ok(reply) => reply,
-        Err(_) => request.await,
-    };
+    let reply = app
+        .behind_a_held_turn(app.post("/api/v1/requests", Some(&w.officer), body))
+        .await;
     assert_eq!(reply.status, 201, "{:?}", reply.json);
 }
 
