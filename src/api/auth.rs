@@ -36,10 +36,12 @@ pub async fn login(
             "must be given, at most 1024 bytes",
         ));
     }
+    // Takes a connection for each of its transactions, not for the whole
+    // sign-in (`sessions::login`).
     let app = state.clone();
-    let pair = state
-        .db(move |conn| sessions::login(conn, &app.writers, &app.keys, &email, &password))
-        .await?;
+    let pair =
+        web::block(move || sessions::login(&app.pool, &app.writers, &app.keys, &email, &password))
+            .await??;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -71,9 +73,8 @@ pub async fn refresh(
     let token = body.into_inner().refresh_token;
     check_token_shape(&token)?;
     let app = state.clone();
-    let pair = state
-        .db(move |conn| sessions::refresh(conn, &app.writers, &app.keys, &token))
-        .await?;
+    let pair =
+        web::block(move || sessions::refresh(&app.pool, &app.writers, &app.keys, &token)).await??;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -86,9 +87,7 @@ pub async fn logout(
     let token = body.into_inner().refresh_token;
     check_token_shape(&token)?;
     let app = state.clone();
-    state
-        .db(move |conn| sessions::logout(conn, &app.writers, &token))
-        .await?;
+    web::block(move || sessions::logout(&app.pool, &app.writers, &token)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -26,7 +26,7 @@ use std::sync::mpsc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{Backend, DbConn, write_tx};
+use super::{Backend, DbConn, Pool, write_tx};
 
 pub struct WriterQueue {
     /// One permit when writers take turns; `None` when they need not.
@@ -126,6 +126,18 @@ impl WriterQueue {
     {
         let _turn = self.turn_blocking()?;
         write_tx(conn, f)
+    }
+
+    /// Like `write`, with a connection taken from `pool` once the turn has
+    /// come, so that a waiting writer holds none.
+    pub fn write_pooled<T, E, F>(&self, pool: &Pool, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error> + From<Busy> + From<diesel::r2d2::PoolError>,
+    {
+        let _turn = self.turn_blocking()?;
+        let mut conn = pool.get()?;
+        write_tx(&mut conn, f)
     }
 }
 

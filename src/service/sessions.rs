@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::api::error::ApiError;
 use crate::auth::password;
 use crate::auth::tokens::{self, ACCESS_TTL, Holder, REFRESH_TTL, TokenKeys};
-use crate::db::{DbConn, UtcTime, WriterQueue, new_id};
+use crate::db::{DbConn, Pool, UtcTime, WriterQueue, new_id};
 use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
 use crate::domain::validation::Email;
@@ -72,8 +72,13 @@ fn issue_pair(
 /// is checked, so that parallel guesses cannot outrun the lockout; a success
 /// clears the count. The same answers are given whether or not the address has
 /// an account.
+///
+/// The password is checked between transactions and without a connection:
+/// hashes wait for one of a few hashing threads (`auth::password`), and a burst
+/// of sign-ins holding the pool's connections meanwhile would stall every
+/// other request.
 pub fn login(
-    conn: &mut DbConn,
+    pool: &Pool,
     writers: &WriterQueue,
     keys: &TokenKeys,
     email: &Email,
@@ -82,7 +87,7 @@ pub fn login(
     let email = email.as_str();
     let now = UtcTime::now();
     let (outcome, user) = writers
-        .write(conn, |conn| {
+        .write_pooled(pool, |conn| {
             let throttle = repo::sessions::lock_throttle(conn, email)?;
             if let Some(until) = throttle.locked_at(now) {
                 return Err(locked(until, now));
@@ -119,13 +124,13 @@ pub fn login(
                     "address locked for 15 minutes after 5 failed sign-ins"
                 );
             }
-            writers.write(conn, |conn| {
+            writers.write_pooled(pool, |conn| {
                 record_failure(conn, email, other.as_ref(), reason, outcome)
             })?;
             return Err(invalid_credentials());
         }
     };
-    let pair = writers.write(conn, |conn| {
+    let pair = writers.write_pooled(pool, |conn| {
         repo::sessions::lock_throttle(conn, email)?;
         repo::sessions::save_throttle(conn, email, &Default::default())?;
         let actor = Actor::user(&user.id, user.organisation_id.as_deref());
@@ -207,14 +212,14 @@ enum Rotation {
 /// a token that was already rotated revokes its whole family, since one of the two
 /// holders is not the user.
 pub fn refresh(
-    conn: &mut DbConn,
+    pool: &Pool,
     writers: &WriterQueue,
     keys: &TokenKeys,
     token: &str,
 ) -> Result<TokenPair, ApiError> {
     let hash = tokens::hash_refresh_token(token);
     let now = UtcTime::now();
-    let rotation = writers.write(conn, |conn| {
+    let rotation = writers.write_pooled(pool, |conn| {
         let Some(row) = repo::sessions::find_refresh(conn, &hash)? else {
             return Ok(Rotation::Refused);
         };
@@ -260,10 +265,10 @@ fn refused() -> ApiError {
 }
 
 /// Revokes a refresh token; unknown or already revoked tokens are not an error.
-pub fn logout(conn: &mut DbConn, writers: &WriterQueue, token: &str) -> Result<(), ApiError> {
+pub fn logout(pool: &Pool, writers: &WriterQueue, token: &str) -> Result<(), ApiError> {
     let hash = tokens::hash_refresh_token(token);
     let now = UtcTime::now();
-    writers.write(conn, |conn| {
+    writers.write_pooled(pool, |conn| {
         if let Some(row) = repo::sessions::find_refresh(conn, &hash)?
             && repo::sessions::revoke_refresh(conn, &row.id, now)?
         {
