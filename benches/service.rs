@@ -807,6 +807,51 @@ fn free_port() -> u16 {
 /// The name of get's row behind the bare HTTP server.
 const BARE: &str = "get, bare HTTP";
 
+/// The name of get's row during a burst of sign-ins.
+const BURST: &str = "get, sign-ins";
+
+/// Sign-ins arriving at once in the burst, twice the server's default pool.
+const BURST_SIGN_INS: usize = 20;
+
+/// A sign-in by one of the benchmark's people, `i` picking whom.
+fn sign_in_call() -> Call {
+    Rc::new(|i| {
+        let email = format!("person{}@bench.example", i % SIGN_IN_PEOPLE);
+        let body = json!({"email": email, "password": PASSWORD});
+        (
+            awc::http::Method::POST,
+            "/api/v1/auth/login".into(),
+            Some(body.to_string().into_bytes()),
+            vec![("content-type".into(), "application/json".into())],
+        )
+    })
+}
+
+/// Gets by `clients` clients for as long as a burst of sign-ins lasts, as at
+/// the start of a shift. Sign-ins wait for the hashing threads; the gets show
+/// whether they hold the pool's connections meanwhile. Not metered: the CPU is
+/// the sign-ins' hashes.
+fn during_sign_ins(base: &str, clients: usize, get: Call) -> Sample {
+    let burst = std::thread::spawn({
+        let base = base.to_owned();
+        move || http_unmetered(&base, BURST_SIGN_INS, 2 * BURST_SIGN_INS, sign_in_call())
+    });
+    // Every sign-in of the first wave is in by then, waiting for a hasher.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut during = Sample {
+        latencies: Vec::new(),
+        wall: Duration::ZERO,
+        cpu: Cpu::default(),
+    };
+    while !burst.is_finished() {
+        let batch = http_unmetered(base, clients, 100, get.clone());
+        during.latencies.extend(batch.latencies);
+        during.wall += batch.wall;
+    }
+    burst.join().expect("the sign-ins succeed");
+    during
+}
+
 /// get's reads behind the thinnest HTTP server: actix-web on two workers in this
 /// process, a hop to a blocking thread as the service makes, and no middleware,
 /// token, account check or request document (a three-field answer). Against it,
@@ -933,21 +978,7 @@ fn main() {
 
     if wanted("sign-in") {
         let n = counts["sign-in"];
-        let service = http(
-            &base,
-            c,
-            n,
-            Rc::new(|i| {
-                let email = format!("person{}@bench.example", i % SIGN_IN_PEOPLE);
-                let body = json!({"email": email, "password": PASSWORD});
-                (
-                    awc::http::Method::POST,
-                    "/api/v1/auth/login".into(),
-                    Some(body.to_string().into_bytes()),
-                    vec![("content-type".into(), "application/json".into())],
-                )
-            }),
-        );
+        let service = http(&base, c, n, sign_in_call());
         // The database work of a sign-in: the throttle row, the account, the
         // refresh token; not the password hash, which is the point of it.
         let floor = floor(&state, c, n, |conn, i| {
@@ -1066,19 +1097,15 @@ fn main() {
     if wanted("get") {
         let n = counts["get"];
         let (ids, token) = (world.visible.clone(), officer.clone());
-        let service = http(
-            &base,
-            c,
-            n,
-            Rc::new(move |i| {
-                (
-                    awc::http::Method::GET,
-                    format!("/api/v1/requests/{}", ids[i * 7919 % ids.len()]),
-                    None,
-                    bearer(&token),
-                )
-            }),
-        );
+        let get: Call = Rc::new(move |i| {
+            (
+                awc::http::Method::GET,
+                format!("/api/v1/requests/{}", ids[i * 7919 % ids.len()]),
+                None,
+                bearer(&token),
+            )
+        });
+        let service = http(&base, c, n, get.clone());
         // The reads the document needs: the request, and its follow-ups.
         let floor = floor(&state, c, n, |conn, i| {
             let id = &world.visible[i * 7919 % world.visible.len()];
@@ -1089,7 +1116,8 @@ fn main() {
         });
         rows.push(("get", service, floor.clone()));
         let bare = bare_http(&state, &world.officer, &world.visible, c, n);
-        rows.push((BARE, bare, floor));
+        rows.push((BARE, bare, floor.clone()));
+        rows.push((BURST, during_sign_ins(&base, c, get), floor));
     }
     if wanted("list") {
         let n = counts["list"];
@@ -1270,7 +1298,7 @@ fn main() {
         "total",
         "cpu ratio"
     );
-    for (name, service, floor) in &rows {
+    for (name, service, floor) in rows.iter().filter(|row| row.0 != BURST) {
         let (server, client, db) = service.cpu_per_op();
         let (_, own, floor_db) = floor.cpu_per_op();
         let (total, floor_total) = (server + client + db, own + floor_db);
@@ -1320,6 +1348,12 @@ fn main() {
             "{BARE}: the same reads behind a bare actix-web server in this process (its CPU is in the \
              client column); get / bare HTTP = {:.2}",
             service.throughput() / bare.throughput()
+        );
+    }
+    if by_name(BURST).is_some() {
+        println!(
+            "{BURST}: the same gets while {BURST_SIGN_INS} sign-ins at a time wait for the hashing \
+             threads (not in the CPU table: its CPU is the hashes')"
         );
     }
     println!(
