@@ -137,3 +137,116 @@ async fn cors_is_closed_by_default(app: &TestApp) {
     assert_eq!(reply.status(), 200);
     assert!(reply.headers().get("access-control-allow-origin").is_none());
 }
+
+mod cors_answers_configured_origins_only {
+    #[actix_web::test]
+    async fn sqlite() {
+        super::cors_with_an_origin(crate::helpers::Backend::Sqlite).await
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        super::cors_with_an_origin(crate::helpers::Backend::Postgres).await
+    }
+}
+
+/// A browser front end at a configured origin may call the API, with a token,
+/// and read the request id; any other origin, one that merely starts with it
+/// included, gets no CORS grant, and its preflight a problem.
+async fn cors_with_an_origin(backend: crate::helpers::Backend) {
+    const PORTAL: &str = "https://portal.example";
+    let Some(app) = TestApp::spawn_with(backend, |s| s.cors_origins = vec![PORTAL.into()]).await
+    else {
+        eprintln!("MLAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return;
+    };
+    let header = |reply: &awc::ClientResponse<_>, name: &str| {
+        reply
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let preflight = app
+        .client
+        .request(awc::http::Method::OPTIONS, app.url("/api/v1/requests"))
+        .insert_header(("origin", PORTAL))
+        .insert_header(("access-control-request-method", "POST"))
+        .insert_header((
+            "access-control-request-headers",
+            "authorization, content-type",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin").as_deref(),
+        Some(PORTAL)
+    );
+    let methods = header(&preflight, "access-control-allow-methods").unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = header(&preflight, "access-control-allow-headers")
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    assert_eq!(
+        header(&preflight, "access-control-max-age").as_deref(),
+        Some("600")
+    );
+
+    let simple = app
+        .client
+        .get(app.url("/healthz"))
+        .insert_header(("origin", PORTAL))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(simple.status(), 200);
+    assert_eq!(
+        header(&simple, "access-control-allow-origin").as_deref(),
+        Some(PORTAL)
+    );
+    let exposed = header(&simple, "access-control-expose-headers").unwrap();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+
+    for origin in [
+        "https://evil.example",
+        "https://portal.example.evil.example",
+    ] {
+        let refused = app
+            .client
+            .request(awc::http::Method::OPTIONS, app.url("/api/v1/requests"))
+            .insert_header(("origin", origin))
+            .insert_header(("access-control-request-method", "POST"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{origin}");
+        assert_eq!(
+            header(&refused, "content-type").as_deref(),
+            Some("application/problem+json"),
+            "{origin}"
+        );
+        assert!(
+            header(&refused, "access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+        let other = app
+            .client
+            .get(app.url("/healthz"))
+            .insert_header(("origin", origin))
+            .send()
+            .await
+            .unwrap();
+        // Answered, but without a grant the browser keeps the answer from the page.
+        assert_eq!(other.status(), 200, "{origin}");
+        assert!(
+            header(&other, "access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+    }
+    app.stop().await;
+}
