@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use crate::db::schema::{deadlines, organisations, requests};
 use crate::db::{DbConn, UtcTime, new_id};
 use crate::domain::access::Viewer;
-use crate::domain::deadlines::Deadline;
+use crate::domain::deadlines::{Deadline, ISSUING_SIDE};
 use crate::domain::reference::Role;
 use crate::repo::requests::RequestRow;
 
@@ -190,8 +190,20 @@ pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<
         .order((deadlines::due_at, deadlines::id))
         .limit(q.limit + 1)
         .into_boxed();
-    if viewer.role == Role::Provider {
-        query = query.filter(deadlines::kind.ne_all(crate::domain::deadlines::ISSUING_SIDE));
+    // The issuing side's own clocks go to whoever sees the case's content
+    // (`Viewer::sees_case_content`), as in a request's deadlines: not to a
+    // provider, nor to a central authority answering another State's request.
+    match viewer.role {
+        Role::Provider => query = query.filter(deadlines::kind.ne_all(ISSUING_SIDE)),
+        Role::CentralAuthority => {
+            let jurisdiction = viewer.jurisdiction.clone().unwrap_or_default();
+            query = query.filter(
+                deadlines::issuing_jurisdiction
+                    .eq(jurisdiction)
+                    .or(deadlines::kind.ne_all(ISSUING_SIDE)),
+            );
+        }
+        Role::LiaisonOfficer | Role::Admin => {}
     }
     if let Some(status) = &q.status {
         query = query.filter(deadlines::status.eq(status.clone()));

@@ -11,7 +11,62 @@ backend_tests!(
     a_request_shows_its_clocks_as_it_moves,
     the_board_lists_what_is_due_soonest_first_for_the_caller_only,
     a_transmitted_formal_request_stops_a_budapest_preservation_clock,
+    a_central_authority_answering_a_foreign_request_sees_only_its_own_clocks,
 );
+
+/// The issuing side's own clocks (approval, ex-post validation, the follow-up
+/// it owes) are its business: a central authority that is the responder of a
+/// foreign request sees the responder's clocks, on its board as in the
+/// request's deadlines; its counterpart in the issuing State sees them all.
+async fn a_central_authority_answering_a_foreign_request_sees_only_its_own_clocks(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let mut body = preservation(Some(&case_id), &net.nl_provider);
+    body["legal_basis"] = json!("budapest-29");
+    body.as_object_mut().unwrap().remove("responder_id");
+    body["executing_jurisdiction"] = json!("NL");
+    body["custodian"] = json!("NL Provider, Amsterdam");
+    let r = create(app, &w.officer, body).await;
+    let r = step(app, &w.officer, &r, "submit", json!({})).await;
+    let r = step(app, &w.ca, &r, "approve", json!({})).await;
+    let r = step(app, &w.officer, &r, "transmit", json!({})).await;
+    let preserved = step(app, &net.ca_nl, &r, "preserve", json!({})).await;
+    let everything = "/api/v1/deadlines?within=3650d&status=any&limit=200";
+    let board_kinds = |reply: crate::helpers::Reply| {
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        let mut kinds: Vec<String> = reply.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["reference"] == preserved["reference"])
+            .map(|d| d["kind"].as_str().unwrap().to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let issuing = board_kinds(app.get(everything, &w.ca).await);
+    assert!(
+        issuing.iter().any(|k| k == "approval_due") && issuing.iter().any(|k| k == "follow_up_due"),
+        "{issuing:?}"
+    );
+    let responder = board_kinds(app.get(everything, &net.ca_nl).await);
+    assert!(
+        responder.iter().any(|k| k == "preservation_expires"),
+        "{responder:?}"
+    );
+    for kind in mlat::domain::deadlines::ISSUING_SIDE {
+        assert!(
+            !responder.iter().any(|k| k == kind),
+            "{kind} in {responder:?}"
+        );
+    }
+    let own = kinds(&deadlines(app, &net.ca_nl, &preserved).await);
+    assert_eq!(
+        own, responder,
+        "the board and the request's deadlines agree"
+    );
+}
 
 async fn deadlines(app: &TestApp, token: &str, request: &Value) -> Vec<Value> {
     let reply = app
