@@ -29,6 +29,16 @@ impl Throttle {
         self.locked_until.filter(|until| *until > now)
     }
 
+    /// Whether nothing of this state still counts at `now`: no lock holds and
+    /// no failure is within its window. Forgetting such a state changes nothing,
+    /// since the next attempt starts from the same place as with no state at all.
+    pub fn is_spent(&self, now: UtcTime) -> bool {
+        self.locked_at(now).is_none()
+            && self
+                .window_started_at
+                .is_none_or(|start| now - start >= WINDOW)
+    }
+
     /// Records one failed attempt at `now`.
     pub fn fail(self, now: UtcTime) -> (Throttle, FailureOutcome) {
         let in_window = self
@@ -81,6 +91,28 @@ mod tests {
         assert_eq!(t.locked_at(at(10)), Some(at(25)));
         assert_eq!(t.locked_at(at(24)), Some(at(25)));
         assert_eq!(t.locked_at(at(25)), None);
+    }
+
+    #[test]
+    fn a_state_is_spent_once_its_lock_and_its_window_are_over_and_then_counts_as_none() {
+        let (once, _) = Throttle::default().fail(at(0));
+        assert!(!once.is_spent(at(14)));
+        assert!(once.is_spent(at(15)));
+        let mut locked = Throttle::default();
+        for minute in 0..5 {
+            locked = locked.fail(at(minute)).0;
+        }
+        assert!(!locked.is_spent(at(18)), "locked until minute 19");
+        assert!(locked.is_spent(at(19)));
+        for (spent, now) in [(once, at(15)), (locked, at(19))] {
+            let (after, outcome) = spent.fail(now);
+            let (fresh, fresh_outcome) = Throttle::default().fail(now);
+            assert_eq!(outcome, fresh_outcome);
+            assert_eq!(after.failures, fresh.failures);
+            assert_eq!(after.window_started_at, fresh.window_started_at);
+            assert_eq!(after.locked_at(now), fresh.locked_at(now));
+        }
+        assert!(Throttle::default().is_spent(at(0)));
     }
 
     #[test]

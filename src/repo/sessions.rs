@@ -4,11 +4,37 @@ use diesel::prelude::*;
 
 use crate::db::schema::{login_throttle, refresh_tokens};
 use crate::db::{DbConn, UtcTime, lock_row};
-use crate::domain::lockout::Throttle;
+use crate::domain::lockout::{Throttle, WINDOW};
 
 /// Reads the throttle of `email` with its row locked for the rest of the
 /// transaction, creating it first if need be. Call inside `write_tx`.
 pub fn lock_throttle(conn: &mut DbConn, email: &str) -> QueryResult<Throttle> {
+    // A spent row deleted by a purge (`purge_spent_throttles`) while this
+    // waited for its lock is gone when the lock is granted: insert it again.
+    for _ in 0..2 {
+        ensure_throttle(conn, email)?;
+        lock_row(conn, "login_throttle", "email", email)?;
+        let row = login_throttle::table
+            .find(email)
+            .select((
+                login_throttle::failures,
+                login_throttle::window_started_at,
+                login_throttle::locked_until,
+            ))
+            .first::<(i32, Option<UtcTime>, Option<UtcTime>)>(conn)
+            .optional()?;
+        if let Some((failures, window_started_at, locked_until)) = row {
+            return Ok(Throttle {
+                failures,
+                window_started_at,
+                locked_until,
+            });
+        }
+    }
+    Err(diesel::result::Error::NotFound)
+}
+
+fn ensure_throttle(conn: &mut DbConn, email: &str) -> QueryResult<usize> {
     // No ON CONFLICT through the connection enum: each backend gets its own
     // insert-if-absent, so two first failures at once cannot collide.
     match conn {
@@ -16,28 +42,14 @@ pub fn lock_throttle(conn: &mut DbConn, email: &str) -> QueryResult<Throttle> {
             "INSERT OR IGNORE INTO login_throttle (email, failures) VALUES (?, 0)",
         )
         .bind::<diesel::sql_types::Text, _>(email)
-        .execute(c)?,
+        .execute(c),
         DbConn::Pg(c) => diesel::sql_query(
             "INSERT INTO login_throttle (email, failures) VALUES ($1, 0) \
              ON CONFLICT (email) DO NOTHING",
         )
         .bind::<diesel::sql_types::Text, _>(email)
-        .execute(c)?,
-    };
-    lock_row(conn, "login_throttle", "email", email)?;
-    let (failures, window_started_at, locked_until) = login_throttle::table
-        .find(email)
-        .select((
-            login_throttle::failures,
-            login_throttle::window_started_at,
-            login_throttle::locked_until,
-        ))
-        .first::<(i32, Option<UtcTime>, Option<UtcTime>)>(conn)?;
-    Ok(Throttle {
-        failures,
-        window_started_at,
-        locked_until,
-    })
+        .execute(c),
+    }
 }
 
 pub fn save_throttle(conn: &mut DbConn, email: &str, throttle: &Throttle) -> QueryResult<()> {
@@ -111,4 +123,55 @@ pub fn revoke_all_for_user(conn: &mut DbConn, user_id: &str, now: UtcTime) -> Qu
     )
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
+}
+
+/// How many rows one purge deletes at most; the next pass takes the rest.
+pub const PURGE_BATCH: i64 = 1_000;
+
+/// Deletes throttle states spent at `now`: `Throttle::is_spent`, said in SQL.
+/// The condition is checked again by the delete itself, so that a state a
+/// sign-in has just renewed is kept.
+pub fn purge_spent_throttles(conn: &mut DbConn, now: UtcTime) -> QueryResult<usize> {
+    let spent = || {
+        login_throttle::locked_until
+            .is_null()
+            .or(login_throttle::locked_until.le(now))
+            .and(
+                login_throttle::window_started_at
+                    .is_null()
+                    .or(login_throttle::window_started_at.le(now - WINDOW)),
+            )
+    };
+    let emails: Vec<String> = login_throttle::table
+        .filter(spent())
+        .select(login_throttle::email)
+        .limit(PURGE_BATCH)
+        .load(conn)?;
+    if emails.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(
+        login_throttle::table
+            .filter(login_throttle::email.eq_any(&emails))
+            .filter(spent()),
+    )
+    .execute(conn)
+}
+
+/// Deletes the refresh tokens of families whose every token has expired by
+/// `now`. A family is kept while any of its tokens lives, so that a rotated
+/// token presented again still revokes the live one (`sessions::refresh`).
+/// No token is added to an expired family: only a live token rotates.
+pub fn purge_expired_families(conn: &mut DbConn, now: UtcTime) -> QueryResult<usize> {
+    let families: Vec<String> = refresh_tokens::table
+        .group_by(refresh_tokens::family_id)
+        .having(diesel::dsl::max(refresh_tokens::expires_at).le(now))
+        .select(refresh_tokens::family_id)
+        .limit(PURGE_BATCH)
+        .load(conn)?;
+    if families.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(&families)))
+        .execute(conn)
 }

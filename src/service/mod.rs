@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod cases;
 pub mod deadlines;
 pub mod evidence;
+pub mod housekeeping;
 pub mod notify;
 pub mod reference;
 pub mod requests;

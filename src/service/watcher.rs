@@ -47,9 +47,14 @@ pub fn tick(
         report.expired += done.expired;
         report.reminders += done.reminders;
     }
-    // The server runs this pass every minute: a cheap moment to keep the
-    // planner's statistics in step with the tables. SQLite writes them, so
-    // this too waits its turn.
+    // The server runs this pass every minute: a cheap moment to forget spent
+    // sign-in state, and to keep the planner's statistics in step with the
+    // tables.
+    let purged = crate::service::housekeeping::purge(conn, writers, now)?;
+    if purged != Default::default() {
+        tracing::info!(?purged, "forgot spent sign-in state");
+    }
+    // SQLite writes the statistics, so this too waits its turn.
     let _turn = writers.turn_blocking()?;
     crate::db::optimize(conn)?;
     Ok(report)

@@ -19,6 +19,7 @@ backend_tests!(
     a_token_issued_before_the_account_moved_is_refused,
     forged_or_missing_tokens_are_refused,
     sign_ins_and_refreshes_write_in_turn,
+    spent_sign_in_state_is_forgotten_and_live_state_kept,
 );
 
 async fn login_body(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
@@ -441,4 +442,99 @@ async fn sign_ins_hold_no_connection(backend: Backend) {
         thread.join().unwrap();
     }
     app.stop().await;
+}
+
+/// Rows of `login_throttle` for `email`, and of `refresh_tokens` in `family`
+/// (revoked ones apart).
+async fn sign_in_rows(app: &TestApp, email: &str, family: &str) -> (i64, i64, i64) {
+    use diesel::prelude::*;
+    use mlat::db::schema::{login_throttle, refresh_tokens};
+    let (state, email, family) = (app.state.clone(), email.to_owned(), family.to_owned());
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let throttles = login_throttle::table
+            .filter(login_throttle::email.eq(&email))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        let tokens = refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(&family))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        let revoked = refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(&family))
+            .filter(refresh_tokens::revoked_at.is_not_null())
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        (throttles, tokens, revoked)
+    })
+    .await
+    .unwrap()
+}
+
+/// The watcher's pass forgets throttle states once nothing in them counts, and
+/// refresh-token families once all their tokens have expired; a family with a
+/// live token is kept whole, so that reusing its rotated token still revokes it.
+async fn spent_sign_in_state_is_forgotten_and_live_state_kept(app: &TestApp) {
+    use mlat::auth::tokens::hash_refresh_token;
+    use mlat::db::UtcTime;
+    use mlat::repo::sessions::{RefreshTokenRow, insert_refresh};
+    let w = app.world().await;
+    let now = chrono::Utc::now();
+    let at = move |minutes: i64| now + chrono::TimeDelta::minutes(minutes);
+    let address = "officer@gb.test.example";
+    assert_eq!(
+        login_body(app, address, "not the password").await.status,
+        401
+    );
+    // A family whose rotated token has expired while its successor lives, and
+    // one whose only token has expired.
+    let state = app.state.clone();
+    let user = w.officer_id.clone();
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let token = |raw: &str, family: &str, expires: i64, revoked: Option<i64>| RefreshTokenRow {
+            id: mlat::db::new_id(),
+            user_id: user.clone(),
+            family_id: family.into(),
+            token_hash: hash_refresh_token(raw),
+            created_at: UtcTime::from(at(-720)),
+            expires_at: UtcTime::from(at(expires)),
+            revoked_at: revoked.map(|m| UtcTime::from(at(m))),
+        };
+        for row in [
+            token("rotated-raw", "live-family", -60, Some(-120)),
+            token("successor-raw", "live-family", 60, None),
+            token("expired-raw", "dead-family", -60, None),
+        ] {
+            insert_refresh(&mut conn, &row).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+
+    app.tick(at(1)).await;
+    assert_eq!(sign_in_rows(app, address, "live-family").await, (1, 2, 1));
+    assert_eq!(sign_in_rows(app, address, "dead-family").await.1, 0);
+    // The failure still counts: four more lock the address.
+    for _ in 0..4 {
+        login_body(app, address, "not the password").await;
+    }
+    login_body(app, address, PASSWORD).await.problem(429);
+    // The rotated token, presented again, revokes its live successor.
+    let reused = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "rotated-raw" }),
+        )
+        .await;
+    assert_eq!(reused.status, 401, "{:?}", reused.json);
+    assert_eq!(sign_in_rows(app, address, "live-family").await, (1, 2, 2));
+
+    // Past the lock, and past the successor's expiry: both forgotten.
+    app.tick(at(61)).await;
+    assert_eq!(sign_in_rows(app, address, "live-family").await, (0, 0, 0));
 }

@@ -1,0 +1,29 @@
+//! Forgetting sign-in state that no longer counts, so that its tables hold
+//! what is live rather than everything since the service began: throttle
+//! states with no lock and no failure in their window, and refresh-token
+//! families whose every token has expired. Neither is a record anyone needs:
+//! sign-ins, failures, lockouts and reuses are in the audit trail.
+
+use serde::Serialize;
+
+use crate::api::error::ApiError;
+use crate::db::{DbConn, UtcTime, WriterQueue};
+use crate::repo;
+
+/// What one purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Purged {
+    pub throttles: usize,
+    pub refresh_tokens: usize,
+}
+
+/// Deletes at most `repo::sessions::PURGE_BATCH` rows of each kind, in one
+/// write transaction.
+pub fn purge(conn: &mut DbConn, writers: &WriterQueue, now: UtcTime) -> Result<Purged, ApiError> {
+    writers.write(conn, |conn| {
+        Ok(Purged {
+            throttles: repo::sessions::purge_spent_throttles(conn, now)?,
+            refresh_tokens: repo::sessions::purge_expired_families(conn, now)?,
+        })
+    })
+}
