@@ -5,24 +5,23 @@
 //! and tries again, so the lock stands idle while the next writer sleeps: with
 //! eight writers at once, create's p99 was over 100 ms (docs/benchmarks.md,
 //! third round). Queued here in arrival order, the next writer starts the moment
-//! the previous one is done, and waits without holding a pooled connection that
-//! a reader could use.
+//! the previous one is done.
 //!
 //! Every writer in the server queues: handlers through `AppState::write`, and
 //! the writes made from blocking threads (sign-in, refresh and sign-out, the
-//! mail sender, the watcher) through `WriterQueue::write`. A writer left out
-//! would wait in SQLite's busy handler, and under writes queued back to back it
-//! could lose every retry to the writer the queue hands the lock to next.
+//! mail sender, the watcher) through `WriterQueue::write` and `write_pooled`.
+//! `AppState::write` and `write_pooled` wait without holding a pooled
+//! connection that a reader could use. A writer left out would wait in SQLite's
+//! busy handler, and under writes queued back to back it could lose every retry
+//! to the writer the queue hands the lock to next.
 //!
 //! Correctness never rests on the queue: other processes (the CLI, a second
 //! server) still meet the lock in SQLite, whose `BEGIN IMMEDIATE` and busy
 //! timeout handle it as before. PostgreSQL locks rows, not the database, so its
 //! writers are not queued.
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
-
-use std::sync::mpsc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

@@ -4,14 +4,12 @@
 //! families whose every token has expired. Neither is a record anyone needs:
 //! sign-ins, failures, lockouts and reuses are in the audit trail.
 
-use serde::Serialize;
-
 use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, WriterQueue};
 use crate::repo;
 
 /// What one purge deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
     pub throttles: usize,
     pub refresh_tokens: usize,
