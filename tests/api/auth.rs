@@ -397,10 +397,17 @@ async fn sign_ins_hold_no_connection(backend: Backend) {
         return;
     };
     let w = app.world().await;
-    // Six hashes for each hashing thread, queued ahead of the sign-ins' checks:
-    // half a second or more, in which `me` shares the CPUs with the hashes.
+    // Enough hashes for each hashing thread, queued ahead of the sign-ins'
+    // checks, to keep them busy for about a second on any machine: `me` shares
+    // the CPUs with them meanwhile.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let busy: Vec<_> = (0..6 * threads)
+    let one = {
+        let started = std::time::Instant::now();
+        mlat::auth::password::hash("times one hash").unwrap();
+        started.elapsed().as_secs_f64().max(0.001)
+    };
+    let rounds = (1.0 / one).ceil().clamp(6.0, 200.0) as usize;
+    let busy: Vec<_> = (0..rounds * threads)
         .map(|_| std::thread::spawn(|| mlat::auth::password::hash("keeps a hasher busy").unwrap()))
         .collect();
     actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
