@@ -188,7 +188,9 @@ mod tests {
                 (started, std::time::Instant::now())
             }
         });
-        actix_rt::time::sleep(SHORT).await;
+        // Time for the blocking thread to start and join the line, even on a
+        // loaded machine.
+        actix_rt::time::sleep(4 * SHORT).await;
         assert!(!blocking.is_finished(), "the blocking writer went ahead");
         // Joins the line after the blocking writer.
         let last = actix_rt::spawn({
