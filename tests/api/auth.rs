@@ -410,7 +410,8 @@ async fn sign_ins_hold_no_connection(backend: Backend) {
     let busy: Vec<_> = (0..rounds * threads)
         .map(|_| std::thread::spawn(|| mlat::auth::password::hash("keeps a hasher busy").unwrap()))
         .collect();
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The busy hashes are queued before the sign-ins arrive.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     let officer = login_body(&app, "officer@gb.test.example", PASSWORD);
     let ca = login_body(&app, "ca@gb.test.example", PASSWORD);
     futures_util::pin_mut!(officer, ca);
