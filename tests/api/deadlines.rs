@@ -19,19 +19,8 @@ backend_tests!(
 /// foreign request sees the responder's clocks, on its board as in the
 /// request's deadlines; its counterpart in the issuing State sees them all.
 async fn a_central_authority_answering_a_foreign_request_sees_only_its_own_clocks(app: &TestApp) {
-    let net = app.network().await;
+    let (net, preserved) = budapest_preserved(app).await;
     let w = &net.w;
-    let case_id = open_case(app, &w.officer).await;
-    let mut body = preservation(Some(&case_id), &net.nl_provider);
-    body["legal_basis"] = json!("budapest-29");
-    body.as_object_mut().unwrap().remove("responder_id");
-    body["executing_jurisdiction"] = json!("NL");
-    body["custodian"] = json!("NL Provider, Amsterdam");
-    let r = create(app, &w.officer, body).await;
-    let r = step(app, &w.officer, &r, "submit", json!({})).await;
-    let r = step(app, &w.ca, &r, "approve", json!({})).await;
-    let r = step(app, &w.officer, &r, "transmit", json!({})).await;
-    let preserved = step(app, &net.ca_nl, &r, "preserve", json!({})).await;
     let everything = "/api/v1/deadlines?within=3650d&status=any&limit=200";
     let board_kinds = |reply: crate::helpers::Reply| {
         assert_eq!(reply.status, 200, "{:?}", reply.json);
@@ -66,6 +55,27 @@ async fn a_central_authority_answering_a_foreign_request_sees_only_its_own_clock
         own, responder,
         "the board and the request's deadlines agree"
     );
+}
+
+/// A Budapest Art. 29 preservation by the GB officer, addressed to the NL
+/// central authority (named from the executing jurisdiction), approved,
+/// transmitted and preserved there.
+async fn budapest_preserved(app: &TestApp) -> (crate::helpers::Network, Value) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let mut body = preservation(Some(&case_id), &net.nl_provider);
+    body["legal_basis"] = json!("budapest-29");
+    body.as_object_mut().unwrap().remove("responder_id");
+    body["executing_jurisdiction"] = json!("NL");
+    body["custodian"] = json!("NL Provider, Amsterdam");
+    let r = create(app, &w.officer, body).await;
+    assert_eq!(r["responder_id"], net.nl_ca.as_str());
+    let r = step(app, &w.officer, &r, "submit", json!({})).await;
+    let r = step(app, &w.ca, &r, "approve", json!({})).await;
+    let r = step(app, &w.officer, &r, "transmit", json!({})).await;
+    let preserved = step(app, &net.ca_nl, &r, "preserve", json!({})).await;
+    (net, preserved)
 }
 
 async fn deadlines(app: &TestApp, token: &str, request: &Value) -> Vec<Value> {
@@ -292,20 +302,8 @@ async fn the_board_lists_what_is_due_soonest_first_for_the_caller_only(app: &Tes
 }
 
 async fn a_transmitted_formal_request_stops_a_budapest_preservation_clock(app: &TestApp) {
-    let net = app.network().await;
+    let (net, preserved) = budapest_preserved(app).await;
     let w = &net.w;
-    let case_id = open_case(app, &w.officer).await;
-    let mut body = preservation(Some(&case_id), &net.nl_provider);
-    body["legal_basis"] = json!("budapest-29");
-    body.as_object_mut().unwrap().remove("responder_id");
-    body["executing_jurisdiction"] = json!("NL");
-    body["custodian"] = json!("NL Provider, Amsterdam");
-    let r = create(app, &w.officer, body).await;
-    assert_eq!(r["responder_id"], net.nl_ca.as_str());
-    let r = step(app, &w.officer, &r, "submit", json!({})).await;
-    let r = step(app, &w.ca, &r, "approve", json!({})).await;
-    let r = step(app, &w.officer, &r, "transmit", json!({})).await;
-    let preserved = step(app, &net.ca_nl, &r, "preserve", json!({})).await;
     let expiry = of(
         &deadlines(app, &w.officer, &preserved).await,
         "preservation_expires",

@@ -160,93 +160,85 @@ async fn cors_with_an_origin(backend: crate::helpers::Backend) {
         eprintln!("MLAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
         return;
     };
-    let header = |reply: &awc::ClientResponse<_>, name: &str| {
-        reply
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    let preflight = app
-        .client
-        .request(awc::http::Method::OPTIONS, app.url("/api/v1/requests"))
-        .insert_header(("origin", PORTAL))
-        .insert_header(("access-control-request-method", "POST"))
-        .insert_header((
-            "access-control-request-headers",
-            "authorization, content-type",
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(preflight.status(), 200);
+    let preflight = cors_call(&app, awc::http::Method::OPTIONS, PORTAL).await;
+    assert_eq!(preflight.status, 200);
     assert_eq!(
-        header(&preflight, "access-control-allow-origin").as_deref(),
+        preflight.header("access-control-allow-origin"),
         Some(PORTAL)
     );
-    let methods = header(&preflight, "access-control-allow-methods").unwrap();
+    let methods = preflight.header("access-control-allow-methods").unwrap();
     assert!(methods.contains("POST"), "{methods}");
-    let headers = header(&preflight, "access-control-allow-headers")
+    let headers = preflight
+        .header("access-control-allow-headers")
         .unwrap()
         .to_lowercase();
     assert!(
         headers.contains("authorization") && headers.contains("content-type"),
         "{headers}"
     );
-    assert_eq!(
-        header(&preflight, "access-control-max-age").as_deref(),
-        Some("600")
-    );
+    assert_eq!(preflight.header("access-control-max-age"), Some("600"));
 
-    let simple = app
-        .client
-        .get(app.url("/healthz"))
-        .insert_header(("origin", PORTAL))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(simple.status(), 200);
-    assert_eq!(
-        header(&simple, "access-control-allow-origin").as_deref(),
-        Some(PORTAL)
-    );
-    let exposed = header(&simple, "access-control-expose-headers").unwrap();
+    let simple = cors_call(&app, awc::http::Method::GET, PORTAL).await;
+    assert_eq!(simple.status, 200);
+    assert_eq!(simple.header("access-control-allow-origin"), Some(PORTAL));
+    let exposed = simple.header("access-control-expose-headers").unwrap();
     assert!(exposed.contains("x-request-id"), "{exposed}");
 
     for origin in [
         "https://evil.example",
         "https://portal.example.evil.example",
     ] {
-        let refused = app
-            .client
-            .request(awc::http::Method::OPTIONS, app.url("/api/v1/requests"))
-            .insert_header(("origin", origin))
-            .insert_header(("access-control-request-method", "POST"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(refused.status(), 400, "{origin}");
+        let refused = cors_call(&app, awc::http::Method::OPTIONS, origin).await;
+        assert_eq!(refused.status, 400, "{origin}");
         assert_eq!(
-            header(&refused, "content-type").as_deref(),
+            refused.header("content-type"),
             Some("application/problem+json"),
             "{origin}"
         );
         assert!(
-            header(&refused, "access-control-allow-origin").is_none(),
+            refused.header("access-control-allow-origin").is_none(),
             "{origin}"
         );
-        let other = app
-            .client
-            .get(app.url("/healthz"))
-            .insert_header(("origin", origin))
-            .send()
-            .await
-            .unwrap();
+        let other = cors_call(&app, awc::http::Method::GET, origin).await;
         // Answered, but without a grant the browser keeps the answer from the page.
-        assert_eq!(other.status(), 200, "{origin}");
+        assert_eq!(other.status, 200, "{origin}");
         assert!(
-            header(&other, "access-control-allow-origin").is_none(),
+            other.header("access-control-allow-origin").is_none(),
             "{origin}"
         );
     }
     app.stop().await;
+}
+
+/// A browser's call from `origin`: a preflight for a `POST /api/v1/requests`
+/// with a token and a JSON body, or a plain `GET /healthz`.
+async fn cors_call(
+    app: &TestApp,
+    method: awc::http::Method,
+    origin: &str,
+) -> crate::helpers::Reply {
+    let preflight = method == awc::http::Method::OPTIONS;
+    let path = if preflight {
+        "/api/v1/requests"
+    } else {
+        "/healthz"
+    };
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .insert_header(("origin", origin));
+    if preflight {
+        request = request
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header((
+                "access-control-request-headers",
+                "authorization, content-type",
+            ));
+    }
+    let response = request.send().await.unwrap();
+    crate::helpers::Reply {
+        status: response.status(),
+        headers: response.headers().clone(),
+        json: serde_json::Value::Null,
+    }
 }

@@ -19,9 +19,9 @@ backend_tests!(
     the_sender_and_the_watcher_write_in_turn,
 );
 
-/// The background jobs write from a blocking thread, outside `AppState::write`;
-/// they still queue with every other change (`db::writers`).
-async fn the_sender_and_the_watcher_write_in_turn(app: &TestApp) {
+/// A preservation by the GB officer to the IE provider, submitted: its
+/// approval clock runs and the central authority has a message waiting.
+async fn submitted_preservation(app: &TestApp) -> Value {
     let w = app.world().await;
     let case_id = open_case(app, &w.officer).await;
     let r = create(
@@ -30,7 +30,13 @@ async fn the_sender_and_the_watcher_write_in_turn(app: &TestApp) {
         preservation(Some(&case_id), &w.ie_provider),
     )
     .await;
-    step(app, &w.officer, &r, "submit", json!({})).await;
+    step(app, &w.officer, &r, "submit", json!({})).await
+}
+
+/// The background jobs write from a blocking thread, outside `AppState::write`;
+/// they still queue with every other change (`db::writers`).
+async fn the_sender_and_the_watcher_write_in_turn(app: &TestApp) {
+    submitted_preservation(app).await;
     let sent = app.behind_a_held_turn(app.send_mail(Utc::now())).await;
     assert_eq!(sent.sent, 1, "{sent:?}");
     // The submitted request's approval is due within the watcher's horizon.
@@ -39,15 +45,7 @@ async fn the_sender_and_the_watcher_write_in_turn(app: &TestApp) {
 }
 
 async fn without_smtp_mail_is_written_as_eml_files(app: &TestApp) {
-    let w = app.world().await;
-    let case_id = open_case(app, &w.officer).await;
-    let r = create(
-        app,
-        &w.officer,
-        preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await;
-    step(app, &w.officer, &r, "submit", json!({})).await;
+    let r = submitted_preservation(app).await;
     let report = app.send_mail(Utc::now()).await;
     assert_eq!(report.sent, 1);
     let dir = app.state.settings.data_dir.join("mail");
