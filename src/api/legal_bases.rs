@@ -32,3 +32,17 @@ pub async fn get(
         .ok_or_else(|| ApiError::NotFound(format!("no legal basis `{id}`")))?;
     Ok(HttpResponse::Ok().json(basis))
 }
+
+/// The membership lists the legal bases require of jurisdictions (Budapest
+/// Parties, EU Member States and the opt-outs), dated and with their sources.
+/// They are the defaults of a new jurisdiction; each jurisdiction's own list is
+/// what the rules use, and administrators change it.
+#[utoipa::path(get, path = "/api/v1/memberships", tag = "reference", security(("bearer" = [])),
+    responses((status = 200, description = "The membership lists", body = crate::domain::reference::Memberships)))]
+pub async fn memberships(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    state.confirm(&caller).await?;
+    Ok(HttpResponse::Ok().json(crate::domain::reference::memberships()))
+}

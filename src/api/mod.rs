@@ -91,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/evidence/{id}/content").get(evidence::download))
             .service(web::resource("/requests/{id}/{action}").post(requests::transition))
             .service(web::resource("/legal-bases").get(legal_bases::list))
-            .service(web::resource("/legal-bases/{id}").get(legal_bases::get)),
+            .service(web::resource("/legal-bases/{id}").get(legal_bases::get))
+            .service(web::resource("/memberships").get(legal_bases::memberships)),
     );
 }

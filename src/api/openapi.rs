@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::{PROBLEM_JSON, Problem};
 use super::requests::{
-    AcknowledgeIn, AnswerIn, FulfilIn, MovedIn, NoteIn, PreserveIn, QuestionIn, RefuseIn, RejectIn,
-    ReturnIn, transition_body,
+    AcknowledgeIn, AnswerIn, ConfirmProductionIn, DelayIn, FulfilIn, MovedIn, NoteIn, PreserveIn,
+    QuestionIn, RefuseIn, RejectIn, ReturnIn, transition_body,
 };
 use super::{
     admin, audit, auth, cases, deadlines, evidence, health, jurisdictions, legal_bases,
@@ -62,6 +62,7 @@ and are returned in UTC. docs/api.md walks through the whole story.",
         users::update,
         legal_bases::list,
         legal_bases::get,
+        legal_bases::memberships,
         cases::list,
         cases::create,
         cases::get,
@@ -80,7 +81,8 @@ and are returned in UTC. docs/api.md walks through the whole story.",
     ),
     components(schemas(
         Problem, FieldError, Status, Action, NoteIn, ReturnIn, RejectIn, AcknowledgeIn,
-        PreserveIn, QuestionIn, AnswerIn, RefuseIn, MovedIn, FulfilIn
+        PreserveIn, QuestionIn, AnswerIn, RefuseIn, MovedIn, FulfilIn, DelayIn,
+        ConfirmProductionIn
     )),
     modifiers(&Bearer, &Transitions, &Problems),
     tags(

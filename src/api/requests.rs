@@ -85,6 +85,10 @@ pub struct RequestIn {
     pub emergency_justification: Option<String>,
     #[serde(default)]
     pub non_disclosure: bool,
+    /// For `ncmec-2258a` only, and required there: when the provider submitted
+    /// its CyberTipline report, from which the year of preservation runs.
+    #[schema(value_type = Option<UtcTime>)]
+    pub cybertipline_submitted_at: Option<String>,
 }
 
 /// An optional free text: blank means absent.
@@ -165,6 +169,11 @@ impl RequestIn {
             self.emergency_justification.as_deref(),
             TEXT_MAX,
         );
+        let cybertipline_submitted_at = instant(
+            &mut e,
+            "cybertipline_submitted_at",
+            self.cybertipline_submitted_at.as_deref(),
+        );
         let (kind, legal_basis) = e.finish((|| Some((kind?, legal_basis?)))())?;
         Ok((
             case_id,
@@ -188,6 +197,7 @@ impl RequestIn {
                     emergency: self.emergency,
                     emergency_justification: justification,
                     non_disclosure: self.non_disclosure,
+                    cybertipline_submitted_at,
                 },
             },
         ))
@@ -232,6 +242,9 @@ pub struct PatchIn {
     #[serde(default, deserialize_with = "present")]
     pub emergency_justification: Option<Option<String>>,
     pub non_disclosure: Option<bool>,
+    #[schema(value_type = Option<UtcTime>)]
+    #[serde(default, deserialize_with = "present")]
+    pub cybertipline_submitted_at: Option<Option<String>>,
 }
 
 impl PatchIn {
@@ -275,6 +288,11 @@ impl PatchIn {
                 TEXT_MAX,
             ),
             non_disclosure: self.non_disclosure,
+            cybertipline_submitted_at: when(
+                &mut e,
+                "cybertipline_submitted_at",
+                self.cybertipline_submitted_at,
+            ),
         };
         e.into_result()?;
         Ok((self.version, patch))
@@ -326,6 +344,7 @@ pub struct RequestOut {
     pub emergency: bool,
     pub emergency_justification: Option<String>,
     pub non_disclosure: bool,
+    pub cybertipline_submitted_at: Option<UtcTime>,
     pub submitted_at: Option<UtcTime>,
     pub approved_at: Option<UtcTime>,
     pub transmitted_at: Option<UtcTime>,
@@ -403,6 +422,7 @@ impl RequestOut {
             emergency: row.emergency,
             emergency_justification: row.emergency_justification,
             non_disclosure: row.non_disclosure,
+            cybertipline_submitted_at: row.cybertipline_submitted_at,
             submitted_at: row.submitted_at,
             approved_at: row.approved_at,
             transmitted_at: row.transmitted_at,
@@ -739,6 +759,31 @@ pub struct RefuseIn {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct DelayIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    /// Why the decision on recognition cannot be taken within 30 days.
+    #[schema(min_length = 1, max_length = 5000)]
+    pub reason: String,
+    /// When the decision is expected, if known.
+    #[schema(value_type = Option<UtcTime>)]
+    pub expected_by: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmProductionIn {
+    /// The `version` of the request you read: a stale one is refused with 409.
+    #[schema(minimum = 1, example = 3)]
+    pub version: i64,
+    /// The production follow-up, to this preservation's addressee, that was issued.
+    #[schema(format = Uuid)]
+    pub follow_up_id: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MovedIn {
     /// The `version` of the request you read: a stale one is refused with 409.
     #[schema(minimum = 1, example = 3)]
@@ -799,7 +844,16 @@ pub fn transition_body(action: Action) -> (&'static str, Value) {
             "FulfilIn",
             json!({ "version": 6, "note": "Subscriber record attached.", "no_data": false }),
         ),
-        Action::Submit
+        Action::NotifyDelay => (
+            "DelayIn",
+            json!({ "version": 4, "reason": "The court must hear the account holder's lawyer first.", "expected_by": "2027-03-01T00:00:00Z" }),
+        ),
+        Action::ConfirmProduction => (
+            "ConfirmProductionIn",
+            json!({ "version": 5, "follow_up_id": "01a2235d-d22a-7c3e-8f00-5ad0c1f1e2a4" }),
+        ),
+        Action::Decide
+        | Action::Submit
         | Action::Approve
         | Action::Transmit
         | Action::Withdraw
@@ -912,7 +966,28 @@ pub fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), Ap
                 }),
             )
         }
-        Action::Submit
+        Action::NotifyDelay => {
+            let b: DelayIn = body(value)?;
+            let reason = required(&mut e, "reason", &b.reason);
+            let expected_by = instant(&mut e, "expected_by", b.expected_by.as_deref());
+            (
+                b.version,
+                reason.map(|reason| Input::NotifyDelay {
+                    reason,
+                    expected_by,
+                }),
+            )
+        }
+        Action::ConfirmProduction => {
+            let b: ConfirmProductionIn = body(value)?;
+            let follow_up_id = id_field(&mut e, "follow_up_id", &b.follow_up_id);
+            (
+                b.version,
+                follow_up_id.map(|follow_up_id| Input::ConfirmProduction { follow_up_id }),
+            )
+        }
+        Action::Decide
+        | Action::Submit
         | Action::Approve
         | Action::Transmit
         | Action::Withdraw

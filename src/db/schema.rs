@@ -26,6 +26,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -162,6 +170,7 @@ diesel::table! {
         internal_notes -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        cybertipline_submitted_at -> Nullable<Timestamp>,
     }
 }
 

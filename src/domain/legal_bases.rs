@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::reference::{DataCategory, RequestKind};
+use super::requests::OffenceCategory;
 
 pub const EMBEDDED: &str = include_str!("legal_bases.json");
 
@@ -69,9 +70,48 @@ pub enum ClockKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockStart {
+    /// Transmission to the responder: its receipt, for every clock the law
+    /// counts from receipt.
     Transmitted,
     Acknowledged,
-    Preserved,
+    /// The executing authority's decision on recognition (EIO Art. 12(4)).
+    Decided,
+    /// The provider's submission to the CyberTipline (18 U.S.C. 2258A(h)(1)),
+    /// a date the request carries.
+    CybertiplineSubmitted,
+}
+
+/// Who a follow-up must be addressed to for it to stop a preservation clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SameParty {
+    /// The same requested State (Budapest Art. 29(7)).
+    ExecutingJurisdiction,
+    /// The same addressee (Regulation 2023/1543 Art. 11(1)).
+    Responder,
+}
+
+/// The event that stops a preservation clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StopEvent {
+    /// The follow-up production request is transmitted (received).
+    FollowUpTransmitted,
+    /// The issuing authority confirms to the addressee that a production
+    /// request was issued (EPOC-PR, Annex V).
+    ProductionConfirmed,
+}
+
+/// Which follow-up stops a preservation clock, and how: anything else leaves it
+/// running.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoppedBy {
+    /// Legal bases of production requests that count.
+    pub bases: Vec<String>,
+    pub same: SameParty,
+    pub event: StopEvent,
+    pub citation: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -115,6 +155,12 @@ pub struct Clock {
     /// Runs only for requests transmitted as emergencies.
     #[serde(default)]
     pub emergency_only: bool,
+    /// The period bounds another authority's window (the enforcing State's):
+    /// hours are counted by the letter of Regulation 1182/71 Art. 3(1), from
+    /// the beginning of the hour after the event, so the window is never shown
+    /// closed while it is still open.
+    #[serde(default)]
+    pub other_authority: bool,
     /// Runs only when the request asks for one of these data categories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<DataCategory>>,
@@ -143,12 +189,50 @@ pub struct LegalBasis {
     pub counting_verification: Option<Verification>,
     /// Whether the instrument has an emergency path.
     pub emergency: bool,
-    /// The membership the issuing jurisdiction needs (see `reference::MEMBERSHIPS`).
+    /// The membership the issuing jurisdiction needs (see `reference::memberships`).
     pub issuing_party: Option<String>,
     /// The membership the executing jurisdiction needs.
     pub executing_party: Option<String>,
     pub follow_up: Option<FollowUpRule>,
+    /// The follow-up that stops the preservation clock, if any does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<StoppedBy>,
+    /// The instrument governs cooperation between States: the issuing and the
+    /// executing jurisdiction must differ. The provision that says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_border: Option<String>,
+    /// The only offences the instrument may be used for (the case must name one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offences: Option<Vec<OffenceCategory>>,
+    /// In an emergency, the data categories that may be ordered without prior
+    /// validation (transmitted before approval); absent: any the entry allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_without_validation: Option<Vec<DataCategory>>,
     pub clocks: Vec<Clock>,
+}
+
+impl LegalBasis {
+    /// The clock of `kind`, if the entry has one.
+    pub fn clock(&self, kind: ClockKind) -> Option<&Clock> {
+        self.clocks.iter().find(|c| c.kind == kind)
+    }
+
+    /// Whether an emergency asking for `categories` may be transmitted before a
+    /// central authority has approved it.
+    pub fn allows_unvalidated_emergency(&self, categories: &[DataCategory]) -> bool {
+        self.emergency
+            && self
+                .emergency_without_validation
+                .as_ref()
+                .is_none_or(|allowed| categories.iter().all(|c| allowed.contains(c)))
+    }
+
+    /// Whether requests on this basis must carry the CyberTipline submission.
+    pub fn needs_cybertipline_submission(&self) -> bool {
+        self.clocks
+            .iter()
+            .any(|c| c.starts == ClockStart::CybertiplineSubmitted)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -228,16 +312,43 @@ impl Catalogue {
                 ("executing_party", &basis.executing_party),
             ] {
                 if let Some(party) = party
-                    && !super::reference::MEMBERSHIPS.contains(&party.as_str())
+                    && let Err(message) = super::reference::parse_membership(party)
                 {
+                    return Err(fail(field, &format!("unknown membership: {message}")));
+                }
+            }
+            if let Some(stop) = &basis.stopped_by {
+                if !basis.kinds.contains(&RequestKind::Preservation) {
                     return Err(fail(
-                        field,
-                        &format!(
-                            "unknown membership `{party}`; known: {}",
-                            super::reference::MEMBERSHIPS.join(", ")
-                        ),
+                        "stopped_by",
+                        "only a preservation clock is stopped by a follow-up",
                     ));
                 }
+                for id in &stop.bases {
+                    match self.get(id) {
+                        Some(other) if other.kinds.contains(&RequestKind::Production) => {}
+                        Some(_) => {
+                            return Err(fail(
+                                "stopped_by.bases",
+                                &format!("`{id}` is not a basis for production"),
+                            ));
+                        }
+                        None => {
+                            return Err(fail(
+                                "stopped_by.bases",
+                                &format!("`{id}` is not in the catalogue"),
+                            ));
+                        }
+                    }
+                }
+            }
+            if let Some(allowed) = &basis.emergency_without_validation
+                && (!basis.emergency || allowed.iter().any(|c| !basis.data_categories.contains(c)))
+            {
+                return Err(fail(
+                    "emergency_without_validation",
+                    "needs an emergency path and data categories the entry allows",
+                ));
             }
             for (i, clock) in basis.clocks.iter().enumerate() {
                 let at = |name: &str| format!("clocks[{i}].{name}");
@@ -401,7 +512,7 @@ mod tests {
             Catalogue::parse(&text)
                 .unwrap_err()
                 .to_string()
-                .contains("issuing_party: unknown membership `narnia`")
+                .contains("issuing_party: unknown membership: `narnia`")
         );
     }
 }

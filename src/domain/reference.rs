@@ -1,9 +1,14 @@
 //! Reference vocabularies: jurisdictions, organisation kinds, roles, data categories,
 //! and the memberships that decide which instrument a jurisdiction may use.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use super::legal_bases::Verification;
 
 use super::countries::ISO_3166_ALPHA2;
 
@@ -102,71 +107,119 @@ impl Role {
     }
 }
 
-/// Memberships a legal basis can require of a jurisdiction.
-pub const MEMBERSHIPS: [&str; 6] = [
-    "budapest",
-    "eu",
-    "eu_2023_1543",
-    "eu_eio",
-    "us_government",
-    "cets224",
-];
+/// The memberships that decide which instrument a jurisdiction may use, as
+/// dated reference data with their sources (`memberships.json`). They are the
+/// defaults of a new jurisdiction; each jurisdiction's own list, which admins
+/// edit, is what the rules read.
+pub const MEMBERSHIPS_JSON: &str = include_str!("memberships.json");
 
-const EU_MEMBER_STATES: [&str; 27] = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
-    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-];
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    /// The id legal bases name in `issuing_party` and `executing_party`.
+    pub id: String,
+    /// How a refusal names it: "a Party to the Budapest Convention".
+    pub name: String,
+    pub instrument: String,
+    /// The date the list was true on, as far as its source says.
+    #[schema(value_type = String, format = Date)]
+    pub as_of: NaiveDate,
+    pub verification: Verification,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// ISO 3166-1 alpha-2 codes.
+    pub members: Vec<String>,
+}
 
-/// Parties to the Budapest Convention outside the EU that this build knows of
-/// (secondary source: the Council of Europe treaty office as summarised in
-/// LEGAL.md and public lists). Admins correct a jurisdiction's memberships when a
-/// State ratifies or leaves.
-const BUDAPEST_NON_EU: [&str; 40] = [
-    "AD", "AL", "AM", "AR", "AU", "AZ", "BA", "BR", "CA", "CH", "CL", "CO", "CR", "CV", "DO", "GB",
-    "GE", "GH", "IL", "IS", "JP", "LI", "LK", "MA", "MC", "MD", "ME", "MK", "MU", "NG", "NO", "PA",
-    "PE", "PH", "PY", "RS", "SM", "SN", "TR", "US",
-];
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Memberships {
+    /// When the lists were last checked against their sources.
+    #[schema(value_type = String, format = Date)]
+    pub checked: NaiveDate,
+    pub note: String,
+    pub memberships: Vec<Membership>,
+}
+
+/// The shipped membership lists.
+pub fn memberships() -> &'static Memberships {
+    static DATA: OnceLock<Memberships> = OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str(MEMBERSHIPS_JSON).expect("the embedded membership lists are valid")
+    })
+}
+
+pub fn membership(id: &str) -> Option<&'static Membership> {
+    memberships().memberships.iter().find(|m| m.id == id)
+}
 
 /// The memberships a new jurisdiction starts with, so that creating `DE` already
 /// knows it is an EU Member State and a Budapest Party.
 pub fn default_memberships(code: &JurisdictionCode) -> Vec<String> {
-    let code = code.as_str();
-    let mut memberships = Vec::new();
-    let eu = EU_MEMBER_STATES.contains(&code);
-    if eu || BUDAPEST_NON_EU.contains(&code) {
-        memberships.push("budapest");
-    }
-    if eu {
-        memberships.push("eu");
-        // Denmark is not bound by Regulation 2023/1543; Denmark and Ireland do not
-        // take part in the European Investigation Order (LEGAL.md, S).
-        if code != "DK" {
-            memberships.push("eu_2023_1543");
-        }
-        if code != "DK" && code != "IE" {
-            memberships.push("eu_eio");
-        }
-    }
-    if code == "US" {
-        memberships.push("us_government");
-    }
-    memberships.into_iter().map(str::to_owned).collect()
+    memberships()
+        .memberships
+        .iter()
+        .filter(|m| m.members.iter().any(|c| c == code.as_str()))
+        .map(|m| m.id.clone())
+        .collect()
 }
 
 pub fn parse_membership(text: &str) -> Result<String, String> {
-    if MEMBERSHIPS.contains(&text) {
+    if membership(text).is_some() {
         Ok(text.to_owned())
     } else {
-        Err(format!(
-            "`{text}` is not one of: {}",
-            MEMBERSHIPS.join(", ")
-        ))
+        let known: Vec<&str> = memberships()
+            .memberships
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        Err(format!("`{text}` is not one of: {}", known.join(", ")))
     }
+}
+
+/// Public holidays shipped for the jurisdictions the product knows
+/// (`holidays.json`, generated by `tools/generate_holidays.py`).
+pub const HOLIDAYS_JSON: &str = include_str!("holidays.json");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippedHolidays {
+    pub source: String,
+    pub years: Vec<i32>,
+    pub missing: Vec<String>,
+    /// Years the source has no data for yet, per jurisdiction: admins enter
+    /// those holidays when they are published.
+    pub uncovered: BTreeMap<String, Vec<i32>>,
+    pub jurisdictions: BTreeMap<String, Vec<(NaiveDate, String)>>,
+}
+
+pub fn shipped_holidays() -> &'static ShippedHolidays {
+    static DATA: OnceLock<ShippedHolidays> = OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str(HOLIDAYS_JSON).expect("the embedded holiday calendars are valid")
+    })
+}
+
+/// The public holidays of a jurisdiction: those shipped with the product, and
+/// the dates its admins added (named as such).
+pub fn holidays_of(code: &str, added: &[NaiveDate]) -> BTreeMap<NaiveDate, String> {
+    let mut out: BTreeMap<NaiveDate, String> = shipped_holidays()
+        .jurisdictions
+        .get(code)
+        .map(|days| days.iter().cloned().collect())
+        .unwrap_or_default();
+    for date in added {
+        out.entry(*date)
+            .or_insert_with(|| "public holiday entered by an administrator".to_owned());
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn country_list_is_sorted_for_binary_search() {
@@ -237,12 +290,77 @@ mod tests {
     #[test]
     fn default_memberships_follow_legal_md() {
         let of = |c: &str| default_memberships(&JurisdictionCode::parse(c).unwrap());
-        assert_eq!(of("DE"), ["budapest", "eu", "eu_2023_1543", "eu_eio"]);
-        assert_eq!(of("IE"), ["budapest", "eu", "eu_2023_1543"]);
-        assert_eq!(of("DK"), ["budapest", "eu"]);
+        assert_eq!(
+            of("DE"),
+            [
+                "budapest",
+                "eu",
+                "eu_2023_1543",
+                "eu_eio",
+                "eu_2013_40",
+                "ets_030"
+            ]
+        );
+        // Ireland signed the Budapest Convention but has not ratified it, and
+        // takes no part in the European Investigation Order.
+        assert_eq!(of("IE"), ["eu", "eu_2023_1543", "eu_2013_40", "ets_030"]);
+        // Denmark is bound by none of the three EU instruments.
+        assert_eq!(of("DK"), ["budapest", "eu", "ets_030"]);
         assert_eq!(of("US"), ["budapest", "us_government"]);
-        assert_eq!(of("GB"), ["budapest"]);
+        assert_eq!(of("GB"), ["budapest", "ets_030"]);
         assert_eq!(of("BR"), ["budapest"]);
+        for party in ["UA", "TO", "BJ", "FJ", "KI", "CM", "SL", "GD", "CI"] {
+            assert!(of(party).contains(&"budapest".to_owned()), "{party}");
+        }
         assert!(of("CN").is_empty());
+    }
+
+    #[test]
+    fn the_membership_lists_are_dated_sourced_and_well_formed() {
+        let data = memberships();
+        for m in &data.memberships {
+            assert!(!m.source.trim().is_empty(), "{}", m.id);
+            assert!(m.as_of <= data.checked, "{}", m.id);
+            assert!(
+                m.members.windows(2).all(|w| w[0] < w[1]),
+                "{} not sorted",
+                m.id
+            );
+            for code in &m.members {
+                assert!(JurisdictionCode::parse(code).is_ok(), "{}: {code}", m.id);
+            }
+        }
+        assert_eq!(membership("eu").unwrap().members.len(), 27);
+        assert_eq!(membership("budapest").unwrap().members.len(), 75);
+        assert!(parse_membership("narnia").unwrap_err().contains("budapest"));
+    }
+
+    #[test]
+    fn holidays_ship_for_every_known_jurisdiction_for_three_years() {
+        let shipped = shipped_holidays();
+        assert!(shipped.missing.is_empty(), "{:?}", shipped.missing);
+        // Sri Lanka publishes its calendar a year at a time; Ukraine keeps no
+        // public holidays off work under martial law (since 2022).
+        assert_eq!(shipped.uncovered.keys().collect::<Vec<_>>(), ["LK", "UA"]);
+        assert_eq!(shipped.years, [2026, 2027, 2028]);
+        for m in &memberships().memberships {
+            for code in &m.members {
+                let days = &shipped.jurisdictions[code];
+                let uncovered = shipped.uncovered.get(code).cloned().unwrap_or_default();
+                for year in &shipped.years {
+                    assert_eq!(
+                        days.iter().any(|(d, _)| d.year() == *year),
+                        !uncovered.contains(year),
+                        "{code} {year}"
+                    );
+                }
+            }
+        }
+        // Easter Monday 2027 in the Netherlands, named; an admin's date added.
+        let easter = NaiveDate::from_ymd_opt(2027, 3, 29).unwrap();
+        let extra = NaiveDate::from_ymd_opt(2027, 7, 1).unwrap();
+        let nl = holidays_of("NL", &[extra]);
+        assert_eq!(nl[&easter], "Easter Monday");
+        assert_eq!(nl[&extra], "public holiday entered by an administrator");
     }
 }

@@ -10,6 +10,9 @@ use super::validation::FieldError;
 use crate::db::UtcTime;
 
 vocabulary!(
+    /// What a case is about. `information_system_attack` stands for the
+    /// offences of Directive 2013/40/EU Arts. 3 to 8 (illegal access, system or
+    /// data interference, interception, tools), which some instruments require.
     OffenceCategory {
         Grooming = "grooming",
         CsamProduction = "csam_production",
@@ -19,6 +22,7 @@ vocabulary!(
         Trafficking = "trafficking",
         Harassment = "harassment",
         Cyberbullying = "cyberbullying",
+        InformationSystemAttack = "information_system_attack",
         Other = "other",
     }
 );
@@ -70,6 +74,9 @@ pub struct Content {
     pub emergency: bool,
     pub emergency_justification: Option<String>,
     pub non_disclosure: bool,
+    /// When the provider submitted its CyberTipline report: the start of an
+    /// 18 U.S.C. 2258A preservation, which the request must carry.
+    pub cybertipline_submitted_at: Option<UtcTime>,
 }
 
 /// A change to a draft: `None` leaves a field as it is; for a field that may be
@@ -92,6 +99,7 @@ pub struct Patch {
     pub emergency: Option<bool>,
     pub emergency_justification: Option<Option<String>>,
     pub non_disclosure: Option<bool>,
+    pub cybertipline_submitted_at: Option<Option<UtcTime>>,
 }
 
 impl Patch {
@@ -122,13 +130,15 @@ impl Patch {
             follow_up_intent,
             emergency,
             emergency_justification,
-            non_disclosure
+            non_disclosure,
+            cybertipline_submitted_at
         );
         changed
     }
 }
 
-/// What the rules need to know of the responder and the two jurisdictions.
+/// What the rules need to know of the responder, the two jurisdictions and the
+/// case.
 #[derive(Debug, Clone)]
 pub struct Parties<'a> {
     pub responder_kind: OrganisationKind,
@@ -136,6 +146,8 @@ pub struct Parties<'a> {
     pub issuing_jurisdiction: &'a str,
     pub issuing_memberships: &'a [String],
     pub executing_memberships: &'a [String],
+    /// The offences the case is about.
+    pub case_offences: &'a [OffenceCategory],
 }
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
@@ -145,16 +157,8 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
-fn membership_name(m: &str) -> &str {
-    match m {
-        "budapest" => "a Party to the Budapest Convention",
-        "eu" => "an EU Member State",
-        "eu_2023_1543" => "a Member State bound by Regulation (EU) 2023/1543",
-        "eu_eio" => "a Member State taking part in the European Investigation Order",
-        "us_government" => "the United States (a US governmental entity)",
-        "cets224" => "a Party to the Second Additional Protocol (CETS 224)",
-        other => other,
-    }
+fn membership_name(id: &str) -> &str {
+    super::reference::membership(id).map_or(id, |m| m.name.as_str())
 }
 
 /// Whether the legal basis allows this request between these parties; refused
@@ -242,6 +246,53 @@ pub fn check_basis(
                 content.executing_jurisdiction
             ),
         ));
+    }
+    if let Some(provision) = &basis.cross_border
+        && parties.issuing_jurisdiction == content.executing_jurisdiction
+    {
+        errors.push(err(
+            "executing_jurisdiction",
+            format!(
+                "`{}` governs cooperation between States: it cannot be executed in the issuing \
+                 jurisdiction {} ({provision}); use domestic process",
+                basis.id, parties.issuing_jurisdiction
+            ),
+        ));
+    }
+    if let Some(offences) = &basis.offences
+        && !parties.case_offences.iter().any(|o| offences.contains(o))
+    {
+        let names: Vec<&str> = offences.iter().map(|o| o.as_str()).collect();
+        errors.push(err(
+            "legal_basis",
+            format!(
+                "`{}` may only be used for a case about {} ({}); this case is not",
+                basis.id,
+                names.join(", "),
+                basis.citation
+            ),
+        ));
+    }
+    match (
+        basis.needs_cybertipline_submission(),
+        content.cybertipline_submitted_at,
+    ) {
+        (true, None) => errors.push(err(
+            "cybertipline_submitted_at",
+            format!(
+                "`{}` preserves for a year from the provider's CyberTipline submission \
+                 (18 U.S.C. 2258A(h)(1)): give its instant",
+                basis.id
+            ),
+        )),
+        (false, Some(_)) => errors.push(err(
+            "cybertipline_submitted_at",
+            format!(
+                "only a request whose clock runs from a CyberTipline submission carries it, not `{}`",
+                basis.id
+            ),
+        )),
+        _ => {}
     }
     if content.emergency && !basis.emergency {
         errors.push(err(
@@ -363,6 +414,7 @@ mod tests {
             emergency: false,
             emergency_justification: None,
             non_disclosure: true,
+            cybertipline_submitted_at: None,
         }
     }
 
@@ -377,6 +429,7 @@ mod tests {
             issuing_jurisdiction: "GB",
             issuing_memberships: issuing,
             executing_memberships: executing,
+            case_offences: &[OffenceCategory::Grooming],
         }
     }
 
@@ -495,5 +548,122 @@ mod tests {
             &parties(OrganisationKind::Provider, &none, &none),
         );
         assert_eq!(fields(&errors), ["executing_jurisdiction", "date_to"]);
+    }
+
+    #[test]
+    fn a_cross_border_instrument_is_refused_within_one_state() {
+        let catalogue = Catalogue::embedded();
+        let member: Vec<String> = vec![
+            "budapest".into(),
+            "eu".into(),
+            "eu_2023_1543".into(),
+            "ets_030".into(),
+        ];
+        for (id, kind, responder, provision) in [
+            (
+                "eu-epoc",
+                RequestKind::Production,
+                OrganisationKind::Provider,
+                "Regulation (EU) 2023/1543 Art. 1(1)",
+            ),
+            (
+                "eu-epoc-pr",
+                RequestKind::Preservation,
+                OrganisationKind::Provider,
+                "Regulation (EU) 2023/1543 Art. 1(1)",
+            ),
+            (
+                "budapest-29",
+                RequestKind::Preservation,
+                OrganisationKind::CentralAuthority,
+                "ETS 185 Art. 29(1)",
+            ),
+        ] {
+            let mut c = complete();
+            c.kind = kind;
+            c.legal_basis = id.into();
+            c.custodian = Some("x".into());
+            let same = Parties {
+                responder_jurisdiction: "DE",
+                issuing_jurisdiction: "DE",
+                ..parties(responder, &member, &member)
+            };
+            c.executing_jurisdiction = "DE".into();
+            let errors = check_basis(&c, catalogue.get(id).unwrap(), &same);
+            assert_eq!(fields(&errors), ["executing_jurisdiction"], "{id}");
+            assert!(
+                errors[0].message.contains(provision),
+                "{}",
+                errors[0].message
+            );
+            // Between two States it passes.
+            c.executing_jurisdiction = "NL".into();
+            let across = Parties {
+                responder_jurisdiction: "NL",
+                issuing_jurisdiction: "DE",
+                ..parties(responder, &member, &member)
+            };
+            assert!(
+                check_basis(&c, catalogue.get(id).unwrap(), &across).is_empty(),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_urgent_2013_40_path_is_only_for_attacks_on_information_systems() {
+        let catalogue = Catalogue::embedded();
+        let basis = catalogue.get("eu-2013-40-urgent").unwrap();
+        let bound: Vec<String> = vec!["eu".into(), "eu_2013_40".into()];
+        let mut c = complete();
+        c.legal_basis = basis.id.clone();
+        c.custodian = Some("x".into());
+        c.emergency = true;
+        let grooming = parties(OrganisationKind::CentralAuthority, &bound, &bound);
+        let errors = check_basis(&c, basis, &grooming);
+        assert_eq!(fields(&errors), ["legal_basis"]);
+        assert!(errors[0].message.contains("information_system_attack"));
+        let attack = Parties {
+            case_offences: &[
+                OffenceCategory::Grooming,
+                OffenceCategory::InformationSystemAttack,
+            ],
+            ..grooming.clone()
+        };
+        assert!(check_basis(&c, basis, &attack).is_empty());
+        // Denmark is not bound: it has no `eu_2013_40` membership.
+        let denmark: Vec<String> = vec!["eu".into()];
+        let errors = check_basis(
+            &c,
+            basis,
+            &Parties {
+                executing_memberships: &denmark,
+                ..attack
+            },
+        );
+        assert_eq!(fields(&errors), ["executing_jurisdiction"]);
+    }
+
+    #[test]
+    fn a_cybertipline_preservation_carries_its_submission() {
+        let catalogue = Catalogue::embedded();
+        let basis = catalogue.get("ncmec-2258a").unwrap();
+        let none: Vec<String> = vec![];
+        let mut c = complete();
+        c.legal_basis = basis.id.clone();
+        let p = Parties {
+            responder_jurisdiction: "IE",
+            ..parties(OrganisationKind::Provider, &none, &none)
+        };
+        let errors = check_basis(&c, basis, &p);
+        assert_eq!(fields(&errors), ["cybertipline_submitted_at"]);
+        assert!(errors[0].message.contains("2258A(h)(1)"));
+        c.cybertipline_submitted_at =
+            Some(crate::domain::identifiers::parse_instant("2026-06-15T12:00:00Z").unwrap());
+        assert!(check_basis(&c, basis, &p).is_empty());
+        // Another basis does not carry it.
+        c.legal_basis = "provider-voluntary".into();
+        let errors = check_basis(&c, catalogue.get("provider-voluntary").unwrap(), &p);
+        assert_eq!(fields(&errors), ["cybertipline_submitted_at"]);
     }
 }

@@ -42,6 +42,9 @@ vocabulary!(
         Refuse = "refuse",
         ReportMoved = "report-moved",
         Release = "release",
+        Decide = "decide",
+        NotifyDelay = "notify-delay",
+        ConfirmProduction = "confirm-production",
     }
 );
 
@@ -60,12 +63,11 @@ impl Action {
     pub fn party(self) -> Party {
         use Action::*;
         match self {
-            Submit | Transmit | Withdraw | RequestExtension | AnswerClarification | Release => {
-                Party::Creator
-            }
+            Submit | Transmit | Withdraw | RequestExtension | AnswerClarification | Release
+            | ConfirmProduction => Party::Creator,
             Approve | Return | Reject => Party::Approver,
             Acknowledge | Preserve | ConfirmExtension | AskClarification | Fulfil | Refuse
-            | ReportMoved => Party::Responder,
+            | ReportMoved | Decide | NotifyDelay => Party::Responder,
         }
     }
 }
@@ -101,6 +103,14 @@ pub struct Facts {
     pub extension_requested: bool,
     /// Extensions the legal basis still allows.
     pub extensions_left: u32,
+    /// The legal basis has a decision on recognition (EIO) not yet taken.
+    pub decision_pending: bool,
+    /// The executing authority may still give notice that the decision will
+    /// be late (EIO Art. 12(5): once).
+    pub delay_notice_left: bool,
+    /// The preservation's clock stops on the issuing authority's confirmation
+    /// that a production request was issued (EPOC-PR Annex V), not yet given.
+    pub confirmation_pending: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +196,41 @@ pub fn decide(
         }
         (S::Preserved, A::ConfirmExtension) if facts.extension_requested => S::Preserved,
         (S::Preserved, A::Release) => S::Released,
+        // Steps that record an event without changing the state.
+        (S::Transmitted | S::Acknowledged | S::ClarificationRequested, A::Decide)
+            if facts.decision_pending =>
+        {
+            status
+        }
+        (S::Transmitted | S::Acknowledged | S::ClarificationRequested, A::NotifyDelay)
+            if facts.decision_pending && facts.delay_notice_left =>
+        {
+            status
+        }
+        (S::Transmitted | S::Acknowledged | S::Preserved, A::ConfirmProduction)
+            if facts.confirmation_pending =>
+        {
+            status
+        }
+        (S::Transmitted | S::Acknowledged | S::ClarificationRequested, A::Decide) => {
+            return Err(Refusal::Conflict(
+                "no decision on recognition is pending on this request".into(),
+            ));
+        }
+        (S::Transmitted | S::Acknowledged | S::ClarificationRequested, A::NotifyDelay) => {
+            return Err(Refusal::Conflict(if facts.decision_pending {
+                "notice of delay has already been given once (Directive 2014/41/EU Art. 12(5))"
+                    .into()
+            } else {
+                "no decision on recognition is pending on this request".into()
+            }));
+        }
+        (S::Transmitted | S::Acknowledged | S::Preserved, A::ConfirmProduction) => {
+            return Err(Refusal::Conflict(
+                "this preservation takes no confirmation of a production request, or has one"
+                    .into(),
+            ));
+        }
         (S::Transmitted | S::Acknowledged, A::Preserve) => {
             return Err(Refusal::Conflict(format!(
                 "a {} request is fulfilled, not preserved",
@@ -291,6 +336,16 @@ mod tests {
                 (status == S::Preserved && f.extension_requested).then_some(S::Preserved)
             }
             A::Release => (status == S::Preserved).then_some(S::Released),
+            A::Decide => (f.decision_pending
+                && [S::Transmitted, S::Acknowledged, S::ClarificationRequested].contains(&status))
+            .then_some(status),
+            A::NotifyDelay => (f.decision_pending
+                && f.delay_notice_left
+                && [S::Transmitted, S::Acknowledged, S::ClarificationRequested].contains(&status))
+            .then_some(status),
+            A::ConfirmProduction => (f.confirmation_pending
+                && [S::Transmitted, S::Acknowledged, S::Preserved].contains(&status))
+            .then_some(status),
         }
     }
 
@@ -302,14 +357,19 @@ mod tests {
                     for approved in [false, true] {
                         for extension_requested in [false, true] {
                             for extensions_left in [0, 1] {
-                                out.push(Facts {
-                                    kind: *kind,
-                                    emergency,
-                                    emergency_path,
-                                    approved,
-                                    extension_requested,
-                                    extensions_left,
-                                });
+                                for pending in 0..8u8 {
+                                    out.push(Facts {
+                                        kind: *kind,
+                                        emergency,
+                                        emergency_path,
+                                        approved,
+                                        extension_requested,
+                                        extensions_left,
+                                        decision_pending: pending & 1 != 0,
+                                        delay_notice_left: pending & 2 != 0,
+                                        confirmation_pending: pending & 4 != 0,
+                                    });
+                                }
                             }
                         }
                     }
@@ -362,7 +422,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 14 * 16 * 8 * 96);
+        assert_eq!(cells, 14 * 19 * 8 * 96 * 8);
     }
 
     #[test]
@@ -375,6 +435,9 @@ mod tests {
         assert_eq!(A::ConfirmExtension.party(), Party::Responder);
         assert_eq!(A::RequestExtension.party(), Party::Creator);
         assert_eq!(A::AnswerClarification.party(), Party::Creator);
+        assert_eq!(A::Decide.party(), Party::Responder);
+        assert_eq!(A::NotifyDelay.party(), Party::Responder);
+        assert_eq!(A::ConfirmProduction.party(), Party::Creator);
     }
 
     #[test]
@@ -386,6 +449,9 @@ mod tests {
             approved: true,
             extension_requested: false,
             extensions_left: 0,
+            decision_pending: false,
+            delay_notice_left: false,
+            confirmation_pending: false,
         };
         let creator = Relations {
             creator: true,
@@ -418,7 +484,9 @@ mod properties {
 
     use super::*;
 
-    const RESPONDER_STEPS: [Action; 7] = [
+    const RESPONDER_STEPS: [Action; 9] = [
+        Action::Decide,
+        Action::NotifyDelay,
         Action::Acknowledge,
         Action::Preserve,
         Action::ConfirmExtension,
@@ -444,15 +512,24 @@ mod properties {
             any::<bool>(),
             any::<bool>(),
             0u32..3,
+            any::<bool>(),
+            any::<bool>(),
         )
-            .prop_map(|(kind, emergency, emergency_path, extensions_left)| Facts {
-                kind,
-                emergency,
-                emergency_path,
-                approved: false,
-                extension_requested: false,
-                extensions_left,
-            })
+            .prop_map(
+                |(kind, emergency, emergency_path, extensions_left, decision, confirmation)| {
+                    Facts {
+                        kind,
+                        emergency,
+                        emergency_path,
+                        approved: false,
+                        extension_requested: false,
+                        extensions_left,
+                        decision_pending: decision,
+                        delay_notice_left: decision,
+                        confirmation_pending: confirmation && kind == RequestKind::Preservation,
+                    }
+                },
+            )
     }
 
     /// What the service records after a step that was allowed.
@@ -464,6 +541,9 @@ mod properties {
                 facts.extension_requested = false;
                 facts.extensions_left -= 1;
             }
+            Action::Decide => facts.decision_pending = false,
+            Action::NotifyDelay => facts.delay_notice_left = false,
+            Action::ConfirmProduction => facts.confirmation_pending = false,
             _ => {}
         }
     }

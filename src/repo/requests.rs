@@ -53,6 +53,7 @@ pub struct RequestRow {
     pub internal_notes: String,
     pub created_at: UtcTime,
     pub updated_at: UtcTime,
+    pub cybertipline_submitted_at: Option<UtcTime>,
 }
 
 impl RequestRow {

@@ -9,9 +9,11 @@ use serde_json::Value;
 use crate::api::error::ApiError;
 use crate::db::schema::requests;
 use crate::db::{DbConn, UtcTime};
-use crate::domain::deadlines::{self, Calendar, Deadline, Facts, Targets};
+use crate::domain::deadlines::{
+    self, Calendar, Deadline, Facts, FollowUp, ProductionConfirmation, Targets,
+};
 use crate::domain::legal_bases::Catalogue;
-use crate::domain::reference::{DataCategory, RequestKind, parse_timezone};
+use crate::domain::reference::{DataCategory, RequestKind, holidays_of, parse_timezone};
 use crate::domain::workflow::Status;
 use crate::repo;
 use crate::repo::requests::RequestRow;
@@ -28,17 +30,30 @@ pub struct Rules<'a> {
 }
 
 struct Zone {
+    code: String,
     timezone: chrono_tz::Tz,
-    holidays: Vec<NaiveDate>,
+    holidays: BTreeMap<NaiveDate, String>,
+}
+
+impl Zone {
+    fn calendar(&self) -> Calendar<'_> {
+        Calendar {
+            jurisdiction: &self.code,
+            timezone: self.timezone,
+            holidays: &self.holidays,
+        }
+    }
 }
 
 fn zone(conn: &mut DbConn, code: &str) -> Result<Zone, ApiError> {
     let row = repo::jurisdictions::get(conn, code)?.ok_or_else(|| {
         ApiError::internal(format!("jurisdiction {code} of a request is missing"))
     })?;
+    let added: Vec<NaiveDate> = serde_json::from_str(&row.holidays).map_err(ApiError::internal)?;
     Ok(Zone {
+        code: row.code.clone(),
         timezone: parse_timezone(&row.timezone).map_err(ApiError::internal)?,
-        holidays: serde_json::from_str(&row.holidays).map_err(ApiError::internal)?,
+        holidays: holidays_of(&row.code, &added),
     })
 }
 
@@ -48,6 +63,46 @@ fn at(value: &Value, path: &[&str]) -> Option<UtcTime> {
         v = v.get(key)?;
     }
     serde_json::from_value(v.clone()).ok()
+}
+
+/// The follow-ups filed against a request, as its clocks need them.
+fn follow_ups(conn: &mut DbConn, id: &str) -> Result<Vec<FollowUp>, ApiError> {
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<UtcTime>,
+    )> = requests::table
+        .filter(requests::parent_id.eq(id))
+        .select((
+            requests::id,
+            requests::reference,
+            requests::kind,
+            requests::legal_basis,
+            requests::responder_id,
+            requests::executing_jurisdiction,
+            requests::transmitted_at,
+        ))
+        .order(requests::id)
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(id, reference, kind, legal_basis, responder_id, executing_jurisdiction, sent)| {
+                Ok(FollowUp {
+                    id,
+                    reference,
+                    kind: RequestKind::parse(&kind).map_err(ApiError::internal)?,
+                    legal_basis,
+                    responder_id,
+                    executing_jurisdiction,
+                    transmitted_at: sent,
+                })
+            },
+        )
+        .collect()
 }
 
 /// Computes a request's deadlines at `now` from what is stored.
@@ -73,15 +128,19 @@ pub fn compute(
             Some(org) => serde_json::from_str(&org.retention_days).map_err(ApiError::internal)?,
             None => BTreeMap::new(),
         };
-    let follow_up_transmitted_at = requests::table
-        .filter(requests::parent_id.eq(&row.id))
-        .filter(requests::kind.ne(RequestKind::Preservation.as_str()))
-        .filter(requests::transmitted_at.is_not_null())
-        .select(requests::transmitted_at)
-        .order(requests::transmitted_at)
-        .first::<Option<UtcTime>>(conn)
-        .optional()?
-        .flatten();
+    let children = follow_ups(conn, &row.id)?;
+    let confirmation = match (
+        at(&response, &["production_confirmed", "at"]),
+        response
+            .pointer("/production_confirmed/follow_up_id")
+            .and_then(Value::as_str),
+    ) {
+        (Some(at), Some(follow_up_id)) => Some(ProductionConfirmation {
+            at,
+            follow_up_id: follow_up_id.to_owned(),
+        }),
+        _ => None,
+    };
     let closed_at = matches!(
         status,
         Status::Withdrawn | Status::Rejected | Status::Released | Status::Expired
@@ -95,29 +154,30 @@ pub fn compute(
         emergency: row.emergency,
         data_categories: &categories,
         identifiers: &identifiers,
+        responder_id: &row.responder_id,
+        executing_jurisdiction: &row.executing_jurisdiction,
         submitted_at: row.submitted_at,
         approved_at: row.approved_at,
         transmitted_at: row.transmitted_at,
         acknowledged_at: at(&response, &["acknowledged", "at"]),
         preserved_at: at(&response, &["preserved", "at"]),
+        decided_at: at(&response, &["decided", "at"]),
+        delay_notified_at: at(&response, &["delay_notice", "at"]),
         answered_at: row.answered_at,
         closed_at,
         extensions_granted: row.extensions_granted.max(0) as u32,
-        follow_up_transmitted_at,
+        preserved_until: row.preserved_until,
+        cybertipline_submitted_at: row.cybertipline_submitted_at,
+        follow_ups: &children,
+        production_confirmed: confirmation.as_ref(),
         retention_days: &retention,
     };
     Ok(deadlines::compute(
         basis,
         &facts,
         &rules.targets,
-        &Calendar {
-            timezone: issuing.timezone,
-            holidays: &issuing.holidays,
-        },
-        &Calendar {
-            timezone: executing.timezone,
-            holidays: &executing.holidays,
-        },
+        &issuing.calendar(),
+        &executing.calendar(),
         now,
     ))
 }

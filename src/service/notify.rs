@@ -27,11 +27,13 @@ fn audience(action: Action, was_transmitted: bool) -> Audience {
     match action {
         Submit => Audience::Approvers,
         Approve | Return | Reject => Audience::Creator,
-        Transmit | AnswerClarification | RequestExtension | Release => Audience::Responder,
+        Transmit | AnswerClarification | RequestExtension | Release | ConfirmProduction => {
+            Audience::Responder
+        }
         Withdraw if was_transmitted => Audience::Responder,
         Withdraw => Audience::Nobody,
         Acknowledge | Preserve | Fulfil | Refuse | ReportMoved | AskClarification
-        | ConfirmExtension => Audience::Agency,
+        | ConfirmExtension | Decide | NotifyDelay => Audience::Agency,
     }
 }
 
@@ -74,6 +76,18 @@ fn wording(action: Action) -> (&'static str, &'static str) {
         Release => (
             "released",
             "The preservation is no longer needed; the data may be deleted.",
+        ),
+        Decide => (
+            "decided on by the executing authority",
+            "The period to carry out the measure now runs.",
+        ),
+        NotifyDelay => (
+            "delayed: the executing authority gave notice that its decision will be late",
+            "Read the reasons; the decision is now due 30 days later.",
+        ),
+        ConfirmProduction => (
+            "confirmed: the production request that follows this preservation was issued",
+            "Keep the data preserved until the production request is answered.",
         ),
     }
 }
@@ -167,9 +181,11 @@ mod tests {
             let expected = match action.as_str() {
                 "submit" => "approvers",
                 "approve" | "return" | "reject" => "creator",
-                "transmit" | "answer-clarification" | "request-extension" | "release" => {
-                    "responder"
-                }
+                "transmit"
+                | "answer-clarification"
+                | "request-extension"
+                | "release"
+                | "confirm-production" => "responder",
                 "withdraw" => "responder",
                 _ => "agency",
             };

@@ -8,10 +8,10 @@ use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, lock_row, new_id};
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
-use crate::domain::legal_bases::{Catalogue, ClockKind, LegalBasis, Period, Route};
-use crate::domain::reference::{OrganisationKind, RequestKind};
+use crate::domain::legal_bases::{Catalogue, ClockKind, LegalBasis, Period, Route, StopEvent};
+use crate::domain::reference::{DataCategory, OrganisationKind, RequestKind};
 use crate::domain::requests::{
-    Content, Parties, Patch, RefusalGround, check_basis, missing_for_submission,
+    Content, OffenceCategory, Parties, Patch, RefusalGround, check_basis, missing_for_submission,
 };
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{self, Action, Facts, Refusal, Status};
@@ -51,8 +51,19 @@ fn resolve(
     conn: &mut DbConn,
     catalogue: &Catalogue,
     issuing_jurisdiction: &str,
+    case_offences: &[OffenceCategory],
     mut drafted: Drafted,
 ) -> Result<Content, ApiError> {
+    if drafted
+        .content
+        .cybertipline_submitted_at
+        .is_some_and(|at| at > UtcTime::now())
+    {
+        return Err(field(
+            "cybertipline_submitted_at",
+            "a CyberTipline submission cannot lie in the future",
+        ));
+    }
     let basis = catalogue.get(&drafted.content.legal_basis).ok_or_else(|| {
         field(
             "legal_basis",
@@ -130,6 +141,7 @@ fn resolve(
             issuing_jurisdiction,
             issuing_memberships: &issuing,
             executing_memberships: &executing,
+            case_offences,
         },
     );
     if !errors.is_empty() {
@@ -166,6 +178,7 @@ fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), ApiError
     row.emergency = content.emergency;
     row.emergency_justification = content.emergency_justification.clone();
     row.non_disclosure = content.non_disclosure;
+    row.cybertipline_submitted_at = content.cybertipline_submitted_at;
     Ok(())
 }
 
@@ -188,7 +201,15 @@ pub fn content_of(row: &RequestRow) -> Result<Content, ApiError> {
         emergency: row.emergency,
         emergency_justification: row.emergency_justification.clone(),
         non_disclosure: row.non_disclosure,
+        cybertipline_submitted_at: row.cybertipline_submitted_at,
     })
+}
+
+/// The offences of a case, for the instruments limited to some.
+fn case_offences(conn: &mut DbConn, row: &RequestRow) -> Result<Vec<OffenceCategory>, ApiError> {
+    let case = repo::cases::get_for_agency(conn, &row.case_id, &row.agency_id)?
+        .ok_or_else(|| ApiError::internal(format!("the case of request {} is missing", row.id)))?;
+    serde_json::from_str(&case.offence_categories).map_err(ApiError::internal)
 }
 
 fn route_of(catalogue: &Catalogue, legal_basis: &str) -> &'static str {
@@ -232,14 +253,16 @@ pub fn create(
             "only a liaison officer of an agency files requests".into(),
         ));
     };
-    if repo::cases::get_for_agency(conn, case_id, agency_id)?.is_none() {
+    let Some(case) = repo::cases::get_for_agency(conn, case_id, agency_id)? else {
         return Err(field(
             "case_id",
             format!("your agency has no case `{case_id}`"),
         ));
-    }
+    };
+    let offences: Vec<OffenceCategory> =
+        serde_json::from_str(&case.offence_categories).map_err(ApiError::internal)?;
     let catalogue = rules.catalogue;
-    let content = resolve(conn, catalogue, jurisdiction, drafted)?;
+    let content = resolve(conn, catalogue, jurisdiction, &offences, drafted)?;
     let now = UtcTime::now();
     let id = new_id();
     let mut row = RequestRow {
@@ -281,6 +304,7 @@ pub fn create(
         internal_notes: "{}".into(),
         created_at: now,
         updated_at: now,
+        cybertipline_submitted_at: None,
     };
     store_content(&mut row, &content)?;
     repo::requests::insert(conn, &row)?;
@@ -388,10 +412,12 @@ pub fn edit(
         jurisdiction_named: !changed.contains(&"responder_id")
             || changed.contains(&"executing_jurisdiction"),
     };
+    let offences = case_offences(conn, &row)?;
     let content = resolve(
         conn,
         rules.catalogue,
         &row.issuing_jurisdiction.clone(),
+        &offences,
         drafted,
     )?;
     row.route = route_of(rules.catalogue, &content.legal_basis).to_owned();
@@ -437,25 +463,89 @@ pub enum Input {
         to_jurisdiction: Option<String>,
         note: String,
     },
+    /// Notice that the decision on recognition will be late, with the reasons
+    /// and, if known, when it is expected (EIO Art. 12(5)).
+    NotifyDelay {
+        reason: String,
+        expected_by: Option<UtcTime>,
+    },
+    /// The Annex V confirmation: the production request that follows an
+    /// EPOC-PR was issued.
+    ConfirmProduction {
+        follow_up_id: String,
+    },
 }
 
 fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, ApiError> {
     let extension_max = basis
-        .and_then(|b| {
-            b.clocks
-                .iter()
-                .find(|c| c.kind == ClockKind::PreservationExpires)
-                .and_then(|c| c.extension)
-        })
+        .and_then(|b| b.clock(ClockKind::PreservationExpires))
+        .and_then(|c| c.extension)
         .map_or(0, |e| e.max);
+    let categories: Vec<DataCategory> =
+        serde_json::from_str(&row.data_categories).map_err(ApiError::internal)?;
+    let response = object(&row.response)?;
+    let decides = basis.is_some_and(|b| b.clock(ClockKind::DecisionDue).is_some());
+    let confirms = basis
+        .and_then(|b| b.stopped_by.as_ref())
+        .is_some_and(|s| s.event == StopEvent::ProductionConfirmed);
     Ok(Facts {
         kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
         emergency: row.emergency,
-        emergency_path: basis.is_some_and(|b| b.emergency),
+        // Art. 4(5) of Regulation 2023/1543: only some orders may go out in an
+        // emergency before they are validated.
+        emergency_path: basis.is_some_and(|b| b.allows_unvalidated_emergency(&categories)),
         approved: row.approved_at.is_some(),
         extension_requested: row.extension_requested,
         extensions_left: extension_max.saturating_sub(row.extensions_granted.max(0) as u32),
+        decision_pending: decides && !response.contains_key("decided"),
+        delay_notice_left: !response.contains_key("delay_notice"),
+        confirmation_pending: confirms && !response.contains_key("production_confirmed"),
     })
+}
+
+/// Checks that `follow_up_id` names a follow-up whose issue the Annex V
+/// confirmation may report: a production to the same addressee on a basis that
+/// counts, already transmitted.
+fn confirmable(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    basis: Option<&LegalBasis>,
+    follow_up_id: &str,
+) -> Result<RequestRow, ApiError> {
+    let bad = |message: String| field("follow_up_id", message);
+    let child = repo::requests::get(conn, follow_up_id)?
+        .filter(|c| c.parent_id.as_deref() == Some(row.id.as_str()))
+        .ok_or_else(|| {
+            bad(format!(
+                "`{follow_up_id}` is not a follow-up of this request"
+            ))
+        })?;
+    let bases = basis
+        .and_then(|b| b.stopped_by.as_ref())
+        .map(|s| s.bases.clone())
+        .unwrap_or_default();
+    if child.kind != RequestKind::Production.as_str() || !bases.contains(&child.legal_basis) {
+        return Err(bad(format!(
+            "{} is not a production request on {}",
+            child.reference,
+            bases.join(" or ")
+        )));
+    }
+    if child.responder_id != row.responder_id {
+        return Err(bad(format!(
+            "{} is addressed to another organisation: the confirmation goes to this \
+             preservation's addressee about a production request to it (Regulation 2023/1543 \
+             Art. 11(1))",
+            child.reference
+        )));
+    }
+    if child.transmitted_at.is_none() {
+        return Err(bad(format!(
+            "{} has not been transmitted: confirm it once it is issued",
+            child.reference
+        )));
+    }
+    Ok(child)
 }
 
 fn object(text: &str) -> Result<serde_json::Map<String, Value>, ApiError> {
@@ -717,6 +807,32 @@ pub fn transition(
         (Action::Release, Input::Note(note)) => {
             response.insert("released".into(), json!({ "at": now, "note": note }));
             details.insert("note".into(), json!(note));
+        }
+        (Action::Decide, Input::Note(note)) => {
+            response.insert("decided".into(), json!({ "at": now, "note": note }));
+            details.insert("note".into(), json!(note));
+        }
+        (
+            Action::NotifyDelay,
+            Input::NotifyDelay {
+                reason,
+                expected_by,
+            },
+        ) => {
+            if expected_by.is_some_and(|at| at <= now) {
+                return Err(field("expected_by", "must be in the future"));
+            }
+            let notice = json!({ "at": now, "reason": reason, "expected_by": expected_by });
+            response.insert("delay_notice".into(), notice.clone());
+            details.insert("notice".into(), notice);
+        }
+        (Action::ConfirmProduction, Input::ConfirmProduction { follow_up_id }) => {
+            let child = confirmable(conn, &row, basis, &follow_up_id)?;
+            let confirmation = json!({
+                "at": now, "follow_up_id": child.id, "follow_up_reference": child.reference,
+            });
+            response.insert("production_confirmed".into(), confirmation.clone());
+            details.insert("confirmation".into(), confirmation);
         }
         (action, _) => {
             return Err(ApiError::internal(format!(
