@@ -67,6 +67,10 @@ enum DeadlinesCommand {
     /// One pass of the watcher: mark missed deadlines, expire lapsed
     /// preservations, queue reminders. Safe to run while servers run theirs.
     Tick,
+    /// Recompute the deadlines of every open request under the rules of this
+    /// binary, auditing each change. The server does this by itself when the
+    /// rules change; run it after editing holidays or memberships.
+    Recompute,
 }
 
 #[derive(Subcommand)]
@@ -175,6 +179,24 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!(
                 "examined {} requests: {} deadlines missed, {} preservations expired, {} reminders queued",
                 report.examined, report.missed, report.expired, report.reminders
+            );
+            Ok(())
+        }
+        Command::Deadlines {
+            command: DeadlinesCommand::Recompute,
+        } => {
+            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let report = mlat::service::upgrade::recompute_all(
+                &mut conn,
+                &state.writers,
+                &state.rules(),
+                "recomputed from the command line",
+            )
+            .map_err(|e| describe(&e))?;
+            println!(
+                "examined {} open requests: deadlines changed on {}",
+                report.examined, report.changed
             );
             Ok(())
         }

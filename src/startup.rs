@@ -37,6 +37,8 @@ pub enum StartupError {
     Mail(String),
     #[error("MLAT_LEGAL_BASES_FILE {path}: {message}")]
     Catalogue { path: String, message: String },
+    #[error("cannot bring stored deadlines up to the current rules: {0}")]
+    Upgrade(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -115,7 +117,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         settings.database_url.backend(),
         crate::db::writers::PATIENCE,
     );
-    Ok(AppState {
+    let state = AppState {
         pool,
         keys,
         catalogue,
@@ -123,7 +125,16 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         mailer,
         store,
         writers,
-    })
+    };
+    let mut conn = state.pool.get()?;
+    let upgraded =
+        crate::service::upgrade::bring_up_to_date(&mut conn, &state.writers, &state.rules())
+            .map_err(|e| StartupError::Upgrade(e.to_string()))?;
+    if let Some(report) = upgraded {
+        tracing::info!(?report, "stored deadlines brought up to the current rules");
+    }
+    drop(conn);
+    Ok(state)
 }
 
 pub struct Application {

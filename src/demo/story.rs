@@ -233,10 +233,12 @@ pub fn tell(
     ));
 
     // 3. The production that follows the Irish preservation, through the
-    //    Irish central authority, answered with evidence.
+    //    Irish central authority, answered with evidence. Ireland is not a
+    //    Budapest Party: between the UK and Ireland mutual assistance runs under
+    //    the 1959 Council of Europe Convention (ETS 030).
     let production = json!({
         "kind": "production",
-        "legal_basis": "budapest-31",
+        "legal_basis": "coe-mla-1959",
         "executing_jurisdiction": "IE",
         "data_categories": ["subscriber", "content"],
         "identifiers": [{"type": "account", "value": "sunny_day_2011"}],

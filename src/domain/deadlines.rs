@@ -325,10 +325,6 @@ struct Counted {
 /// counting. `roll` applies Art. 3(4); for a preservation it is off and the
 /// later, rolled reading is named instead. `other_authority` counts hours by the
 /// letter of Art. 3(1), for a window that is another authority's.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the inputs of one count, each named where it is used"
-)]
 fn count(
     start: UtcTime,
     event: &str,
@@ -505,11 +501,10 @@ fn stopping<'a>(
                 }),
         };
         match candidate {
-            Some(c) if c.at <= due => {
-                if stop.as_ref().is_none_or(|s| c.at < s.at) {
-                    stop = Some(c);
-                }
+            Some(c) if c.at <= due && stop.as_ref().is_none_or(|s| c.at < s.at) => {
+                stop = Some(c);
             }
+            Some(c) if c.at <= due => {}
             Some(c) => refused.push(format!(
                 "{} ({}) was {} at {}, after the expiry",
                 follow_up.reference, follow_up.legal_basis, c.event, c.at

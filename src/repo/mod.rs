@@ -10,6 +10,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod requests;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 /// Keyset paging: rows after `cursor` in key order, at most `limit`.

@@ -65,17 +65,21 @@ fn at(value: &Value, path: &[&str]) -> Option<UtcTime> {
     serde_json::from_value(v.clone()).ok()
 }
 
+/// A follow-up's columns: id, reference, kind, basis, responder, executing
+/// jurisdiction, transmission.
+type FollowUpColumns = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<UtcTime>,
+);
+
 /// The follow-ups filed against a request, as its clocks need them.
 fn follow_ups(conn: &mut DbConn, id: &str) -> Result<Vec<FollowUp>, ApiError> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<UtcTime>,
-    )> = requests::table
+    let rows: Vec<FollowUpColumns> = requests::table
         .filter(requests::parent_id.eq(id))
         .select((
             requests::id,

@@ -11,4 +11,5 @@ pub mod notify;
 pub mod reference;
 pub mod requests;
 pub mod sessions;
+pub mod upgrade;
 pub mod watcher;

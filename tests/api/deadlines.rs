@@ -148,9 +148,13 @@ async fn a_request_shows_its_clocks_as_it_moves(app: &TestApp) {
         "met"
     );
     let sent = step(app, &w.officer, &approved, "transmit", json!({})).await;
-    // The responder sees its own clocks, not the issuing side's.
+    // The responder sees its own clocks, not the issuing side's; the
+    // preservation runs from receipt, before any answer.
     let provider_view = deadlines(app, &w.provider, &sent).await;
-    assert_eq!(kinds(&provider_view), ["retention_risk"]);
+    assert_eq!(
+        kinds(&provider_view),
+        ["preservation_expires", "retention_risk"]
+    );
     app.get(
         &format!(
             "/api/v1/requests/{}/deadlines",
@@ -180,7 +184,7 @@ async fn a_request_shows_its_clocks_as_it_moves(app: &TestApp) {
         expiry["explanation"]
             .as_str()
             .unwrap()
-            .starts_with("90 days from preservation confirmed")
+            .starts_with("90 days of 24 hours from transmission")
     );
     let expires: chrono::DateTime<Utc> = expiry["due_at"].as_str().unwrap().parse().unwrap();
     let follow: chrono::DateTime<Utc> = of(&list, "follow_up_due")["due_at"]
@@ -314,7 +318,7 @@ async fn a_transmitted_formal_request_stops_a_budapest_preservation_clock(app: &
         expiry["explanation"]
             .as_str()
             .unwrap()
-            .contains("60 days from preservation confirmed")
+            .contains("60 days of 24 hours from transmission")
     );
     assert!(
         expiry["explanation"]

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod clocks;
 mod contract;
 mod deadlines;
 mod evidence;

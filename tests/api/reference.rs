@@ -66,7 +66,14 @@ async fn an_admin_creates_a_jurisdiction_that_knows_its_memberships(app: &TestAp
     assert_eq!(reply.status, 201, "{:?}", reply.json);
     assert_eq!(
         reply.json["memberships"],
-        json!(["budapest", "eu", "eu_2023_1543", "eu_eio"])
+        json!([
+            "budapest",
+            "eu",
+            "eu_2023_1543",
+            "eu_eio",
+            "eu_2013_40",
+            "ets_030"
+        ])
     );
     let reply = app.get("/api/v1/jurisdictions/NL", &world.provider).await;
     assert_eq!(reply.status, 200);

@@ -63,7 +63,7 @@ pub async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     reply.json
 }
 
-async fn act(app: &TestApp, token: &str, request: &Value, action: &str, extra: Value) -> Reply {
+pub async fn act(app: &TestApp, token: &str, request: &Value, action: &str, extra: Value) -> Reply {
     let mut body = json!({ "version": request["version"] });
     if let Value::Object(fields) = extra {
         body.as_object_mut().unwrap().extend(fields);
@@ -95,7 +95,7 @@ pub async fn step(
 }
 
 /// Drafts, submits, approves and transmits a request.
-async fn transmitted(app: &TestApp, officer: &str, ca: &str, body: Value) -> Value {
+pub async fn transmitted(app: &TestApp, officer: &str, ca: &str, body: Value) -> Value {
     let r = create(app, officer, body).await;
     let r = step(app, officer, &r, "submit", json!({})).await;
     let r = step(app, ca, &r, "approve", json!({})).await;

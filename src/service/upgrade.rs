@@ -1,0 +1,261 @@
+//! Bringing what is stored up to the rules this binary carries. Stored
+//! deadlines are computed at a request's changes; when the rules themselves
+//! change (the engine, the catalogue, the shipped calendars), every open
+//! request's deadlines are recomputed, each change audited on the request's
+//! chain, so that an upgrade never leaves a late date standing. Reference data
+//! the new rules correct (memberships) is corrected the same way, audited on the
+//! reference chain.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::api::error::ApiError;
+use crate::db::schema::requests;
+use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
+use crate::domain::audit::{Actor, REFERENCE_CHAIN};
+use crate::domain::deadlines::Deadline;
+use crate::domain::legal_bases::Catalogue;
+use crate::domain::reference::{
+    HOLIDAYS_JSON, JurisdictionCode, MEMBERSHIPS_JSON, default_memberships,
+};
+use crate::domain::workflow::Status;
+use crate::repo;
+use crate::repo::audit::NewEvent;
+use crate::service::deadlines::{self as clocks, Rules};
+
+/// The meaning of `domain::deadlines::compute`: changed whenever the same facts
+/// would give other dates or statuses.
+pub const ENGINE: &str = "2026-12-02 never-later preservation clocks";
+
+const RULES_KEY: &str = "deadline_rules";
+const CORRECTIONS_KEY: &str = "reference_corrections";
+/// The reference-data corrections this release makes (see `correct_memberships`).
+const CORRECTIONS: &str = "2026-12-02";
+
+/// Requests in these states keep the deadlines they ended with.
+const FINAL: [Status; 7] = [
+    Status::Withdrawn,
+    Status::Rejected,
+    Status::Released,
+    Status::Expired,
+    Status::Fulfilled,
+    Status::Refused,
+    Status::Moved,
+];
+
+/// What the stored deadlines were computed under: the engine, the catalogue in
+/// force and the shipped calendars and memberships.
+pub fn fingerprint(catalogue: &Catalogue) -> String {
+    let mut hash = Sha256::new();
+    hash.update(ENGINE.as_bytes());
+    hash.update(serde_json::to_vec(catalogue).expect("the catalogue serialises"));
+    hash.update(HOLIDAYS_JSON.as_bytes());
+    hash.update(MEMBERSHIPS_JSON.as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a recomputation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Recomputed {
+    pub examined: usize,
+    pub changed: usize,
+    pub jurisdictions_corrected: usize,
+}
+
+/// At start: corrects reference data once per release, and recomputes every
+/// open request's deadlines if the rules changed since they were stored. Safe
+/// to run from several instances at once: each request is locked while it is
+/// recomputed, and one recomputed under the same rules changes nothing.
+pub fn bring_up_to_date(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    rules: &Rules<'_>,
+) -> Result<Option<Recomputed>, ApiError> {
+    let mut report = Recomputed::default();
+    if repo::settings::get(conn, CORRECTIONS_KEY)?.as_deref() != Some(CORRECTIONS) {
+        report.jurisdictions_corrected = correct_memberships(conn, writers)?;
+        writers.write(conn, |conn| {
+            repo::settings::put(conn, CORRECTIONS_KEY, CORRECTIONS).map_err(ApiError::from)
+        })?;
+    }
+    let wanted = fingerprint(rules.catalogue);
+    if repo::settings::get(conn, RULES_KEY)?.as_deref() == Some(wanted.as_str()) {
+        return Ok((report != Recomputed::default()).then_some(report));
+    }
+    let done = recompute_all(conn, writers, rules, "the deadline rules changed")?;
+    writers.write(conn, |conn| {
+        repo::settings::put(conn, RULES_KEY, &wanted).map_err(ApiError::from)
+    })?;
+    Ok(Some(Recomputed {
+        jurisdictions_corrected: report.jurisdictions_corrected,
+        ..done
+    }))
+}
+
+/// Recomputes the deadlines of every request not in a final state, one request
+/// per transaction; a request whose deadlines change gets an audit event that
+/// says what moved.
+pub fn recompute_all(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    rules: &Rules<'_>,
+    reason: &str,
+) -> Result<Recomputed, ApiError> {
+    let finals: Vec<&str> = FINAL.iter().map(|s| s.as_str()).collect();
+    let mut report = Recomputed::default();
+    let mut after = String::new();
+    loop {
+        let ids: Vec<String> = requests::table
+            .filter(requests::id.gt(&after))
+            .filter(requests::status.ne_all(&finals))
+            .select(requests::id)
+            .order(requests::id)
+            .limit(500)
+            .load(conn)?;
+        let Some(last) = ids.last() else { break };
+        after = last.clone();
+        for id in ids {
+            let changed = writers.write(conn, |conn| recompute_one(conn, rules, &id, reason))?;
+            report.examined += 1;
+            report.changed += usize::from(changed);
+        }
+    }
+    Ok(report)
+}
+
+/// How one stored deadline reads, for the comparison and the audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct Reading {
+    due_at: UtcTime,
+    status: String,
+    explanation: String,
+}
+
+fn recompute_one(
+    conn: &mut DbConn,
+    rules: &Rules<'_>,
+    id: &str,
+    reason: &str,
+) -> Result<bool, ApiError> {
+    lock_row(conn, "requests", "id", id)?;
+    let Some(row) = repo::requests::get(conn, id)? else {
+        return Ok(false);
+    };
+    let before: BTreeMap<String, Reading> = repo::deadlines::for_request(conn, id)?
+        .into_iter()
+        .map(|d| {
+            (
+                d.kind,
+                Reading {
+                    due_at: d.due_at,
+                    status: d.status,
+                    explanation: d.explanation,
+                },
+            )
+        })
+        .collect();
+    let computed: Vec<Deadline> = clocks::compute(conn, rules, &row, UtcTime::now())?;
+    let after: BTreeMap<String, Reading> = computed
+        .iter()
+        .map(|d| {
+            (
+                d.kind.as_str().to_owned(),
+                Reading {
+                    due_at: d.due_at,
+                    status: d.status.as_str().to_owned(),
+                    explanation: d.explanation.clone(),
+                },
+            )
+        })
+        .collect();
+    if before == after {
+        return Ok(false);
+    }
+    repo::deadlines::replace_for_request(conn, &row, &computed)?;
+    let mut changes = Vec::new();
+    for kind in before
+        .keys()
+        .chain(after.keys().filter(|k| !before.contains_key(*k)))
+    {
+        let (old, new) = (before.get(kind), after.get(kind));
+        if old != new {
+            changes.push(json!({
+                "kind": kind,
+                "from": old.map(|r| json!({ "due_at": r.due_at, "status": r.status })),
+                "to": new.map(|r| json!({ "due_at": r.due_at, "status": r.status, "explanation": r.explanation })),
+            }));
+        }
+    }
+    repo::audit::append_for_request(
+        conn,
+        &Actor::system(),
+        &row.id,
+        "deadlines_recomputed",
+        ("request", &row.id),
+        json!({ "reason": reason, "engine": ENGINE, "changes": changes }),
+    )?;
+    Ok(true)
+}
+
+/// This release's corrections of jurisdictions' memberships, each audited:
+/// Ireland is not a Party to the Budapest Convention (it signed, and had not
+/// ratified on 8 October 2025); Parties the old list lacked gain `budapest`;
+/// the memberships new in this release (`eu_2013_40`, `ets_030`) are added
+/// where the shipped lists name the jurisdiction. Nothing an administrator
+/// added is removed, but for Ireland's `budapest`.
+fn correct_memberships(conn: &mut DbConn, writers: &WriterQueue) -> Result<usize, ApiError> {
+    let codes: Vec<String> = crate::db::schema::jurisdictions::table
+        .select(crate::db::schema::jurisdictions::code)
+        .order(crate::db::schema::jurisdictions::code)
+        .load(conn)?;
+    let mut corrected = 0;
+    for code in codes {
+        let done = writers.write(conn, |conn| -> Result<bool, ApiError> {
+            lock_row(conn, "jurisdictions", "code", &code)?;
+            let Some(mut row) = repo::jurisdictions::get(conn, &code)? else {
+                return Ok(false);
+            };
+            let before: Vec<String> =
+                serde_json::from_str(&row.memberships).map_err(ApiError::internal)?;
+            let defaults = JurisdictionCode::parse(&code)
+                .map(|c| default_memberships(&c))
+                .unwrap_or_default();
+            let mut after = before.clone();
+            if code == "IE" {
+                after.retain(|m| m != "budapest");
+            }
+            for added in ["budapest", "eu_2013_40", "ets_030"] {
+                if defaults.iter().any(|m| m == added) && !after.iter().any(|m| m == added) {
+                    after.push(added.to_owned());
+                }
+            }
+            if after == before {
+                return Ok(false);
+            }
+            row.memberships = serde_json::to_string(&after).map_err(ApiError::internal)?;
+            repo::jurisdictions::update(conn, &row)?;
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: REFERENCE_CHAIN.into(),
+                    actor: &Actor::system(),
+                    action: "jurisdiction_corrected",
+                    object_type: "jurisdiction",
+                    object_id: Some(&row.code),
+                    request_id: None,
+                    details: json!({
+                        "memberships": { "from": before, "to": after },
+                        "reason": "corrected to the dated membership lists shipped on 2026-12-02 (GET /api/v1/memberships)",
+                    }),
+                },
+            )?;
+            Ok(true)
+        })?;
+        corrected += usize::from(done);
+    }
+    Ok(corrected)
+}
