@@ -225,11 +225,18 @@ pub fn tell(
     body["necessity"] = json!("Polder Hosting deletes content 14 days after an account closes.");
     let dutch = story.draft(conn, &officer, &case.id, Some(&chat), body)?;
     let dutch = story.send(conn, &officer, &ca, dutch)?;
-    let dutch = story.step(conn, &polder, dutch, Action::Preserve, json!({}))?;
+    // Polder keeps the data only 40 days: its own date governs the expiry.
+    let dutch = story.step(
+        conn,
+        &polder,
+        dutch,
+        Action::Preserve,
+        json!({"preserved_until": instant(now + days(40))}),
+    )?;
     told.requests.push((
         dutch.reference.clone(),
         dutch.status.clone(),
-        "follow-up preservation at Polder Hosting (NL): confirmed",
+        "follow-up preservation at Polder Hosting (NL): confirmed until a date of its own, which governs",
     ));
 
     // 3. The production that follows the Irish preservation, through the

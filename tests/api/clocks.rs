@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
+use crate::deadlines::{budapest_preserved, mla_sent};
 use crate::helpers::TestApp;
 use crate::workflow::{act, create, open_case, preservation, step, transmitted};
 
@@ -57,16 +58,17 @@ async fn follow_up(app: &TestApp, token: &str, parent: &Value, body: Value) -> V
     reply.json
 }
 
+/// A provider-voluntary preservation by the GB officer, transmitted to the
+/// Irish provider.
+async fn sent_to_ireland(app: &TestApp, w: &crate::helpers::World) -> Value {
+    let case_id = open_case(app, &w.officer).await;
+    let body = preservation(Some(&case_id), &w.ie_provider);
+    transmitted(app, &w.officer, &w.ca, body).await
+}
+
 async fn the_custodians_earlier_date_governs_and_the_follow_up_moves_with_it(app: &TestApp) {
     let w = app.world().await;
-    let case_id = open_case(app, &w.officer).await;
-    let sent = transmitted(
-        app,
-        &w.officer,
-        &w.ca,
-        preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await;
+    let sent = sent_to_ireland(app, &w).await;
     let transmitted_at = instant(&sent["transmitted_at"]);
     // Before any answer, the clock already runs from receipt: 90 × 24 hours.
     let expiry = of(
@@ -113,16 +115,8 @@ async fn the_custodians_earlier_date_governs_and_the_follow_up_moves_with_it(app
 async fn only_a_mutual_assistance_request_to_the_requested_party_stops_a_budapest_clock(
     app: &TestApp,
 ) {
-    let net = app.network().await;
+    let (net, preserved) = budapest_preserved(app).await;
     let w = &net.w;
-    let case_id = open_case(app, &w.officer).await;
-    let mut body = preservation(Some(&case_id), &net.nl_provider);
-    body["legal_basis"] = json!("budapest-29");
-    body.as_object_mut().unwrap().remove("responder_id");
-    body["executing_jurisdiction"] = json!("NL");
-    body["custodian"] = json!("NL Provider, Amsterdam");
-    let sent = transmitted(app, &w.officer, &w.ca, body).await;
-    let preserved = step(app, &net.ca_nl, &sent, "preserve", json!({})).await;
     // A US emergency disclosure request to the Irish provider, sent at once.
     let emergency = follow_up(
         app,
@@ -139,21 +133,7 @@ async fn only_a_mutual_assistance_request_to_the_requested_party_stops_a_budapes
     .await;
     step(app, &w.officer, &emergency, "transmit", json!({})).await;
     // A mutual assistance request to another State (Germany).
-    let to_germany = follow_up(
-        app,
-        &w.officer,
-        &preserved,
-        json!({
-            "kind": "production", "legal_basis": "budapest-31", "executing_jurisdiction": "DE",
-            "data_categories": ["subscriber"], "identifiers": [{"type": "account", "value": "media-8812"}],
-            "facts": "Grooming.", "necessity": "Identify the offender.", "relevance": "The account.",
-            "custodian": "A German mirror"
-        }),
-    )
-    .await;
-    let r = step(app, &w.officer, &to_germany, "submit", json!({})).await;
-    let r = step(app, &w.ca, &r, "approve", json!({})).await;
-    step(app, &w.officer, &r, "transmit", json!({})).await;
+    mla_sent(app, &net, &preserved, "DE").await;
     let expiry = of(
         &deadlines(app, &w.officer, &preserved).await,
         "preservation_expires",
@@ -169,21 +149,7 @@ async fn only_a_mutual_assistance_request_to_the_requested_party_stops_a_budapes
         "{why}"
     );
     // The mutual assistance request received by the Netherlands stops it.
-    let to_nl = follow_up(
-        app,
-        &w.officer,
-        &preserved,
-        json!({
-            "kind": "production", "legal_basis": "budapest-31", "executing_jurisdiction": "NL",
-            "data_categories": ["subscriber"], "identifiers": [{"type": "account", "value": "media-8812"}],
-            "facts": "Grooming.", "necessity": "Identify the offender.", "relevance": "The account.",
-            "custodian": "NL Provider, Amsterdam"
-        }),
-    )
-    .await;
-    let r = step(app, &w.officer, &to_nl, "submit", json!({})).await;
-    let r = step(app, &w.ca, &r, "approve", json!({})).await;
-    step(app, &w.officer, &r, "transmit", json!({})).await;
+    let to_nl = mla_sent(app, &net, &preserved, "NL").await;
     let expiry = of(
         &deadlines(app, &w.officer, &preserved).await,
         "preservation_expires",
@@ -470,14 +436,7 @@ async fn an_upgrade_recomputes_stored_deadlines_and_corrects_memberships(app: &T
     use mlat::db::schema::{audit_events, deadlines as table, jurisdictions, settings};
 
     let w = app.world().await;
-    let case_id = open_case(app, &w.officer).await;
-    let sent = transmitted(
-        app,
-        &w.officer,
-        &w.ca,
-        preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await;
+    let sent = sent_to_ireland(app, &w).await;
     let preserved = step(app, &w.provider, &sent, "preserve", json!({})).await;
     let right = of(
         &deadlines(app, &w.officer, &preserved).await,

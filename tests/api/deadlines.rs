@@ -60,7 +60,7 @@ async fn a_central_authority_answering_a_foreign_request_sees_only_its_own_clock
 /// A Budapest Art. 29 preservation by the GB officer, addressed to the NL
 /// central authority (named from the executing jurisdiction), approved,
 /// transmitted and preserved there.
-async fn budapest_preserved(app: &TestApp) -> (crate::helpers::Network, Value) {
+pub async fn budapest_preserved(app: &TestApp) -> (crate::helpers::Network, Value) {
     let net = app.network().await;
     let w = &net.w;
     let case_id = open_case(app, &w.officer).await;
@@ -76,6 +76,37 @@ async fn budapest_preserved(app: &TestApp) -> (crate::helpers::Network, Value) {
     let r = step(app, &w.officer, &r, "transmit", json!({})).await;
     let preserved = step(app, &net.ca_nl, &r, "preserve", json!({})).await;
     (net, preserved)
+}
+
+/// A Budapest Art. 31 production request following `parent` up in the State
+/// `to`, filed by the GB officer, approved and transmitted.
+pub async fn mla_sent(
+    app: &TestApp,
+    net: &crate::helpers::Network,
+    parent: &Value,
+    to: &str,
+) -> Value {
+    let w = &net.w;
+    let reply = app
+        .post(
+            &format!(
+                "/api/v1/requests/{}/follow-ups",
+                parent["id"].as_str().unwrap()
+            ),
+            Some(&w.officer),
+            json!({
+                "kind": "production", "legal_basis": "budapest-31", "executing_jurisdiction": to,
+                "data_categories": ["subscriber"],
+                "identifiers": [{"type": "account", "value": "media-8812"}],
+                "facts": "Grooming.", "necessity": "Identify the offender.",
+                "relevance": "The account.", "custodian": format!("A provider in {to}")
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    let child = step(app, &w.officer, &reply.json, "submit", json!({})).await;
+    let child = step(app, &w.ca, &child, "approve", json!({})).await;
+    step(app, &w.officer, &child, "transmit", json!({})).await
 }
 
 async fn deadlines(app: &TestApp, token: &str, request: &Value) -> Vec<Value> {
@@ -327,26 +358,7 @@ async fn a_transmitted_formal_request_stops_a_budapest_preservation_clock(app: &
             .contains("ETS 185 Art. 29(7)")
     );
 
-    let production = json!({
-        "kind": "production", "legal_basis": "budapest-31", "executing_jurisdiction": "NL",
-        "data_categories": ["subscriber"], "identifiers": [{"type": "account", "value": "media-8812"}],
-        "facts": "Grooming.", "necessity": "Identify the offender.", "relevance": "The account.",
-        "custodian": "NL Provider, Amsterdam"
-    });
-    let reply = app
-        .post(
-            &format!(
-                "/api/v1/requests/{}/follow-ups",
-                preserved["id"].as_str().unwrap()
-            ),
-            Some(&w.officer),
-            production,
-        )
-        .await;
-    let child = reply.json;
-    let child = step(app, &w.officer, &child, "submit", json!({})).await;
-    let child = step(app, &w.ca, &child, "approve", json!({})).await;
-    step(app, &w.officer, &child, "transmit", json!({})).await;
+    mla_sent(app, &net, &preserved, "NL").await;
     let list = deadlines(app, &w.officer, &preserved).await;
     let expiry = of(&list, "preservation_expires");
     assert_eq!(expiry["status"], "cancelled", "{expiry:?}");
