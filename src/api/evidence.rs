@@ -233,31 +233,36 @@ pub async fn download(
             ));
         }
     };
-    let expected = row.sha256.clone();
+    let reader = Held {
+        file: Some(file),
+        hasher: Sha256::new(),
+        held: None,
+        sent: 0,
+        size: row.size.max(0) as u64,
+        expected: row.sha256.clone(),
+    };
     let alarm = (state.clone(), row.clone());
-    let stream = futures_util::stream::unfold(Some((file, Sha256::new(), alarm)), move |state| {
-        let expected = expected.clone();
-        async move {
-            let (mut file, mut hasher, alarm) = state?;
-            let mut buffer = vec![0u8; 1 << 16];
-            match std::io::Read::read(&mut file, &mut buffer) {
-                Ok(0) => {
-                    let actual = hex(&hasher.finalize());
-                    if actual == expected {
-                        None
-                    } else {
-                        let reason = format!("the stored bytes hash to {actual}, not {expected}");
-                        integrity_failure(&alarm.0, &alarm.1, &reason).await;
-                        Some((Err(std::io::Error::other(reason)), None))
-                    }
-                }
-                Ok(n) => {
-                    buffer.truncate(n);
-                    hasher.update(&buffer);
-                    Some((Ok(web::Bytes::from(buffer)), Some((file, hasher, alarm))))
-                }
-                Err(e) => Some((Err(e), None)),
+    let stream = futures_util::stream::unfold(Some((reader, alarm)), |next| async move {
+        let (mut reader, alarm) = next?;
+        // The file is read on the blocking pool, never on an async worker.
+        let (back, step) = match web::block(move || {
+            let step = reader.step();
+            (reader, step)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+        };
+        reader = back;
+        match step {
+            Step::Send(chunk) => Some((Ok(chunk), Some((reader, alarm)))),
+            Step::Done => None,
+            Step::Altered(reason) => {
+                integrity_failure(&alarm.0, &alarm.1, &reason).await;
+                Some((Err(std::io::Error::other(reason)), None))
             }
+            Step::Failed(e) => Some((Err(e), None)),
         }
     });
     Ok(HttpResponse::Ok()
@@ -269,6 +274,73 @@ pub async fn download(
         .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
         .no_chunking(row.size as u64)
         .streaming(stream))
+}
+
+/// How many bytes one read takes from the store.
+const CHUNK: usize = 256 * 1024;
+
+/// A download that holds back its last chunk: a chunk is sent only once the
+/// next has been read, and the last only once the whole file hashes to what
+/// was recorded, so no complete altered file ever leaves the server (the
+/// client gets fewer bytes than `Content-Length`, an error).
+struct Held {
+    file: Option<std::fs::File>,
+    hasher: Sha256,
+    held: Option<web::Bytes>,
+    sent: u64,
+    size: u64,
+    expected: String,
+}
+
+enum Step {
+    Send(web::Bytes),
+    Done,
+    Altered(String),
+    Failed(std::io::Error),
+}
+
+impl Held {
+    /// Reads until there is a chunk to send (the one held back), the end, or a
+    /// reason to stop. Blocking.
+    fn step(&mut self) -> Step {
+        loop {
+            let Some(file) = self.file.as_mut() else {
+                return Step::Done;
+            };
+            let mut buffer = vec![0u8; CHUNK];
+            let n = match std::io::Read::read(file, &mut buffer) {
+                Ok(n) => n,
+                Err(e) => return Step::Failed(e),
+            };
+            if n == 0 {
+                self.file = None;
+                let actual = hex(&std::mem::take(&mut self.hasher).finalize());
+                if actual != self.expected {
+                    return Step::Altered(format!(
+                        "the stored bytes hash to {actual}, not {}",
+                        self.expected
+                    ));
+                }
+                return match self.held.take() {
+                    Some(last) => Step::Send(last),
+                    None => Step::Done,
+                };
+            }
+            buffer.truncate(n);
+            self.sent += n as u64;
+            if self.sent > self.size {
+                self.file = None;
+                return Step::Altered(format!(
+                    "the stored file is longer than the {} bytes recorded",
+                    self.size
+                ));
+            }
+            self.hasher.update(&buffer);
+            if let Some(previous) = self.held.replace(web::Bytes::from(buffer)) {
+                return Step::Send(previous);
+            }
+        }
+    }
 }
 
 /// Logs and audits a file that no longer matches its hash.

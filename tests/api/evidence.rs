@@ -251,23 +251,104 @@ async fn bad_digests_oversize_and_aborted_uploads_keep_nothing(app: &TestApp) {
         .problem(413);
 }
 
+/// A download read off the socket as it arrives: the status code, the
+/// announced `Content-Length`, and the body bytes received before the server
+/// closed the connection.
+async fn raw_download(app: &TestApp, token: &str, evidence_id: &str) -> (u16, usize, Vec<u8>) {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let request = format!(
+        "GET /api/v1/evidence/{evidence_id}/content HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    let raw = actix_web::web::block(move || {
+        use std::io::Read;
+        let mut socket = std::net::TcpStream::connect(&address).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        socket.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let mut buffer = [0u8; 65536];
+        // A reset or an early close ends the read; keep what arrived.
+        while let Ok(n) = socket.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buffer[..n]);
+        }
+        raw
+    })
+    .await
+    .unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    (status, length, raw[split + 4..].to_vec())
+}
+
 async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
     let (net, r) = transmitted(app).await;
     let w = &net.w;
-    let content = bytes(200_000, 9);
+    // Several chunks of the store's reads (256 KiB each).
+    let content = bytes(600_000, 9);
     let reply = upload(app, &w.provider, &r, content.clone(), None).await;
     let id = reply.json["id"].as_str().unwrap().to_owned();
     let files = stored_files(app);
     assert_eq!(files.len(), 1);
-    let mut altered = std::fs::read(&files[0]).unwrap();
-    altered[150_000] ^= 0x01;
-    std::fs::write(&files[0], &altered).unwrap();
-
-    let (_, _, body) = download(app, &w.officer, &id).await;
-    assert!(
-        body.is_err() || body.as_ref().unwrap() != &content,
-        "an altered file is never delivered whole"
-    );
+    let stored = std::fs::read(&files[0]).unwrap();
+    // Intact, it arrives whole.
+    let (status, length, body) = raw_download(app, &w.officer, &id).await;
+    assert_eq!((status, length), (200, content.len()));
+    assert_eq!(body, content);
+    // A byte flipped at the start, in the middle or at the very end: the
+    // client gets an error (fewer bytes than announced), never the whole file.
+    for at in [0, 300_000, content.len() - 1] {
+        let mut altered = stored.clone();
+        altered[at] ^= 0x01;
+        std::fs::write(&files[0], &altered).unwrap();
+        let (status, length, body) = raw_download(app, &w.officer, &id).await;
+        assert_eq!((status, length), (200, content.len()), "byte {at}");
+        assert!(
+            body.len() < content.len(),
+            "byte {at}: {} of {} bytes arrived",
+            body.len(),
+            content.len()
+        );
+        // curl, as an officer would use it, fails ("transfer closed with
+        // bytes remaining") and leaves a short file.
+        let (url, token) = (
+            app.url(&format!("/api/v1/evidence/{id}/content")),
+            w.officer.clone(),
+        );
+        let out = std::env::temp_dir().join(format!("mlat-tampered-{}-{at}", std::process::id()));
+        let saved = out.clone();
+        let code = actix_web::web::block(move || {
+            std::process::Command::new("curl")
+                .args(["-sS", "-o"])
+                .arg(&saved)
+                .args(["-H", &format!("authorization: Bearer {token}"), &url])
+                .status()
+                .unwrap()
+                .code()
+        })
+        .await
+        .unwrap();
+        assert_ne!(code, Some(0), "byte {at}: curl must fail");
+        assert!(std::fs::metadata(&out).map_or(0, |m| m.len()) < content.len() as u64);
+        let _ = std::fs::remove_file(&out);
+    }
+    std::fs::write(&files[0], {
+        let mut altered = stored.clone();
+        altered[150_000] ^= 0x01;
+        altered
+    })
+    .unwrap();
     actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
     let trail = app
         .get(
