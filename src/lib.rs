@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod jobs;
+pub mod logging;
 pub mod mail;
 pub mod repo;
 pub mod service;

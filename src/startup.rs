@@ -177,6 +177,20 @@ impl Application {
                 ))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(security_headers())
+                // No id or code has a control character: refuse one before it
+                // reaches a handler, the database or the log.
+                .wrap_fn(|req, srv| {
+                    if crate::logging::has_control_characters(req.path()) {
+                        futures_util::future::Either::Left(std::future::ready(Err(
+                            ApiError::NotFound(
+                                "no resource at this path: it contains a control character".into(),
+                            )
+                            .into(),
+                        )))
+                    } else {
+                        futures_util::future::Either::Right(srv.call(req))
+                    }
+                })
                 .wrap_fn(|req, srv| {
                     let request_id = req.extensions().get::<RequestId>().copied();
                     let response = srv.call(req);
@@ -192,7 +206,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::logging::RequestLog>::new())
         })
         .workers(workers)
         .listen(listener)

@@ -278,7 +278,7 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
     });
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+            let _ = tx.send(format!("log| {line}"));
         }
     });
     let mut password = None;
@@ -339,6 +339,32 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
             );
         }
         let board = get(format!("{base}/deadlines?within=7d")).await;
+        // Hostile ids: a NUL byte (PostgreSQL refuses it in text) and a
+        // newline that would forge a log line; and an identifier value that
+        // must not reach the log.
+        for path in [
+            "requests/%00",
+            "requests/x%0aERROR%20EVIDENCE%20INTEGRITY%20FAILURE%20forged",
+            "evidence/%0d%0aforged/content",
+        ] {
+            let reply = client
+                .get(format!("{base}/{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 404, "{path}");
+        }
+        let refused = client
+            .post(format!("{base}/requests"))
+            .bearer_auth(&token)
+            .send_json(&json!({
+                "case_id": case["id"], "kind": "preservation", "legal_basis": "provider-voluntary",
+                "identifiers": [{"type": "ip", "value": "SECRET-IDENTIFIER-93"}]
+            }))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 422);
         let mut evidence = Vec::new();
         for request in requests.iter().filter(|r| r["status"] == "fulfilled") {
             evidence.push(
@@ -353,6 +379,20 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
     });
     child.kill().unwrap();
     child.wait().unwrap();
+    // Every log line is one event, starting with its time; nothing a client
+    // sent started a line of its own, and no identifier value was written.
+    let log: Vec<String> = seen.into_iter().chain(rx.try_iter()).collect();
+    for line in log.iter().filter_map(|l| l.strip_prefix("log| ")) {
+        assert!(
+            line.starts_with("20"),
+            "a forged or broken log line: {line:?}"
+        );
+        assert!(!line.contains("SECRET-IDENTIFIER-93"), "{line}");
+    }
+    assert!(
+        log.iter()
+            .any(|l| l.contains("http.target=/api/v1/requests/%00"))
+    );
     let (requests, board, evidence) = result;
     let mut statuses: Vec<&str> = requests
         .iter()
