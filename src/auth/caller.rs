@@ -27,12 +27,14 @@ pub struct Caller {
     pub organisation_id: Option<String>,
     pub organisation_kind: Option<OrganisationKind>,
     pub jurisdiction: Option<String>,
+    /// The session the token belongs to.
+    pub session_id: String,
 }
 
 impl Caller {
     /// The caller a token's holder describes; a role or kind this server does
     /// not know makes the token invalid.
-    pub fn from_holder(holder: Holder) -> Result<Caller, ApiError> {
+    pub fn from_holder(holder: Holder, session_id: String) -> Result<Caller, ApiError> {
         let invalid = |_| unauthenticated("the access token is invalid or has expired");
         let role = Role::parse(&holder.role).map_err(invalid)?;
         let organisation_kind = holder
@@ -47,6 +49,7 @@ impl Caller {
             organisation_id: holder.organisation_id,
             organisation_kind,
             jurisdiction: holder.jurisdiction,
+            session_id,
         })
     }
 
@@ -61,13 +64,14 @@ impl Caller {
         }
     }
 
-    /// Checks the token's description against the account: it must be active
-    /// and still have the role and organisation the token was issued for. A
-    /// deactivated account, or one changed since, must sign in again.
+    /// Checks the token's description against the account: it must be active,
+    /// its session not ended (signed out, revoked, or every session revoked by
+    /// a deactivation), and it must still have the role and organisation the
+    /// token was issued for. Otherwise the holder must sign in again.
     pub fn confirm(&self, conn: &mut DbConn) -> Result<(), ApiError> {
-        match repo::users::find_active_with_organisation(conn, &self.user_id)? {
+        match repo::users::find_active_in_session(conn, &self.user_id, &self.session_id)? {
             None => Err(unauthenticated(
-                "the account behind this token is not active",
+                "the session of this token has ended, or its account is not active: sign in again",
             )),
             Some(found) if found.holder() != self.holder() => Err(unauthenticated(
                 "the account changed since this token was issued: sign in again",
@@ -136,7 +140,10 @@ impl FromRequest for Caller {
                 .keys
                 .decode(token)
                 .map_err(|_| unauthenticated("the access token is invalid or has expired"))
-                .and_then(|claims| Caller::from_holder(claims.holder())),
+                .and_then(|claims| {
+                    let session = claims.sid.clone();
+                    Caller::from_holder(claims.holder(), session)
+                }),
         )
     }
 }

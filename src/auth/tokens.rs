@@ -30,6 +30,9 @@ pub struct Claims {
     pub nbf: i64,
     pub iat: i64,
     pub jti: String,
+    /// The session (refresh-token family) the token was issued in: it is
+    /// refused as soon as that session ends.
+    pub sid: String,
     pub role: String,
     pub org: Option<String>,
     pub org_kind: Option<String>,
@@ -129,8 +132,9 @@ impl TokenKeys {
         })
     }
 
-    /// A new access token for `holder`, valid from `now` for `ACCESS_TTL`.
-    pub fn issue(&self, holder: &Holder, now: DateTime<Utc>) -> Result<String, String> {
+    /// A new access token for `holder` in the session `sid`, valid from `now`
+    /// for `ACCESS_TTL`.
+    pub fn issue(&self, holder: &Holder, sid: &str, now: DateTime<Utc>) -> Result<String, String> {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -139,6 +143,7 @@ impl TokenKeys {
             nbf: now.timestamp(),
             exp: (now + ACCESS_TTL).timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            sid: sid.to_owned(),
             role: holder.role.clone(),
             org: holder.organisation_id.clone(),
             org_kind: holder.organisation_kind.clone(),
@@ -226,7 +231,9 @@ mod tests {
     #[test]
     fn issued_tokens_decode_with_every_claim() {
         let keys = keys();
-        let token = keys.issue(&holder("user-1"), Utc::now()).unwrap();
+        let token = keys
+            .issue(&holder("user-1"), "session-1", Utc::now())
+            .unwrap();
         let claims = keys.decode(&token).unwrap();
         assert_eq!(claims.sub, "user-1");
         assert_eq!(claims.holder(), holder("user-1"));
@@ -239,11 +246,19 @@ mod tests {
     fn expired_and_not_yet_valid_tokens_are_refused() {
         let keys = keys();
         let old = keys
-            .issue(&holder("u"), Utc::now() - TimeDelta::minutes(16))
+            .issue(
+                &holder("u"),
+                "session-1",
+                Utc::now() - TimeDelta::minutes(16),
+            )
             .unwrap();
         assert!(keys.decode(&old).is_err());
         let future = keys
-            .issue(&holder("u"), Utc::now() + TimeDelta::minutes(5))
+            .issue(
+                &holder("u"),
+                "session-1",
+                Utc::now() + TimeDelta::minutes(5),
+            )
             .unwrap();
         assert!(keys.decode(&future).is_err());
     }
@@ -280,7 +295,7 @@ mod tests {
             .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .unwrap();
         let other = TokenKeys::from_pem(&other_pem).unwrap();
-        let forged = other.issue(&holder("u"), Utc::now()).unwrap();
+        let forged = other.issue(&holder("u"), "session-1", Utc::now()).unwrap();
         assert!(keys.decode(&forged).is_err());
     }
 
@@ -303,7 +318,7 @@ mod tests {
         let written = std::fs::read_to_string(&path).unwrap();
         let second = TokenKeys::load(&path, true).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
-        let token = first.issue(&holder("u"), Utc::now()).unwrap();
+        let token = first.issue(&holder("u"), "session-1", Utc::now()).unwrap();
         assert!(second.decode(&token).is_ok());
         std::fs::write(&path, "not a key").unwrap();
         assert!(matches!(

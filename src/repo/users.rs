@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
 use super::{Page, PageRequest};
-use crate::db::schema::{organisations, users};
+use crate::db::schema::{organisations, refresh_tokens, users};
 use crate::db::{DbConn, UtcTime};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -82,6 +82,41 @@ pub fn find_active_with_organisation(
         .left_join(organisations::table)
         .filter(users::id.eq(id))
         .filter(users::active.eq(true))
+        .select((
+            UserRow::as_select(),
+            organisations::kind.nullable(),
+            organisations::jurisdiction.nullable(),
+        ))
+        .first::<(UserRow, Option<String>, Option<String>)>(conn)
+        .optional()
+        .map(|found| {
+            found.map(
+                |(user, organisation_kind, jurisdiction)| UserWithOrganisation {
+                    user,
+                    organisation_kind,
+                    jurisdiction,
+                },
+            )
+        })
+}
+
+/// The active account `id` with its organisation, if the session `family_id`
+/// still has a live refresh token of it: what an access token's holder must
+/// be, in one query.
+pub fn find_active_in_session(
+    conn: &mut DbConn,
+    id: &str,
+    family_id: &str,
+) -> QueryResult<Option<UserWithOrganisation>> {
+    let live = refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq(family_id))
+        .filter(refresh_tokens::user_id.eq(id))
+        .filter(refresh_tokens::revoked_at.is_null());
+    users::table
+        .left_join(organisations::table)
+        .filter(users::id.eq(id))
+        .filter(users::active.eq(true))
+        .filter(diesel::dsl::exists(live))
         .select((
             UserRow::as_select(),
             organisations::kind.nullable(),

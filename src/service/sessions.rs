@@ -59,7 +59,9 @@ fn issue_pair(
             revoked_at: None,
         },
     )?;
-    let access_token = keys.issue(holder, now).map_err(ApiError::internal)?;
+    let access_token = keys
+        .issue(holder, family_id, now)
+        .map_err(ApiError::internal)?;
     Ok(TokenPair {
         access_token,
         refresh_token,

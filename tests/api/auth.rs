@@ -121,6 +121,8 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family(app: &TestApp) {
         )
         .await;
     let current = rotated.json["refresh_token"].as_str().unwrap().to_owned();
+    let access = rotated.json["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me", &access).await.status, 200);
     // The thief replays the old token: refused, and the legitimate chain dies too.
     app.post(
         "/api/v1/auth/refresh",
@@ -136,6 +138,11 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family(app: &TestApp) {
     )
     .await
     .problem(401);
+    // So do the access tokens of that session, at once.
+    app.get("/api/v1/me", &access).await.problem(401);
+    app.get("/api/v1/me", first["access_token"].as_str().unwrap())
+        .await
+        .problem(401);
 }
 
 async fn logout_revokes_the_refresh_token(app: &TestApp) {
@@ -144,6 +151,13 @@ async fn logout_revokes_the_refresh_token(app: &TestApp) {
         .await
         .json;
     let refresh = pair["refresh_token"].as_str().unwrap();
+    let access = pair["access_token"].as_str().unwrap();
+    // Another session of the same person, which signing out here leaves alone.
+    let other = login_body(app, "officer@gb.test.example", PASSWORD)
+        .await
+        .json;
+    let other_access = other["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", access).await.status, 200);
     let reply = app
         .post(
             "/api/v1/auth/logout",
@@ -159,6 +173,9 @@ async fn logout_revokes_the_refresh_token(app: &TestApp) {
     )
     .await
     .problem(401);
+    // The session's access token ends with it, at once; the other lives on.
+    app.get("/api/v1/me", access).await.problem(401);
+    assert_eq!(app.get("/api/v1/me", other_access).await.status, 200);
     // Logging out twice is harmless.
     let again = app
         .post(
@@ -205,6 +222,8 @@ async fn a_deactivated_users_tokens_stop_working_at_once(app: &TestApp) {
         json!({"active": true}),
     )
     .await;
+    // The tokens of before stay dead: a reactivation does not revive them.
+    app.get("/api/v1/me", access).await.problem(401);
     assert_eq!(
         login_body(app, "officer@gb.test.example", PASSWORD)
             .await
