@@ -51,10 +51,33 @@ pub fn default_key_path(settings: &Settings) -> PathBuf {
     settings.data_dir.join("jwt-ed25519.pem")
 }
 
+/// The database, the evidence store, the keys and the mail spool hold abuse
+/// material and secrets: everything this process creates is for its own user
+/// only (files 0600, directories 0700), and the data directory is closed to
+/// others even if an older version made it 0755.
+pub fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let evidence = dir.join("evidence");
+        if evidence.is_dir() {
+            std::fs::set_permissions(&evidence, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
 /// Opens the data directory and the database and applies pending migrations.
 /// Returns the pool and the versions applied now.
 pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), StartupError> {
-    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+    private_data_dir(&settings.data_dir).map_err(|source| StartupError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
     })?;

@@ -15,6 +15,7 @@ backend_tests!(
     a_provider_delivers_and_only_the_right_people_download_exactly_those_bytes,
     bad_digests_oversize_and_aborted_uploads_keep_nothing,
     tampering_on_disk_is_caught_by_download_and_by_verify,
+    the_data_directory_and_its_files_are_private,
     fulfilling_needs_evidence_or_a_no_data_statement,
 );
 
@@ -592,4 +593,24 @@ fn a_200_mib_upload_keeps_the_server_memory_bounded() {
         peak_kb < 100 * 1024,
         "peak {peak_kb} kB: the upload was held in memory"
     );
+}
+
+/// Evidence is often abuse material: nobody but the service's own user may read
+/// the data directory, the database, or a stored file.
+async fn the_data_directory_and_its_files_are_private(app: &TestApp) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let (net, r) = transmitted(app).await;
+    upload(app, &net.w.provider, &r, bytes(1000, 7), None).await;
+    let dir = &app.state.settings.data_dir;
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&dir.join("evidence")), 0o700);
+    let files = stored_files(app);
+    assert_eq!(files.len(), 1);
+    assert_eq!(mode(&files[0]), 0o600);
+    assert_eq!(mode(files[0].parent().unwrap()), 0o700);
+    if let mlat::db::DatabaseUrl::Sqlite(path) = &app.state.settings.database_url {
+        assert_eq!(mode(path), 0o600, "{}", path.display());
+    }
 }
