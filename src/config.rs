@@ -32,6 +32,10 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Largest evidence file, and most evidence bytes per request.
     pub evidence_max_bytes: u64,
+    /// A request body that sends nothing for this long is cut off (408).
+    pub body_idle_timeout: std::time::Duration,
+    /// Open connections per worker; more wait in the listen queue.
+    pub max_connections: usize,
 }
 
 /// How notifications leave: SMTP when a URL is set, otherwise `.eml` files in
@@ -189,6 +193,10 @@ impl Settings {
                 }
             },
         };
+        let body_idle_timeout = std::time::Duration::from_secs(
+            number("MLAT_BODY_IDLE_TIMEOUT_SECS", 30, 3_600)?.into(),
+        );
+        let max_connections = number("MLAT_MAX_CONNECTIONS", 1_024, 100_000)? as usize;
         Ok(Settings {
             database_url,
             data_dir,
@@ -206,6 +214,8 @@ impl Settings {
             public_url,
             mail,
             evidence_max_bytes,
+            body_idle_timeout,
+            max_connections,
         })
     }
 }

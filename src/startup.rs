@@ -200,6 +200,15 @@ impl Application {
                 ))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(security_headers())
+                // Every body is read through an idle deadline.
+                .wrap_fn({
+                    let idle = shared.settings.body_idle_timeout;
+                    move |mut req, srv| {
+                        let body = req.take_payload();
+                        req.set_payload(crate::api::body_deadline::IdleDeadline::wrap(body, idle));
+                        srv.call(req)
+                    }
+                })
                 // No id or code has a control character: refuse one before it
                 // reaches a handler, the database or the log.
                 .wrap_fn(|req, srv| {
@@ -232,6 +241,8 @@ impl Application {
                 .wrap(TracingLogger::<crate::logging::RequestLog>::new())
         })
         .workers(workers)
+        .max_connections(state.settings.max_connections)
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             address: address.to_string(),

@@ -32,6 +32,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body stopped arriving (`api::body_deadline`).
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{detail}")]
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
@@ -95,6 +99,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "Method not allowed",
             ApiError::Conflict { .. } => "Conflict with the current state",
             ApiError::PayloadTooLarge(_) => "Payload too large",
+            ApiError::RequestTimeout(_) => "Request timeout",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
@@ -163,6 +168,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -285,8 +291,16 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
             ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
         }
         E::Deserialize(e) => serde_error(e),
+        E::Payload(e) if timed_out(&e) => {
+            ApiError::RequestTimeout(super::body_deadline::TIMED_OUT.into())
+        }
         other => ApiError::BadRequest(format!("cannot read the body: {other}")),
     }
+}
+
+/// Whether a body failed because it stopped arriving.
+pub fn timed_out(e: &actix_web::error::PayloadError) -> bool {
+    matches!(e, actix_web::error::PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// A body that is not JSON is 400; JSON of the wrong shape is 422 naming the field.

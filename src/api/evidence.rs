@@ -113,6 +113,9 @@ pub async fn upload(
         ReceiveError::TooLarge(_) => ApiError::PayloadTooLarge(format!(
             "evidence is limited to {max} bytes per file and per request ({already} already delivered)"
         )),
+        ReceiveError::Interrupted(m) if m.contains(super::body_deadline::TIMED_OUT) => {
+            ApiError::RequestTimeout(format!("the upload was interrupted: {m}"))
+        }
         ReceiveError::Interrupted(m) => ApiError::BadRequest(format!("the upload was interrupted: {m}")),
         ReceiveError::Io(e) => ApiError::internal(e),
     })?;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod body_deadline;
 pub mod cases;
 pub mod deadlines;
 pub mod error;

@@ -118,6 +118,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
             interval: None,
         },
         evidence_max_bytes: 1024 * 1024,
+        body_idle_timeout: std::time::Duration::from_secs(2),
+        max_connections: 1_024,
     }
 }
 

@@ -12,6 +12,7 @@ backend_tests!(
     malformed_bodies_are_client_errors,
     oversize_bodies_are_refused_with_413,
     cors_is_closed_by_default,
+    a_stalled_body_is_cut_off_and_the_service_keeps_answering,
 );
 
 async fn health_and_readiness_answer(app: &TestApp) {
@@ -241,4 +242,50 @@ async fn cors_call(
         headers: response.headers().clone(),
         json: serde_json::Value::Null,
     }
+}
+
+/// A client announces a body and stops sending (slowloris): the connection is
+/// answered 408 and closed once the body's idle deadline (2 s in the tests)
+/// passes, and the service answers others meanwhile.
+async fn a_stalled_body_is_cut_off_and_the_service_keeps_answering(app: &TestApp) {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let stalled = actix_web::web::block(move || {
+        use std::io::{Read, Write};
+        let started = std::time::Instant::now();
+        let mut socket = std::net::TcpStream::connect(&address).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            socket,
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"em"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        // Read until the server closes the connection.
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = socket.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+        }
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    });
+    // Meanwhile the service answers.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.call("GET", "/healthz", None, None).await.status, 200);
+    let (answer, took) = stalled.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("urn:mlat:problem:request-timeout"),
+        "{answer}"
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(20),
+        "closed after {took:?}"
+    );
 }
