@@ -130,6 +130,13 @@ pub async fn upload(
             ),
         ));
     }
+    // Dropping `incoming` removes what was received.
+    if incoming.size == 0 {
+        return Err(ApiError::field(
+            "body",
+            "the file is empty: deliver its bytes, or fulfil with `no_data: true`",
+        ));
+    }
     let (sha256, size) = (incoming.sha256.clone(), incoming.size as i64);
     let store = state.store.clone();
     web::block(move || store.keep(incoming))
@@ -150,6 +157,7 @@ pub async fn upload(
                     size,
                     sha256,
                 },
+                max,
             )
         })
         .await;

@@ -285,6 +285,7 @@ pub fn tell(
             size: size as i64,
             sha256,
         },
+        u64::MAX,
     )?;
     let produced = story.step(
         conn,

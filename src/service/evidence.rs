@@ -60,16 +60,24 @@ pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, 
 
 /// Records a stored file against request `id`, with its custody event. The
 /// request is locked and checked again: it may have moved on while the bytes
-/// arrived.
+/// arrived, and other deliveries may have used its allowance of `limit` bytes
+/// meanwhile (parallel uploads are counted here, one at a time, under the lock).
 pub fn record(
     conn: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
     id: &str,
     file: Delivered,
+    limit: u64,
 ) -> Result<EvidenceRow, ApiError> {
     lock_row(conn, "requests", "id", id)?;
     let request = deliverable(conn, viewer, id, true)?;
+    let already = repo::evidence::total_size(conn, &request.id)?.max(0) as u64;
+    if already + file.size.max(0) as u64 > limit {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "evidence is limited to {limit} bytes per request; {already} are already delivered"
+        )));
+    }
     let row = EvidenceRow {
         id: new_id(),
         request_id: request.id.clone(),

@@ -16,6 +16,7 @@ backend_tests!(
     bad_digests_oversize_and_aborted_uploads_keep_nothing,
     tampering_on_disk_is_caught_by_download_and_by_verify,
     the_data_directory_and_its_files_are_private,
+    parallel_uploads_never_pass_the_allowance_and_empty_files_are_refused,
     fulfilling_needs_evidence_or_a_no_data_statement,
 );
 
@@ -613,4 +614,39 @@ async fn the_data_directory_and_its_files_are_private(app: &TestApp) {
     if let mlat::db::DatabaseUrl::Sqlite(path) = &app.state.settings.database_url {
         assert_eq!(mode(path), 0o600, "{}", path.display());
     }
+}
+
+/// Three uploads of 700 KB at once against an allowance of 1 MiB per request:
+/// whatever order they finish in, one is kept and the others are refused, and
+/// the store holds no more than the allowance.
+async fn parallel_uploads_never_pass_the_allowance_and_empty_files_are_refused(app: &TestApp) {
+    let (net, r) = transmitted(app).await;
+    let w = &net.w;
+    let (a, b, c) = futures_util::future::join3(
+        upload(app, &w.provider, &r, bytes(700_000, 21), None),
+        upload(app, &w.provider, &r, bytes(700_000, 22), None),
+        upload(app, &w.provider, &r, bytes(700_000, 23), None),
+    )
+    .await;
+    let mut statuses = vec![a.status.as_u16(), b.status.as_u16(), c.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 413, 413]);
+    let list = app
+        .get(
+            &format!("/api/v1/requests/{}/evidence", r["id"].as_str().unwrap()),
+            &w.officer,
+        )
+        .await;
+    let kept: i64 = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["size"].as_i64().unwrap())
+        .sum();
+    assert_eq!(kept, 700_000);
+    assert_eq!(stored_files(app).len(), 1);
+    // An empty file is no evidence.
+    let empty = upload(app, &w.provider, &r, Vec::new(), None).await;
+    assert_eq!(empty.fields(), ["body"]);
+    assert_eq!(stored_files(app).len(), 1);
 }
