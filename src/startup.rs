@@ -295,8 +295,20 @@ fn cors(origins: &[String]) -> Cors {
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods(["GET", "POST", "PATCH"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        // A browser client delivers evidence with its name and digest, and
+        // reads the digest of what it downloads.
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::CONTENT_DISPOSITION,
+            HeaderName::from_static("repr-digest"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("repr-digest"),
+            header::CONTENT_DISPOSITION,
+        ])
         .max_age(600)
 }
 

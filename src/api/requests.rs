@@ -1049,6 +1049,9 @@ pub async fn transition(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventOut {
     pub id: String,
+    /// The event's place in the request's chain; for a responder, its place
+    /// among the events it may read (1, 2, 3...), so that gaps do not betray
+    /// what it may not.
     pub seq: i64,
     pub occurred_at: UtcTime,
     pub actor_id: Option<String>,
@@ -1056,9 +1059,17 @@ pub struct AuditEventOut {
     pub action: String,
     #[schema(value_type = Object)]
     pub details: Value,
-    pub prev_hash: String,
-    pub hash: String,
+    /// The chain's hashes, for the issuing side, which can verify them; not
+    /// shown to a responder, whose view leaves events out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
+
+/// Events a responder does not see at all: links to the case's other requests,
+/// and recomputations that list the issuing side's own clocks.
+const ISSUING_SIDE_EVENTS: [&str; 2] = ["follow_up_filed", "deadlines_recomputed"];
 
 /// Events the issuing side keeps to itself: responders see that they happened
 /// (the status says so) but not what was written.
@@ -1077,8 +1088,9 @@ fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventO
     };
     rows.into_iter()
         .skip(start)
-        .filter(|r| insider || r.action != "follow_up_filed")
-        .map(|r| {
+        .filter(|r| insider || !ISSUING_SIDE_EVENTS.contains(&r.action.as_str()))
+        .enumerate()
+        .map(|(place, r)| {
             let details = if !insider && INTERNAL_DETAILS.contains(&r.action.as_str()) {
                 json!({})
             } else {
@@ -1086,14 +1098,14 @@ fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventO
             };
             Ok(AuditEventOut {
                 id: r.id,
-                seq: r.seq,
+                seq: if insider { r.seq } else { place as i64 + 1 },
                 occurred_at: r.occurred_at,
                 actor_id: r.actor_id,
                 organisation_id: r.organisation_id,
                 action: r.action,
                 details,
-                prev_hash: r.prev_hash,
-                hash: r.hash,
+                prev_hash: insider.then_some(r.prev_hash),
+                hash: insider.then_some(r.hash),
             })
         })
         .collect()

@@ -102,7 +102,26 @@ pub fn text_field(text: &str, max_chars: usize) -> Result<String, String> {
     if trimmed.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if let Some(c) = trimmed.chars().find(|c| invisible(*c)) {
+        return Err(format!(
+            "must not contain invisible or direction-changing characters (U+{:04X}): \
+             two references that look the same must be the same",
+            u32::from(c)
+        ));
+    }
     Ok(trimmed.to_owned())
+}
+
+/// Zero-width characters, direction overrides and isolates, the byte-order
+/// mark: they make two texts look alike that are not (`OCPU-2026-0117` and
+/// `OCPU-2026-0117\u{200b}`), or reorder what a reader sees.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
 }
 
 pub const PASSWORD_MIN_CHARS: usize = 12;
@@ -129,6 +148,22 @@ pub fn password_policy(password: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn look_alike_texts_are_refused() {
+        assert!(text_field("OCPU-2026-0117\u{200b}", 64).is_err());
+        assert!(
+            text_field("OCPU-\u{202e}7110-6202", 64)
+                .unwrap_err()
+                .contains("U+202E")
+        );
+        assert!(text_field("\u{feff}OCPU", 64).is_err());
+        assert_eq!(
+            text_field(" Opération Lanterne ", 64).unwrap(),
+            "Opération Lanterne"
+        );
+        assert_eq!(text_field("עברית", 64).unwrap(), "עברית");
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -173,17 +173,25 @@ async fn cors_with_an_origin(backend: crate::helpers::Backend) {
         .header("access-control-allow-headers")
         .unwrap()
         .to_lowercase();
-    assert!(
-        headers.contains("authorization") && headers.contains("content-type"),
-        "{headers}"
-    );
+    // A browser delivers evidence with its name and digest.
+    for needed in [
+        "authorization",
+        "content-type",
+        "content-disposition",
+        "repr-digest",
+    ] {
+        assert!(headers.contains(needed), "{needed} not in {headers}");
+    }
     assert_eq!(preflight.header("access-control-max-age"), Some("600"));
 
     let simple = cors_call(&app, awc::http::Method::GET, PORTAL).await;
     assert_eq!(simple.status, 200);
     assert_eq!(simple.header("access-control-allow-origin"), Some(PORTAL));
     let exposed = simple.header("access-control-expose-headers").unwrap();
-    assert!(exposed.contains("x-request-id"), "{exposed}");
+    // ...and reads the digest and name of what it downloads.
+    for readable in ["x-request-id", "repr-digest", "content-disposition"] {
+        assert!(exposed.contains(readable), "{readable} not in {exposed}");
+    }
 
     for origin in [
         "https://evil.example",
@@ -233,7 +241,7 @@ async fn cors_call(
             .insert_header(("access-control-request-method", "POST"))
             .insert_header((
                 "access-control-request-headers",
-                "authorization, content-type",
+                "authorization, content-type, content-disposition, repr-digest",
             ));
     }
     let response = request.send().await.unwrap();

@@ -181,6 +181,15 @@ async fn reminders_go_once_per_mark_and_a_lapsed_preservation_expires(app: &Test
         report(0, 0, 0, 0)
     );
 
+    // The passes ran months ahead, and forgot the sessions whose refresh
+    // tokens had expired by then, with their access tokens: sign in again.
+    let w = crate::helpers::World {
+        officer: app.login("officer@gb.test.example").await,
+        ca: app.login("ca@gb.test.example").await,
+        provider: app.login("provider@ie.test.example").await,
+        admin: app.login("admin@test.example").await,
+        ..w
+    };
     let now = app
         .get(&format!("/api/v1/requests/{id}"), &w.officer)
         .await
@@ -291,8 +300,10 @@ async fn two_watchers_racing_queue_each_message_once(app: &TestApp) {
         (1, 2),
         "one reminder; the miss to the officer and the CA"
     );
+    // The passes ran ahead and forgot the expired sessions: sign in again.
+    let admin = app.login("admin@test.example").await;
     assert_eq!(
-        app.get("/api/v1/audit/verify", &w.admin).await.json["intact"],
+        app.get("/api/v1/audit/verify", &admin).await.json["intact"],
         true
     );
 }

@@ -288,6 +288,16 @@ async fn the_story_from_grooming_case_to_fulfilled_production(app: &TestApp) {
         provider_actions,
         ["transmit", "acknowledge", "preserve", "report-moved"]
     );
+    // Numbered among what the provider may read, without the chain's hashes:
+    // nothing betrays the events it may not (the submission, the approval).
+    let places: Vec<i64> = provider_trail.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(places, [1, 2, 3, 4]);
+    assert!(provider_trail.json["items"][0].get("hash").is_none());
 }
 
 async fn a_draft_is_validated_on_creation_naming_each_field(app: &TestApp) {
