@@ -15,6 +15,9 @@ pub struct Settings {
     /// data directory.
     pub jwt_key_file: Option<PathBuf>,
     pub legal_bases_file: Option<PathBuf>,
+    /// The master key that wraps each evidence file's data key; `None`:
+    /// `<data dir>/evidence.key`, generated once.
+    pub evidence_key_file: Option<PathBuf>,
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
     /// Keep a connection open and replace it in the background (a server);
@@ -204,6 +207,7 @@ impl Settings {
             log_filter,
             jwt_key_file: get("MLAT_JWT_KEY_FILE").map(PathBuf::from),
             legal_bases_file: get("MLAT_LEGAL_BASES_FILE").map(PathBuf::from),
+            evidence_key_file: get("MLAT_EVIDENCE_KEY_FILE").map(PathBuf::from),
             cors_origins,
             db_pool_size,
             keep_connections: true,

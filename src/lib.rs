@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod logging;
 pub mod mail;
 pub mod repo;
+pub mod sealed;
 pub mod service;
 pub mod startup;
 pub mod state;

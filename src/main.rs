@@ -75,9 +75,17 @@ enum DeadlinesCommand {
 
 #[derive(Subcommand)]
 enum EvidenceCommand {
-    /// Re-hash every stored evidence file; exit 1 and list the files missing or
-    /// altered.
+    /// Decrypt and re-hash every stored evidence file; exit 1 and list the
+    /// files missing or altered.
     Verify,
+    /// Seal (encrypt) every evidence file an older version stored in the clear.
+    Encrypt,
+    /// Rotate the evidence master key: wrap every file's data key with the key
+    /// in NEW_KEY_FILE (then point MLAT_EVIDENCE_KEY_FILE at it).
+    Rewrap {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -205,7 +213,16 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         } => {
             let state = startup::prepare(settings).map_err(|e| e.to_string())?;
             let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let (checked, damage) = mlat::store::verify_all(&mut conn, &state.store)?;
+            let mlat::store::Checked {
+                files: checked,
+                damage,
+                in_the_clear,
+            } = mlat::store::verify_all(&mut conn, &state.store)?;
+            if in_the_clear > 0 {
+                println!(
+                    "{in_the_clear} files are stored in the clear: run `mlat evidence encrypt`"
+                );
+            }
             if damage.is_empty() {
                 println!("evidence store intact: {checked} files verified");
                 Ok(())
@@ -218,6 +235,37 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
                     damage.len()
                 ))
             }
+        }
+        Command::Evidence {
+            command: EvidenceCommand::Encrypt,
+        } => {
+            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+            let (sealed, refused) = state
+                .store
+                .seal_all_in_the_clear()
+                .map_err(|e| e.to_string())?;
+            println!("sealed {sealed} files stored in the clear");
+            if refused.is_empty() {
+                Ok(())
+            } else {
+                for name in &refused {
+                    println!("{name}: left in the clear: its bytes no longer hash to its name");
+                }
+                Err(format!("{} files do not match their names", refused.len()))
+            }
+        }
+        Command::Evidence {
+            command: EvidenceCommand::Rewrap { new_key_file },
+        } => {
+            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+            let new =
+                mlat::sealed::MasterKey::load(&new_key_file, true).map_err(|e| e.to_string())?;
+            let done = state.store.rewrap_all(&new).map_err(|e| e.to_string())?;
+            println!(
+                "rewrapped {done} files under {}: set MLAT_EVIDENCE_KEY_FILE to it on every instance",
+                new_key_file.display()
+            );
+            Ok(())
         }
         Command::Audit {
             command: AuditCommand::Verify,

@@ -37,6 +37,8 @@ pub enum StartupError {
     Mail(String),
     #[error("MLAT_LEGAL_BASES_FILE {path}: {message}")]
     Catalogue { path: String, message: String },
+    #[error("{0}")]
+    EvidenceKey(String),
     #[error("cannot bring stored deadlines up to the current rules: {0}")]
     Upgrade(String),
     #[error("cannot listen on {address}: {source}")]
@@ -130,12 +132,18 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         legal_bases = catalogue.legal_bases.len(),
         "ready"
     );
-    let store = crate::store::EvidenceStore::new(&settings.data_dir).map_err(|e| {
-        StartupError::Mail(format!(
-            "cannot open the evidence store in {}: {e}",
-            settings.data_dir.display()
-        ))
-    })?;
+    let evidence_key = match &settings.evidence_key_file {
+        Some(path) => crate::sealed::MasterKey::load(path, false),
+        None => crate::sealed::MasterKey::load(&settings.data_dir.join("evidence.key"), true),
+    }
+    .map_err(|e| StartupError::EvidenceKey(e.to_string()))?;
+    let store =
+        crate::store::EvidenceStore::new(&settings.data_dir, evidence_key).map_err(|e| {
+            StartupError::Mail(format!(
+                "cannot open the evidence store in {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
     let writers = crate::db::WriterQueue::new(
         settings.database_url.backend(),
         crate::db::writers::PATIENCE,

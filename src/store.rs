@@ -1,6 +1,8 @@
-//! The evidence store: files named by their SHA-256 under
-//! `<data dir>/evidence/ab/cd/<sha256>`, written through a temporary file that
-//! disappears unless the upload completes.
+//! The evidence store: files named by the SHA-256 of their plaintext under
+//! `<data dir>/evidence/ab/cd/<sha256>`, sealed at rest (`crate::sealed`),
+//! written through a temporary file that disappears unless the upload
+//! completes. Files stored in the clear by an older version are still read,
+//! and `mlat evidence encrypt` seals them.
 
 use std::fs::File;
 use std::io::Write;
@@ -10,10 +12,12 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::domain::evidence::hex;
+use crate::sealed::{MasterKey, SealReader, SealWriter};
 
 #[derive(Debug, Clone)]
 pub struct EvidenceStore {
     root: PathBuf,
+    key: MasterKey,
 }
 
 /// A file being received; removed when dropped unless kept.
@@ -39,11 +43,48 @@ pub enum ReceiveError {
     Io(#[from] std::io::Error),
 }
 
+/// A stored file opened for reading its plaintext, piece by piece.
+pub enum Plain {
+    Sealed(SealReader),
+    /// Stored in the clear by a version before sealing.
+    Clear(File),
+}
+
+impl Plain {
+    /// The next piece of plaintext, `None` at the end; an altered sealed file
+    /// fails with `InvalidData`.
+    pub fn next_piece(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        match self {
+            Plain::Sealed(reader) => reader.next_segment(),
+            Plain::Clear(file) => {
+                let mut buffer = vec![0u8; crate::sealed::SEGMENT];
+                let n = std::io::Read::read(file, &mut buffer)?;
+                buffer.truncate(n);
+                Ok((n > 0).then_some(buffer))
+            }
+        }
+    }
+}
+
+/// What re-reading a stored file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reread {
+    Missing,
+    /// Its plaintext, hashed, and whether it is sealed.
+    Read {
+        sha256: String,
+        size: u64,
+        sealed: bool,
+    },
+    /// A sealed file that does not authenticate.
+    Altered(String),
+}
+
 impl EvidenceStore {
-    pub fn new(data_dir: &Path) -> std::io::Result<Self> {
+    pub fn new(data_dir: &Path, key: MasterKey) -> std::io::Result<Self> {
         let root = data_dir.join("evidence");
         std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(EvidenceStore { root })
+        Ok(EvidenceStore { root, key })
     }
 
     pub fn path_for(&self, sha256: &str) -> PathBuf {
@@ -53,20 +94,26 @@ impl EvidenceStore {
             .join(sha256)
     }
 
-    /// Streams a body to a temporary file, hashing as it goes; never more than a
-    /// chunk in memory. Refuses past `limit` bytes.
+    fn temporary(&self) -> PathBuf {
+        self.root.join("tmp").join(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// Streams a body to a sealed temporary file, hashing the plaintext as it
+    /// goes; never more than a segment or two in memory. Refuses past `limit`
+    /// bytes.
     pub async fn receive<S, E>(&self, mut body: S, limit: u64) -> Result<Incoming, ReceiveError>
     where
         S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let path = self.root.join("tmp").join(uuid::Uuid::now_v7().to_string());
-        let mut file = File::create(&path)?;
+        let path = self.temporary();
+        let file = File::create(&path)?;
         let mut incoming = Incoming {
             path,
             sha256: String::new(),
             size: 0,
         };
+        let mut writer = SealWriter::new(&self.key, std::io::BufWriter::new(file))?;
         let mut hasher = Sha256::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| ReceiveError::Interrupted(e.to_string()))?;
@@ -75,8 +122,9 @@ impl EvidenceStore {
                 return Err(ReceiveError::TooLarge(limit));
             }
             hasher.update(&chunk);
-            file.write_all(&chunk)?;
+            writer.write(&chunk)?;
         }
+        let file = writer.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         incoming.sha256 = hex(&hasher.finalize());
         Ok(incoming)
@@ -92,41 +140,138 @@ impl EvidenceStore {
         Ok(target)
     }
 
+    fn seal_to_temporary(&self, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.temporary();
+        let mut writer = SealWriter::new(&self.key, File::create(&path)?)?;
+        writer.write(bytes)?;
+        writer.finish()?.sync_all()?;
+        Ok(path)
+    }
+
     /// Stores bytes already in memory (the demo's files), as an upload would.
     pub fn put(&self, bytes: &[u8]) -> std::io::Result<(String, u64)> {
         let sha256 = hex(&Sha256::digest(bytes));
         let incoming = Incoming {
-            path: self.root.join("tmp").join(uuid::Uuid::now_v7().to_string()),
+            path: self.seal_to_temporary(bytes)?,
             sha256: sha256.clone(),
             size: bytes.len() as u64,
         };
-        let mut file = File::create(&incoming.path)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
         self.keep(incoming)?;
         Ok((sha256, bytes.len() as u64))
     }
 
-    /// Re-hashes a stored file: `None` if it is missing.
-    pub fn rehash(&self, sha256: &str) -> std::io::Result<Option<(String, u64)>> {
+    /// Opens a stored file for its plaintext: `NotFound` if it is missing,
+    /// `InvalidData` if a sealed header does not open.
+    pub fn open(&self, sha256: &str) -> std::io::Result<Plain> {
         let path = self.path_for(sha256);
-        let mut file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let file = File::open(&path)?;
+        if crate::sealed::is_sealed(&path)? {
+            Ok(Plain::Sealed(SealReader::open(&self.key, file)?))
+        } else {
+            Ok(Plain::Clear(file))
+        }
+    }
+
+    /// Re-reads a stored file and hashes its plaintext.
+    pub fn reread(&self, sha256: &str) -> std::io::Result<Reread> {
+        let mut plain = match self.open(sha256) {
+            Ok(plain) => plain,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Reread::Missing),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Ok(Reread::Altered(e.to_string()));
+            }
             Err(e) => return Err(e),
         };
+        let sealed = matches!(plain, Plain::Sealed(_));
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        let mut buffer = vec![0u8; 1 << 16];
         loop {
-            let n = std::io::Read::read(&mut file, &mut buffer)?;
-            if n == 0 {
-                break;
+            match plain.next_piece() {
+                Ok(Some(piece)) => {
+                    hasher.update(&piece);
+                    size += piece.len() as u64;
+                }
+                Ok(None) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Ok(Reread::Altered(e.to_string()));
+                }
+                Err(e) => return Err(e),
             }
-            hasher.update(&buffer[..n]);
-            size += n as u64;
         }
-        Ok(Some((hex(&hasher.finalize()), size)))
+        Ok(Reread::Read {
+            sha256: hex(&hasher.finalize()),
+            size,
+            sealed,
+        })
+    }
+
+    /// Seals every file an older version stored in the clear, each only if its
+    /// plaintext still hashes to its name; returns how many were sealed and the
+    /// names of those left alone because they do not.
+    pub fn seal_all_in_the_clear(&self) -> std::io::Result<(usize, Vec<String>)> {
+        let mut sealed = 0;
+        let mut refused = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    if path.file_name().is_some_and(|n| n != "tmp") {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                if crate::sealed::is_sealed(&path)? {
+                    continue;
+                }
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let bytes = std::fs::read(&path)?;
+                if hex(&Sha256::digest(&bytes)) != name {
+                    refused.push(name);
+                    continue;
+                }
+                let temporary = self.seal_to_temporary(&bytes)?;
+                std::fs::rename(&temporary, &path)?;
+                sealed += 1;
+            }
+        }
+        Ok((sealed, refused))
+    }
+
+    /// Wraps every sealed file's data key with `new` instead of this store's
+    /// key (master-key rotation); the segments are not touched.
+    pub fn rewrap_all(&self, new: &MasterKey) -> std::io::Result<usize> {
+        use std::io::{Read, Seek};
+        let mut done = 0;
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if !crate::sealed::is_sealed(&path)? {
+                    continue;
+                }
+                let mut file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)?;
+                let mut header = [0u8; crate::sealed::HEADER];
+                file.read_exact(&mut header)?;
+                let rewrapped = self.key.rewrap(&header, new)?;
+                file.seek(std::io::SeekFrom::Start(0))?;
+                file.write_all(&rewrapped)?;
+                file.sync_all()?;
+                done += 1;
+            }
+        }
+        Ok(done)
     }
 }
 
@@ -144,7 +289,7 @@ mod tests {
     #[actix_web::test]
     async fn stores_by_hash_once_and_refuses_oversize() {
         let dir = tempfile::tempdir().unwrap();
-        let store = EvidenceStore::new(dir.path()).unwrap();
+        let store = EvidenceStore::new(dir.path(), MasterKey::from_bytes([3; 32])).unwrap();
         let incoming = store
             .receive(body(vec![b"hello ", b"world"]), 100)
             .await
@@ -155,7 +300,10 @@ mod tests {
         );
         assert_eq!(incoming.size, 11);
         let path = store.keep(incoming).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
+        // Sealed at rest: the plaintext is not on disk.
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(&on_disk[..8], crate::sealed::MAGIC);
+        assert!(!on_disk.windows(11).any(|w| w == b"hello world"));
         let again = store
             .receive(body(vec![b"hello world"]), 100)
             .await
@@ -191,13 +339,55 @@ mod tests {
         );
         assert_eq!(
             store
-                .rehash("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
+                .reread("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
                 .unwrap(),
-            Some((
-                "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9".into(),
-                11
-            ))
+            Reread::Read {
+                sha256: "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9".into(),
+                size: 11,
+                sealed: true,
+            }
         );
+    }
+
+    #[test]
+    fn files_in_the_clear_are_read_then_sealed_and_a_rotation_rewraps_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EvidenceStore::new(dir.path(), MasterKey::from_bytes([3; 32])).unwrap();
+        // What an older version left: the plaintext under its hash.
+        let plain = b"subscriber record".repeat(10_000);
+        let sha = hex(&Sha256::digest(&plain));
+        let path = store.path_for(&sha);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &plain).unwrap();
+        assert!(matches!(
+            store.reread(&sha).unwrap(),
+            Reread::Read { sealed: false, .. }
+        ));
+        // A clear file whose bytes no longer match its name is left for an auditor.
+        let wrong = store.path_for(&"ab".repeat(32));
+        std::fs::create_dir_all(wrong.parent().unwrap()).unwrap();
+        std::fs::write(&wrong, b"not what the name says").unwrap();
+        let (sealed, refused) = store.seal_all_in_the_clear().unwrap();
+        assert_eq!((sealed, refused), (1, vec!["ab".repeat(32)]));
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(!on_disk.windows(17).any(|w| w == b"subscriber record"));
+        assert_eq!(
+            store.reread(&sha).unwrap(),
+            Reread::Read {
+                sha256: sha.clone(),
+                size: plain.len() as u64,
+                sealed: true
+            }
+        );
+        // Rotation: rewrapped under a new master key, the old one opens nothing.
+        let new_key = MasterKey::from_bytes([4; 32]);
+        assert_eq!(store.rewrap_all(&new_key).unwrap(), 1);
+        let rotated = EvidenceStore::new(dir.path(), new_key).unwrap();
+        assert!(matches!(
+            rotated.reread(&sha).unwrap(),
+            Reread::Read { sealed: true, .. }
+        ));
+        assert!(matches!(store.reread(&sha).unwrap(), Reread::Altered(_)));
     }
 }
 
@@ -208,28 +398,43 @@ pub struct Damage {
     pub problem: String,
 }
 
-/// Re-hashes every recorded file; returns how many were checked and what is
-/// missing or altered.
-pub fn verify_all(
-    conn: &mut crate::db::DbConn,
-    store: &EvidenceStore,
-) -> Result<(usize, Vec<Damage>), String> {
+/// What `verify_all` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub files: usize,
+    pub damage: Vec<Damage>,
+    /// Files still stored in the clear (run `mlat evidence encrypt`).
+    pub in_the_clear: usize,
+}
+
+/// Re-reads every recorded file, decrypting it, and hashes its plaintext;
+/// returns what is missing or altered.
+pub fn verify_all(conn: &mut crate::db::DbConn, store: &EvidenceStore) -> Result<Checked, String> {
     let files = crate::repo::evidence::all_hashes(conn).map_err(|e| e.to_string())?;
-    let mut damage = Vec::new();
+    let mut checked = Checked {
+        files: files.len(),
+        ..Default::default()
+    };
     for (sha256, size) in &files {
-        match store.rehash(sha256).map_err(|e| e.to_string())? {
-            None => damage.push(Damage {
-                sha256: sha256.clone(),
-                problem: "missing".into(),
-            }),
-            Some((actual, actual_size)) if actual != *sha256 || actual_size != *size as u64 => {
-                damage.push(Damage {
-                    sha256: sha256.clone(),
-                    problem: format!("altered: now {actual_size} bytes hashing to {actual}"),
-                })
+        let problem = match store.reread(sha256).map_err(|e| e.to_string())? {
+            Reread::Missing => Some("missing".to_owned()),
+            Reread::Altered(reason) => Some(format!("altered: {reason}")),
+            Reread::Read {
+                sha256: actual,
+                size: actual_size,
+                sealed,
+            } => {
+                checked.in_the_clear += usize::from(!sealed);
+                (actual != *sha256 || actual_size != *size as u64)
+                    .then(|| format!("altered: now {actual_size} bytes hashing to {actual}"))
             }
-            Some(_) => {}
+        };
+        if let Some(problem) = problem {
+            checked.damage.push(Damage {
+                sha256: sha256.clone(),
+                problem,
+            });
         }
     }
-    Ok((files.len(), damage))
+    Ok(checked)
 }

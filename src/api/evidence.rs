@@ -229,8 +229,9 @@ pub async fn download(
             Ok(row)
         })
         .await?;
-    let path = state.store.path_for(&row.sha256);
-    let file = match std::fs::File::open(&path) {
+    let (store, sha) = (state.store.clone(), row.sha256.clone());
+    let opened = web::block(move || store.open(&sha)).await?;
+    let file = match opened {
         Ok(file) => file,
         Err(e) => {
             integrity_failure(
@@ -287,15 +288,12 @@ pub async fn download(
         .streaming(stream))
 }
 
-/// How many bytes one read takes from the store.
-const CHUNK: usize = 256 * 1024;
-
 /// A download that holds back its last chunk: a chunk is sent only once the
 /// next has been read, and the last only once the whole file hashes to what
 /// was recorded, so no complete altered file ever leaves the server (the
 /// client gets fewer bytes than `Content-Length`, an error).
 struct Held {
-    file: Option<std::fs::File>,
+    file: Option<crate::store::Plain>,
     hasher: Sha256,
     held: Option<web::Bytes>,
     sent: u64,
@@ -318,11 +316,17 @@ impl Held {
             let Some(file) = self.file.as_mut() else {
                 return Step::Done;
             };
-            let mut buffer = vec![0u8; CHUNK];
-            let n = match std::io::Read::read(file, &mut buffer) {
-                Ok(n) => n,
+            let buffer = match file.next_piece() {
+                Ok(Some(piece)) => piece,
+                Ok(None) => Vec::new(),
+                // A sealed segment that does not authenticate: altered.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    self.file = None;
+                    return Step::Altered(e.to_string());
+                }
                 Err(e) => return Step::Failed(e),
             };
+            let n = buffer.len();
             if n == 0 {
                 self.file = None;
                 let actual = hex(&std::mem::take(&mut self.hasher).finalize());
@@ -337,7 +341,6 @@ impl Held {
                     None => Step::Done,
                 };
             }
-            buffer.truncate(n);
             self.sent += n as u64;
             if self.sent > self.size {
                 self.file = None;

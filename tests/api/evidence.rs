@@ -304,6 +304,8 @@ async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
     let files = stored_files(app);
     assert_eq!(files.len(), 1);
     let stored = std::fs::read(&files[0]).unwrap();
+    // Sealed at rest: no run of the plaintext is on disk.
+    assert!(!stored.windows(64).any(|w| w == &content[1000..1064]));
     // Intact, it arrives whole.
     let (status, length, body) = raw_download(app, &w.officer, &id).await;
     assert_eq!((status, length), (200, content.len()));
@@ -387,6 +389,41 @@ async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
         stdout.contains(reply.json["sha256"].as_str().unwrap()) && stdout.contains("altered"),
         "{stdout}"
     );
+    // A file an older version stored in the clear still verifies, is named as
+    // such, and `mlat evidence encrypt` seals it.
+    std::fs::write(&files[0], &content).unwrap();
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("1 files are stored in the clear"),
+        "{stdout}"
+    );
+    let mut encrypt = std::process::Command::new(env!("CARGO_BIN_EXE_mlat"));
+    encrypt
+        .env_clear()
+        .env("MLAT_DATA_DIR", &app.state.settings.data_dir)
+        .env("MLAT_DATABASE_URL", database_url(app))
+        .args(["evidence", "encrypt"]);
+    let out = encrypt.output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sealed 1 files"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let on_disk = std::fs::read(&files[0]).unwrap();
+    assert!(!on_disk.windows(64).any(|w| w == &content[1000..1064]));
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("evidence store intact") && !stdout.contains("clear"),
+        "{stdout}"
+    );
+    let (_, _, body) = raw_download(app, &w.officer, &id).await;
+    assert_eq!(body, content);
+
     std::fs::remove_file(&files[0]).unwrap();
     let out = command.output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("missing"));

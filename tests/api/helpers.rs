@@ -103,6 +103,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         log_filter: "warn".into(),
         jwt_key_file: None,
         legal_bases_file: None,
+        evidence_key_file: None,
         cors_origins: Vec::new(),
         db_pool_size: 4,
         keep_connections: true,
