@@ -708,7 +708,10 @@ pub fn compute(
     if facts.kind == RequestKind::Preservation
         && let Some(expiry) = &expiry
     {
-        out.push(follow_up_due(expiry, facts, targets, issuing, now, closed));
+        let stoppable = basis.stopped_by.is_some();
+        out.push(follow_up_due(
+            expiry, stoppable, facts, targets, issuing, now, closed,
+        ));
     }
     if let Some(risk) = retention_risk(facts, executing, now, closed) {
         out.push(risk);
@@ -833,6 +836,7 @@ fn response_clock(
 /// moves with whichever date governs the expiry.
 fn follow_up_due(
     expiry: &Expiry,
+    stoppable: bool,
     facts: &Facts<'_>,
     targets: &Targets,
     issuing: &Calendar<'_>,
@@ -840,15 +844,18 @@ fn follow_up_due(
     closed: bool,
 ) -> Deadline {
     let due = expiry.due - targets.follow_up_margin;
-    // Where no follow-up stops the clock, filing any production counts as done.
-    let filed = expiry.stopped_at.or_else(|| {
+    // Where the law names the follow-up that stops the clock, only that one
+    // is the follow-up due; where nothing stops it, filing any production is.
+    let filed = if stoppable {
+        expiry.stopped_at
+    } else {
         facts
             .follow_ups
             .iter()
             .filter(|f| f.kind == RequestKind::Production)
             .filter_map(|f| f.transmitted_at)
             .min()
-    });
+    };
     let status = match filed {
         Some(at) if at <= due => DeadlineStatus::Met,
         Some(_) => DeadlineStatus::Missed,
@@ -1474,6 +1481,11 @@ mod tests {
             DeadlineStatus::Open,
             "{}",
             expiry.explanation
+        );
+        // Filing the wrong follow-ups does not meet the follow-up clock either.
+        assert_eq!(
+            find(&list, DeadlineKind::FollowUpDue).status,
+            DeadlineStatus::Open
         );
         for part in [
             "R-US (us-2702-emergency) does not stop it: its kind is emergency_disclosure, not production",
