@@ -76,6 +76,11 @@ struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     postgres: String,
+    /// Also upload and download one file of this many MiB through curl, against
+    /// the disk's own copy speed, with the server's peak memory (0: not run;
+    /// docs/benchmarks.md uses 2048).
+    #[arg(long, default_value_t = 0)]
+    big_file_mib: u64,
     /// Keep the database afterwards (its name or path is printed), to look at
     /// query plans.
     #[arg(long)]
@@ -742,6 +747,8 @@ impl Server {
             .env("MLAT_LOG", "error")
             .env("MLAT_WATCH_INTERVAL_SECS", "0")
             .env("MLAT_MAIL_INTERVAL_SECS", "0")
+            // Room for the big file on top of the 10 MB uploads.
+            .env("MLAT_EVIDENCE_MAX_BYTES", "17179869184")
             // As docs/operations.md recommends: large blocks (Argon2's 19 MiB)
             // go back to the system when freed.
             .env(
@@ -794,6 +801,92 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Megabytes per second for `bytes` in `took`.
+fn rate(bytes: u64, took: Duration) -> f64 {
+    bytes as f64 / 1e6 / took.as_secs_f64()
+}
+
+/// One file of `mib` MiB up and down through curl (which streams from and to
+/// disk), against the disk's own copy of it; the server's peak own memory
+/// while it runs. Prints its own lines.
+fn big_file(base: &str, token: &str, request_id: &str, mib: u64, server: &Server) {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let source = dir.path().join("big.bin");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&source).unwrap());
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            getrandom::fill(&mut block).unwrap();
+            out.write_all(&block).unwrap();
+        }
+        out.into_inner().unwrap().sync_all().unwrap();
+    }
+    let bytes = mib << 20;
+    // The disk's own speed: copy the file and make it durable.
+    let copy = dir.path().join("copy.bin");
+    let started = Instant::now();
+    std::fs::copy(&source, &copy).unwrap();
+    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+    let disk = started.elapsed();
+    std::fs::remove_file(&copy).unwrap();
+    server.peak_anon_kb.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "-X", "POST", "-T"])
+        .arg(&source)
+        .args([
+            "-H",
+            &format!("authorization: Bearer {token}"),
+            "-H",
+            "content-type: application/octet-stream",
+            "-H",
+            "content-disposition: attachment; filename=\"big.bin\"",
+            &format!("{base}/api/v1/requests/{request_id}/evidence"),
+        ])
+        .output()
+        .unwrap();
+    let up = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let item: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let up_peak = server.peak_anon_mib();
+    server.peak_anon_kb.store(0, Ordering::Relaxed);
+    let target = dir.path().join("down.bin");
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "--fail", "-o"])
+        .arg(&target)
+        .args([
+            "-H",
+            &format!("authorization: Bearer {token}"),
+            &format!(
+                "{base}/api/v1/evidence/{}/content",
+                item["id"].as_str().unwrap()
+            ),
+        ])
+        .status()
+        .unwrap();
+    let down = started.elapsed();
+    assert!(status.success());
+    assert_eq!(std::fs::metadata(&target).unwrap().len(), bytes);
+    let down_peak = server.peak_anon_mib();
+    println!();
+    println!(
+        "big file {mib} MiB: disk copy {:.0} MB/s; upload {:.0} MB/s ({:.2} of the disk), server peak RssAnon {:.1} MiB; download {:.0} MB/s ({:.2} of the disk), server peak RssAnon {:.1} MiB",
+        rate(bytes, disk),
+        rate(bytes, up),
+        disk.as_secs_f64() / up.as_secs_f64(),
+        up_peak,
+        rate(bytes, down),
+        disk.as_secs_f64() / down.as_secs_f64(),
+        down_peak,
+    );
 }
 
 fn free_port() -> u16 {
@@ -1242,6 +1335,15 @@ fn main() {
             .unwrap();
         });
         rows.push(("evidence 10 MB", service, floor));
+    }
+
+    if args.big_file_mib > 0 {
+        let id = world
+            .deliverable
+            .last()
+            .expect("a deliverable request")
+            .clone();
+        big_file(&base, &provider, &id, args.big_file_mib, &server);
     }
 
     let (peak, peak_anon, anon, file) = (
