@@ -99,8 +99,10 @@ impl EvidenceStore {
     }
 
     /// Streams a body to a sealed temporary file, hashing the plaintext as it
-    /// goes; never more than a segment or two in memory. Refuses past `limit`
-    /// bytes.
+    /// goes; never more than a few chunks in memory. Refuses past `limit`
+    /// bytes. Sealing and writing run on a blocking thread, fed through a
+    /// short queue, so that they never block an async worker and the hashing
+    /// and the sealing use two cores at once.
     pub async fn receive<S, E>(&self, mut body: S, limit: u64) -> Result<Incoming, ReceiveError>
     where
         S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
@@ -113,19 +115,39 @@ impl EvidenceStore {
             sha256: String::new(),
             size: 0,
         };
-        let mut writer = SealWriter::new(&self.key, std::io::BufWriter::new(file))?;
-        let mut hasher = Sha256::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| ReceiveError::Interrupted(e.to_string()))?;
-            incoming.size += chunk.len() as u64;
-            if incoming.size > limit {
-                return Err(ReceiveError::TooLarge(limit));
+        let (chunks, mut queue) = tokio::sync::mpsc::channel::<actix_web::web::Bytes>(8);
+        let key = self.key.clone();
+        let sealing = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut writer = SealWriter::new(&key, std::io::BufWriter::new(file))?;
+            while let Some(chunk) = queue.blocking_recv() {
+                writer.write(&chunk)?;
             }
-            hasher.update(&chunk);
-            writer.write(&chunk)?;
+            let file = writer.finish()?.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()
+        });
+        let mut hasher = Sha256::new();
+        let received = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| ReceiveError::Interrupted(e.to_string()))?;
+                incoming.size += chunk.len() as u64;
+                if incoming.size > limit {
+                    return Err(ReceiveError::TooLarge(limit));
+                }
+                hasher.update(&chunk);
+                if chunks.send(chunk).await.is_err() {
+                    // The sealing side stopped: its error says why.
+                    break;
+                }
+            }
+            Ok(())
         }
-        let file = writer.finish()?.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        .await;
+        drop(chunks);
+        let sealed = sealing
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        received?;
+        sealed?;
         incoming.sha256 = hex(&hasher.finalize());
         Ok(incoming)
     }
