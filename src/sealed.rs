@@ -111,27 +111,37 @@ impl MasterKey {
         XChaCha20Poly1305::new(Key::from_slice(&self.0))
     }
 
-    /// A header for a new sealed file and the data key it wraps.
-    fn new_header(&self) -> io::Result<([u8; HEADER], [u8; 32])> {
-        let data_key = random::<32>()?;
+    /// A header wrapping `data_key` with this key, beside the file's STREAM
+    /// nonce.
+    fn header_for(
+        &self,
+        data_key: &[u8; 32],
+        stream_nonce: &[u8; STREAM_NONCE],
+    ) -> io::Result<[u8; HEADER]> {
         let wrap_nonce = random::<WRAP_NONCE>()?;
-        let stream_nonce = random::<STREAM_NONCE>()?;
         let wrapped = self
             .cipher()
             .encrypt(
                 XNonce::from_slice(&wrap_nonce),
                 Payload {
-                    msg: &data_key,
+                    msg: data_key,
                     aad: MAGIC,
                 },
             )
             .map_err(|_| io::Error::other("cannot wrap a data key"))?;
         let mut header = [0u8; HEADER];
         let mut at = 0;
-        for part in [&MAGIC[..], &wrap_nonce, &wrapped, &stream_nonce] {
+        for part in [&MAGIC[..], &wrap_nonce, &wrapped, stream_nonce] {
             header[at..at + part.len()].copy_from_slice(part);
             at += part.len();
         }
+        Ok(header)
+    }
+
+    /// A header for a new sealed file and the data key it wraps.
+    fn new_header(&self) -> io::Result<([u8; HEADER], [u8; 32])> {
+        let data_key = random::<32>()?;
+        let header = self.header_for(&data_key, &random::<STREAM_NONCE>()?)?;
         Ok((header, data_key))
     }
 
@@ -169,24 +179,7 @@ impl MasterKey {
     /// the segments do not change.
     pub fn rewrap(&self, header: &[u8; HEADER], new: &MasterKey) -> io::Result<[u8; HEADER]> {
         let (data_key, stream_nonce) = self.unwrap(header)?;
-        let wrap_nonce = random::<WRAP_NONCE>()?;
-        let wrapped = new
-            .cipher()
-            .encrypt(
-                XNonce::from_slice(&wrap_nonce),
-                Payload {
-                    msg: &data_key,
-                    aad: MAGIC,
-                },
-            )
-            .map_err(|_| io::Error::other("cannot wrap a data key"))?;
-        let mut out = [0u8; HEADER];
-        let mut at = 0;
-        for part in [&MAGIC[..], &wrap_nonce, &wrapped, &stream_nonce] {
-            out[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        Ok(out)
+        new.header_for(&data_key, &stream_nonce)
     }
 }
 

@@ -78,26 +78,7 @@ pub fn find_active_with_organisation(
     conn: &mut DbConn,
     id: &str,
 ) -> QueryResult<Option<UserWithOrganisation>> {
-    users::table
-        .left_join(organisations::table)
-        .filter(users::id.eq(id))
-        .filter(users::active.eq(true))
-        .select((
-            UserRow::as_select(),
-            organisations::kind.nullable(),
-            organisations::jurisdiction.nullable(),
-        ))
-        .first::<(UserRow, Option<String>, Option<String>)>(conn)
-        .optional()
-        .map(|found| {
-            found.map(
-                |(user, organisation_kind, jurisdiction)| UserWithOrganisation {
-                    user,
-                    organisation_kind,
-                    jurisdiction,
-                },
-            )
-        })
+    find_active(conn, id, None)
 }
 
 /// The active account `id` with its organisation, if the session `family_id`
@@ -108,20 +89,33 @@ pub fn find_active_in_session(
     id: &str,
     family_id: &str,
 ) -> QueryResult<Option<UserWithOrganisation>> {
-    let live = refresh_tokens::table
-        .filter(refresh_tokens::family_id.eq(family_id))
-        .filter(refresh_tokens::user_id.eq(id))
-        .filter(refresh_tokens::revoked_at.is_null());
-    users::table
+    find_active(conn, id, Some(family_id))
+}
+
+fn find_active(
+    conn: &mut DbConn,
+    id: &str,
+    session: Option<&str>,
+) -> QueryResult<Option<UserWithOrganisation>> {
+    let mut query = users::table
         .left_join(organisations::table)
         .filter(users::id.eq(id))
         .filter(users::active.eq(true))
-        .filter(diesel::dsl::exists(live))
         .select((
             UserRow::as_select(),
             organisations::kind.nullable(),
             organisations::jurisdiction.nullable(),
         ))
+        .into_boxed();
+    if let Some(family_id) = session {
+        query = query.filter(diesel::dsl::exists(
+            refresh_tokens::table
+                .filter(refresh_tokens::family_id.eq(family_id.to_owned()))
+                .filter(refresh_tokens::user_id.eq(id.to_owned()))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        ));
+    }
+    query
         .first::<(UserRow, Option<String>, Option<String>)>(conn)
         .optional()
         .map(|found| {
