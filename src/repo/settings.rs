@@ -13,21 +13,29 @@ pub fn get(conn: &mut DbConn, key: &str) -> QueryResult<Option<String>> {
         .optional()
 }
 
-/// Sets `key`; the caller holds the write transaction, so a read then a write
-/// needs no `ON CONFLICT` (which the backend enum does not carry).
+/// Sets `key`. Several instances starting together may set the same key at
+/// once: the insert gives way to a row another transaction inserted meanwhile
+/// instead of failing on the primary key (each dialect has its own words).
 pub fn put(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
+    use diesel::sql_types::{Text, Timestamp};
     let now = UtcTime::now();
-    let updated = diesel::update(settings::table.filter(settings::key.eq(key)))
-        .set((settings::value.eq(value), settings::updated_at.eq(now)))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(settings::table)
-            .values((
-                settings::key.eq(key),
-                settings::value.eq(value),
-                settings::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind::<Text, _>(key)
+        .bind::<Text, _>(value)
+        .bind::<Timestamp, _>(now)
+        .execute(c)?,
+        DbConn::Pg(c) => diesel::sql_query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+        )
+        .bind::<Text, _>(key)
+        .bind::<Text, _>(value)
+        .bind::<Timestamp, _>(now)
+        .execute(c)?,
+    };
     Ok(())
 }

@@ -19,6 +19,7 @@ backend_tests!(
     an_epoc_pr_stops_on_the_annex_v_confirmation_to_its_addressee,
     an_eio_is_decided_apart_from_its_acknowledgement,
     an_upgrade_recomputes_stored_deadlines_and_corrects_memberships,
+    instances_starting_together_both_bring_the_rules_up_to_date,
 );
 
 async fn deadlines(app: &TestApp, token: &str, request: &Value) -> Vec<Value> {
@@ -524,4 +525,45 @@ async fn an_upgrade_recomputes_stored_deadlines_and_corrects_memberships(app: &T
     let verified = app.get("/api/v1/audit/verify", &w.admin).await;
     assert_eq!(verified.status, 200, "{:?}", verified.json);
     assert_eq!(verified.json["intact"], true, "{:?}", verified.json);
+}
+
+/// Two instances starting at once on one database both record the rules they
+/// brought the deadlines up to, and neither fails on the other's row.
+async fn instances_starting_together_both_bring_the_rules_up_to_date(app: &TestApp) {
+    use diesel::prelude::*;
+    use mlat::db::schema::settings;
+
+    let w = app.world().await;
+    sent_to_ireland(app, &w).await;
+    for _ in 0..3 {
+        let state = app.state.clone();
+        let outcomes = actix_web::web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            diesel::delete(settings::table).execute(&mut conn).unwrap();
+            drop(conn);
+            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let runs: Vec<_> = (0..2)
+                .map(|_| {
+                    let (state, start) = (state.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let mut conn = state.pool.get().unwrap();
+                        start.wait();
+                        mlat::service::upgrade::bring_up_to_date(
+                            &mut conn,
+                            &state.writers,
+                            &state.rules(),
+                        )
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    }
 }
