@@ -6,7 +6,8 @@ use super::error::ApiError;
 use super::paging::{Items, PageOut};
 use crate::auth::Caller;
 use crate::db::UtcTime;
-use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE};
+use crate::domain::access::RequestAccess;
+use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE, for_responder};
 use crate::domain::validation::Errors;
 use crate::repo;
 use crate::repo::deadlines::{BoardQuery, DeadlineRow};
@@ -57,9 +58,13 @@ pub async fn for_request(
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
             let mut rows = repo::deadlines::for_request(conn, &row.id)?;
-            // The issuing side's own clocks are its business, not the responder's.
+            // The issuing side's own clocks, and what the explanations say of
+            // the case's other requests, are its business, not the responder's.
             if !viewer.sees_case_content(&row.access()) {
                 rows.retain(|d| !ISSUING_SIDE.contains(&d.kind.as_str()));
+                for d in &mut rows {
+                    d.explanation = for_responder(&d.explanation).to_owned();
+                }
             }
             Ok(rows)
         })
@@ -159,11 +164,26 @@ pub async fn board(
         limit,
     };
     let viewer = caller.viewer();
+    let reader = viewer.clone();
     let mut rows = state
         .db_as(&caller, move |conn| {
-            Ok(repo::deadlines::board(conn, &viewer, &q)?)
+            Ok(repo::deadlines::board(conn, &reader, &q)?)
         })
         .await?;
+    for r in &mut rows {
+        let d = &r.deadline;
+        let insider = viewer.sees_case_content(&RequestAccess {
+            agency_id: &d.agency_id,
+            created_by: "",
+            issuing_jurisdiction: &d.issuing_jurisdiction,
+            responder_id: &d.responder_id,
+            submitted: d.submitted,
+            transmitted: d.transmitted,
+        });
+        if !insider {
+            r.deadline.explanation = for_responder(&d.explanation).to_owned();
+        }
+    }
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| {

@@ -64,6 +64,19 @@ impl From<ClockKind> for DeadlineKind {
 /// follow-up): not shown to responders.
 pub const ISSUING_SIDE: [&str; 3] = ["approval_due", "ex_post_validation", "follow_up_due"];
 
+/// Where an explanation turns to what only the issuing side may read: the
+/// case's other requests (follow-ups to other States or providers) that did
+/// not stop a preservation clock. A responder reads the explanation up to it.
+pub const ISSUING_SIDE_NOTE: &str = " For the issuing side: ";
+
+/// An explanation as a responder may read it.
+pub fn for_responder(explanation: &str) -> &str {
+    explanation
+        .split(ISSUING_SIDE_NOTE)
+        .next()
+        .unwrap_or(explanation)
+}
+
 /// A deployment's own targets, where the law sets none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Targets {
@@ -628,7 +641,7 @@ fn preservation_expiry(
         DeadlineStatus::Open
     };
     if !refused.is_empty() {
-        explanation.push_str(&format!(". {}", refused.join("; ")));
+        explanation.push_str(&format!(".{ISSUING_SIDE_NOTE}{}", refused.join("; ")));
     }
     Expiry {
         due,

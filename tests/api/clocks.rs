@@ -149,6 +149,27 @@ async fn only_a_mutual_assistance_request_to_the_requested_party_stops_a_budapes
         why.contains("it goes to DE, not to the requested Party NL"),
         "{why}"
     );
+    // The Dutch authority, which preserves, reads the same clock without a word
+    // of the case's other requests, in the request's deadlines and on its board.
+    let theirs = of(
+        &deadlines(app, &net.ca_nl, &preserved).await,
+        "preservation_expires",
+    );
+    assert_eq!(theirs["due_at"], expiry["due_at"]);
+    let board = app
+        .get(
+            "/api/v1/deadlines?within=3650d&status=any&limit=200",
+            &net.ca_nl,
+        )
+        .await
+        .json
+        .to_string();
+    for shown in [text(&theirs["explanation"]).to_owned(), board] {
+        assert!(
+            !shown.contains("us-2702-emergency") && !shown.contains("goes to DE"),
+            "{shown}"
+        );
+    }
     // The mutual assistance request received by the Netherlands stops it.
     let to_nl = mla_sent(app, &net, &preserved, "NL").await;
     let expiry = of(
@@ -282,6 +303,17 @@ async fn a_cybertipline_preservation_needs_and_counts_from_its_submission(app: &
     );
 }
 
+/// The Annex V confirmation of `request`, naming `child`, by `token`.
+async fn confirm(
+    app: &TestApp,
+    token: &str,
+    request: &Value,
+    child: &Value,
+) -> crate::helpers::Reply {
+    let body = json!({"follow_up_id": child["id"]});
+    act(app, token, request, "confirm-production", body).await
+}
+
 async fn an_epoc_pr_stops_on_the_annex_v_confirmation_to_its_addressee(app: &TestApp) {
     let net = app.network().await;
     let case_id = open_case(app, &net.officer_de).await;
@@ -296,14 +328,7 @@ async fn an_epoc_pr_stops_on_the_annex_v_confirmation_to_its_addressee(app: &Tes
     });
     let child = follow_up(app, &net.officer_de, &preserved, production).await;
     // Not yet issued: the confirmation is refused and says why.
-    let early = act(
-        app,
-        &net.officer_de,
-        &preserved,
-        "confirm-production",
-        json!({"follow_up_id": child["id"]}),
-    )
-    .await;
+    let early = confirm(app, &net.officer_de, &preserved, &child).await;
     assert!(
         early
             .problem(422)
@@ -320,15 +345,9 @@ async fn an_epoc_pr_stops_on_the_annex_v_confirmation_to_its_addressee(app: &Tes
     );
     assert_eq!(expiry["status"], "open", "{expiry}");
     // Only the creator confirms; the provider may not.
-    act(
-        app,
-        &net.provider_nl,
-        &preserved,
-        "confirm-production",
-        json!({"follow_up_id": child["id"]}),
-    )
-    .await
-    .problem(403);
+    confirm(app, &net.provider_nl, &preserved, &child)
+        .await
+        .problem(403);
     let confirmed = step(
         app,
         &net.officer_de,
@@ -351,15 +370,9 @@ async fn an_epoc_pr_stops_on_the_annex_v_confirmation_to_its_addressee(app: &Tes
         text(&expiry["explanation"]).contains("confirmed to the addressee as issued (Annex V)")
     );
     // Once is enough.
-    act(
-        app,
-        &net.officer_de,
-        &confirmed,
-        "confirm-production",
-        json!({"follow_up_id": child["id"]}),
-    )
-    .await
-    .problem(409);
+    confirm(app, &net.officer_de, &confirmed, &child)
+        .await
+        .problem(409);
 }
 
 async fn an_eio_is_decided_apart_from_its_acknowledgement(app: &TestApp) {
