@@ -81,6 +81,11 @@ struct Args {
     /// docs/benchmarks.md uses 2048).
     #[arg(long, default_value_t = 0)]
     big_file_mib: u64,
+    /// How many times the big file goes up and down, each time after a copy
+    /// of its own (this machine's disk varies by a third from one minute to
+    /// the next; the median of the ratios is the figure).
+    #[arg(long, default_value_t = 3)]
+    big_file_runs: usize,
     /// Keep the database afterwards (its name or path is printed), to look at
     /// query plans.
     #[arg(long)]
@@ -809,15 +814,15 @@ fn rate(bytes: u64, took: Duration) -> f64 {
 }
 
 /// One file of `mib` MiB up and down through curl (which streams from and to
-/// disk), against the disk's own copy of it; the server's peak own memory
-/// while it runs. Prints its own lines.
-fn big_file(base: &str, token: &str, request_id: &str, mib: u64, server: &Server) {
-    use std::io::Write as _;
+/// disk), `runs` times, each against the disk's own copy of it just before;
+/// the server's peak own memory while it runs. Prints its own lines.
+fn big_file(base: &str, token: &str, request_id: &str, (mib, runs): (u64, usize), server: &Server) {
+    use std::io::{Seek as _, Write as _};
     let dir = tempfile::tempdir_in(".").unwrap();
     let source = dir.path().join("big.bin");
+    let mut block = vec![0u8; 1 << 20];
     {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&source).unwrap());
-        let mut block = vec![0u8; 1 << 20];
         for _ in 0..mib {
             getrandom::fill(&mut block).unwrap();
             out.write_all(&block).unwrap();
@@ -825,68 +830,95 @@ fn big_file(base: &str, token: &str, request_id: &str, mib: u64, server: &Server
         out.into_inner().unwrap().sync_all().unwrap();
     }
     let bytes = mib << 20;
-    // The disk's own speed: copy the file and make it durable.
-    let copy = dir.path().join("copy.bin");
-    let started = Instant::now();
-    std::fs::copy(&source, &copy).unwrap();
-    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
-    let disk = started.elapsed();
-    std::fs::remove_file(&copy).unwrap();
-    server.peak_anon_kb.store(0, Ordering::Relaxed);
-    let started = Instant::now();
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "-X", "POST", "-T"])
-        .arg(&source)
-        .args([
-            "-H",
-            &format!("authorization: Bearer {token}"),
-            "-H",
-            "content-type: application/octet-stream",
-            "-H",
-            "content-disposition: attachment; filename=\"big.bin\"",
-            &format!("{base}/api/v1/requests/{request_id}/evidence"),
-        ])
-        .output()
-        .unwrap();
-    let up = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let item: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let up_peak = server.peak_anon_mib();
-    server.peak_anon_kb.store(0, Ordering::Relaxed);
-    let target = dir.path().join("down.bin");
-    let started = Instant::now();
-    let status = Command::new("curl")
-        .args(["-sS", "--fail", "-o"])
-        .arg(&target)
-        .args([
-            "-H",
-            &format!("authorization: Bearer {token}"),
-            &format!(
-                "{base}/api/v1/evidence/{}/content",
-                item["id"].as_str().unwrap()
-            ),
-        ])
-        .status()
-        .unwrap();
-    let down = started.elapsed();
-    assert!(status.success());
-    assert_eq!(std::fs::metadata(&target).unwrap().len(), bytes);
-    let down_peak = server.peak_anon_mib();
+    let (mut ups, mut downs) = (Vec::new(), Vec::new());
     println!();
+    for run in 1..=runs {
+        // A new first MiB: each run delivers a file the store has not seen.
+        {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&source)
+                .unwrap();
+            getrandom::fill(&mut block).unwrap();
+            file.seek(std::io::SeekFrom::Start(0)).unwrap();
+            file.write_all(&block).unwrap();
+            file.sync_all().unwrap();
+        }
+        // The disk's own speed: copy the file and make it durable.
+        let copy = dir.path().join("copy.bin");
+        let started = Instant::now();
+        std::fs::copy(&source, &copy).unwrap();
+        std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+        let disk = started.elapsed();
+        std::fs::remove_file(&copy).unwrap();
+        server.peak_anon_kb.store(0, Ordering::Relaxed);
+        let started = Instant::now();
+        let out = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "-X", "POST", "-T"])
+            .arg(&source)
+            .args([
+                "-H",
+                &format!("authorization: Bearer {token}"),
+                "-H",
+                "content-type: application/octet-stream",
+                "-H",
+                "content-disposition: attachment; filename=\"big.bin\"",
+                &format!("{base}/api/v1/requests/{request_id}/evidence"),
+            ])
+            .output()
+            .unwrap();
+        let up = started.elapsed();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let item: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let up_peak = server.peak_anon_mib();
+        server.peak_anon_kb.store(0, Ordering::Relaxed);
+        let target = dir.path().join("down.bin");
+        let started = Instant::now();
+        let status = Command::new("curl")
+            .args(["-sS", "--fail", "-o"])
+            .arg(&target)
+            .args([
+                "-H",
+                &format!("authorization: Bearer {token}"),
+                &format!(
+                    "{base}/api/v1/evidence/{}/content",
+                    item["id"].as_str().unwrap()
+                ),
+            ])
+            .status()
+            .unwrap();
+        let down = started.elapsed();
+        assert!(status.success());
+        assert_eq!(std::fs::metadata(&target).unwrap().len(), bytes);
+        std::fs::remove_file(&target).unwrap();
+        let down_peak = server.peak_anon_mib();
+        let (up_ratio, down_ratio) = (
+            disk.as_secs_f64() / up.as_secs_f64(),
+            disk.as_secs_f64() / down.as_secs_f64(),
+        );
+        ups.push(up_ratio);
+        downs.push(down_ratio);
+        println!(
+            "big file {mib} MiB, run {run}: disk copy {:.0} MB/s; upload {:.0} MB/s ({up_ratio:.2} of the disk), server peak RssAnon {up_peak:.1} MiB; download {:.0} MB/s ({down_ratio:.2} of the disk), server peak RssAnon {down_peak:.1} MiB",
+            rate(bytes, disk),
+            rate(bytes, up),
+            rate(bytes, down),
+        );
+    }
     println!(
-        "big file {mib} MiB: disk copy {:.0} MB/s; upload {:.0} MB/s ({:.2} of the disk), server peak RssAnon {:.1} MiB; download {:.0} MB/s ({:.2} of the disk), server peak RssAnon {:.1} MiB",
-        rate(bytes, disk),
-        rate(bytes, up),
-        disk.as_secs_f64() / up.as_secs_f64(),
-        up_peak,
-        rate(bytes, down),
-        disk.as_secs_f64() / down.as_secs_f64(),
-        down_peak,
+        "big file {mib} MiB, median of {runs} runs: upload {:.2} of the disk, download {:.2} of the disk",
+        median(&mut ups),
+        median(&mut downs),
     );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn free_port() -> u16 {
@@ -1343,7 +1375,13 @@ fn main() {
             .last()
             .expect("a deliverable request")
             .clone();
-        big_file(&base, &provider, &id, args.big_file_mib, &server);
+        big_file(
+            &base,
+            &provider,
+            &id,
+            (args.big_file_mib, args.big_file_runs),
+            &server,
+        );
     }
 
     let (peak, peak_anon, anon, file) = (

@@ -203,7 +203,7 @@ impl<W: Write> SealWriter<W> {
         Ok(SealWriter {
             out,
             stream: Some(stream),
-            buffer: Vec::with_capacity(SEGMENT * 2),
+            buffer: Vec::with_capacity(SEGMENT + TAG + 1),
         })
     }
 
@@ -216,13 +216,17 @@ impl<W: Write> SealWriter<W> {
             self.buffer.extend_from_slice(&plain[..take]);
             plain = &plain[take..];
             if self.buffer.len() > SEGMENT {
-                let rest = self.buffer.split_off(SEGMENT);
+                // Sealed in place, the tag appended, in the one buffer this
+                // writer keeps: no allocation or copy per segment.
+                let next = self.buffer[SEGMENT];
+                self.buffer.truncate(SEGMENT);
                 let stream = self.stream.as_mut().expect("not finished");
-                let sealed = stream
-                    .encrypt_next(self.buffer.as_slice())
+                stream
+                    .encrypt_next_in_place(&[], &mut self.buffer)
                     .map_err(|_| io::Error::other("cannot seal a segment"))?;
-                self.out.write_all(&sealed)?;
-                self.buffer = rest;
+                self.out.write_all(&self.buffer)?;
+                self.buffer.clear();
+                self.buffer.push(next);
             }
         }
         Ok(())
@@ -231,10 +235,10 @@ impl<W: Write> SealWriter<W> {
     /// Seals what is left as the last segment; returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         let stream = self.stream.take().expect("finished once");
-        let sealed = stream
-            .encrypt_last(self.buffer.as_slice())
+        stream
+            .encrypt_last_in_place(&[], &mut self.buffer)
             .map_err(|_| io::Error::other("cannot seal the last segment"))?;
-        self.out.write_all(&sealed)?;
+        self.out.write_all(&self.buffer)?;
         Ok(self.out)
     }
 }
@@ -278,19 +282,16 @@ impl SealReader {
         self.left -= 1;
         let failed =
             || invalid("a segment of the sealed file does not authenticate: it was altered");
-        if self.left == 0 {
+        // Opened in place: the segment's buffer becomes its plaintext.
+        let opened = if self.left == 0 {
             let stream = self.stream.take().ok_or_else(failed)?;
-            stream
-                .decrypt_last(sealed.as_slice())
-                .map(Some)
-                .map_err(|_| failed())
+            stream.decrypt_last_in_place(&[], &mut sealed)
         } else {
             let stream = self.stream.as_mut().ok_or_else(failed)?;
-            stream
-                .decrypt_next(sealed.as_slice())
-                .map(Some)
-                .map_err(|_| failed())
-        }
+            stream.decrypt_next_in_place(&[], &mut sealed)
+        };
+        opened.map_err(|_| failed())?;
+        Ok(Some(sealed))
     }
 }
 

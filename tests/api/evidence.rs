@@ -11,10 +11,14 @@ use crate::backend_tests;
 use crate::helpers::{Reply, TestApp};
 use crate::workflow::{create, open_case, preservation, step};
 
+// A file of several of a download's reads, above the tests' usual limit.
+backend_tests!(with |s: &mut mlat::config::Settings| s.evidence_max_bytes = 4 << 20;
+    tampering_on_disk_is_caught_by_download_and_by_verify,
+);
+
 backend_tests!(
     a_provider_delivers_and_only_the_right_people_download_exactly_those_bytes,
     bad_digests_oversize_and_aborted_uploads_keep_nothing,
-    tampering_on_disk_is_caught_by_download_and_by_verify,
     the_data_directory_and_its_files_are_private,
     parallel_uploads_never_pass_the_allowance_and_empty_files_are_refused,
     fulfilling_needs_evidence_or_a_no_data_statement,
@@ -297,8 +301,8 @@ async fn raw_download(app: &TestApp, token: &str, evidence_id: &str) -> (u16, us
 async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
     let (net, r) = transmitted(app).await;
     let w = &net.w;
-    // Several chunks of the store's reads (256 KiB each).
-    let content = bytes(600_000, 9);
+    // Several of a download's reads (16 segments of 64 KiB each).
+    let content = bytes(2_600_000, 9);
     let reply = upload(app, &w.provider, &r, content.clone(), None).await;
     let id = reply.json["id"].as_str().unwrap().to_owned();
     let files = stored_files(app);
@@ -312,7 +316,7 @@ async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
     assert_eq!(body, content);
     // A byte flipped at the start, in the middle or at the very end: the
     // client gets an error (fewer bytes than announced), never the whole file.
-    for at in [0, 300_000, content.len() - 1] {
+    for at in [0, 1_300_000, content.len() - 1] {
         let mut altered = stored.clone();
         altered[at] ^= 0x01;
         std::fs::write(&files[0], &altered).unwrap();

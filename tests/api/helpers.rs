@@ -135,7 +135,16 @@ fn init_test_logging() {
 
 /// Runs one test body against a fresh app on `backend`, then stops the app.
 pub async fn run(backend: Backend, test: impl AsyncFnOnce(&TestApp)) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    run_with(backend, |_| {}, test).await
+}
+
+/// Like `run`, on a server whose settings `tweak` changed first.
+pub async fn run_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+    test: impl AsyncFnOnce(&TestApp),
+) {
+    let Some(app) = TestApp::spawn_with(backend, tweak).await else {
         eprintln!("MLAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
         return;
     };
@@ -454,6 +463,21 @@ fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::Ap
 /// PostgreSQL.
 #[macro_export]
 macro_rules! backend_tests {
+    (with $tweak:expr; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    $crate::helpers::run_with($crate::helpers::Backend::Sqlite, $tweak, super::$name).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    $crate::helpers::run_with($crate::helpers::Backend::Postgres, $tweak, super::$name).await
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
