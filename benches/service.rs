@@ -372,7 +372,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
                 },
             )?;
         }
-        Ok::<_, mlat::api::error::ApiError>((agencies, providers))
+        Ok::<_, mlat::error::Error>((agencies, providers))
     })
     .unwrap();
     let officer = viewer(conn, "officer@bench.example");
@@ -451,7 +451,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
             )?;
             templates.push((row.clone(), repo::deadlines::for_request(conn, &row.id)?));
         }
-        Ok::<_, mlat::api::error::ApiError>(())
+        Ok::<_, mlat::error::Error>(())
     })
     .unwrap();
     let draft_template = templates[0].0.clone();
@@ -1168,7 +1168,7 @@ fn main() {
                     json!({}),
                 )?;
                 mlat::service::deadlines::refresh(conn, &rules, &row)?;
-                Ok::<_, mlat::api::error::ApiError>(())
+                Ok::<_, mlat::error::Error>(())
             })
             .unwrap();
         });
@@ -1213,7 +1213,7 @@ fn main() {
                     json!({}),
                 )?;
                 mlat::service::deadlines::refresh(conn, &rules, &row)?;
-                Ok::<_, mlat::api::error::ApiError>(())
+                Ok::<_, mlat::error::Error>(())
             })
             .unwrap();
         });

@@ -342,8 +342,8 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
     }
 }
 
-fn describe(err: &mlat::api::error::ApiError) -> String {
-    mlat::api::error::describe(err)
+fn describe(err: &mlat::error::Error) -> String {
+    mlat::error::describe(err)
 }
 
 #[actix_web::main]

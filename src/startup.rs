@@ -11,11 +11,12 @@ use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlerResponse, Err
 use actix_web::{App, HttpMessage, HttpServer, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::api::{self, error::ApiError};
+use crate::api;
 use crate::auth::tokens::{KeyError, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, migrations};
 use crate::domain::legal_bases::{Catalogue, CatalogueError};
+use crate::error::Error;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -222,8 +223,8 @@ impl Application {
                 .wrap_fn(|req, srv| {
                     if crate::logging::has_control_characters(req.path()) {
                         futures_util::future::Either::Left(std::future::ready(Err(
-                            ApiError::NotFound(
-                                "no resource at this path: it contains a control character".into(),
+                            Error::not_found(
+                                "no resource at this path: it contains a control character",
                             )
                             .into(),
                         )))
@@ -246,7 +247,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::<crate::logging::RequestLog>::new())
+                .wrap(TracingLogger::<crate::api::request_log::RequestLog>::new())
         })
         .workers(workers)
         .max_connections(state.settings.max_connections)
@@ -279,10 +280,10 @@ impl Application {
     /// Serves, with the deadline watcher running beside it if configured.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if let Some(interval) = self.state.settings.watch_interval {
-            crate::jobs::spawn_watcher(self.state.clone(), interval);
+            crate::jobs::spawn_watcher(self.state.clone().into_inner(), interval);
         }
         if let Some(interval) = self.state.settings.mail.interval {
-            crate::jobs::spawn_sender(self.state.clone(), interval);
+            crate::jobs::spawn_sender(self.state.clone().into_inner(), interval);
         }
         self.server.await
     }
@@ -320,8 +321,8 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(600)
 }
 
-async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no resource at {}", req.path())))
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, Error> {
+    Err(Error::not_found(format!("no resource at {}", req.path())))
 }
 
 /// Errors raised by actix itself (an unknown method on a known path, say) carry
@@ -338,16 +339,16 @@ fn problem_for_bare_errors<B>(
     }
     let status = res.status();
     let detail = match status.as_u16() {
-        405 => ApiError::MethodNotAllowed(format!(
+        405 => Error::unsupported(format!(
             "{} is not allowed on {}",
             res.request().method(),
             res.request().path()
         )),
-        404 => ApiError::NotFound(format!("no resource at {}", res.request().path())),
-        400 => ApiError::BadRequest("the request could not be understood".into()),
-        413 => ApiError::PayloadTooLarge("the request is too large".into()),
-        _ if status.is_server_error() => ApiError::internal(format!("unhandled {status}")),
-        _ => ApiError::BadRequest(format!(
+        404 => Error::not_found(format!("no resource at {}", res.request().path())),
+        400 => Error::malformed("the request could not be understood"),
+        413 => Error::too_large("the request is too large"),
+        _ if status.is_server_error() => Error::internal(format!("unhandled {status}")),
+        _ => Error::malformed(format!(
             "the request was refused ({})",
             status.canonical_reason().unwrap_or("error")
         )),

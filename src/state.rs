@@ -1,13 +1,11 @@
 //! What every handler shares: the pool, the token keys, the catalogue.
 
-use actix_web::web;
-
-use crate::api::error::ApiError;
 use crate::auth::caller::Caller;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{DbConn, Pool, WriterQueue, write_tx};
 use crate::domain::legal_bases::Catalogue;
+use crate::error::Error;
 
 pub struct AppState {
     pub pool: Pool,
@@ -31,13 +29,13 @@ impl AppState {
     }
 
     /// Runs blocking database work on the thread pool, off the async workers.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn db<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
+        tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
             f(&mut conn)
         })
@@ -46,10 +44,10 @@ impl AppState {
 
     /// Like `db`, for a caller: confirms the caller's account first, in the same
     /// hop and connection (`Caller::confirm`).
-    pub async fn db_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, ApiError>
+    pub async fn db_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         self.db(confirmed(caller.clone(), f)).await
     }
@@ -57,25 +55,25 @@ impl AppState {
     /// Like `write`, for a caller: the account is confirmed inside the
     /// transaction, so the change is made only by an account active when it
     /// commits.
-    pub async fn write_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, ApiError>
+    pub async fn write_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         self.write(confirmed(caller.clone(), f)).await
     }
 
     /// Confirms a caller whose request needs nothing else from the database.
-    pub async fn confirm(&self, caller: &Caller) -> Result<(), ApiError> {
+    pub async fn confirm(&self, caller: &Caller) -> Result<(), Error> {
         self.db_as(caller, |_| Ok(())).await
     }
 
     /// Like `db`, inside one write transaction: all of `f` commits, or none of it.
     /// On SQLite the writer first waits for its turn, before it takes a connection.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         let turn = self.writers.turn().await?;
         self.db(move |conn| {
@@ -88,9 +86,9 @@ impl AppState {
 }
 
 /// `f`, after confirming `caller` on the same connection.
-fn confirmed<T, F>(caller: Caller, f: F) -> impl FnOnce(&mut DbConn) -> Result<T, ApiError>
+fn confirmed<T, F>(caller: Caller, f: F) -> impl FnOnce(&mut DbConn) -> Result<T, Error>
 where
-    F: FnOnce(&mut DbConn) -> Result<T, ApiError>,
+    F: FnOnce(&mut DbConn) -> Result<T, Error>,
 {
     move |conn| {
         caller.confirm(conn)?;

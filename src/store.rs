@@ -158,9 +158,10 @@ impl EvidenceStore {
     /// bytes. Sealing and writing run on a blocking thread, fed through a
     /// short queue, so that they never block an async worker and the hashing
     /// and the sealing use two cores at once.
-    pub async fn receive<S, E>(&self, mut body: S, limit: u64) -> Result<Incoming, ReceiveError>
+    pub async fn receive<S, B, E>(&self, mut body: S, limit: u64) -> Result<Incoming, ReceiveError>
     where
-        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+        S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+        B: AsRef<[u8]> + Send + 'static,
         E: std::fmt::Display,
     {
         let path = self.temporary();
@@ -170,13 +171,13 @@ impl EvidenceStore {
             sha256: String::new(),
             size: 0,
         };
-        let (chunks, mut queue) = tokio::sync::mpsc::channel::<actix_web::web::Bytes>(8);
+        let (chunks, mut queue) = tokio::sync::mpsc::channel::<B>(8);
         let key = self.key.clone();
         let sealing = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             let out = std::io::BufWriter::new(WriteBehind::new(file));
             let mut writer = SealWriter::new(&key, out)?;
             while let Some(chunk) = queue.blocking_recv() {
-                writer.write(&chunk)?;
+                writer.write(chunk.as_ref())?;
             }
             let out = writer.finish()?.into_inner().map_err(|e| e.into_error())?;
             out.into_file().sync_all()
@@ -185,11 +186,11 @@ impl EvidenceStore {
         let received = async {
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| ReceiveError::Interrupted(e.to_string()))?;
-                incoming.size += chunk.len() as u64;
+                incoming.size += chunk.as_ref().len() as u64;
                 if incoming.size > limit {
                     return Err(ReceiveError::TooLarge(limit));
                 }
-                hasher.update(&chunk);
+                hasher.update(chunk.as_ref());
                 if chunks.send(chunk).await.is_err() {
                     // The sealing side stopped: its error says why.
                     break;

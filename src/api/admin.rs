@@ -3,12 +3,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::ApiError;
 use super::paging::Items;
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::db::schema::outbox;
 use crate::domain::audit::SYSTEM_CHAIN;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::outbox::OutboxRow;
@@ -65,18 +65,18 @@ pub async fn outbox(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<OutboxQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let status = query.status.clone().unwrap_or_else(|| "dead".into());
     if !STATUSES.contains(&status.as_str()) {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "status",
             format!("is one of {}", STATUSES.join(", ")),
         ));
     }
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::field("limit", "must be from 1 to 200"));
+        return Err(Error::field("limit", "must be from 1 to 200"));
     }
     let rows = state
         .db_as(&caller, move |conn| {
@@ -98,7 +98,7 @@ pub async fn retry(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let (actor, id) = (caller.actor(), id.into_inner());
     let row = state
@@ -116,7 +116,7 @@ pub async fn retry(
             ))
             .execute(conn)?;
             if changed == 0 {
-                return Err(ApiError::NotFound(format!("no dead message `{id}`")));
+                return Err(Error::not_found(format!("no dead message `{id}`")));
             }
             repo::audit::append(
                 conn,

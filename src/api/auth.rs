@@ -1,10 +1,11 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, Problem};
+use super::error::Problem;
 use super::organisations::OrganisationOut;
 use crate::auth::Caller;
 use crate::domain::validation::Email;
+use crate::error::Error;
 use crate::repo;
 use crate::service::sessions;
 use crate::state::AppState;
@@ -27,11 +28,11 @@ pub struct LoginIn {
 pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let LoginIn { email, password } = body.into_inner();
-    let email = Email::parse(&email).map_err(|m| ApiError::field("email", m))?;
+    let email = Email::parse(&email).map_err(|m| Error::field("email", m))?;
     if password.is_empty() || password.len() > crate::domain::validation::PASSWORD_MAX_BYTES {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "password",
             "must be given, at most 1024 bytes",
         ));
@@ -51,9 +52,9 @@ pub struct RefreshIn {
     pub refresh_token: String,
 }
 
-fn check_token_shape(token: &str) -> Result<(), ApiError> {
+fn check_token_shape(token: &str) -> Result<(), Error> {
     if token.is_empty() || token.len() > 256 {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "refresh_token",
             "must be a token this service issued",
         ));
@@ -69,7 +70,7 @@ fn check_token_shape(token: &str) -> Result<(), ApiError> {
 pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let token = body.into_inner().refresh_token;
     check_token_shape(&token)?;
     let app = state.clone();
@@ -83,7 +84,7 @@ pub async fn refresh(
 pub async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let token = body.into_inner().refresh_token;
     check_token_shape(&token)?;
     let app = state.clone();
@@ -103,12 +104,12 @@ pub struct MeOut {
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user and their organisation", body = MeOut)))]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
     let id = caller.user_id.clone();
     let (user, organisation) = state
         .db_as(&caller, move |conn| {
             let user = repo::users::get(conn, &id)?
-                .ok_or_else(|| ApiError::Unauthenticated("the account is gone".into()))?;
+                .ok_or_else(|| Error::unauthenticated("the account is gone"))?;
             let organisation = match &user.organisation_id {
                 Some(org) => repo::organisations::get(conn, org)?,
                 None => None,

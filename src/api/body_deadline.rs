@@ -42,7 +42,7 @@ impl IdleDeadline {
     }
 }
 
-/// The message a timed-out body fails with; `ApiError` answers it with 408.
+/// The message a timed-out body fails with; `Error` answers it with 408.
 pub const TIMED_OUT: &str = "no part of the request body arrived in time";
 
 impl Stream for IdleDeadline {

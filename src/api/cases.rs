@@ -1,7 +1,6 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
 use super::paging::{PageOut, PageQuery};
 use super::requests::RequestSummary;
 use crate::auth::Caller;
@@ -9,6 +8,7 @@ use crate::db::UtcTime;
 use crate::domain::reference::Role;
 use crate::domain::requests::{OffenceCategory, Priority};
 use crate::domain::validation::{Errors, text_field};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::cases::CaseRow;
 use crate::service::cases::{self, NewCase};
@@ -54,10 +54,10 @@ pub struct CaseOut {
 }
 
 impl CaseOut {
-    fn from_row(row: CaseRow, requests: Option<Vec<RequestSummary>>) -> Result<Self, ApiError> {
+    fn from_row(row: CaseRow, requests: Option<Vec<RequestSummary>>) -> Result<Self, Error> {
         Ok(CaseOut {
             offence_categories: serde_json::from_str(&row.offence_categories)
-                .map_err(ApiError::internal)?,
+                .map_err(Error::internal)?,
             id: row.id,
             reference: row.reference,
             title: row.title,
@@ -72,7 +72,7 @@ impl CaseOut {
 }
 
 impl CaseIn {
-    fn parse(self) -> Result<NewCase, ApiError> {
+    fn parse(self) -> Result<NewCase, Error> {
         let mut errors = Errors::new();
         let reference = errors.check("reference", text_field(&self.reference, 64));
         let title = errors.check("title", text_field(&self.title, 200));
@@ -119,9 +119,9 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<CaseIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let agency = officer_agency(&caller)
-        .ok_or_else(|| ApiError::Forbidden("only a liaison officer opens cases".into()))?;
+        .ok_or_else(|| Error::forbidden("only a liaison officer opens cases"))?;
     let new = body.into_inner().parse()?;
     let actor = caller.actor();
     let row = state
@@ -139,7 +139,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let page = query.to_request()?;
     let Some(agency) = officer_agency(&caller) else {
         // An answer, even an empty one, only to an account that is still active.
@@ -166,9 +166,9 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
-    let not_found = ApiError::NotFound(format!("no case `{id}`"));
+    let not_found = Error::not_found(format!("no case `{id}`"));
     let Some(agency) = officer_agency(&caller) else {
         return Err(not_found);
     };

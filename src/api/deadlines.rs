@@ -2,13 +2,13 @@ use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
 use super::paging::{Items, PageOut};
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::domain::access::RequestAccess;
 use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE, for_responder};
 use crate::domain::validation::Errors;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::deadlines::{BoardQuery, DeadlineRow};
 use crate::state::AppState;
@@ -51,12 +51,12 @@ pub async fn for_request(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let rows = state
         .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
             let mut rows = repo::deadlines::for_request(conn, &row.id)?;
             // The issuing side's own clocks, and what the explanations say of
             // the case's other requests, are its business, not the responder's.
@@ -129,7 +129,7 @@ pub async fn board(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<BoardIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let query = query.into_inner();
     let mut e = Errors::new();
     let within = e

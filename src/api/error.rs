@@ -1,4 +1,5 @@
-//! One error type for every handler, answered as RFC 9457 `application/problem+json`.
+//! The crate's error (`crate::error`) answered as RFC 9457 `application/problem+json`,
+//! and the extractors' failures mapped to it.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -6,119 +7,56 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::validation::FieldError;
+use crate::error::{Error, Kind, error_chain};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-type Cause = Box<dyn std::error::Error + Send + Sync>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("the request body is not valid")]
-    Validation(Vec<FieldError>),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("{0}")]
-    Unauthenticated(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
-    #[error("{detail}")]
-    Conflict {
-        detail: String,
-        extra: Option<serde_json::Value>,
-    },
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    /// The body stopped arriving (`api::body_deadline`).
-    #[error("{0}")]
-    RequestTimeout(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    #[error("{detail}")]
-    TooManyRequests { detail: String, retry_after: u64 },
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal(#[source] Cause),
+/// A short, stable name for the problem: the tail of its `type` URI.
+fn slug(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Invalid(_) => "validation-failed",
+        Kind::Malformed(_) => "bad-request",
+        Kind::Unauthenticated(_) => "unauthenticated",
+        Kind::Forbidden(_) => "forbidden",
+        Kind::NotFound(_) => "not-found",
+        Kind::Unsupported(_) => "method-not-allowed",
+        Kind::Conflict { .. } => "conflict",
+        Kind::TooLarge(_) => "payload-too-large",
+        Kind::Stalled(_) => "request-timeout",
+        Kind::UnsupportedFormat(_) => "unsupported-media-type",
+        Kind::TooManyAttempts { .. } => "too-many-requests",
+        Kind::Unavailable(_) => "unavailable",
+        Kind::Internal(_) => "internal-error",
+    }
 }
 
-impl ApiError {
-    pub fn internal(cause: impl Into<Cause>) -> Self {
-        ApiError::Internal(cause.into())
+fn title(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Invalid(_) => "The request is not valid",
+        Kind::Malformed(_) => "Bad request",
+        Kind::Unauthenticated(_) => "Authentication required",
+        Kind::Forbidden(_) => "Not allowed",
+        Kind::NotFound(_) => "Not found",
+        Kind::Unsupported(_) => "Method not allowed",
+        Kind::Conflict { .. } => "Conflict with the current state",
+        Kind::TooLarge(_) => "Payload too large",
+        Kind::Stalled(_) => "Request timeout",
+        Kind::UnsupportedFormat(_) => "Unsupported media type",
+        Kind::TooManyAttempts { .. } => "Too many requests",
+        Kind::Unavailable(_) => "Service unavailable",
+        Kind::Internal(_) => "Internal error",
     }
+}
 
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
-    }
-
-    /// SQLite's one write lock held by other changes for longer than a writer
-    /// waits: load, not a fault, and nothing was written.
-    pub fn database_busy() -> Self {
-        ApiError::Unavailable("the database is busy with other changes; try again shortly".into())
-    }
-
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        ApiError::Conflict {
-            detail: detail.into(),
-            extra: None,
+fn detail(err: &Error) -> String {
+    match err.kind() {
+        Kind::Invalid(errors) => {
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            format!("check these fields: {}", fields.join(", "))
         }
-    }
-
-    /// A short, stable name for the problem: the tail of its `type` URI.
-    fn slug(&self) -> &'static str {
-        match self {
-            ApiError::Validation(_) => "validation-failed",
-            ApiError::BadRequest(_) => "bad-request",
-            ApiError::Unauthenticated(_) => "unauthenticated",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not-found",
-            ApiError::MethodNotAllowed(_) => "method-not-allowed",
-            ApiError::Conflict { .. } => "conflict",
-            ApiError::PayloadTooLarge(_) => "payload-too-large",
-            ApiError::RequestTimeout(_) => "request-timeout",
-            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
-            ApiError::TooManyRequests { .. } => "too-many-requests",
-            ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal-error",
-        }
-    }
-
-    fn title(&self) -> &'static str {
-        match self {
-            ApiError::Validation(_) => "The request is not valid",
-            ApiError::BadRequest(_) => "Bad request",
-            ApiError::Unauthenticated(_) => "Authentication required",
-            ApiError::Forbidden(_) => "Not allowed",
-            ApiError::NotFound(_) => "Not found",
-            ApiError::MethodNotAllowed(_) => "Method not allowed",
-            ApiError::Conflict { .. } => "Conflict with the current state",
-            ApiError::PayloadTooLarge(_) => "Payload too large",
-            ApiError::RequestTimeout(_) => "Request timeout",
-            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
-            ApiError::TooManyRequests { .. } => "Too many requests",
-            ApiError::Unavailable(_) => "Service unavailable",
-            ApiError::Internal(_) => "Internal error",
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            ApiError::Validation(errors) => {
-                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                format!("check these fields: {}", fields.join(", "))
-            }
-            // The cause goes to the log, never to the caller.
-            ApiError::Internal(_) => {
-                "the server could not complete the request; it has been logged".into()
-            }
-            other => other.to_string(),
-        }
+        // The cause goes to the log, never to the caller.
+        Kind::Internal(_) => "the server could not complete the request; it has been logged".into(),
+        _ => err.to_string(),
     }
 }
 
@@ -157,51 +95,53 @@ pub fn problem_type(slug: &str) -> String {
     format!("urn:mlat:problem:{slug}")
 }
 
-impl ResponseError for ApiError {
+impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        match self.kind() {
+            Kind::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Malformed(_) => StatusCode::BAD_REQUEST,
+            Kind::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden(_) => StatusCode::FORBIDDEN,
+            Kind::NotFound(_) => StatusCode::NOT_FOUND,
+            Kind::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Kind::Conflict { .. } => StatusCode::CONFLICT,
+            Kind::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
+            Kind::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error = %error_chain(cause.as_ref()), "request failed");
+        if let Kind::Internal(cause) = self.kind() {
+            tracing::error!(error = %error_chain(cause.as_ref()), place = %self.place(), "request failed");
         }
         let status = self.status_code();
-        let (errors, extra) = match self {
-            ApiError::Validation(errors) => (Some(errors.as_slice()), None),
-            ApiError::Conflict { extra, .. } => (None, extra.as_ref()),
+        let (errors, extra) = match self.kind() {
+            Kind::Invalid(errors) => (Some(errors.as_slice()), None),
+            Kind::Conflict { extra, .. } => (None, extra.as_ref()),
             _ => (None, None),
         };
         let body = ProblemBody {
-            kind: problem_type(self.slug()),
-            title: self.title(),
+            kind: problem_type(slug(self.kind())),
+            title: title(self.kind()),
             status: status.as_u16(),
-            detail: self.detail(),
+            detail: detail(self),
             errors,
             extra,
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        match self {
-            ApiError::Unauthenticated(_) => {
+        match self.kind() {
+            Kind::Unauthenticated(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::TooManyRequests { retry_after, .. } => {
-                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            Kind::TooManyAttempts {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }
@@ -209,92 +149,28 @@ impl ResponseError for ApiError {
     }
 }
 
-/// An error in words for a terminal or a log: field errors listed, internal
-/// causes with their chain.
-pub fn describe(err: &ApiError) -> String {
-    match err {
-        ApiError::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        ApiError::Internal(cause) => error_chain(cause.as_ref()),
-        other => other.to_string(),
-    }
-}
-
-/// The whole `source()` chain of an error on one line, for the log.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(err: diesel::result::Error) -> Self {
-        match err {
-            diesel::result::Error::NotFound => ApiError::NotFound("no such object".into()),
-            // SQLITE_BUSY after the busy timeout: writes that do not pass through
-            // the writer queue (sign-in, another process) can still meet it.
-            diesel::result::Error::DatabaseError(_, info)
-                if info.message() == "database is locked" =>
-            {
-                tracing::warn!("the SQLite database stayed locked for its whole busy timeout");
-                ApiError::database_busy()
-            }
-            other => ApiError::Internal(Box::new(other)),
-        }
-    }
-}
-
-impl From<crate::db::writers::Busy> for ApiError {
-    fn from(busy: crate::db::writers::Busy) -> Self {
-        tracing::warn!(error = %busy, "a change waited too long for the database");
-        ApiError::database_busy()
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(err: diesel::r2d2::PoolError) -> Self {
-        tracing::error!(error = %err, "no database connection available");
-        ApiError::Unavailable("the database is not reachable; try again shortly".into())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
+impl From<actix_web::error::BlockingError> for Error {
+    #[track_caller]
     fn from(err: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(Box::new(err))
-    }
-}
-
-impl From<Vec<FieldError>> for ApiError {
-    fn from(errors: Vec<FieldError>) -> Self {
-        ApiError::Validation(errors)
+        Error::internal(err)
     }
 }
 
 /// Maps the JSON extractor's failures: wrong media type 415, too large 413,
 /// unparseable 400, well-formed but wrong in shape (a missing or unknown field, a
 /// wrong type) 422.
-pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
+pub fn json_error(err: actix_web::error::JsonPayloadError) -> Error {
     use actix_web::error::JsonPayloadError as E;
     match err {
-        E::ContentType => ApiError::UnsupportedMediaType(
-            "send the body as JSON with `Content-Type: application/json`".into(),
-        ),
+        E::ContentType => {
+            Error::unsupported_format("send the body as JSON with `Content-Type: application/json`")
+        }
         E::OverflowKnownLength { limit, .. } | E::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+            Error::too_large(format!("the body is larger than {limit} bytes"))
         }
         E::Deserialize(e) => serde_error(e),
-        E::Payload(e) if timed_out(&e) => {
-            ApiError::RequestTimeout(super::body_deadline::TIMED_OUT.into())
-        }
-        other => ApiError::BadRequest(format!("cannot read the body: {other}")),
+        E::Payload(e) if timed_out(&e) => Error::stalled(super::body_deadline::TIMED_OUT),
+        other => Error::malformed(format!("cannot read the body: {other}")),
     }
 }
 
@@ -304,13 +180,13 @@ pub fn timed_out(e: &actix_web::error::PayloadError) -> bool {
 }
 
 /// A body that is not JSON is 400; JSON of the wrong shape is 422 naming the field.
-pub fn serde_error(e: serde_json::Error) -> ApiError {
+pub fn serde_error(e: serde_json::Error) -> Error {
     match e.classify() {
-        serde_json::error::Category::Data => ApiError::Validation(vec![FieldError {
+        serde_json::error::Category::Data => Error::invalid(vec![FieldError {
             field: field_of(&e.to_string()).unwrap_or_else(|| "body".into()),
             message: e.to_string(),
         }]),
-        _ => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
+        _ => Error::malformed(format!("the body is not valid JSON: {e}")),
     }
 }
 
@@ -324,8 +200,8 @@ fn field_of(message: &str) -> Option<String> {
         .then(|| quoted.to_owned())
 }
 
-pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::Validation(vec![FieldError {
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> Error {
+    Error::invalid(vec![FieldError {
         field: "query".into(),
         message: err.to_string(),
     }])
@@ -351,15 +227,12 @@ mod tests {
     #[test]
     fn statuses_follow_the_kind() {
         assert_eq!(
-            ApiError::field("x", "bad").status_code(),
+            Error::field("x", "bad").status_code(),
             StatusCode::UNPROCESSABLE_ENTITY
         );
+        assert_eq!(Error::conflict("stale").status_code(), StatusCode::CONFLICT);
         assert_eq!(
-            ApiError::conflict("stale").status_code(),
-            StatusCode::CONFLICT
-        );
-        assert_eq!(
-            ApiError::from(diesel::result::Error::NotFound).status_code(),
+            Error::from(diesel::result::Error::NotFound).status_code(),
             StatusCode::NOT_FOUND
         );
     }
@@ -367,7 +240,7 @@ mod tests {
     #[test]
     fn a_database_still_locked_after_the_busy_timeout_is_unavailable_not_a_fault() {
         use diesel::connection::SimpleConnection;
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::{DatabaseErrorKind, Error as Db};
         let dir = tempfile::tempdir().unwrap();
         let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("locked.db"));
         let mut holder = crate::db::conn::establish(&url).unwrap();
@@ -376,15 +249,15 @@ mod tests {
         waiter.batch_execute("PRAGMA busy_timeout = 0").unwrap();
         let locked = waiter.batch_execute("BEGIN IMMEDIATE").unwrap_err();
         assert_eq!(
-            ApiError::from(locked).status_code(),
+            Error::from(locked).status_code(),
             StatusCode::SERVICE_UNAVAILABLE
         );
-        let other = Error::DatabaseError(
+        let other = Db::DatabaseError(
             DatabaseErrorKind::Unknown,
             Box::new("disk I/O error".to_owned()),
         );
         assert_eq!(
-            ApiError::from(other).status_code(),
+            Error::from(other).status_code(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
     }

@@ -4,11 +4,12 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::error::{ApiError, Problem};
+use super::error::Problem;
 use super::paging::Items;
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
 use crate::service::evidence::{self as service, Delivered};
@@ -77,13 +78,13 @@ pub async fn upload(
     id: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
     let media_type = header_text(&req, header::CONTENT_TYPE)
         .unwrap_or("application/octet-stream")
         .to_owned();
     if media_type.len() > 200 || media_type.parse::<actix_web::mime::Mime>().is_err() {
-        return Err(ApiError::field("Content-Type", "is not a media type"));
+        return Err(Error::field("Content-Type", "is not a media type"));
     }
     let filename = safe_filename(
         &filename_of(header_text(&req, header::CONTENT_DISPOSITION)).unwrap_or_default(),
@@ -92,11 +93,11 @@ pub async fn upload(
         header_text(&req, header::HeaderName::from_static("repr-digest")),
         header_text(&req, header::HeaderName::from_static("digest")),
     )
-    .map_err(|m| ApiError::field("Repr-Digest", m))?;
+    .map_err(|m| Error::field("Repr-Digest", m))?;
     let max = state.settings.evidence_max_bytes;
     let declared = header_text(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge(format!(
+        return Err(Error::too_large(format!(
             "evidence files are limited to {max} bytes"
         )));
     }
@@ -110,19 +111,19 @@ pub async fn upload(
         .await?;
     let room = max.saturating_sub(already.max(0) as u64);
     let incoming = state.store.receive(body, room).await.map_err(|e| match e {
-        ReceiveError::TooLarge(_) => ApiError::PayloadTooLarge(format!(
+        ReceiveError::TooLarge(_) => Error::too_large(format!(
             "evidence is limited to {max} bytes per file and per request ({already} already delivered)"
         )),
         ReceiveError::Interrupted(m) if m.contains(super::body_deadline::TIMED_OUT) => {
-            ApiError::RequestTimeout(format!("the upload was interrupted: {m}"))
+            Error::stalled(format!("the upload was interrupted: {m}"))
         }
-        ReceiveError::Interrupted(m) => ApiError::BadRequest(format!("the upload was interrupted: {m}")),
-        ReceiveError::Io(e) => ApiError::internal(e),
+        ReceiveError::Interrupted(m) => Error::malformed(format!("the upload was interrupted: {m}")),
+        ReceiveError::Io(e) => Error::internal(e),
     })?;
     if let Some(claimed) = claimed
         && claimed != incoming.sha256
     {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "Repr-Digest",
             format!(
                 "the file received hashes to sha-256 {}, not {claimed}: nothing was kept",
@@ -132,7 +133,7 @@ pub async fn upload(
     }
     // Dropping `incoming` removes what was received.
     if incoming.size == 0 {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "body",
             "the file is empty: deliver its bytes, or fulfil with `no_data: true`",
         ));
@@ -141,7 +142,7 @@ pub async fn upload(
     let store = state.store.clone();
     web::block(move || store.keep(incoming))
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     let actor = caller.actor();
     let kept = sha256.clone();
     let saved = state
@@ -189,12 +190,12 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let rows = state
         .db_as(&caller, move |conn| {
             let request = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
             Ok(repo::evidence::for_request(conn, &request.id)?)
         })
         .await?;
@@ -212,12 +213,12 @@ pub async fn download(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (viewer, actor, id) = (caller.viewer(), caller.actor(), id.into_inner());
     let row = state
         .write_as(&caller, move |conn| {
             let row = repo::evidence::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no evidence `{id}`")))?;
+                .ok_or_else(|| Error::not_found(format!("no evidence `{id}`")))?;
             repo::audit::append_for_request(
                 conn,
                 &actor,
@@ -240,8 +241,8 @@ pub async fn download(
                 &format!("the stored file cannot be read: {e}"),
             )
             .await;
-            return Err(ApiError::Unavailable(
-                "the evidence file is missing from the store; the failure has been recorded".into(),
+            return Err(Error::unavailable(
+                "the evidence file is missing from the store; the failure has been recorded",
             ));
         }
     };

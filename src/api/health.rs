@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use diesel::RunQueryDsl;
 use serde::Serialize;
 
-use super::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -21,12 +21,12 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "The database answers", body = Health)))]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     state
         .db(|conn| {
             diesel::sql_query("SELECT 1").execute(conn).map_err(|e| {
                 tracing::error!(error = %e, "readiness check failed");
-                ApiError::Unavailable("the database does not answer".into())
+                Error::unavailable("the database does not answer")
             })
         })
         .await?;

@@ -1,7 +1,6 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::db::UtcTime;
@@ -9,6 +8,7 @@ use crate::domain::reference::{
     JurisdictionCode, default_memberships, parse_membership, parse_timezone,
 };
 use crate::domain::validation::{Errors, text_field};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::service::reference::{self, JurisdictionChange, NewJurisdiction};
@@ -75,11 +75,11 @@ pub struct JurisdictionOut {
 }
 
 impl TryFrom<JurisdictionRow> for JurisdictionOut {
-    type Error = ApiError;
-    fn try_from(row: JurisdictionRow) -> Result<Self, ApiError> {
+    type Error = Error;
+    fn try_from(row: JurisdictionRow) -> Result<Self, Error> {
         Ok(JurisdictionOut {
-            memberships: serde_json::from_str(&row.memberships).map_err(ApiError::internal)?,
-            holidays: serde_json::from_str(&row.holidays).map_err(ApiError::internal)?,
+            memberships: serde_json::from_str(&row.memberships).map_err(Error::internal)?,
+            holidays: serde_json::from_str(&row.holidays).map_err(Error::internal)?,
             code: row.code,
             name: row.name,
             timezone: row.timezone,
@@ -89,7 +89,7 @@ impl TryFrom<JurisdictionRow> for JurisdictionOut {
 }
 
 impl JurisdictionIn {
-    pub fn parse(self) -> Result<NewJurisdiction, ApiError> {
+    pub fn parse(self) -> Result<NewJurisdiction, Error> {
         let mut errors = Errors::new();
         let code = errors.check("code", JurisdictionCode::parse(&self.code));
         let name = errors.check("name", text_field(&self.name, 200));
@@ -116,7 +116,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let page = query.to_request()?;
     let page = state
         .db_as(&caller, move |conn| {
@@ -132,7 +132,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     code: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let code = code.into_inner();
     let shown = code.clone();
     let row = state
@@ -140,7 +140,7 @@ pub async fn get(
             Ok(repo::jurisdictions::get(conn, &code)?)
         })
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no jurisdiction `{shown}`")))?;
+        .ok_or_else(|| Error::not_found(format!("no jurisdiction `{shown}`")))?;
     Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
 }
 
@@ -150,7 +150,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<JurisdictionIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let new = body.into_inner().parse()?;
     let actor = caller.actor();
@@ -170,7 +170,7 @@ pub async fn update(
     caller: Caller,
     code: web::Path<String>,
     body: web::Json<JurisdictionPatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let patch = body.into_inner();
     let mut errors = Errors::new();

@@ -2,15 +2,15 @@ use super::paging::Items;
 use crate::domain::legal_bases::LegalBasis;
 use actix_web::{HttpResponse, web};
 
-use super::error::ApiError;
 use crate::auth::Caller;
+use crate::error::Error;
 use crate::state::AppState;
 
 /// The catalogue in force, disabled and unverified entries included so that
 /// people can see what is missing and why.
 #[utoipa::path(get, path = "/api/v1/legal-bases", tag = "reference", security(("bearer" = [])),
     responses((status = 200, description = "The catalogue of legal bases and their clocks", body = Items<LegalBasis>)))]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
     state.confirm(&caller).await?;
     Ok(HttpResponse::Ok().json(Items::<LegalBasis>::of(
         state.catalogue.legal_bases.iter().cloned(),
@@ -24,12 +24,12 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     state.confirm(&caller).await?;
     let basis = state
         .catalogue
         .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no legal basis `{id}`")))?;
+        .ok_or_else(|| Error::not_found(format!("no legal basis `{id}`")))?;
     Ok(HttpResponse::Ok().json(basis))
 }
 
@@ -42,7 +42,7 @@ pub async fn get(
 pub async fn memberships(
     state: web::Data<AppState>,
     caller: Caller,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     state.confirm(&caller).await?;
     Ok(HttpResponse::Ok().json(crate::domain::reference::memberships()))
 }

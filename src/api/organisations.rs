@@ -3,12 +3,12 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
 use crate::domain::validation::{Email, Errors, text_field};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::organisations::{Filter, OrganisationRow};
 use crate::service::reference::{self, NewOrganisation};
@@ -43,11 +43,10 @@ pub struct OrganisationOut {
 }
 
 impl TryFrom<OrganisationRow> for OrganisationOut {
-    type Error = ApiError;
-    fn try_from(row: OrganisationRow) -> Result<Self, ApiError> {
+    type Error = Error;
+    fn try_from(row: OrganisationRow) -> Result<Self, Error> {
         Ok(OrganisationOut {
-            retention_days: serde_json::from_str(&row.retention_days)
-                .map_err(ApiError::internal)?,
+            retention_days: serde_json::from_str(&row.retention_days).map_err(Error::internal)?,
             id: row.id,
             name: row.name,
             kind: row.kind,
@@ -59,7 +58,7 @@ impl TryFrom<OrganisationRow> for OrganisationOut {
 }
 
 impl OrganisationIn {
-    pub fn parse(self) -> Result<NewOrganisation, ApiError> {
+    pub fn parse(self) -> Result<NewOrganisation, Error> {
         let mut errors = Errors::new();
         let name = errors.check("name", text_field(&self.name, 200));
         let kind = errors.check("kind", OrganisationKind::parse(&self.kind));
@@ -124,7 +123,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let query = query.into_inner();
     let page = PageQuery {
         limit: query.limit,
@@ -159,7 +158,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
     let shown = id.clone();
     let row = state
@@ -167,7 +166,7 @@ pub async fn get(
             Ok(repo::organisations::get(conn, &id)?)
         })
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no organisation `{shown}`")))?;
+        .ok_or_else(|| Error::not_found(format!("no organisation `{shown}`")))?;
     Ok(HttpResponse::Ok().json(OrganisationOut::try_from(row)?))
 }
 
@@ -177,7 +176,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<OrganisationIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let new = body.into_inner().parse()?;
     let actor = caller.actor();

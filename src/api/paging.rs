@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use crate::error::Error;
 use crate::repo::{Page, PageRequest};
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -18,10 +18,10 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub fn to_request(&self) -> Result<PageRequest, ApiError> {
+    pub fn to_request(&self) -> Result<PageRequest, Error> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 "limit",
                 format!("must be from 1 to {MAX_LIMIT}"),
             ));
@@ -34,7 +34,7 @@ impl PageQuery {
                 Some(c.to_owned())
             }
             Some(_) => {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     "cursor",
                     "is not a cursor this service returned",
                 ));

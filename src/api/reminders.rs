@@ -1,10 +1,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::error::ApiError;
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::db::UtcTime;
+use crate::error::Error;
 use crate::repo;
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ pub async fn mine(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let page = query.to_request()?;
     let user = caller.user_id.clone();
     let page = state

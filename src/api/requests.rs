@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
-use super::error::{ApiError, serde_error};
+use super::error::serde_error;
 use super::paging::{Items, PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::db::UtcTime;
@@ -12,6 +12,7 @@ use crate::domain::reference::{DataCategory, JurisdictionCode, RequestKind};
 use crate::domain::requests::{Content, Patch, RefusalGround};
 use crate::domain::validation::{Errors, text_field};
 use crate::domain::workflow::{Action, Status};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::AuditEventRow;
 use crate::repo::requests::{Filter, RequestRow};
@@ -138,7 +139,7 @@ fn id_field(errors: &mut Errors, field: &str, text: &str) -> Option<String> {
 
 impl RequestIn {
     /// Parses the body; `case_id` is returned when given.
-    pub fn parse(self) -> Result<(Option<String>, Drafted), ApiError> {
+    pub fn parse(self) -> Result<(Option<String>, Drafted), Error> {
         let mut e = Errors::new();
         let case_id = self
             .case_id
@@ -248,7 +249,7 @@ pub struct PatchIn {
 }
 
 impl PatchIn {
-    fn parse(self) -> Result<(i64, Patch), ApiError> {
+    fn parse(self) -> Result<(i64, Patch), Error> {
         let mut e = Errors::new();
         let text = |e: &mut Errors, field: &str, v: Option<Option<String>>, max: usize| {
             v.map(|inner| optional_text(e, field, inner.as_deref(), max))
@@ -373,13 +374,9 @@ pub struct Family {
 }
 
 impl RequestOut {
-    pub fn build(
-        row: RequestRow,
-        viewer: &Viewer,
-        family: Option<Family>,
-    ) -> Result<Self, ApiError> {
+    pub fn build(row: RequestRow, viewer: &Viewer, family: Option<Family>) -> Result<Self, Error> {
         let insider = viewer.sees_case_content(&row.access());
-        let json = |text: &str| serde_json::from_str::<Value>(text).map_err(ApiError::internal);
+        let json = |text: &str| serde_json::from_str::<Value>(text).map_err(Error::internal);
         let (parent, children) = match family {
             Some(f) if insider => (Some(f.parent), Some(f.children)),
             _ => (None, None),
@@ -391,7 +388,7 @@ impl RequestOut {
                 "deadlines": format!("/api/v1/requests/{}/deadlines", row.id),
             }),
             data_categories: json(&row.data_categories)?,
-            identifiers: serde_json::from_str(&row.identifiers).map_err(ApiError::internal)?,
+            identifiers: serde_json::from_str(&row.identifiers).map_err(Error::internal)?,
             response: json(&row.response)?,
             internal_notes: if insider {
                 Some(json(&row.internal_notes)?)
@@ -466,13 +463,11 @@ impl From<RequestRow> for RequestSummary {
     }
 }
 
-fn only_officers(caller: &Caller) -> Result<(), ApiError> {
+fn only_officers(caller: &Caller) -> Result<(), Error> {
     if caller.role == crate::domain::reference::Role::LiaisonOfficer {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "only a liaison officer files requests".into(),
-        ))
+        Err(Error::forbidden("only a liaison officer files requests"))
     }
 }
 
@@ -481,7 +476,7 @@ fn view(
     conn: &mut crate::db::DbConn,
     viewer: &Viewer,
     row: RequestRow,
-) -> Result<RequestOut, ApiError> {
+) -> Result<RequestOut, Error> {
     let parent = match &row.parent_id {
         Some(pid) => repo::requests::get_visible(conn, viewer, pid)?.map(|p| RequestLink {
             id: p.id,
@@ -502,10 +497,10 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<RequestIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     only_officers(&caller)?;
     let (case_id, drafted) = body.into_inner().parse()?;
-    let case_id = case_id.ok_or_else(|| ApiError::field("case_id", "name the case"))?;
+    let case_id = case_id.ok_or_else(|| Error::field("case_id", "name the case"))?;
     let (viewer, actor, app) = (caller.viewer(), caller.actor(), state.clone());
     let caller_viewer = viewer.clone();
     let row = state
@@ -537,11 +532,11 @@ pub async fn follow_up(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<RequestIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     only_officers(&caller)?;
     let (case_id, drafted) = body.into_inner().parse()?;
     if case_id.is_some() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "case_id",
             "a follow-up belongs to the case of the request it follows: leave case_id out",
         ));
@@ -567,12 +562,12 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let out = state
         .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
             view(conn, &viewer, row)
         })
         .await?;
@@ -586,7 +581,7 @@ pub async fn edit(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<PatchIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (version, patch) = body.into_inner().parse()?;
     let (viewer, actor, app, id) = (
         caller.viewer(),
@@ -624,7 +619,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let query = query.into_inner();
     let page = PageQuery {
         limit: query.limit,
@@ -796,7 +791,7 @@ pub struct MovedIn {
     pub note: String,
 }
 
-fn body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+fn body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_json::from_value(value).map_err(serde_error)
 }
 
@@ -867,7 +862,7 @@ pub fn transition_body(action: Action) -> (&'static str, Value) {
 }
 
 /// Parses a transition body for `action` into its version and input.
-pub fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), ApiError> {
+pub fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), Error> {
     let mut e = Errors::new();
     let (version, input) = match action {
         Action::Return => {
@@ -1015,13 +1010,13 @@ pub async fn transition(
     caller: Caller,
     path: web::Path<(String, String)>,
     body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (id, action) = path.into_inner();
     let action = Action::parse(&action)
-        .map_err(|_| ApiError::NotFound(format!("no action `{action}` on requests")))?;
+        .map_err(|_| Error::not_found(format!("no action `{action}` on requests")))?;
     let value = body.into_inner();
     if !value.is_object() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "body",
             "send a JSON object with the `version` you read",
         ));
@@ -1078,7 +1073,7 @@ const INTERNAL_DETAILS: [&str; 2] = ["reject", "return"];
 /// The request's trail as the viewer may read it: responders from the
 /// transmission on, without the issuing side's internal remarks or links to
 /// other requests of the case.
-fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventOut>, ApiError> {
+fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventOut>, Error> {
     let start = if insider {
         0
     } else {
@@ -1094,7 +1089,7 @@ fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventO
             let details = if !insider && INTERNAL_DETAILS.contains(&r.action.as_str()) {
                 json!({})
             } else {
-                serde_json::from_str(&r.details).map_err(ApiError::internal)?
+                serde_json::from_str(&r.details).map_err(Error::internal)?
             };
             Ok(AuditEventOut {
                 id: r.id,
@@ -1117,12 +1112,12 @@ pub async fn audit(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let events = state
         .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
             let insider = viewer.sees_case_content(&row.access());
             let rows: Vec<AuditEventRow> =
                 repo::audit::for_chain(conn, &crate::domain::audit::request_chain(&row.id))?;

@@ -1,12 +1,12 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::db::UtcTime;
 use crate::domain::reference::Role;
 use crate::domain::validation::{Email, Errors, password_policy, text_field};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::users::UserRow;
 use crate::service::accounts::{self, NewUser, UserChange};
@@ -73,7 +73,7 @@ pub struct ParsedUser {
 }
 
 impl UserIn {
-    pub fn parse(self) -> Result<ParsedUser, ApiError> {
+    pub fn parse(self) -> Result<ParsedUser, Error> {
         let mut errors = Errors::new();
         let email = errors.check("email", Email::parse(&self.email));
         let name = errors.check("name", text_field(&self.name, 200));
@@ -105,7 +105,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let page = query.to_request()?;
     let page = state
@@ -121,16 +121,16 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
     if !caller.is_admin() && id != caller.user_id {
-        return Err(ApiError::NotFound(format!("no user `{id}`")));
+        return Err(Error::not_found(format!("no user `{id}`")));
     }
     let shown = id.clone();
     let row = state
         .db_as(&caller, move |conn| Ok(repo::users::get(conn, &id)?))
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no user `{shown}`")))?;
+        .ok_or_else(|| Error::not_found(format!("no user `{shown}`")))?;
     Ok(HttpResponse::Ok().json(UserOut::from(row)))
 }
 
@@ -140,7 +140,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<UserIn>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let parsed = body.into_inner().parse()?;
     let password_hash =
@@ -170,7 +170,7 @@ pub async fn update(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<UserPatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
     let patch = body.into_inner();
     let mut errors = Errors::new();

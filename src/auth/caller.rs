@@ -1,21 +1,14 @@
-//! The authenticated caller. The extractor checks the access token's signature
+//! The authenticated caller. The API's extractor (`api::caller`) checks the access token's signature
 //! and times and takes the caller's role and organisation from it, without a
 //! database read; `Caller::confirm` then checks them against the account, in the
 //! same database hop as the handler's own work (`AppState::db_as`, `write_as`),
 //! so that a deactivation takes effect at once without a second hop per request.
 
-use std::future::{Ready, ready};
-
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
-
-use crate::api::error::ApiError;
 use crate::auth::tokens::Holder;
 use crate::db::DbConn;
 use crate::domain::reference::{OrganisationKind, Role};
+use crate::error::Error;
 use crate::repo;
-use crate::state::AppState;
 
 /// The holder of a valid access token, as the token describes them. Nothing a
 /// handler reads for a caller may happen outside `AppState::db_as` or
@@ -34,7 +27,7 @@ pub struct Caller {
 impl Caller {
     /// The caller a token's holder describes; a role or kind this server does
     /// not know makes the token invalid.
-    pub fn from_holder(holder: Holder, session_id: String) -> Result<Caller, ApiError> {
+    pub fn from_holder(holder: Holder, session_id: String) -> Result<Caller, Error> {
         let invalid = |_| unauthenticated("the access token is invalid or has expired");
         let role = Role::parse(&holder.role).map_err(invalid)?;
         let organisation_kind = holder
@@ -68,7 +61,7 @@ impl Caller {
     /// its session not ended (signed out, revoked, or every session revoked by
     /// a deactivation), and it must still have the role and organisation the
     /// token was issued for. Otherwise the holder must sign in again.
-    pub fn confirm(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+    pub fn confirm(&self, conn: &mut DbConn) -> Result<(), Error> {
         match repo::users::find_active_in_session(conn, &self.user_id, &self.session_id)? {
             None => Err(unauthenticated(
                 "the session of this token has ended, or its account is not active: sign in again",
@@ -98,52 +91,15 @@ impl Caller {
         self.role == Role::Admin
     }
 
-    pub fn require_admin(&self) -> Result<(), ApiError> {
+    pub fn require_admin(&self) -> Result<(), Error> {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "only an administrator may do this".into(),
-            ))
+            Err(Error::forbidden("only an administrator may do this"))
         }
     }
 }
 
-fn unauthenticated(detail: &str) -> ApiError {
-    ApiError::Unauthenticated(detail.into())
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return ready(Err(ApiError::internal("application state missing")));
-        };
-        let bearer = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let Some(token) = bearer else {
-            return ready(Err(unauthenticated(
-                "send an access token as `Authorization: Bearer <token>`",
-            )));
-        };
-        ready(
-            state
-                .keys
-                .decode(token)
-                .map_err(|_| unauthenticated("the access token is invalid or has expired"))
-                .and_then(|claims| {
-                    let session = claims.sid.clone();
-                    Caller::from_holder(claims.holder(), session)
-                }),
-        )
-    }
+pub(crate) fn unauthenticated(detail: &str) -> Error {
+    Error::unauthenticated(detail)
 }

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, write_tx};
 use crate::domain::audit::Actor;
 use crate::domain::reference::{
     DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
 };
 use crate::domain::validation::Email;
+use crate::error::Error;
 use crate::repo;
 use crate::service::accounts::{self, NewUser};
 use crate::service::reference::{self, NewJurisdiction, NewOrganisation};
@@ -193,14 +193,14 @@ pub struct DemoAccount {
     pub password: Option<String>,
 }
 
-fn random_password() -> Result<String, ApiError> {
+fn random_password() -> Result<String, Error> {
     let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    getrandom::fill(&mut bytes).map_err(Error::internal)?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// True when the database holds no accounts and no reference data.
-pub fn database_is_empty(conn: &mut DbConn) -> Result<bool, ApiError> {
+pub fn database_is_empty(conn: &mut DbConn) -> Result<bool, Error> {
     Ok(repo::users::count(conn)? == 0 && repo::jurisdictions::count(conn)? == 0)
 }
 
@@ -212,7 +212,7 @@ pub struct Loaded {
 
 /// Loads the demo world and its worked case in one transaction; what already
 /// exists is kept as it is.
-pub fn load(state: &AppState) -> Result<Loaded, ApiError> {
+pub fn load(state: &AppState) -> Result<Loaded, Error> {
     let mut conn = state.pool.get()?;
     let conn = &mut conn;
     // Hash outside the transaction: it is the slow part.
@@ -226,7 +226,7 @@ pub fn load(state: &AppState) -> Result<Loaded, ApiError> {
     write_tx(conn, |conn| {
         for (code, name, timezone) in JURISDICTIONS {
             if repo::jurisdictions::get(conn, code)?.is_none() {
-                let code = JurisdictionCode::parse(code).map_err(ApiError::internal)?;
+                let code = JurisdictionCode::parse(code).map_err(Error::internal)?;
                 reference::create_jurisdiction(
                     conn,
                     &actor,
@@ -235,7 +235,7 @@ pub fn load(state: &AppState) -> Result<Loaded, ApiError> {
                         holidays: Vec::new(),
                         code,
                         name: name.into(),
-                        timezone: parse_timezone(timezone).map_err(ApiError::internal)?,
+                        timezone: parse_timezone(timezone).map_err(Error::internal)?,
                     },
                 )?;
             }
@@ -266,12 +266,12 @@ pub fn load(state: &AppState) -> Result<Loaded, ApiError> {
                             name: org.name.into(),
                             kind: org.kind,
                             jurisdiction: JurisdictionCode::parse(org.jurisdiction)
-                                .map_err(ApiError::internal)?,
+                                .map_err(Error::internal)?,
                             contact_email: org
                                 .contact_email
                                 .map(Email::parse)
                                 .transpose()
-                                .map_err(ApiError::internal)?,
+                                .map_err(Error::internal)?,
                             retention_days: retention,
                         },
                     )?
@@ -288,7 +288,7 @@ pub fn load(state: &AppState) -> Result<Loaded, ApiError> {
                     conn,
                     &actor,
                     NewUser {
-                        email: Email::parse(email).map_err(ApiError::internal)?,
+                        email: Email::parse(email).map_err(Error::internal)?,
                         name: (*name).into(),
                         role: *role,
                         organisation_id: organisation.as_ref().map(|(id, _)| id.clone()),

@@ -7,13 +7,13 @@
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::api::error::ApiError;
 use crate::api::requests::{RequestIn, parse_transition};
 use crate::db::DbConn;
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
 use crate::domain::requests::{OffenceCategory, Priority};
 use crate::domain::workflow::Action;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::requests::RequestRow;
 use crate::service::cases::{self, NewCase};
@@ -35,12 +35,12 @@ struct Person {
     actor: Actor,
 }
 
-fn person(conn: &mut DbConn, email: &str) -> Result<Person, ApiError> {
-    let missing = || ApiError::internal(format!("the demo account {email} is missing"));
+fn person(conn: &mut DbConn, email: &str) -> Result<Person, Error> {
+    let missing = || Error::internal(format!("the demo account {email} is missing"));
     let user = repo::users::find_by_email(conn, email)?.ok_or_else(missing)?;
     let found = repo::users::find_active_with_organisation(conn, &user.id)?.ok_or_else(missing)?;
     Ok(Person {
-        viewer: found.viewer().map_err(ApiError::internal)?,
+        viewer: found.viewer().map_err(Error::internal)?,
         actor: Actor::user(&user.id, user.organisation_id.as_deref()),
     })
 }
@@ -64,7 +64,7 @@ impl Story<'_> {
         case_id: &str,
         parent: Option<&RequestRow>,
         body: Value,
-    ) -> Result<RequestRow, ApiError> {
+    ) -> Result<RequestRow, Error> {
         let input: RequestIn =
             serde_json::from_value(body).map_err(crate::api::error::serde_error)?;
         let (_, drafted) = input.parse()?;
@@ -96,7 +96,7 @@ impl Story<'_> {
         row: RequestRow,
         action: Action,
         mut body: Value,
-    ) -> Result<RequestRow, ApiError> {
+    ) -> Result<RequestRow, Error> {
         body["version"] = json!(row.version);
         let (version, input) = parse_transition(action, body)?;
         service::transition(
@@ -118,7 +118,7 @@ impl Story<'_> {
         officer: &Person,
         ca: &Person,
         row: RequestRow,
-    ) -> Result<RequestRow, ApiError> {
+    ) -> Result<RequestRow, Error> {
         let row = self.step(conn, officer, row, Action::Submit, json!({}))?;
         let row = self.step(conn, ca, row, Action::Approve, json!({}))?;
         self.step(conn, officer, row, Action::Transmit, json!({}))
@@ -135,7 +135,7 @@ pub fn tell(
     conn: &mut DbConn,
     rules: &Rules<'_>,
     store: &EvidenceStore,
-) -> Result<Option<Told>, ApiError> {
+) -> Result<Option<Told>, Error> {
     let officer = person(conn, "officer@gb-police.demo.test")?;
     let agency = officer.viewer.organisation_id.clone().unwrap_or_default();
     if repo::cases::find_by_reference(conn, &agency, CASE_REFERENCE)?.is_some() {
@@ -147,7 +147,7 @@ pub fn tell(
     let irish_ca = person(conn, "ca@ie-ca.demo.test")?;
     let org = |p: &Person| p.viewer.organisation_id.clone().unwrap_or_default();
     let pixelshare = repo::organisations::find_by_name(conn, "US", "Pixelshare Inc. (demo)")?
-        .ok_or_else(|| ApiError::internal("the demo provider Pixelshare is missing"))?
+        .ok_or_else(|| Error::internal("the demo provider Pixelshare is missing"))?
         .id;
     let story = Story { rules, store };
     let now = Utc::now();
@@ -273,7 +273,7 @@ pub fn tell(
     let (sha256, size) = story
         .store
         .put(export.as_bytes())
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     evidence::record(
         conn,
         &irish_ca.viewer,

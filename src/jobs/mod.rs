@@ -1,24 +1,23 @@
 //! Background work inside the server.
 
+use std::sync::Arc;
 use std::time::Duration;
-
-use actix_web::web;
 
 use crate::db::UtcTime;
 use crate::service::watcher;
 use crate::state::AppState;
 
 /// Sends what the outbox holds every `interval` until the server stops.
-pub fn spawn_sender(state: web::Data<AppState>, interval: Duration) {
-    actix_web::rt::spawn(async move {
-        let mut timer = actix_web::rt::time::interval(interval);
+pub fn spawn_sender(state: Arc<AppState>, interval: Duration) {
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(interval);
         loop {
             timer.tick().await;
             let app = state.clone();
-            let outcome = web::block(move || {
+            let outcome = tokio::task::spawn_blocking(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;
                 crate::mail::send_pass(&mut conn, &app.writers, &app.mailer, UtcTime::now())
-                    .map_err(|e| crate::api::error::describe(&e))
+                    .map_err(|e| crate::error::describe(&e))
             })
             .await;
             match outcome {
@@ -36,16 +35,16 @@ pub fn spawn_sender(state: web::Data<AppState>, interval: Duration) {
 /// Runs the deadline watcher every `interval` until the server stops. Several
 /// instances may run it against one PostgreSQL: each message has a unique key
 /// and each request is locked while it is looked at, so nothing happens twice.
-pub fn spawn_watcher(state: web::Data<AppState>, interval: Duration) {
-    actix_web::rt::spawn(async move {
-        let mut timer = actix_web::rt::time::interval(interval);
+pub fn spawn_watcher(state: Arc<AppState>, interval: Duration) {
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(interval);
         loop {
             timer.tick().await;
             let app = state.clone();
-            let outcome = web::block(move || {
+            let outcome = tokio::task::spawn_blocking(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;
                 watcher::tick(&mut conn, &app.writers, &app.rules(), UtcTime::now())
-                    .map_err(|e| crate::api::error::describe(&e))
+                    .map_err(|e| crate::error::describe(&e))
             })
             .await;
             match outcome {

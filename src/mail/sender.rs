@@ -13,10 +13,10 @@ use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 use serde::Serialize;
 
 use super::retry::{self, Next};
-use crate::api::error::ApiError;
 use crate::config::MailSettings;
 use crate::db::schema::outbox;
 use crate::db::{DbConn, UtcTime, WriterQueue};
+use crate::error::Error;
 use crate::repo::outbox::OutboxRow;
 
 enum Transport {
@@ -93,11 +93,7 @@ struct Claimed {
 /// Takes due messages for this pass. On PostgreSQL `FOR UPDATE SKIP LOCKED`
 /// lets several senders split the work without waiting on each other; each
 /// claimed row is leased so no other pass takes it meanwhile.
-fn claim(
-    conn: &mut DbConn,
-    writers: &WriterQueue,
-    now: UtcTime,
-) -> Result<Vec<OutboxRow>, ApiError> {
+fn claim(conn: &mut DbConn, writers: &WriterQueue, now: UtcTime) -> Result<Vec<OutboxRow>, Error> {
     writers.write(conn, |conn| {
         let ids: Vec<Claimed> = match conn {
             DbConn::Pg(c) => diesel::sql_query(
@@ -130,7 +126,7 @@ fn claim(
             .select(OutboxRow::as_select())
             .order(outbox::id)
             .load(conn)
-            .map_err(ApiError::from)
+            .map_err(Error::from)
     })
 }
 
@@ -258,7 +254,7 @@ pub fn send_pass(
     writers: &WriterQueue,
     mailer: &Mailer,
     now: UtcTime,
-) -> Result<SendReport, ApiError> {
+) -> Result<SendReport, Error> {
     let claimed = claim(conn, writers, now)?;
     let mut report = SendReport::default();
     // Reminders and misses to one address in this pass go out as one digest.
@@ -277,7 +273,7 @@ pub fn send_pass(
     for (to, rows) in singles.into_iter().chain(digests) {
         let outcome = compose(mailer, to, &rows).and_then(|m| mailer.send(&m));
         writers.write(conn, |conn| {
-            record(conn, mailer, &rows, outcome, now, &mut report).map_err(ApiError::from)
+            record(conn, mailer, &rows, outcome, now, &mut report).map_err(Error::from)
         })?;
     }
     Ok(report)

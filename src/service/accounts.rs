@@ -1,11 +1,11 @@
 //! User accounts.
 
-use crate::api::error::ApiError;
 use crate::auth::password;
 use crate::db::{DbConn, UtcTime, new_id};
 use crate::domain::audit::{Actor, user_chain};
 use crate::domain::reference::{OrganisationKind, Role};
 use crate::domain::validation::Email;
+use crate::error::Error;
 use crate::repo::audit::NewEvent;
 use crate::repo::users::UserRow;
 use crate::repo::{self, is_unique_violation};
@@ -21,23 +21,23 @@ pub struct NewUser {
 }
 
 /// Hashes a password that has passed the policy.
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    password::hash(password).map_err(ApiError::internal)
+pub fn hash_password(password: &str) -> Result<String, Error> {
+    password::hash(password).map_err(Error::internal)
 }
 
-pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<UserRow, ApiError> {
+pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<UserRow, Error> {
     let kind = match &new.organisation_id {
         Some(id) => {
             let organisation = repo::organisations::get(conn, id)?.ok_or_else(|| {
-                ApiError::field("organisation_id", format!("no organisation `{id}` exists"))
+                Error::field("organisation_id", format!("no organisation `{id}` exists"))
             })?;
-            Some(OrganisationKind::parse(&organisation.kind).map_err(ApiError::internal)?)
+            Some(OrganisationKind::parse(&organisation.kind).map_err(Error::internal)?)
         }
         None => None,
     };
     new.role
         .fits(kind)
-        .map_err(|message| ApiError::field("role", message))?;
+        .map_err(|message| Error::field("role", message))?;
     let now = UtcTime::now();
     let row = UserRow {
         id: new_id(),
@@ -52,7 +52,7 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<Use
     };
     repo::users::insert(conn, &row).map_err(|e| {
         if is_unique_violation(&e) {
-            ApiError::conflict(format!("a user with e-mail `{}` already exists", row.email))
+            Error::conflict(format!("a user with e-mail `{}` already exists", row.email))
         } else {
             e.into()
         }
@@ -89,10 +89,10 @@ pub fn update_user(
     actor: &Actor,
     id: &str,
     change: UserChange,
-) -> Result<UserRow, ApiError> {
+) -> Result<UserRow, Error> {
     crate::db::lock_row(conn, "users", "id", id)?;
     let user =
-        repo::users::get(conn, id)?.ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))?;
+        repo::users::get(conn, id)?.ok_or_else(|| Error::not_found(format!("no user `{id}`")))?;
     let now = UtcTime::now();
     let actor_id = actor.user_id.as_deref().unwrap_or("system");
     let mut changes = serde_json::Map::new();
@@ -107,7 +107,7 @@ pub fn update_user(
     }
     if let Some(active) = change.active {
         if !active && Some(id) == actor.user_id.as_deref() {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "you cannot deactivate your own account; ask another administrator",
             ));
         }
@@ -139,5 +139,5 @@ pub fn update_user(
             },
         )?;
     }
-    repo::users::get(conn, id)?.ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))
+    repo::users::get(conn, id)?.ok_or_else(|| Error::not_found(format!("no user `{id}`")))
 }

@@ -1,9 +1,9 @@
 //! Cases: an agency's investigations, which requests are filed against.
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, new_id};
 use crate::domain::audit::Actor;
 use crate::domain::requests::{OffenceCategory, Priority};
+use crate::error::Error;
 use crate::repo::audit::NewEvent;
 use crate::repo::cases::CaseRow;
 use crate::repo::{self, is_unique_violation};
@@ -22,7 +22,7 @@ pub fn create(
     actor: &Actor,
     agency_id: &str,
     new: NewCase,
-) -> Result<CaseRow, ApiError> {
+) -> Result<CaseRow, Error> {
     let now = UtcTime::now();
     let categories: Vec<&str> = new.offence_categories.iter().map(|c| c.as_str()).collect();
     let row = CaseRow {
@@ -30,7 +30,7 @@ pub fn create(
         agency_id: agency_id.to_owned(),
         reference: new.reference,
         title: new.title,
-        offence_categories: serde_json::to_string(&categories).map_err(ApiError::internal)?,
+        offence_categories: serde_json::to_string(&categories).map_err(Error::internal)?,
         summary: new.summary,
         priority: new.priority.as_str().to_owned(),
         created_by: actor.user_id.clone().unwrap_or_default(),
@@ -39,7 +39,7 @@ pub fn create(
     };
     repo::cases::insert(conn, &row).map_err(|e| {
         if is_unique_violation(&e) {
-            ApiError::conflict(format!(
+            Error::conflict(format!(
                 "your agency already has a case with reference `{}`",
                 row.reference
             ))

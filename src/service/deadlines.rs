@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::api::error::ApiError;
 use crate::db::schema::requests;
 use crate::db::{DbConn, UtcTime};
 use crate::domain::deadlines::{
@@ -15,6 +14,7 @@ use crate::domain::deadlines::{
 use crate::domain::legal_bases::Catalogue;
 use crate::domain::reference::{DataCategory, RequestKind, holidays_of, parse_timezone};
 use crate::domain::workflow::Status;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::requests::RequestRow;
 use diesel::prelude::*;
@@ -45,14 +45,13 @@ impl Zone {
     }
 }
 
-fn zone(conn: &mut DbConn, code: &str) -> Result<Zone, ApiError> {
-    let row = repo::jurisdictions::get(conn, code)?.ok_or_else(|| {
-        ApiError::internal(format!("jurisdiction {code} of a request is missing"))
-    })?;
-    let added: Vec<NaiveDate> = serde_json::from_str(&row.holidays).map_err(ApiError::internal)?;
+fn zone(conn: &mut DbConn, code: &str) -> Result<Zone, Error> {
+    let row = repo::jurisdictions::get(conn, code)?
+        .ok_or_else(|| Error::internal(format!("jurisdiction {code} of a request is missing")))?;
+    let added: Vec<NaiveDate> = serde_json::from_str(&row.holidays).map_err(Error::internal)?;
     Ok(Zone {
         code: row.code.clone(),
-        timezone: parse_timezone(&row.timezone).map_err(ApiError::internal)?,
+        timezone: parse_timezone(&row.timezone).map_err(Error::internal)?,
         holidays: holidays_of(&row.code, &added),
     })
 }
@@ -78,7 +77,7 @@ type FollowUpColumns = (
 );
 
 /// The follow-ups filed against a request, as its clocks need them.
-fn follow_ups(conn: &mut DbConn, id: &str) -> Result<Vec<FollowUp>, ApiError> {
+fn follow_ups(conn: &mut DbConn, id: &str) -> Result<Vec<FollowUp>, Error> {
     let rows: Vec<FollowUpColumns> = requests::table
         .filter(requests::parent_id.eq(id))
         .select((
@@ -98,7 +97,7 @@ fn follow_ups(conn: &mut DbConn, id: &str) -> Result<Vec<FollowUp>, ApiError> {
                 Ok(FollowUp {
                     id,
                     reference,
-                    kind: RequestKind::parse(&kind).map_err(ApiError::internal)?,
+                    kind: RequestKind::parse(&kind).map_err(Error::internal)?,
                     legal_basis,
                     responder_id,
                     executing_jurisdiction,
@@ -115,21 +114,21 @@ pub fn compute(
     rules: &Rules<'_>,
     row: &RequestRow,
     now: UtcTime,
-) -> Result<Vec<Deadline>, ApiError> {
+) -> Result<Vec<Deadline>, Error> {
     let Some(basis) = rules.catalogue.get(&row.legal_basis) else {
         // A deployment removed the entry: no clock can be computed for it.
         tracing::warn!(request = %row.id, basis = %row.legal_basis, "legal basis not in the catalogue");
         return Ok(Vec::new());
     };
-    let status = Status::parse(&row.status).map_err(ApiError::internal)?;
-    let response: Value = serde_json::from_str(&row.response).map_err(ApiError::internal)?;
+    let status = Status::parse(&row.status).map_err(Error::internal)?;
+    let response: Value = serde_json::from_str(&row.response).map_err(Error::internal)?;
     let categories: Vec<DataCategory> =
-        serde_json::from_str(&row.data_categories).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.data_categories).map_err(Error::internal)?;
     let identifiers: Vec<crate::domain::identifiers::Identifier> =
-        serde_json::from_str(&row.identifiers).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.identifiers).map_err(Error::internal)?;
     let retention: BTreeMap<DataCategory, u32> =
         match repo::organisations::get(conn, &row.responder_id)? {
-            Some(org) => serde_json::from_str(&org.retention_days).map_err(ApiError::internal)?,
+            Some(org) => serde_json::from_str(&org.retention_days).map_err(Error::internal)?,
             None => BTreeMap::new(),
         };
     let children = follow_ups(conn, &row.id)?;
@@ -153,7 +152,7 @@ pub fn compute(
     let issuing = zone(conn, &row.issuing_jurisdiction)?;
     let executing = zone(conn, &row.executing_jurisdiction)?;
     let facts = Facts {
-        kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
+        kind: RequestKind::parse(&row.kind).map_err(Error::internal)?,
         status,
         emergency: row.emergency,
         data_categories: &categories,
@@ -191,7 +190,7 @@ pub fn refresh(
     conn: &mut DbConn,
     rules: &Rules<'_>,
     row: &RequestRow,
-) -> Result<Vec<Deadline>, ApiError> {
+) -> Result<Vec<Deadline>, Error> {
     let computed = compute(conn, rules, row, UtcTime::now())?;
     repo::deadlines::replace_for_request(conn, row, &computed)?;
     Ok(computed)

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, lock_row, new_id};
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
 use crate::domain::workflow::Status;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
 use crate::repo::requests::RequestRow;
@@ -30,17 +30,17 @@ fn deliverable(
     viewer: &Viewer,
     id: &str,
     after_upload: bool,
-) -> Result<RequestRow, ApiError> {
+) -> Result<RequestRow, Error> {
     let row = repo::requests::get_visible(conn, viewer, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))?;
+        .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
     if !viewer.relations(&row.access()).responder {
-        return Err(ApiError::Forbidden(
-            "only the organisation the request is addressed to delivers evidence".into(),
+        return Err(Error::forbidden(
+            "only the organisation the request is addressed to delivers evidence",
         ));
     }
-    let status = Status::parse(&row.status).map_err(ApiError::internal)?;
+    let status = Status::parse(&row.status).map_err(Error::internal)?;
     if !OPEN_FOR_EVIDENCE.contains(&status) {
-        return Err(ApiError::conflict(if after_upload {
+        return Err(Error::conflict(if after_upload {
             format!("the request became {status} during the upload: nothing was kept")
         } else {
             format!(
@@ -53,7 +53,7 @@ fn deliverable(
 
 /// Checks that `viewer` may deliver to request `id` now, and returns how many
 /// bytes it already holds.
-pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, ApiError> {
+pub fn may_deliver(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<i64, Error> {
     let row = deliverable(conn, viewer, id, false)?;
     Ok(repo::evidence::total_size(conn, &row.id)?)
 }
@@ -69,12 +69,12 @@ pub fn record(
     id: &str,
     file: Delivered,
     limit: u64,
-) -> Result<EvidenceRow, ApiError> {
+) -> Result<EvidenceRow, Error> {
     lock_row(conn, "requests", "id", id)?;
     let request = deliverable(conn, viewer, id, true)?;
     let already = repo::evidence::total_size(conn, &request.id)?.max(0) as u64;
     if already + file.size.max(0) as u64 > limit {
-        return Err(ApiError::PayloadTooLarge(format!(
+        return Err(Error::too_large(format!(
             "evidence is limited to {limit} bytes per request; {already} are already delivered"
         )));
     }

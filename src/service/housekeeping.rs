@@ -4,8 +4,8 @@
 //! families whose every token has expired. Neither is a record anyone needs:
 //! sign-ins, failures, lockouts and reuses are in the audit trail.
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, WriterQueue};
+use crate::error::Error;
 use crate::repo;
 
 /// What one purge deleted.
@@ -17,7 +17,7 @@ pub struct Purged {
 
 /// Deletes at most `repo::sessions::PURGE_BATCH` rows of each kind, in one
 /// write transaction.
-pub fn purge(conn: &mut DbConn, writers: &WriterQueue, now: UtcTime) -> Result<Purged, ApiError> {
+pub fn purge(conn: &mut DbConn, writers: &WriterQueue, now: UtcTime) -> Result<Purged, Error> {
     writers.write(conn, |conn| {
         Ok(Purged {
             throttles: repo::sessions::purge_spent_throttles(conn, now)?,

@@ -1,9 +1,9 @@
 //! Who hears of a workflow step, and what they are told: the reference, what
 //! happened, what is needed, a link. Never case facts, identifiers or victims.
 
-use crate::api::error::ApiError;
 use crate::db::DbConn;
 use crate::domain::workflow::Action;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::outbox::NewMessage;
 use crate::repo::requests::RequestRow;
@@ -101,7 +101,7 @@ pub fn on_transition(
     event_id: &str,
     was_transmitted: bool,
     public_url: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let mut recipients: Vec<(Option<UserRow>, String)> = Vec::new();
     let users = |list: Vec<UserRow>| list.into_iter().map(|u| (Some(u.clone()), u.email));
     match audience(action, was_transmitted) {

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, new_id};
 use crate::domain::audit::{Actor, REFERENCE_CHAIN};
 use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
 use crate::domain::validation::Email;
+use crate::error::Error;
 use crate::repo::audit::NewEvent;
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::repo::organisations::OrganisationRow;
@@ -40,10 +40,10 @@ pub fn update_jurisdiction(
     actor: &Actor,
     code: &str,
     change: JurisdictionChange,
-) -> Result<JurisdictionRow, ApiError> {
+) -> Result<JurisdictionRow, Error> {
     crate::db::lock_row(conn, "jurisdictions", "code", code)?;
     let mut row = repo::jurisdictions::get(conn, code)?
-        .ok_or_else(|| ApiError::NotFound(format!("no jurisdiction `{code}`")))?;
+        .ok_or_else(|| Error::not_found(format!("no jurisdiction `{code}`")))?;
     let mut changed = serde_json::Map::new();
     if let Some(name) = change.name {
         changed.insert("name".into(), serde_json::json!(name));
@@ -55,13 +55,13 @@ pub fn update_jurisdiction(
     }
     if let Some(memberships) = change.memberships {
         changed.insert("memberships".into(), serde_json::json!(memberships));
-        row.memberships = serde_json::to_string(&memberships).map_err(ApiError::internal)?;
+        row.memberships = serde_json::to_string(&memberships).map_err(Error::internal)?;
     }
     if let Some(mut holidays) = change.holidays {
         holidays.sort();
         holidays.dedup();
         changed.insert("holidays".into(), serde_json::json!(holidays));
-        row.holidays = serde_json::to_string(&holidays).map_err(ApiError::internal)?;
+        row.holidays = serde_json::to_string(&holidays).map_err(Error::internal)?;
     }
     repo::jurisdictions::update(conn, &row)?;
     repo::audit::append(
@@ -83,18 +83,18 @@ pub fn create_jurisdiction(
     conn: &mut DbConn,
     actor: &Actor,
     new: NewJurisdiction,
-) -> Result<JurisdictionRow, ApiError> {
+) -> Result<JurisdictionRow, Error> {
     let row = JurisdictionRow {
         code: new.code.as_str().to_owned(),
         name: new.name,
         timezone: new.timezone.name().to_owned(),
-        memberships: serde_json::to_string(&new.memberships).map_err(ApiError::internal)?,
+        memberships: serde_json::to_string(&new.memberships).map_err(Error::internal)?,
         created_at: UtcTime::now(),
-        holidays: serde_json::to_string(&new.holidays).map_err(ApiError::internal)?,
+        holidays: serde_json::to_string(&new.holidays).map_err(Error::internal)?,
     };
     repo::jurisdictions::insert(conn, &row).map_err(|e| {
         if is_unique_violation(&e) {
-            ApiError::conflict(format!("jurisdiction `{}` already exists", row.code))
+            Error::conflict(format!("jurisdiction `{}` already exists", row.code))
         } else {
             e.into()
         }
@@ -129,9 +129,9 @@ pub fn create_organisation(
     conn: &mut DbConn,
     actor: &Actor,
     new: NewOrganisation,
-) -> Result<OrganisationRow, ApiError> {
+) -> Result<OrganisationRow, Error> {
     if repo::jurisdictions::get(conn, new.jurisdiction.as_str())?.is_none() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "jurisdiction",
             format!(
                 "no jurisdiction `{}` exists; create it first",
@@ -150,12 +150,12 @@ pub fn create_organisation(
         kind: new.kind.as_str().to_owned(),
         jurisdiction: new.jurisdiction.as_str().to_owned(),
         contact_email: new.contact_email.map(Email::into_string),
-        retention_days: serde_json::to_string(&retention).map_err(ApiError::internal)?,
+        retention_days: serde_json::to_string(&retention).map_err(Error::internal)?,
         created_at: UtcTime::now(),
     };
     repo::organisations::insert(conn, &row).map_err(|e| {
         if is_unique_violation(&e) {
-            ApiError::conflict(format!(
+            Error::conflict(format!(
                 "an organisation named `{}` already exists in {}",
                 row.name, row.jurisdiction
             ))

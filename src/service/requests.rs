@@ -4,7 +4,6 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, lock_row, new_id};
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
@@ -15,6 +14,7 @@ use crate::domain::requests::{
 };
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{self, Action, Facts, Refusal, Status};
+use crate::error::Error;
 use crate::repo;
 use crate::repo::requests::RequestRow;
 use crate::service::deadlines::{self as clocks, Rules};
@@ -31,18 +31,18 @@ pub struct Drafted {
     pub jurisdiction_named: bool,
 }
 
-fn field(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::field(field, message)
+fn field(field: &str, message: impl Into<String>) -> Error {
+    Error::field(field, message)
 }
 
-fn memberships(conn: &mut DbConn, code: &str) -> Result<Vec<String>, ApiError> {
+fn memberships(conn: &mut DbConn, code: &str) -> Result<Vec<String>, Error> {
     let row = repo::jurisdictions::get(conn, code)?.ok_or_else(|| {
         field(
             "executing_jurisdiction",
             format!("no jurisdiction `{code}`"),
         )
     })?;
-    serde_json::from_str(&row.memberships).map_err(ApiError::internal)
+    serde_json::from_str(&row.memberships).map_err(Error::internal)
 }
 
 /// Fills in the responder and executing jurisdiction and checks the whole
@@ -53,7 +53,7 @@ fn resolve(
     issuing_jurisdiction: &str,
     case_offences: &[OffenceCategory],
     mut drafted: Drafted,
-) -> Result<Content, ApiError> {
+) -> Result<Content, Error> {
     if drafted
         .content
         .cybertipline_submitted_at
@@ -123,7 +123,7 @@ fn resolve(
     if !drafted.jurisdiction_named {
         drafted.content.executing_jurisdiction = responder.jurisdiction.clone();
     }
-    let responder_kind = OrganisationKind::parse(&responder.kind).map_err(ApiError::internal)?;
+    let responder_kind = OrganisationKind::parse(&responder.kind).map_err(Error::internal)?;
     if responder_kind == OrganisationKind::Agency {
         return Err(field(
             "responder_id",
@@ -145,7 +145,7 @@ fn resolve(
         },
     );
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(Error::invalid(errors));
     }
     Ok(drafted.content)
 }
@@ -158,7 +158,7 @@ fn new_reference(id: &str) -> String {
     format!("R-{year}-{}", random.to_uppercase())
 }
 
-fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), ApiError> {
+fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), Error> {
     let basis_route = row.route.clone();
     row.kind = content.kind.as_str().to_owned();
     row.legal_basis = content.legal_basis.clone();
@@ -166,8 +166,8 @@ fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), ApiError
     row.responder_id = content.responder_id.clone();
     row.executing_jurisdiction = content.executing_jurisdiction.clone();
     row.data_categories =
-        serde_json::to_string(&content.data_categories).map_err(ApiError::internal)?;
-    row.identifiers = serde_json::to_string(&content.identifiers).map_err(ApiError::internal)?;
+        serde_json::to_string(&content.data_categories).map_err(Error::internal)?;
+    row.identifiers = serde_json::to_string(&content.identifiers).map_err(Error::internal)?;
     row.date_from = content.date_from;
     row.date_to = content.date_to;
     row.facts = content.facts.clone();
@@ -183,14 +183,14 @@ fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), ApiError
 }
 
 /// The content of a stored request.
-pub fn content_of(row: &RequestRow) -> Result<Content, ApiError> {
+pub fn content_of(row: &RequestRow) -> Result<Content, Error> {
     Ok(Content {
-        kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
+        kind: RequestKind::parse(&row.kind).map_err(Error::internal)?,
         legal_basis: row.legal_basis.clone(),
         responder_id: row.responder_id.clone(),
         executing_jurisdiction: row.executing_jurisdiction.clone(),
-        data_categories: serde_json::from_str(&row.data_categories).map_err(ApiError::internal)?,
-        identifiers: serde_json::from_str(&row.identifiers).map_err(ApiError::internal)?,
+        data_categories: serde_json::from_str(&row.data_categories).map_err(Error::internal)?,
+        identifiers: serde_json::from_str(&row.identifiers).map_err(Error::internal)?,
         date_from: row.date_from,
         date_to: row.date_to,
         facts: row.facts.clone(),
@@ -206,10 +206,10 @@ pub fn content_of(row: &RequestRow) -> Result<Content, ApiError> {
 }
 
 /// The offences of a case, for the instruments limited to some.
-fn case_offences(conn: &mut DbConn, row: &RequestRow) -> Result<Vec<OffenceCategory>, ApiError> {
+fn case_offences(conn: &mut DbConn, row: &RequestRow) -> Result<Vec<OffenceCategory>, Error> {
     let case = repo::cases::get_for_agency(conn, &row.case_id, &row.agency_id)?
-        .ok_or_else(|| ApiError::internal(format!("the case of request {} is missing", row.id)))?;
-    serde_json::from_str(&case.offence_categories).map_err(ApiError::internal)
+        .ok_or_else(|| Error::internal(format!("the case of request {} is missing", row.id)))?;
+    serde_json::from_str(&case.offence_categories).map_err(Error::internal)
 }
 
 fn route_of(catalogue: &Catalogue, legal_basis: &str) -> &'static str {
@@ -225,7 +225,7 @@ fn audit(
     row: &RequestRow,
     action: &str,
     details: Value,
-) -> Result<repo::audit::AuditEventRow, ApiError> {
+) -> Result<repo::audit::AuditEventRow, Error> {
     Ok(repo::audit::append_for_request(
         conn,
         actor,
@@ -246,11 +246,11 @@ pub fn create(
     case_id: &str,
     drafted: Drafted,
     parent: Option<&RequestRow>,
-) -> Result<RequestRow, ApiError> {
+) -> Result<RequestRow, Error> {
     let (Some(agency_id), Some(jurisdiction)) = (&viewer.organisation_id, &viewer.jurisdiction)
     else {
-        return Err(ApiError::Forbidden(
-            "only a liaison officer of an agency files requests".into(),
+        return Err(Error::forbidden(
+            "only a liaison officer of an agency files requests",
         ));
     };
     let Some(case) = repo::cases::get_for_agency(conn, case_id, agency_id)? else {
@@ -260,7 +260,7 @@ pub fn create(
         ));
     };
     let offences: Vec<OffenceCategory> =
-        serde_json::from_str(&case.offence_categories).map_err(ApiError::internal)?;
+        serde_json::from_str(&case.offence_categories).map_err(Error::internal)?;
     let catalogue = rules.catalogue;
     let content = resolve(conn, catalogue, jurisdiction, &offences, drafted)?;
     let now = UtcTime::now();
@@ -339,34 +339,34 @@ pub fn create(
     Ok(row)
 }
 
-fn stale(row: &RequestRow) -> ApiError {
-    ApiError::Conflict {
-        detail: format!(
+fn stale(row: &RequestRow) -> Error {
+    Error::conflict_with(
+        format!(
             "the request changed since you read it: it is now {} at version {}",
             row.status, row.version
         ),
-        extra: Some(json!({ "current_status": row.status, "current_version": row.version })),
-    }
+        Some(json!({ "current_status": row.status, "current_version": row.version })),
+    )
 }
 
-fn refused(row: &RequestRow, refusal: Refusal) -> ApiError {
+fn refused(row: &RequestRow, refusal: Refusal) -> Error {
     match refusal {
-        Refusal::Forbidden(detail) => ApiError::Forbidden(detail),
-        Refusal::Conflict(detail) => ApiError::Conflict {
+        Refusal::Forbidden(detail) => Error::forbidden(detail),
+        Refusal::Conflict(detail) => Error::conflict_with(
             detail,
-            extra: Some(json!({ "current_status": row.status, "current_version": row.version })),
-        },
+            Some(json!({ "current_status": row.status, "current_version": row.version })),
+        ),
     }
 }
 
 /// Loads a visible request with its row locked for the rest of the transaction.
-fn load_locked(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<RequestRow, ApiError> {
+fn load_locked(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<RequestRow, Error> {
     lock_row(conn, "requests", "id", id)?;
     repo::requests::get_visible(conn, viewer, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no request `{id}`")))
+        .ok_or_else(|| Error::not_found(format!("no request `{id}`")))
 }
 
-fn save(conn: &mut DbConn, row: &mut RequestRow) -> Result<(), ApiError> {
+fn save(conn: &mut DbConn, row: &mut RequestRow) -> Result<(), Error> {
     let read_version = row.version;
     row.version += 1;
     row.updated_at = UtcTime::now();
@@ -387,21 +387,21 @@ pub fn edit(
     id: &str,
     version: i64,
     patch: Patch,
-) -> Result<RequestRow, ApiError> {
+) -> Result<RequestRow, Error> {
     let mut row = load_locked(conn, viewer, id)?;
     if !viewer.relations(&row.access()).creator {
-        return Err(ApiError::Forbidden(
-            "only a liaison officer of the agency that created the request may edit it".into(),
+        return Err(Error::forbidden(
+            "only a liaison officer of the agency that created the request may edit it",
         ));
     }
     if row.version != version {
         return Err(stale(&row));
     }
     if row.status != Status::Draft.as_str() {
-        return Err(ApiError::Conflict {
-            detail: format!("only a draft can be edited; this request is {}", row.status),
-            extra: Some(json!({ "current_status": row.status, "current_version": row.version })),
-        });
+        return Err(Error::conflict_with(
+            format!("only a draft can be edited; this request is {}", row.status),
+            Some(json!({ "current_status": row.status, "current_version": row.version })),
+        ));
     }
     let mut content = content_of(&row)?;
     let changed = patch.apply(&mut content);
@@ -476,20 +476,20 @@ pub enum Input {
     },
 }
 
-fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, ApiError> {
+fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, Error> {
     let extension_max = basis
         .and_then(|b| b.clock(ClockKind::PreservationExpires))
         .and_then(|c| c.extension)
         .map_or(0, |e| e.max);
     let categories: Vec<DataCategory> =
-        serde_json::from_str(&row.data_categories).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.data_categories).map_err(Error::internal)?;
     let response = object(&row.response)?;
     let decides = basis.is_some_and(|b| b.clock(ClockKind::DecisionDue).is_some());
     let confirms = basis
         .and_then(|b| b.stopped_by.as_ref())
         .is_some_and(|s| s.event == StopEvent::ProductionConfirmed);
     Ok(Facts {
-        kind: RequestKind::parse(&row.kind).map_err(ApiError::internal)?,
+        kind: RequestKind::parse(&row.kind).map_err(Error::internal)?,
         emergency: row.emergency,
         // Art. 4(5) of Regulation 2023/1543: only some orders may go out in an
         // emergency before they are validated.
@@ -511,7 +511,7 @@ fn confirmable(
     row: &RequestRow,
     basis: Option<&LegalBasis>,
     follow_up_id: &str,
-) -> Result<RequestRow, ApiError> {
+) -> Result<RequestRow, Error> {
     let bad = |message: String| field("follow_up_id", message);
     let child = repo::requests::get(conn, follow_up_id)?
         .filter(|c| c.parent_id.as_deref() == Some(row.id.as_str()))
@@ -548,12 +548,10 @@ fn confirmable(
     Ok(child)
 }
 
-fn object(text: &str) -> Result<serde_json::Map<String, Value>, ApiError> {
-    match serde_json::from_str(text).map_err(ApiError::internal)? {
+fn object(text: &str) -> Result<serde_json::Map<String, Value>, Error> {
+    match serde_json::from_str(text).map_err(Error::internal)? {
         Value::Object(map) => Ok(map),
-        _ => Err(ApiError::internal(
-            "a request's JSON column is not an object",
-        )),
+        _ => Err(Error::internal("a request's JSON column is not an object")),
     }
 }
 
@@ -592,10 +590,10 @@ pub fn transition(
     action: Action,
     version: i64,
     input: Input,
-) -> Result<RequestRow, ApiError> {
+) -> Result<RequestRow, Error> {
     let mut row = load_locked(conn, viewer, id)?;
     let basis = rules.catalogue.get(&row.legal_basis);
-    let status = Status::parse(&row.status).map_err(ApiError::internal)?;
+    let status = Status::parse(&row.status).map_err(Error::internal)?;
     let decision = workflow::decide(
         status,
         action,
@@ -639,7 +637,7 @@ pub fn transition(
             );
         }
         if !missing.is_empty() {
-            return Err(ApiError::Validation(missing));
+            return Err(Error::invalid(missing));
         }
     }
 
@@ -835,7 +833,7 @@ pub fn transition(
             details.insert("confirmation".into(), confirmation);
         }
         (action, _) => {
-            return Err(ApiError::internal(format!(
+            return Err(Error::internal(format!(
                 "the body parsed for {action} does not fit it"
             )));
         }
@@ -874,21 +872,18 @@ pub fn follow_up(
     rules: &Rules<'_>,
     parent_id: &str,
     drafted: Drafted,
-) -> Result<RequestRow, ApiError> {
+) -> Result<RequestRow, Error> {
     let parent = load_locked(conn, viewer, parent_id)?;
     if !viewer.relations(&parent.access()).creator {
-        return Err(ApiError::Forbidden(
-            "only a liaison officer of the agency that created the request files its follow-ups"
-                .into(),
+        return Err(Error::forbidden(
+            "only a liaison officer of the agency that created the request files its follow-ups",
         ));
     }
     if parent.transmitted_at.is_none() {
-        return Err(ApiError::Conflict {
-            detail: "a follow-up is filed once the request has been transmitted".into(),
-            extra: Some(
-                json!({ "current_status": parent.status, "current_version": parent.version }),
-            ),
-        });
+        return Err(Error::conflict_with(
+            "a follow-up is filed once the request has been transmitted",
+            Some(json!({ "current_status": parent.status, "current_version": parent.version })),
+        ));
     }
     let case_id = parent.case_id.clone();
     create(conn, viewer, actor, rules, &case_id, drafted, Some(&parent))

@@ -3,13 +3,13 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::api::error::ApiError;
 use crate::auth::password;
 use crate::auth::tokens::{self, ACCESS_TTL, Holder, REFRESH_TTL, TokenKeys};
 use crate::db::{DbConn, Pool, UtcTime, WriterQueue, new_id};
 use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
 use crate::domain::validation::Email;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::sessions::RefreshTokenRow;
@@ -23,19 +23,19 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
-fn invalid_credentials() -> ApiError {
-    ApiError::Unauthenticated("the e-mail address or the password is wrong".into())
+fn invalid_credentials() -> Error {
+    Error::unauthenticated("the e-mail address or the password is wrong")
 }
 
-fn locked(until: UtcTime, now: UtcTime) -> ApiError {
+fn locked(until: UtcTime, now: UtcTime) -> Error {
     let seconds = (until - now).num_seconds().max(1) as u64;
-    ApiError::TooManyRequests {
-        detail: format!(
+    Error::too_many_attempts(
+        format!(
             "too many failed sign-ins for this address: try again in {} minutes",
             seconds.div_ceil(60)
         ),
-        retry_after: seconds,
-    }
+        seconds,
+    )
 }
 
 fn issue_pair(
@@ -43,10 +43,10 @@ fn issue_pair(
     keys: &TokenKeys,
     holder: &Holder,
     family_id: &str,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, Error> {
     let user_id = &holder.user_id;
     let now = Utc::now();
-    let refresh_token = tokens::new_refresh_token().map_err(ApiError::internal)?;
+    let refresh_token = tokens::new_refresh_token().map_err(Error::internal)?;
     repo::sessions::insert_refresh(
         conn,
         &RefreshTokenRow {
@@ -61,7 +61,7 @@ fn issue_pair(
     )?;
     let access_token = keys
         .issue(holder, family_id, now)
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     Ok(TokenPair {
         access_token,
         refresh_token,
@@ -85,7 +85,7 @@ pub fn login(
     keys: &TokenKeys,
     email: &Email,
     password: &str,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, Error> {
     let email = email.as_str();
     let now = UtcTime::now();
     let (outcome, user) = writers
@@ -99,7 +99,7 @@ pub fn login(
             Ok((outcome, repo::users::find_by_email(conn, email)?))
         })
         .inspect_err(|e| {
-            if matches!(e, ApiError::TooManyRequests { .. }) {
+            if e.is_too_many_attempts() {
                 tracing::warn!(email, "sign-in refused: address locked");
             }
         })?;
@@ -166,7 +166,7 @@ fn record_failure(
     user: Option<&UserRow>,
     reason: &str,
     outcome: FailureOutcome,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (chain, actor) = match user {
         Some(user) => (
             user_chain(&user.id),
@@ -218,7 +218,7 @@ pub fn refresh(
     writers: &WriterQueue,
     keys: &TokenKeys,
     token: &str,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, Error> {
     let hash = tokens::hash_refresh_token(token);
     let now = UtcTime::now();
     let rotation = writers.write_pooled(pool, |conn| {
@@ -262,12 +262,12 @@ pub fn refresh(
     }
 }
 
-fn refused() -> ApiError {
-    ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into())
+fn refused() -> Error {
+    Error::unauthenticated("the refresh token is invalid, expired or revoked")
 }
 
 /// Revokes a refresh token; unknown or already revoked tokens are not an error.
-pub fn logout(pool: &Pool, writers: &WriterQueue, token: &str) -> Result<(), ApiError> {
+pub fn logout(pool: &Pool, writers: &WriterQueue, token: &str) -> Result<(), Error> {
     let hash = tokens::hash_refresh_token(token);
     let now = UtcTime::now();
     writers.write_pooled(pool, |conn| {

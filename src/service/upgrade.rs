@@ -13,7 +13,6 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::api::error::ApiError;
 use crate::db::schema::requests;
 use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
 use crate::domain::audit::{Actor, REFERENCE_CHAIN};
@@ -23,6 +22,7 @@ use crate::domain::reference::{
     HOLIDAYS_JSON, JurisdictionCode, MEMBERSHIPS_JSON, default_memberships,
 };
 use crate::domain::workflow::Status;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::service::deadlines::{self as clocks, Rules};
@@ -74,12 +74,12 @@ pub fn bring_up_to_date(
     conn: &mut DbConn,
     writers: &WriterQueue,
     rules: &Rules<'_>,
-) -> Result<Option<Recomputed>, ApiError> {
+) -> Result<Option<Recomputed>, Error> {
     let mut report = Recomputed::default();
     if repo::settings::get(conn, CORRECTIONS_KEY)?.as_deref() != Some(CORRECTIONS) {
         report.jurisdictions_corrected = correct_memberships(conn, writers)?;
         writers.write(conn, |conn| {
-            repo::settings::put(conn, CORRECTIONS_KEY, CORRECTIONS).map_err(ApiError::from)
+            repo::settings::put(conn, CORRECTIONS_KEY, CORRECTIONS).map_err(Error::from)
         })?;
     }
     let wanted = fingerprint(rules.catalogue);
@@ -88,7 +88,7 @@ pub fn bring_up_to_date(
     }
     let done = recompute_all(conn, writers, rules, "the deadline rules changed")?;
     writers.write(conn, |conn| {
-        repo::settings::put(conn, RULES_KEY, &wanted).map_err(ApiError::from)
+        repo::settings::put(conn, RULES_KEY, &wanted).map_err(Error::from)
     })?;
     Ok(Some(Recomputed {
         jurisdictions_corrected: report.jurisdictions_corrected,
@@ -104,7 +104,7 @@ pub fn recompute_all(
     writers: &WriterQueue,
     rules: &Rules<'_>,
     reason: &str,
-) -> Result<Recomputed, ApiError> {
+) -> Result<Recomputed, Error> {
     let finals: Vec<&str> = FINAL.iter().map(|s| s.as_str()).collect();
     let mut report = Recomputed::default();
     let mut after = String::new();
@@ -140,7 +140,7 @@ fn recompute_one(
     rules: &Rules<'_>,
     id: &str,
     reason: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     lock_row(conn, "requests", "id", id)?;
     let Some(row) = repo::requests::get(conn, id)? else {
         return Ok(false);
@@ -207,20 +207,20 @@ fn recompute_one(
 /// the memberships new in this release (`eu_2013_40`, `ets_030`) are added
 /// where the shipped lists name the jurisdiction. Nothing an administrator
 /// added is removed, but for Ireland's `budapest`.
-fn correct_memberships(conn: &mut DbConn, writers: &WriterQueue) -> Result<usize, ApiError> {
+fn correct_memberships(conn: &mut DbConn, writers: &WriterQueue) -> Result<usize, Error> {
     let codes: Vec<String> = crate::db::schema::jurisdictions::table
         .select(crate::db::schema::jurisdictions::code)
         .order(crate::db::schema::jurisdictions::code)
         .load(conn)?;
     let mut corrected = 0;
     for code in codes {
-        let done = writers.write(conn, |conn| -> Result<bool, ApiError> {
+        let done = writers.write(conn, |conn| -> Result<bool, Error> {
             lock_row(conn, "jurisdictions", "code", &code)?;
             let Some(mut row) = repo::jurisdictions::get(conn, &code)? else {
                 return Ok(false);
             };
             let before: Vec<String> =
-                serde_json::from_str(&row.memberships).map_err(ApiError::internal)?;
+                serde_json::from_str(&row.memberships).map_err(Error::internal)?;
             let defaults = JurisdictionCode::parse(&code)
                 .map(|c| default_memberships(&c))
                 .unwrap_or_default();
@@ -236,7 +236,7 @@ fn correct_memberships(conn: &mut DbConn, writers: &WriterQueue) -> Result<usize
             if after == before {
                 return Ok(false);
             }
-            row.memberships = serde_json::to_string(&after).map_err(ApiError::internal)?;
+            row.memberships = serde_json::to_string(&after).map_err(Error::internal)?;
             repo::jurisdictions::update(conn, &row)?;
             repo::audit::append(
                 conn,

@@ -6,12 +6,12 @@ use chrono::TimeDelta;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::api::error::ApiError;
 use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
 use crate::domain::audit::Actor;
 use crate::domain::deadlines::{DeadlineKind, DeadlineStatus};
 use crate::domain::reminders;
 use crate::domain::workflow::Status;
+use crate::error::Error;
 use crate::repo;
 use crate::repo::deadlines::DeadlineRow;
 use crate::repo::outbox::NewMessage;
@@ -36,7 +36,7 @@ pub fn tick(
     writers: &WriterQueue,
     rules: &Rules<'_>,
     now: UtcTime,
-) -> Result<Report, ApiError> {
+) -> Result<Report, Error> {
     let horizon = now + TimeDelta::days(7) + TimeDelta::minutes(1);
     let ids = repo::deadlines::watch_candidates(conn, horizon, BATCH)?;
     let mut report = Report::default();
@@ -125,7 +125,7 @@ fn message(
     (subject, body)
 }
 
-fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result<Report, ApiError> {
+fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result<Report, Error> {
     let public_url = rules.public_url;
     let mut done = Report::default();
     lock_row(conn, "requests", "id", id)?;

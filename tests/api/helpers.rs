@@ -373,7 +373,7 @@ const SEED_EMAILS: [&str; 4] = [
     "provider@ie.test.example",
 ];
 
-fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::api::error::ApiError> {
+fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::error::Error> {
     for (code, name, tz) in [
         ("GB", "United Kingdom", "Europe/London"),
         ("IE", "Ireland", "Europe/Dublin"),
@@ -582,7 +582,7 @@ impl TestApp {
                         },
                     )?;
                 }
-                Ok::<_, mlat::api::error::ApiError>((gb_agency_b, nl_ca, nl_provider))
+                Ok::<_, mlat::error::Error>((gb_agency_b, nl_ca, nl_provider))
             })
         })
         .await

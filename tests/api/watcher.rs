@@ -67,7 +67,10 @@ async fn the_server_runs_the_watcher_on_its_own(app: &TestApp) {
     let mut body = preservation(Some(&case_id), &w.ie_provider);
     body["identifiers"][1]["observed_at"] = json!((Utc::now() - TimeDelta::days(24)).to_rfc3339());
     create(app, &w.officer, body).await;
-    mlat::jobs::spawn_watcher(app.state.clone(), std::time::Duration::from_millis(200));
+    mlat::jobs::spawn_watcher(
+        app.state.clone().into_inner(),
+        std::time::Duration::from_millis(200),
+    );
     let mut subjects = Vec::new();
     for _ in 0..50 {
         let mine = app.get("/api/v1/reminders", &w.officer).await.json;
