@@ -43,11 +43,47 @@ pub struct Settings {
 
 /// How notifications leave: SMTP when a URL is set, otherwise `.eml` files in
 /// `<data dir>/mail/` so that the embedded default works offline.
+/// A URL that may carry a password (`smtps://user:password@host`): its
+/// `Debug`, and so any log of the settings, shows it with the password
+/// masked; only `expose` gives it whole, to the code that connects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        SecretUrl(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redacted_url(&self.0))
+    }
+}
+
+/// A URL with its password replaced by `***`; one that does not parse is not
+/// shown at all, since the password could be anywhere in it.
+pub fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<a URL that does not parse, not shown>".into(),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     /// `smtp://host:port` (STARTTLS if offered), `smtp://host:port?tls=required`,
     /// `smtps://user:password@host` (TLS from the first byte).
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretUrl>,
     pub from: String,
     /// Wait before the first retry; doubled each time, capped at 6 hours.
     pub retry_base: std::time::Duration,
@@ -154,9 +190,9 @@ impl Settings {
                 format!("`{public_url}` is not a URL such as https://mlat.example.gov"),
             ));
         }
-        let smtp_url = get("MLAT_SMTP_URL").map(|u| u.trim().to_owned());
+        let smtp_url = get("MLAT_SMTP_URL").map(|u| SecretUrl::new(u.trim()));
         if let Some(url) = &smtp_url
-            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+            && !(url.expose().starts_with("smtp://") || url.expose().starts_with("smtps://"))
         {
             return Err(err(
                 "MLAT_SMTP_URL",
@@ -227,6 +263,31 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_settings_never_show_in_their_debug() {
+        let mail = MailSettings {
+            smtp_url: Some(SecretUrl::new(
+                "smtps://mlat:s3cret-pw@mail.example.gov:465",
+            )),
+            from: "mlat <noreply@example.gov>".into(),
+            retry_base: std::time::Duration::from_secs(30),
+            max_attempts: 8,
+            interval: None,
+        };
+        let shown = format!("{mail:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(
+            shown.contains("smtps://mlat:***@mail.example.gov:465"),
+            "{shown}"
+        );
+        let database =
+            DatabaseUrl::Postgres("postgres://mlat:s3cret-pw@db.example.gov/mlat".into());
+        let shown = format!("{database:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("db.example.gov"), "{shown}");
+        assert!(!format!("{:?}", SecretUrl::new("smtp://us er:pw@[bad")).contains("pw"));
+    }
 
     /// Every variable this module reads is in the operations manual.
     #[test]

@@ -34,10 +34,23 @@ impl std::fmt::Display for Backend {
 /// Where the database is. Parsed from `MLAT_DATABASE_URL` by scheme, so that a
 /// PostgreSQL error (a wrong password, say) is reported as such instead of being
 /// swallowed by a try-each-backend `establish`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
     Postgres(String),
+}
+
+/// A PostgreSQL URL's password never reaches a log through `Debug`.
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            DatabaseUrl::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&crate::config::redacted_url(url))
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -46,7 +46,7 @@ impl Mailer {
     pub fn new(settings: &MailSettings, data_dir: &Path) -> Result<Self, String> {
         let transport = match &settings.smtp_url {
             Some(url) => Transport::Smtp(
-                SmtpTransport::from_url(url)
+                SmtpTransport::from_url(url.expose())
                     .map_err(|e| format!("MLAT_SMTP_URL: {e}"))?
                     .timeout(Some(Duration::from_secs(20)))
                     .build(),

@@ -225,11 +225,12 @@ fn deadlines_tick_runs_one_pass() {
 }
 
 #[test]
+#[cfg_attr(
+    not(mlat_postgres_tests),
+    ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
+)]
 fn a_wrong_postgres_login_is_reported_in_the_servers_words() {
-    let Some(server) = postgres_server_url() else {
-        eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");
-        return;
-    };
+    let server = postgres_server_url();
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::with_database(&server, "postgres")
         .replacen("://", "://no_such_role:secret@", 1)
@@ -454,11 +455,11 @@ fn serve_demo_on_sqlite_tells_the_worked_case() {
 }
 
 #[test]
+#[cfg_attr(
+    not(mlat_postgres_tests),
+    ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
+)]
 fn serve_demo_on_postgres_tells_the_worked_case() {
-    if postgres_server_url().is_none() {
-        eprintln!("MLAT_TEST_POSTGRES_URL is not set: not run");
-        return;
-    }
     let db = PgDatabase::create();
     serve_demo_and_explore_the_worked_case(Some(db.url()));
 }

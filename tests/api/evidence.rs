@@ -235,8 +235,19 @@ async fn bad_digests_oversize_and_aborted_uploads_keep_nothing(app: &TestApp) {
     )
     .unwrap();
     socket.write_all(&bytes(20_000, 3)).unwrap();
+    // The server is receiving it into a temporary file, which goes once the
+    // server has seen the cut.
+    let temporary = app.state.settings.data_dir.join("evidence").join("tmp");
+    let in_tmp = || std::fs::read_dir(&temporary).map_or(0, |d| d.count());
+    crate::helpers::eventually("the upload is being received", async || {
+        (in_tmp() == 1).then_some(())
+    })
+    .await;
     drop(socket);
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    crate::helpers::eventually("the cut upload left no temporary file", async || {
+        (in_tmp() == 0).then_some(())
+    })
+    .await;
     let list = app
         .get(
             &format!("/api/v1/requests/{}/evidence", r["id"].as_str().unwrap()),
@@ -357,22 +368,20 @@ async fn tampering_on_disk_is_caught_by_download_and_by_verify(app: &TestApp) {
         altered
     })
     .unwrap();
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
-    let trail = app
-        .get(
-            &format!("/api/v1/requests/{}/audit", r["id"].as_str().unwrap()),
-            &w.officer,
-        )
-        .await
-        .json;
-    assert!(
-        trail["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["action"] == "evidence_integrity_failure"),
-        "{trail:?}"
-    );
+    let audit = format!("/api/v1/requests/{}/audit", r["id"].as_str().unwrap());
+    crate::helpers::eventually(
+        "the audit trail records the integrity failure",
+        async || {
+            let trail = app.get(&audit, &w.officer).await.json;
+            trail["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "evidence_integrity_failure")
+                .then_some(())
+        },
+    )
+    .await;
 
     // `mlat evidence verify` on the same database and store.
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mlat"));

@@ -99,7 +99,7 @@ async fn one_draft(app: &TestApp) -> (Viewer, String, String) {
 /// request's follow-ups. Migration 000008 indexes follow-ups only.
 #[actix_web::test]
 async fn sqlite_finds_follow_ups_through_their_own_index_when_most_requests_have_no_parent() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (viewer, id, _) = one_draft(&app).await;
     let state = app.state.clone();
     let (found, plan) = web::block(move || {
@@ -150,6 +150,10 @@ struct Read {
 /// thousands of rows read for one page. mlat's sessions set it to 1.1
 /// (`db::conn::establish`).
 #[actix_web::test]
+#[cfg_attr(
+    not(mlat_postgres_tests),
+    ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
+)]
 async fn postgres_reads_one_page_of_rows_for_a_filtered_list_behind_many_newer_drafts() {
     crate::helpers::run(Backend::Postgres, async |app: &TestApp| {
         let (viewer, id, other_agency) = one_draft(app).await;

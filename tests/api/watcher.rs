@@ -71,15 +71,12 @@ async fn the_server_runs_the_watcher_on_its_own(app: &TestApp) {
         app.state.clone().into_inner(),
         std::time::Duration::from_millis(200),
     );
-    let mut subjects = Vec::new();
-    for _ in 0..50 {
+    let subjects = crate::helpers::eventually("the watcher sent a reminder", async || {
         let mine = app.get("/api/v1/reminders", &w.officer).await.json;
-        subjects = mine["items"].as_array().unwrap().clone();
-        if !subjects.is_empty() {
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        let subjects = mine["items"].as_array().unwrap().clone();
+        (!subjects.is_empty()).then_some(subjects)
+    })
+    .await;
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     assert!(
         subjects[0]["subject"]
