@@ -29,7 +29,7 @@ use mlat::domain::reference::{
     DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
 };
 use mlat::domain::validation::Email;
-use mlat::domain::workflow::Action;
+use mlat::domain::workflow::{Action, Status};
 use mlat::repo;
 use mlat::repo::PageRequest;
 use mlat::repo::audit::AuditEventRow;
@@ -1198,7 +1198,7 @@ fn main() {
             floor_write(conn, |conn| {
                 lock_row(conn, "requests", "id", id)?;
                 let mut row = repo::requests::get(conn, id)?.unwrap();
-                row.status = "approved".into();
+                row.status = Status::Approved;
                 row.version = version + 1;
                 row.approved_at = Some(UtcTime::now());
                 row.approved_by = Some(world.ca.user_id.clone());

@@ -312,11 +312,9 @@ pub struct RequestLink {
 pub struct RequestOut {
     pub id: String,
     pub reference: String,
-    #[schema(value_type = Status)]
-    pub status: String,
+    pub status: Status,
     pub version: i64,
-    #[schema(value_type = RequestKind)]
-    pub kind: String,
+    pub kind: RequestKind,
     pub legal_basis: String,
     #[schema(value_type = crate::domain::legal_bases::Route)]
     pub route: String,
@@ -438,11 +436,9 @@ impl RequestOut {
 pub struct RequestSummary {
     pub id: String,
     pub reference: String,
-    #[schema(value_type = RequestKind)]
-    pub kind: String,
+    pub kind: RequestKind,
     pub legal_basis: String,
-    #[schema(value_type = Status)]
-    pub status: String,
+    pub status: Status,
     pub responder_id: String,
     pub parent_id: Option<String>,
     pub created_at: UtcTime,

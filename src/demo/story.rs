@@ -213,7 +213,7 @@ pub fn tell(
     )?;
     told.requests.push((
         chat.reference.clone(),
-        chat.status.clone(),
+        chat.status.to_string(),
         "preservation at Chatterbox (IE): confirmed; data-moved report to NL",
     ));
 
@@ -235,7 +235,7 @@ pub fn tell(
     )?;
     told.requests.push((
         dutch.reference.clone(),
-        dutch.status.clone(),
+        dutch.status.to_string(),
         "follow-up preservation at Polder Hosting (NL): confirmed until a date of its own, which governs",
     ));
 
@@ -296,7 +296,7 @@ pub fn tell(
     )?;
     told.requests.push((
         produced.reference.clone(),
-        produced.status.clone(),
+        produced.status.to_string(),
         "production through the Irish central authority: evidence delivered",
     ));
 
@@ -314,7 +314,7 @@ pub fn tell(
     let waiting = story.step(conn, &officer, waiting, Action::Submit, json!({}))?;
     told.requests.push((
         waiting.reference.clone(),
-        waiting.status.clone(),
+        waiting.status.to_string(),
         "preservation at Pixelshare (US): awaiting approval, data deleted in 5 days",
     ));
 
@@ -335,7 +335,7 @@ pub fn tell(
     )?;
     told.requests.push((
         refused.reference.clone(),
-        refused.status.clone(),
+        refused.status.to_string(),
         "preservation at Chatterbox: refused, account not found",
     ));
     Ok(Some(told))

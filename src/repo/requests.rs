@@ -5,6 +5,8 @@ use crate::db::schema::requests;
 use crate::db::{DbConn, UtcTime};
 use crate::domain::access::{RequestAccess, Viewer};
 use crate::domain::reference::Role;
+use crate::domain::reference::RequestKind;
+use crate::domain::workflow::Status;
 
 type Db = <DbConn as diesel::Connection>::Backend;
 
@@ -17,7 +19,7 @@ pub struct RequestRow {
     pub agency_id: String,
     pub issuing_jurisdiction: String,
     pub created_by: String,
-    pub kind: String,
+    pub kind: RequestKind,
     pub legal_basis: String,
     pub route: String,
     pub responder_id: String,
@@ -37,7 +39,7 @@ pub struct RequestRow {
     pub emergency_justification: Option<String>,
     pub non_disclosure: bool,
     pub parent_id: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub version: i64,
     pub submitted_at: Option<UtcTime>,
     pub approved_at: Option<UtcTime>,

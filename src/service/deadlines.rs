@@ -120,7 +120,7 @@ pub fn compute(
         tracing::warn!(request = %row.id, basis = %row.legal_basis, "legal basis not in the catalogue");
         return Ok(Vec::new());
     };
-    let status = Status::parse(&row.status).map_err(Error::internal)?;
+    let status = row.status;
     let response: Value = serde_json::from_str(&row.response).map_err(Error::internal)?;
     let categories: Vec<DataCategory> =
         serde_json::from_str(&row.data_categories).map_err(Error::internal)?;
@@ -152,7 +152,7 @@ pub fn compute(
     let issuing = zone(conn, &row.issuing_jurisdiction)?;
     let executing = zone(conn, &row.executing_jurisdiction)?;
     let facts = Facts {
-        kind: RequestKind::parse(&row.kind).map_err(Error::internal)?,
+        kind: row.kind,
         status,
         emergency: row.emergency,
         data_categories: &categories,

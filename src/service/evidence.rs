@@ -38,7 +38,7 @@ fn deliverable(
             "only the organisation the request is addressed to delivers evidence",
         ));
     }
-    let status = Status::parse(&row.status).map_err(Error::internal)?;
+    let status = row.status;
     if !OPEN_FOR_EVIDENCE.contains(&status) {
         return Err(Error::conflict(if after_upload {
             format!("the request became {status} during the upload: nothing was kept")

@@ -160,7 +160,7 @@ fn new_reference(id: &str) -> String {
 
 fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), Error> {
     let basis_route = row.route.clone();
-    row.kind = content.kind.as_str().to_owned();
+    row.kind = content.kind;
     row.legal_basis = content.legal_basis.clone();
     row.route = basis_route;
     row.responder_id = content.responder_id.clone();
@@ -185,7 +185,7 @@ fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), Error> {
 /// The content of a stored request.
 pub fn content_of(row: &RequestRow) -> Result<Content, Error> {
     Ok(Content {
-        kind: RequestKind::parse(&row.kind).map_err(Error::internal)?,
+        kind: row.kind,
         legal_basis: row.legal_basis.clone(),
         responder_id: row.responder_id.clone(),
         executing_jurisdiction: row.executing_jurisdiction.clone(),
@@ -272,7 +272,7 @@ pub fn create(
         agency_id: agency_id.clone(),
         issuing_jurisdiction: jurisdiction.clone(),
         created_by: viewer.user_id.clone(),
-        kind: String::new(),
+        kind: content.kind,
         legal_basis: String::new(),
         route: route_of(catalogue, &content.legal_basis).to_owned(),
         responder_id: String::new(),
@@ -290,7 +290,7 @@ pub fn create(
         emergency_justification: None,
         non_disclosure: false,
         parent_id: parent.map(|p| p.id.clone()),
-        status: Status::Draft.as_str().to_owned(),
+        status: Status::Draft,
         version: 1,
         submitted_at: None,
         approved_at: None,
@@ -397,7 +397,7 @@ pub fn edit(
     if row.version != version {
         return Err(stale(&row));
     }
-    if row.status != Status::Draft.as_str() {
+    if row.status != Status::Draft {
         return Err(Error::conflict_with(
             format!("only a draft can be edited; this request is {}", row.status),
             Some(json!({ "current_status": row.status, "current_version": row.version })),
@@ -489,7 +489,7 @@ fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, Error> {
         .and_then(|b| b.stopped_by.as_ref())
         .is_some_and(|s| s.event == StopEvent::ProductionConfirmed);
     Ok(Facts {
-        kind: RequestKind::parse(&row.kind).map_err(Error::internal)?,
+        kind: row.kind,
         emergency: row.emergency,
         // Art. 4(5) of Regulation 2023/1543: only some orders may go out in an
         // emergency before they are validated.
@@ -524,7 +524,7 @@ fn confirmable(
         .and_then(|b| b.stopped_by.as_ref())
         .map(|s| s.bases.clone())
         .unwrap_or_default();
-    if child.kind != RequestKind::Production.as_str() || !bases.contains(&child.legal_basis) {
+    if child.kind != RequestKind::Production || !bases.contains(&child.legal_basis) {
         return Err(bad(format!(
             "{} is not a production request on {}",
             child.reference,
@@ -593,7 +593,7 @@ pub fn transition(
 ) -> Result<RequestRow, Error> {
     let mut row = load_locked(conn, viewer, id)?;
     let basis = rules.catalogue.get(&row.legal_basis);
-    let status = Status::parse(&row.status).map_err(Error::internal)?;
+    let status = row.status;
     let decision = workflow::decide(
         status,
         action,
@@ -838,7 +838,7 @@ pub fn transition(
             )));
         }
     }
-    row.status = next.as_str().to_owned();
+    row.status = next;
     row.response = Value::Object(response).to_string();
     row.internal_notes = Value::Object(notes).to_string();
     save(conn, &mut row)?;

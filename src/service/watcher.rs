@@ -137,12 +137,12 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
     let lapsed = computed.iter().find(|d| {
         d.kind == DeadlineKind::PreservationExpires && d.status == DeadlineStatus::Missed
     });
-    if row.status == Status::Preserved.as_str()
+    if row.status == Status::Preserved
         && let Some(lapsed) = lapsed
     {
         let expired_at = lapsed.due_at;
         let read = row.version;
-        row.status = Status::Expired.as_str().to_owned();
+        row.status = Status::Expired;
         row.version += 1;
         row.updated_at = now;
         if !repo::requests::update_if_version(conn, &row, read)? {
