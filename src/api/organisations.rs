@@ -34,8 +34,7 @@ pub struct OrganisationIn {
 pub struct OrganisationOut {
     pub id: String,
     pub name: String,
-    #[schema(value_type = crate::domain::reference::OrganisationKind)]
-    pub kind: String,
+    pub kind: crate::domain::reference::OrganisationKind,
     pub jurisdiction: String,
     pub contact_email: Option<String>,
     pub retention_days: BTreeMap<String, u32>,

@@ -39,8 +39,7 @@ pub struct UserOut {
     pub id: String,
     pub email: String,
     pub name: String,
-    #[schema(value_type = crate::domain::reference::Role)]
-    pub role: String,
+    pub role: crate::domain::reference::Role,
     pub organisation_id: Option<String>,
     pub active: bool,
     pub created_at: UtcTime,

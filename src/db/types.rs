@@ -143,6 +143,30 @@ pub fn new_id() -> String {
 mod tests {
     use super::*;
 
+    /// A vocabulary (`domain::vocabulary!`) is a TEXT column: it goes in and
+    /// comes back by its name, and a name this build does not know fails the
+    /// read instead of becoming some other value.
+    #[test]
+    fn vocabularies_read_and_write_themselves_as_text() {
+        use crate::domain::workflow::Status;
+        use diesel::IntoSql;
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("t.db"));
+        let mut conn = crate::db::conn::establish(&url).unwrap();
+        let back: Status = diesel::select(Status::Preserved.into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(back, Status::Preserved);
+        let stored: String = diesel::select(Status::Preserved.into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(stored, "preserved");
+        let unknown = diesel::select("frozen".into_sql::<Text>()).get_result::<Status>(&mut conn);
+        assert!(unknown.is_err());
+    }
+
     #[test]
     fn serialises_as_rfc3339_utc_and_parses_offsets() {
         let t: UtcTime = serde_json::from_str("\"2026-03-29T02:30:00+02:00\"").unwrap();

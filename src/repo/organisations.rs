@@ -9,7 +9,7 @@ use crate::db::{DbConn, UtcTime};
 pub struct OrganisationRow {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: crate::domain::reference::OrganisationKind,
     pub jurisdiction: String,
     pub contact_email: Option<String>,
     /// JSON object: data category → days.

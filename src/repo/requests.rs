@@ -4,8 +4,8 @@ use super::{Page, PageRequest};
 use crate::db::schema::requests;
 use crate::db::{DbConn, UtcTime};
 use crate::domain::access::{RequestAccess, Viewer};
-use crate::domain::reference::Role;
 use crate::domain::reference::RequestKind;
+use crate::domain::reference::Role;
 use crate::domain::workflow::Status;
 
 type Db = <DbConn as diesel::Connection>::Backend;

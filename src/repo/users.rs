@@ -10,7 +10,7 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: crate::domain::reference::Role,
     pub organisation_id: Option<String>,
     pub password_hash: String,
     pub active: bool,
@@ -31,7 +31,7 @@ impl UserWithOrganisation {
     pub fn holder(&self) -> crate::auth::tokens::Holder {
         crate::auth::tokens::Holder {
             user_id: self.user.id.clone(),
-            role: self.user.role.clone(),
+            role: self.user.role.as_str().to_owned(),
             organisation_id: self.user.organisation_id.clone(),
             organisation_kind: self.organisation_kind.clone(),
             jurisdiction: self.jurisdiction.clone(),
@@ -43,7 +43,7 @@ impl UserWithOrganisation {
     pub fn viewer(&self) -> Result<crate::domain::access::Viewer, String> {
         Ok(crate::domain::access::Viewer {
             user_id: self.user.id.clone(),
-            role: crate::domain::reference::Role::parse(&self.user.role)?,
+            role: self.user.role,
             organisation_id: self.user.organisation_id.clone(),
             jurisdiction: self.jurisdiction.clone(),
         })

@@ -3,7 +3,7 @@
 use crate::auth::password;
 use crate::db::{DbConn, UtcTime, new_id};
 use crate::domain::audit::{Actor, user_chain};
-use crate::domain::reference::{OrganisationKind, Role};
+use crate::domain::reference::Role;
 use crate::domain::validation::Email;
 use crate::error::Error;
 use crate::repo::audit::NewEvent;
@@ -31,7 +31,7 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<Use
             let organisation = repo::organisations::get(conn, id)?.ok_or_else(|| {
                 Error::field("organisation_id", format!("no organisation `{id}` exists"))
             })?;
-            Some(OrganisationKind::parse(&organisation.kind).map_err(Error::internal)?)
+            Some(organisation.kind)
         }
         None => None,
     };
@@ -43,7 +43,7 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<Use
         id: new_id(),
         email: new.email.into_string(),
         name: new.name,
-        role: new.role.as_str().to_owned(),
+        role: new.role,
         organisation_id: new.organisation_id,
         password_hash: new.password_hash,
         active: true,

@@ -147,7 +147,7 @@ pub fn create_organisation(
     let row = OrganisationRow {
         id: new_id(),
         name: new.name,
-        kind: new.kind.as_str().to_owned(),
+        kind: new.kind,
         jurisdiction: new.jurisdiction.as_str().to_owned(),
         contact_email: new.contact_email.map(Email::into_string),
         retention_days: serde_json::to_string(&retention).map_err(Error::internal)?,

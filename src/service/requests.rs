@@ -123,7 +123,7 @@ fn resolve(
     if !drafted.jurisdiction_named {
         drafted.content.executing_jurisdiction = responder.jurisdiction.clone();
     }
-    let responder_kind = OrganisationKind::parse(&responder.kind).map_err(Error::internal)?;
+    let responder_kind = responder.kind;
     if responder_kind == OrganisationKind::Agency {
         return Err(field(
             "responder_id",
@@ -780,7 +780,7 @@ pub fn transition(
         ) => {
             if let Some(provider) = &to_provider_id {
                 let org = repo::organisations::get(conn, provider)?;
-                if org.is_none_or(|o| o.kind != OrganisationKind::Provider.as_str()) {
+                if org.is_none_or(|o| o.kind != OrganisationKind::Provider) {
                     return Err(field("to_provider_id", format!("no provider `{provider}`")));
                 }
             }
