@@ -70,9 +70,95 @@ impl Viewer {
     }
 }
 
+/// Events a responder does not see at all: links to the case's other requests,
+/// and recomputations that list the issuing side's own clocks.
+const ISSUING_SIDE_EVENTS: [&str; 2] = ["follow_up_filed", "deadlines_recomputed"];
+
+/// Events the issuing side keeps to itself: responders see that they happened
+/// (the status says so) but not what was written.
+const INTERNAL_DETAILS: [&str; 2] = ["reject", "return"];
+
+/// How one event of a request's trail reads for a viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventView {
+    Whole,
+    /// That it happened, not what was written.
+    WithoutDetails,
+}
+
+/// Which events of a request's trail (their actions, in order) a viewer
+/// reads, and how, one answer per event (`None`: not shown). The issuing
+/// side (`insider`, who sees the case content) reads all of it; a responder
+/// reads from the transmission on, without the issuing side's internal
+/// remarks or links to the case's other requests.
+pub fn trail_view(actions: &[&str], insider: bool) -> Vec<Option<EventView>> {
+    if insider {
+        return vec![Some(EventView::Whole); actions.len()];
+    }
+    let start = actions
+        .iter()
+        .position(|a| *a == "transmit")
+        .unwrap_or(actions.len());
+    actions
+        .iter()
+        .enumerate()
+        .map(|(i, action)| {
+            if i < start || ISSUING_SIDE_EVENTS.contains(action) {
+                None
+            } else if INTERNAL_DETAILS.contains(action) {
+                Some(EventView::WithoutDetails)
+            } else {
+                Some(EventView::Whole)
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_responder_reads_the_trail_from_the_transmission_without_the_issuing_sides_remarks() {
+        let trail = [
+            "create",
+            "submit",
+            "return",
+            "submit",
+            "approve",
+            "transmit",
+            "acknowledge",
+            "follow_up_filed",
+            "deadlines_recomputed",
+            "reject",
+            "preserve",
+        ];
+        let issuing = trail_view(&trail, true);
+        assert!(issuing.iter().all(|v| *v == Some(EventView::Whole)));
+        let responder = trail_view(&trail, false);
+        assert_eq!(
+            responder,
+            vec![
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(EventView::Whole),
+                Some(EventView::Whole),
+                None,
+                None,
+                Some(EventView::WithoutDetails),
+                Some(EventView::Whole),
+            ]
+        );
+        // Never transmitted: a responder reads nothing of it.
+        assert!(
+            trail_view(&["create", "submit"], false)
+                .iter()
+                .all(Option::is_none)
+        );
+    }
 
     fn viewer(role: Role, org: &str, jurisdiction: &str) -> Viewer {
         Viewer {
