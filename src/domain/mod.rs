@@ -90,5 +90,6 @@ pub mod lockout;
 pub mod reference;
 pub mod reminders;
 pub mod requests;
+pub mod steps;
 pub mod validation;
 pub mod workflow;

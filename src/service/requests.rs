@@ -10,8 +10,9 @@ use crate::domain::audit::Actor;
 use crate::domain::legal_bases::{Catalogue, ClockKind, LegalBasis, Period, Route, StopEvent};
 use crate::domain::reference::{DataCategory, OrganisationKind, RequestKind};
 use crate::domain::requests::{
-    Content, OffenceCategory, Parties, Patch, RefusalGround, check_basis, missing_for_submission,
+    Content, OffenceCategory, Parties, Patch, check_basis, missing_for_submission,
 };
+use crate::domain::steps;
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{self, Action, Facts, Refusal, Status};
 use crate::error::Error;
@@ -428,53 +429,7 @@ pub fn edit(
     Ok(row)
 }
 
-/// What a transition carries besides the version.
-#[derive(Debug, Clone)]
-pub enum Input {
-    Note(Option<String>),
-    Fulfil {
-        note: Option<String>,
-        no_data: bool,
-    },
-    Return {
-        comment: String,
-    },
-    Reject {
-        reason: String,
-    },
-    Acknowledge {
-        provider_reference: Option<String>,
-    },
-    Preserve {
-        preserved_until: Option<UtcTime>,
-    },
-    AskClarification {
-        question: String,
-    },
-    AnswerClarification {
-        answer: String,
-    },
-    Refuse {
-        ground: RefusalGround,
-        explanation: String,
-    },
-    ReportMoved {
-        to_provider_id: Option<String>,
-        to_jurisdiction: Option<String>,
-        note: String,
-    },
-    /// Notice that the decision on recognition will be late, with the reasons
-    /// and, if known, when it is expected (EIO Art. 12(5)).
-    NotifyDelay {
-        reason: String,
-        expected_by: Option<UtcTime>,
-    },
-    /// The Annex V confirmation: the production request that follows an
-    /// EPOC-PR was issued.
-    ConfirmProduction {
-        follow_up_id: String,
-    },
-}
+pub use crate::domain::steps::Input;
 
 fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, Error> {
     let extension_max = basis
@@ -555,15 +510,6 @@ fn object(text: &str) -> Result<serde_json::Map<String, Value>, Error> {
     }
 }
 
-fn push(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
-    match map.get_mut(key) {
-        Some(Value::Array(list)) => list.push(value),
-        _ => {
-            map.insert(key.to_owned(), Value::Array(vec![value]));
-        }
-    }
-}
-
 fn extension_period(basis: Option<&LegalBasis>) -> Option<TimeDelta> {
     basis?
         .clocks
@@ -609,238 +555,30 @@ pub fn transition(
         return Err(stale(&row));
     }
     let next = decision.map_err(|r| refused(&row, r))?;
-    let now = UtcTime::now();
-    let was_transmitted = row.transmitted_at.is_some();
-    let mut response = object(&row.response)?;
-    let mut notes = object(&row.internal_notes)?;
-    let mut details = serde_json::Map::new();
-    details.insert("from".into(), json!(row.status));
-    details.insert("to".into(), json!(next.as_str()));
-
     let needs_completeness =
         matches!(action, Action::Submit) || (action == Action::Transmit && status == Status::Draft);
     if needs_completeness {
-        let basis = basis.ok_or_else(|| {
-            field(
-                "legal_basis",
-                format!("`{}` is no longer in the catalogue", row.legal_basis),
-            )
-        })?;
-        let mut missing: Vec<FieldError> = missing_for_submission(&content_of(&row)?, basis);
-        if !basis.enabled {
-            missing.insert(
-                0,
-                FieldError {
-                    field: "legal_basis".into(),
-                    message: format!("`{}` is disabled in this deployment", basis.id),
-                },
-            );
-        }
-        if !missing.is_empty() {
-            return Err(Error::invalid(missing));
-        }
+        check_complete(&row, basis)?;
     }
-
-    match (action, input) {
-        (Action::Submit, Input::Note(note)) => {
-            row.submitted_at = Some(now);
-            details.insert("note".into(), json!(note));
+    let was_transmitted = row.transmitted_at.is_some();
+    let found = look_up(conn, &row, basis, &input)?;
+    let step = steps::Step {
+        action,
+        input,
+        from: status,
+        to: next,
+        now: UtcTime::now(),
+        by: &viewer.user_id,
+        extension: extension_period(basis),
+        found,
+    };
+    let outcome = steps::take(step, record_of(&row)).map_err(|refused| match refused {
+        steps::Refused::Field(error) => Error::invalid(vec![error]),
+        steps::Refused::Mismatch(action) => {
+            Error::internal(format!("the body parsed for {action} does not fit it"))
         }
-        (Action::Approve, Input::Note(note)) => {
-            row.approved_at = Some(now);
-            row.approved_by = Some(viewer.user_id.clone());
-            details.insert("ex_post".into(), json!(status != Status::PendingApproval));
-            details.insert("note".into(), json!(note));
-        }
-        (Action::Return, Input::Return { comment }) => {
-            push(
-                &mut notes,
-                "returns",
-                json!({ "at": now, "by": viewer.user_id, "comment": comment }),
-            );
-            details.insert("comment".into(), json!(comment));
-        }
-        (Action::Reject, Input::Reject { reason }) => {
-            notes.insert(
-                "rejection".into(),
-                json!({ "at": now, "by": viewer.user_id, "reason": reason }),
-            );
-            details.insert("reason".into(), json!(reason));
-        }
-        (Action::Transmit, Input::Note(note)) => {
-            row.transmitted_at = Some(now);
-            if status == Status::Draft {
-                row.submitted_at.get_or_insert(now);
-                details.insert("emergency_before_approval".into(), json!(true));
-            }
-            details.insert("note".into(), json!(note));
-        }
-        (Action::Withdraw, Input::Note(note)) => {
-            response.insert("withdrawn".into(), json!({ "at": now, "note": note }));
-            details.insert("note".into(), json!(note));
-        }
-        (Action::Acknowledge, Input::Acknowledge { provider_reference }) => {
-            response.insert(
-                "acknowledged".into(),
-                json!({ "at": now, "provider_reference": provider_reference }),
-            );
-            details.insert("provider_reference".into(), json!(provider_reference));
-        }
-        (Action::Preserve, Input::Preserve { preserved_until }) => {
-            if let Some(until) = preserved_until
-                && until <= now
-            {
-                return Err(field("preserved_until", "must be in the future"));
-            }
-            row.preserved_until = preserved_until;
-            row.answered_at = Some(now);
-            response.insert(
-                "preserved".into(),
-                json!({ "at": now, "until": preserved_until }),
-            );
-            details.insert("preserved_until".into(), json!(preserved_until));
-        }
-        (Action::RequestExtension, Input::Note(note)) => {
-            row.extension_requested = true;
-            push(
-                &mut response,
-                "extensions",
-                json!({ "requested_at": now, "note": note }),
-            );
-            details.insert("note".into(), json!(note));
-        }
-        (Action::ConfirmExtension, Input::Note(note)) => {
-            row.extension_requested = false;
-            row.extensions_granted += 1;
-            if let (Some(until), Some(period)) = (row.preserved_until, extension_period(basis)) {
-                row.preserved_until = Some(until + period);
-            }
-            push(
-                &mut response,
-                "extensions",
-                json!({ "confirmed_at": now, "preserved_until": row.preserved_until, "note": note }),
-            );
-            details.insert("preserved_until".into(), json!(row.preserved_until));
-        }
-        (Action::AskClarification, Input::AskClarification { question }) => {
-            push(
-                &mut response,
-                "clarifications",
-                json!({ "asked_at": now, "question": question }),
-            );
-            details.insert("question".into(), json!(question));
-        }
-        (Action::AnswerClarification, Input::AnswerClarification { answer }) => {
-            push(
-                &mut response,
-                "clarifications",
-                json!({ "answered_at": now, "answer": answer }),
-            );
-            details.insert("answer".into(), json!(answer));
-        }
-        (Action::Fulfil, Input::Fulfil { note, no_data }) => {
-            let items = repo::evidence::count_for_request(conn, &row.id)?;
-            if items == 0 && !no_data {
-                return Err(field(
-                    "no_data",
-                    "upload the evidence first, or state that there is no data (`no_data: true`)",
-                ));
-            }
-            row.answered_at = Some(now);
-            response.insert(
-                "fulfilled".into(),
-                json!({ "at": now, "note": note, "no_data": no_data, "evidence_items": items }),
-            );
-            details.insert("note".into(), json!(note));
-            details.insert("no_data".into(), json!(no_data));
-            details.insert("evidence_items".into(), json!(items));
-        }
-        (
-            Action::Refuse,
-            Input::Refuse {
-                ground,
-                explanation,
-            },
-        ) => {
-            row.answered_at = Some(now);
-            response.insert(
-                "refusal".into(),
-                json!({ "at": now, "ground": ground, "explanation": explanation }),
-            );
-            details.insert("ground".into(), json!(ground));
-            details.insert("explanation".into(), json!(explanation));
-        }
-        (
-            Action::ReportMoved,
-            Input::ReportMoved {
-                to_provider_id,
-                to_jurisdiction,
-                note,
-            },
-        ) => {
-            if let Some(provider) = &to_provider_id {
-                let org = repo::organisations::get(conn, provider)?;
-                if org.is_none_or(|o| o.kind != OrganisationKind::Provider) {
-                    return Err(field("to_provider_id", format!("no provider `{provider}`")));
-                }
-            }
-            if let Some(code) = &to_jurisdiction
-                && repo::jurisdictions::get(conn, code)?.is_none()
-            {
-                return Err(field(
-                    "to_jurisdiction",
-                    format!("no jurisdiction `{code}`"),
-                ));
-            }
-            if next == Status::Moved {
-                row.answered_at = Some(now);
-            }
-            let report = json!({
-                "at": now, "to_provider_id": to_provider_id,
-                "to_jurisdiction": to_jurisdiction, "note": note,
-            });
-            push(&mut response, "moved", report.clone());
-            details.insert("report".into(), report);
-        }
-        (Action::Release, Input::Note(note)) => {
-            response.insert("released".into(), json!({ "at": now, "note": note }));
-            details.insert("note".into(), json!(note));
-        }
-        (Action::Decide, Input::Note(note)) => {
-            response.insert("decided".into(), json!({ "at": now, "note": note }));
-            details.insert("note".into(), json!(note));
-        }
-        (
-            Action::NotifyDelay,
-            Input::NotifyDelay {
-                reason,
-                expected_by,
-            },
-        ) => {
-            if expected_by.is_some_and(|at| at <= now) {
-                return Err(field("expected_by", "must be in the future"));
-            }
-            let notice = json!({ "at": now, "reason": reason, "expected_by": expected_by });
-            response.insert("delay_notice".into(), notice.clone());
-            details.insert("notice".into(), notice);
-        }
-        (Action::ConfirmProduction, Input::ConfirmProduction { follow_up_id }) => {
-            let child = confirmable(conn, &row, basis, &follow_up_id)?;
-            let confirmation = json!({
-                "at": now, "follow_up_id": child.id, "follow_up_reference": child.reference,
-            });
-            response.insert("production_confirmed".into(), confirmation.clone());
-            details.insert("confirmation".into(), confirmation);
-        }
-        (action, _) => {
-            return Err(Error::internal(format!(
-                "the body parsed for {action} does not fit it"
-            )));
-        }
-    }
-    row.status = next;
-    row.response = Value::Object(response).to_string();
-    row.internal_notes = Value::Object(notes).to_string();
+    })?;
+    let details = apply(&mut row, next, outcome)?;
     save(conn, &mut row)?;
     let event = audit(conn, actor, &row, action.as_str(), Value::Object(details))?;
     crate::service::notify::on_transition(
@@ -860,6 +598,117 @@ pub fn transition(
         clocks::refresh(conn, rules, &parent)?;
     }
     Ok(row)
+}
+
+/// A request is submitted (or an emergency transmitted from draft) only whole,
+/// on a legal basis this deployment offers.
+fn check_complete(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<(), Error> {
+    let basis = basis.ok_or_else(|| {
+        field(
+            "legal_basis",
+            format!("`{}` is no longer in the catalogue", row.legal_basis),
+        )
+    })?;
+    let mut missing: Vec<FieldError> = missing_for_submission(&content_of(row)?, basis);
+    if !basis.enabled {
+        missing.insert(
+            0,
+            FieldError {
+                field: "legal_basis".into(),
+                message: format!("`{}` is disabled in this deployment", basis.id),
+            },
+        );
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(missing))
+    }
+}
+
+/// What a step needs from other rows: the evidence delivered, the provider
+/// and jurisdiction a "data moved" report names, the follow-up a
+/// confirmation names.
+fn look_up(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    basis: Option<&LegalBasis>,
+    input: &Input,
+) -> Result<steps::Found, Error> {
+    let mut found = steps::Found::default();
+    match input {
+        Input::Fulfil { .. } => {
+            found.evidence_items = repo::evidence::count_for_request(conn, &row.id)?;
+        }
+        Input::ReportMoved {
+            to_provider_id,
+            to_jurisdiction,
+            ..
+        } => {
+            if let Some(provider) = to_provider_id {
+                let org = repo::organisations::get(conn, provider)?;
+                if org.is_none_or(|o| o.kind != OrganisationKind::Provider) {
+                    return Err(field("to_provider_id", format!("no provider `{provider}`")));
+                }
+            }
+            if let Some(code) = to_jurisdiction
+                && repo::jurisdictions::get(conn, code)?.is_none()
+            {
+                return Err(field(
+                    "to_jurisdiction",
+                    format!("no jurisdiction `{code}`"),
+                ));
+            }
+        }
+        Input::ConfirmProduction { follow_up_id } => {
+            let child = confirmable(conn, row, basis, follow_up_id)?;
+            found.follow_up = Some((child.id, child.reference));
+        }
+        _ => {}
+    }
+    Ok(found)
+}
+
+fn record_of(row: &RequestRow) -> steps::Record {
+    steps::Record {
+        submitted_at: row.submitted_at,
+        approved_at: row.approved_at,
+        approved_by: row.approved_by.clone(),
+        transmitted_at: row.transmitted_at,
+        answered_at: row.answered_at,
+        preserved_until: row.preserved_until,
+        extension_requested: row.extension_requested,
+        extensions_granted: row.extensions_granted,
+    }
+}
+
+/// Writes a step's outcome into the row; returns the audit event's details.
+fn apply(
+    row: &mut RequestRow,
+    next: Status,
+    outcome: steps::Outcome,
+) -> Result<serde_json::Map<String, Value>, Error> {
+    let steps::Outcome {
+        record,
+        response,
+        notes,
+        details,
+    } = outcome;
+    row.submitted_at = record.submitted_at;
+    row.approved_at = record.approved_at;
+    row.approved_by = record.approved_by;
+    row.transmitted_at = record.transmitted_at;
+    row.answered_at = record.answered_at;
+    row.preserved_until = record.preserved_until;
+    row.extension_requested = record.extension_requested;
+    row.extensions_granted = record.extensions_granted;
+    let (mut said, mut noted) = (object(&row.response)?, object(&row.internal_notes)?);
+    steps::write_entries(&mut said, response);
+    steps::write_entries(&mut noted, notes);
+    row.response = Value::Object(said).to_string();
+    row.internal_notes = Value::Object(noted).to_string();
+    row.status = next;
+    Ok(details)
 }
 
 /// Files a follow-up: a new draft in the same case, linked to `parent_id` (the
