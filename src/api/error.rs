@@ -64,7 +64,6 @@ fn detail(err: &Error) -> String {
 /// `errors` lists the fields at fault on a 422; a 409 may carry more members
 /// (`current_version`, `status`...).
 #[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
 pub struct Problem {
     /// `urn:mlat:problem:<slug>`, stable for a kind of problem.
     #[serde(rename = "type")]
