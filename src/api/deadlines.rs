@@ -16,13 +16,11 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadlineOut {
     pub request_id: String,
-    #[schema(value_type = crate::domain::deadlines::DeadlineKind)]
-    pub kind: String,
+    pub kind: crate::domain::deadlines::DeadlineKind,
     pub due_at: UtcTime,
     pub due_local: String,
     pub timezone: String,
-    #[schema(value_type = DeadlineStatus)]
-    pub status: String,
+    pub status: DeadlineStatus,
     pub explanation: String,
     pub citation: String,
     pub verification: String,

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::requests;
 use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
 use crate::domain::audit::{Actor, REFERENCE_CHAIN};
-use crate::domain::deadlines::Deadline;
+use crate::domain::deadlines::{Deadline, DeadlineKind, DeadlineStatus};
 use crate::domain::legal_bases::Catalogue;
 use crate::domain::reference::{
     HOLIDAYS_JSON, JurisdictionCode, MEMBERSHIPS_JSON, default_memberships,
@@ -131,7 +131,7 @@ pub fn recompute_all(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Reading {
     due_at: UtcTime,
-    status: String,
+    status: DeadlineStatus,
     explanation: String,
 }
 
@@ -145,7 +145,7 @@ fn recompute_one(
     let Some(row) = repo::requests::get(conn, id)? else {
         return Ok(false);
     };
-    let before: BTreeMap<String, Reading> = repo::deadlines::for_request(conn, id)?
+    let before: BTreeMap<DeadlineKind, Reading> = repo::deadlines::for_request(conn, id)?
         .into_iter()
         .map(|d| {
             (
@@ -159,14 +159,14 @@ fn recompute_one(
         })
         .collect();
     let computed: Vec<Deadline> = clocks::compute(conn, rules, &row, UtcTime::now())?;
-    let after: BTreeMap<String, Reading> = computed
+    let after: BTreeMap<DeadlineKind, Reading> = computed
         .iter()
         .map(|d| {
             (
-                d.kind.as_str().to_owned(),
+                d.kind,
                 Reading {
                     due_at: d.due_at,
-                    status: d.status.as_str().to_owned(),
+                    status: d.status,
                     explanation: d.explanation.clone(),
                 },
             )

@@ -162,12 +162,10 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
     repo::deadlines::replace_for_request(conn, &row, &computed)?;
     let creator = repo::users::get(conn, &row.created_by)?;
     for d in repo::deadlines::for_request(conn, &row.id)? {
-        let Ok(kind) = DeadlineKind::parse(&d.kind) else {
-            continue;
-        };
+        let kind = d.kind;
         let due_key = d.due_at.to_datetime().timestamp_micros();
-        match d.status.as_str() {
-            "missed" if d.missed_noticed_at.is_none() => {
+        match d.status {
+            DeadlineStatus::Missed if d.missed_noticed_at.is_none() => {
                 let mut recipients: Vec<_> = creator.iter().filter(|u| u.active).cloned().collect();
                 recipients.extend(repo::users::active_central_authority_users(
                     conn,
@@ -202,7 +200,7 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
                 repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
                 done.missed += 1;
             }
-            "open" if kind != DeadlineKind::EnforcingReview => {
+            DeadlineStatus::Open if kind != DeadlineKind::EnforcingReview => {
                 let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
                     continue;
                 };
