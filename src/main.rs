@@ -213,11 +213,11 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         } => {
             let state = startup::prepare(settings).map_err(|e| e.to_string())?;
             let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let mlat::store::Checked {
+            let mlat::service::evidence::Checked {
                 files: checked,
                 damage,
                 in_the_clear,
-            } = mlat::store::verify_all(&mut conn, &state.store)?;
+            } = mlat::service::evidence::verify_all(&mut conn, &state.store)?;
             if in_the_clear > 0 {
                 println!(
                     "{in_the_clear} files are stored in the clear: run `mlat evidence encrypt`"

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
 use crate::repo::requests::RequestRow;
+use crate::store::{EvidenceStore, Reread};
 
 /// States in which the responder may deliver.
 pub const OPEN_FOR_EVIDENCE: [Status; 3] =
@@ -100,4 +101,52 @@ pub fn record(
                 "media_type": row.media_type }),
     )?;
     Ok(row)
+}
+
+/// A stored file that does not match what was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Damage {
+    pub sha256: String,
+    pub problem: String,
+}
+
+/// What `verify_all` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub files: usize,
+    pub damage: Vec<Damage>,
+    /// Files still stored in the clear (run `mlat evidence encrypt`).
+    pub in_the_clear: usize,
+}
+
+/// Re-reads every recorded file, decrypting it, and hashes its plaintext;
+/// returns what is missing or altered.
+pub fn verify_all(conn: &mut DbConn, store: &EvidenceStore) -> Result<Checked, String> {
+    let files = repo::evidence::all_hashes(conn).map_err(|e| e.to_string())?;
+    let mut checked = Checked {
+        files: files.len(),
+        ..Default::default()
+    };
+    for (sha256, size) in &files {
+        let problem = match store.reread(sha256).map_err(|e| e.to_string())? {
+            Reread::Missing => Some("missing".to_owned()),
+            Reread::Altered(reason) => Some(format!("altered: {reason}")),
+            Reread::Read {
+                sha256: actual,
+                size: actual_size,
+                sealed,
+            } => {
+                checked.in_the_clear += usize::from(!sealed);
+                (actual != *sha256 || actual_size != *size as u64)
+                    .then(|| format!("altered: now {actual_size} bytes hashing to {actual}"))
+            }
+        };
+        if let Some(problem) = problem {
+            checked.damage.push(Damage {
+                sha256: sha256.clone(),
+                problem,
+            });
+        }
+    }
+    Ok(checked)
 }
