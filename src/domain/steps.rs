@@ -60,8 +60,8 @@ pub enum Input {
     },
 }
 
-/// The request's dates and flags a step may set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The request's dates and flags a step may set (a new draft's: the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     pub submitted_at: Option<UtcTime>,
     pub approved_at: Option<UtcTime>,
@@ -335,16 +335,7 @@ mod tests {
     use super::*;
 
     fn record() -> Record {
-        Record {
-            submitted_at: None,
-            approved_at: None,
-            approved_by: None,
-            transmitted_at: None,
-            answered_at: None,
-            preserved_until: None,
-            extension_requested: false,
-            extensions_granted: 0,
-        }
+        Record::default()
     }
 
     fn at(text: &str) -> UtcTime {
