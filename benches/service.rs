@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use clap::Parser;
 use diesel::{Connection, ExpressionMethods, PgConnection, RunQueryDsl};
 use mlat::config::Settings;
-use mlat::db::{Backend, DbConn, UtcTime, lock_row, new_id, write_tx};
+use mlat::db::{Backend, DbConn, lock_row, new_id, write_tx};
 use mlat::domain::access::Viewer;
 use mlat::domain::audit::{Actor, Event, compute_hash, request_chain};
 use mlat::domain::reference::{
@@ -40,6 +40,7 @@ use mlat::service::accounts::{self, NewUser};
 use mlat::service::reference::{self as reference, NewJurisdiction, NewOrganisation};
 use mlat::service::requests::{self as requests, Input};
 use mlat::state::AppState;
+use mlat::time::UtcTime;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

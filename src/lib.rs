@@ -18,5 +18,6 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod time;
 
 pub use startup::Application;

@@ -181,7 +181,7 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
                 &mut conn,
                 &state.writers,
                 &state.rules(),
-                mlat::db::UtcTime::now(),
+                mlat::time::UtcTime::now(),
             )
             .map_err(|e| describe(&e))?;
             println!(

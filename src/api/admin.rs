@@ -5,14 +5,15 @@ use serde_json::json;
 
 use super::paging::Items;
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::db::schema::outbox;
 use crate::domain::audit::SYSTEM_CHAIN;
+use crate::domain::messages::{MessageKind, MessageStatus};
 use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::outbox::OutboxRow;
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -26,11 +27,11 @@ pub struct OutboxQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OutboxOut {
     pub id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub request_id: Option<String>,
     pub recipient_email: String,
     pub subject: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
     pub next_attempt_at: UtcTime,
     pub last_error: Option<String>,
@@ -56,8 +57,6 @@ impl From<OutboxRow> for OutboxOut {
     }
 }
 
-const STATUSES: [&str; 4] = ["pending", "sending", "sent", "dead"];
-
 /// Outbox messages by status (default: dead), oldest first, for administrators.
 #[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin", security(("bearer" = [])), params(OutboxQuery),
     responses((status = 200, description = "Outbox messages in that status, oldest first", body = Items<OutboxOut>)))]
@@ -67,13 +66,10 @@ pub async fn outbox(
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
-    let status = query.status.clone().unwrap_or_else(|| "dead".into());
-    if !STATUSES.contains(&status.as_str()) {
-        return Err(Error::field(
-            "status",
-            format!("is one of {}", STATUSES.join(", ")),
-        ));
-    }
+    let status = match &query.status {
+        None => MessageStatus::Dead,
+        Some(text) => MessageStatus::parse(text).map_err(|e| Error::field("status", e))?,
+    };
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Error::field("limit", "must be from 1 to 200"));
@@ -107,10 +103,10 @@ pub async fn retry(
             let changed = diesel::update(
                 outbox::table
                     .filter(outbox::id.eq(&id))
-                    .filter(outbox::status.eq("dead")),
+                    .filter(outbox::status.eq(MessageStatus::Dead)),
             )
             .set((
-                outbox::status.eq("pending"),
+                outbox::status.eq(MessageStatus::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
             ))

@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 use super::paging::{PageOut, PageQuery};
 use super::requests::RequestSummary;
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::domain::reference::Role;
 use crate::domain::requests::{OffenceCategory, Priority};
 use crate::domain::validation::{Errors, text_field};
@@ -13,6 +12,7 @@ use crate::repo;
 use crate::repo::cases::CaseRow;
 use crate::service::cases::{self, NewCase};
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

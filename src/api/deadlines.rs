@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{Items, PageOut};
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::domain::access::RequestAccess;
 use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE, for_responder};
 use crate::domain::validation::Errors;
@@ -12,6 +11,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::deadlines::{BoardQuery, DeadlineRow};
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadlineOut {

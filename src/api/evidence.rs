@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use super::error::Problem;
 use super::paging::Items;
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
 use crate::error::Error;
 use crate::repo;
@@ -15,6 +14,7 @@ use crate::repo::evidence::EvidenceRow;
 use crate::service::evidence::{self as service, Delivered};
 use crate::state::AppState;
 use crate::store::{Plain, ReceiveError};
+use crate::time::UtcTime;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvidenceOut {

@@ -3,7 +3,6 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::domain::reference::{
     JurisdictionCode, default_memberships, parse_membership, parse_timezone,
 };
@@ -13,6 +12,7 @@ use crate::repo;
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::service::reference::{self, JurisdictionChange, NewJurisdiction};
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

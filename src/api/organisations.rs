@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
 use crate::domain::validation::{Email, Errors, text_field};
 use crate::error::Error;
@@ -13,6 +12,7 @@ use crate::repo;
 use crate::repo::organisations::{Filter, OrganisationRow};
 use crate::service::reference::{self, NewOrganisation};
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 /// Longest retention a provider profile may state: 100 years.
 const MAX_RETENTION_DAYS: i64 = 36_500;

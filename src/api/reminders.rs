@@ -3,19 +3,20 @@ use serde::Serialize;
 
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
-use crate::db::UtcTime;
+use crate::domain::messages::{MessageKind, MessageStatus};
 use crate::error::Error;
 use crate::repo;
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReminderOut {
     pub id: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub request_id: Option<String>,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub created_at: UtcTime,
     pub sent_at: Option<UtcTime>,
 }

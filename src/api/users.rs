@@ -3,7 +3,6 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
-use crate::db::UtcTime;
 use crate::domain::reference::Role;
 use crate::domain::validation::{Email, Errors, password_policy, text_field};
 use crate::error::Error;
@@ -11,6 +10,7 @@ use crate::repo;
 use crate::repo::users::UserRow;
 use crate::service::accounts::{self, NewUser, UserChange};
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,5 +10,5 @@ pub mod writers;
 
 pub use conn::{Backend, DatabaseUrl, DbConn, lock_row, optimize, write_tx};
 pub use pool::{Pool, PooledConn};
-pub use types::{UtcTime, new_id};
+pub use types::new_id;
 pub use writers::WriterQueue;

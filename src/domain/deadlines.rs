@@ -22,7 +22,7 @@ use super::legal_bases::{
 };
 use super::reference::{DataCategory, RequestKind};
 use super::workflow::Status;
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 vocabulary!(
     DeadlineKind {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::validation::{Email, Errors};
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 vocabulary!(
     IdentifierType {

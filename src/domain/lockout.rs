@@ -3,7 +3,7 @@
 
 use chrono::TimeDelta;
 
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 pub const MAX_FAILURES: i32 = 5;
 pub const WINDOW: TimeDelta = TimeDelta::minutes(15);

@@ -87,6 +87,7 @@ pub mod evidence;
 pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;
+pub mod messages;
 pub mod reference;
 pub mod reminders;
 pub mod requests;

@@ -6,7 +6,7 @@
 use chrono::TimeDelta;
 use serde::Serialize;
 
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Mark {

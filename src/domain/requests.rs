@@ -7,7 +7,7 @@ use super::identifiers::Identifier;
 use super::legal_bases::{LegalBasis, Route};
 use super::reference::{DataCategory, OrganisationKind, RequestKind};
 use super::validation::FieldError;
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 vocabulary!(
     /// What a case is about. `information_system_attack` stands for the

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::requests::RefusalGround;
 use super::validation::FieldError;
 use super::workflow::{Action, Status};
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 /// What a step carries besides the version: its parsed body.
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::UtcTime;
 use crate::service::watcher;
 use crate::state::AppState;
+use crate::time::UtcTime;
 
 /// Sends what the outbox holds every `interval` until the server stops.
 pub fn spawn_sender(state: Arc<AppState>, interval: Duration) {

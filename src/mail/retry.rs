@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::db::UtcTime;
+use crate::time::UtcTime;
 
 pub const CAP: TimeDelta = TimeDelta::hours(6);
 

@@ -15,9 +15,11 @@ use serde::Serialize;
 use super::retry::{self, Next};
 use crate::config::MailSettings;
 use crate::db::schema::outbox;
-use crate::db::{DbConn, UtcTime, WriterQueue};
+use crate::db::{DbConn, WriterQueue};
+use crate::domain::messages::MessageStatus;
 use crate::error::Error;
 use crate::repo::outbox::OutboxRow;
+use crate::time::UtcTime;
 
 enum Transport {
     Smtp(SmtpTransport),
@@ -117,7 +119,7 @@ fn claim(conn: &mut DbConn, writers: &WriterQueue, now: UtcTime) -> Result<Vec<O
         }
         diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
             .set((
-                outbox::status.eq("sending"),
+                outbox::status.eq(MessageStatus::Sending),
                 outbox::next_attempt_at.eq(now + LEASE),
             ))
             .execute(conn)?;
@@ -191,10 +193,6 @@ fn compose(mailer: &Mailer, to: &str, rows: &[&OutboxRow]) -> Result<Message, St
         .map_err(|e| e.to_string())
 }
 
-fn is_digestible(kind: &str) -> bool {
-    matches!(kind, "reminder" | "deadline_missed")
-}
-
 fn record(
     conn: &mut DbConn,
     mailer: &Mailer,
@@ -208,7 +206,7 @@ fn record(
             Ok(()) => {
                 diesel::update(outbox::table.find(&row.id))
                     .set((
-                        outbox::status.eq("sent"),
+                        outbox::status.eq(MessageStatus::Sent),
                         outbox::sent_at.eq(Some(now)),
                         outbox::attempts.eq(row.attempts + 1),
                         outbox::last_error.eq(None::<String>),
@@ -226,12 +224,12 @@ fn record(
                 ) {
                     Next::RetryAt(at) => {
                         report.retried += 1;
-                        ("pending", at)
+                        (MessageStatus::Pending, at)
                     }
                     Next::Dead => {
                         report.dead += 1;
                         tracing::error!(outbox = %row.id, %error, "message dead after {attempts} attempts");
-                        ("dead", now)
+                        (MessageStatus::Dead, now)
                     }
                 };
                 diesel::update(outbox::table.find(&row.id))
@@ -261,7 +259,7 @@ pub fn send_pass(
     let mut digests: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
     let mut singles = Vec::new();
     for row in &claimed {
-        if is_digestible(&row.kind) {
+        if row.kind.is_digestible() {
             digests
                 .entry(row.recipient_email.as_str())
                 .or_default()

@@ -3,8 +3,9 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{audit_chains, audit_events};
-use crate::db::{DbConn, UtcTime, lock_row, new_id};
+use crate::db::{DbConn, lock_row, new_id};
 use crate::domain::audit::{Actor, ChainBreak, Event, GENESIS, Head, compute_hash, verify_chain};
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]

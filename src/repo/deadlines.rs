@@ -1,11 +1,12 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{deadlines, organisations, requests};
-use crate::db::{DbConn, UtcTime, new_id};
+use crate::db::{DbConn, new_id};
 use crate::domain::access::Viewer;
 use crate::domain::deadlines::{Deadline, ISSUING_SIDE};
 use crate::domain::reference::Role;
 use crate::repo::requests::RequestRow;
+use crate::time::UtcTime;
 
 type Db = <DbConn as diesel::Connection>::Backend;
 type Visible<QS> = Box<dyn BoxableExpression<QS, Db, SqlType = diesel::sql_types::Bool>>;

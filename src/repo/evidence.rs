@@ -1,8 +1,9 @@
 use diesel::prelude::*;
 
+use crate::db::DbConn;
 use crate::db::schema::{evidence, requests};
-use crate::db::{DbConn, UtcTime};
 use crate::domain::access::Viewer;
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evidence)]

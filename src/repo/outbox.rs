@@ -5,20 +5,22 @@ use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use super::{Page, PageRequest};
 use crate::db::schema::outbox;
-use crate::db::{DbConn, UtcTime, new_id};
+use crate::db::{DbConn, new_id};
+use crate::domain::messages::{MessageKind, MessageStatus};
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: String,
     pub dedupe_key: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub request_id: Option<String>,
     pub recipient_user_id: Option<String>,
     pub recipient_email: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
     pub next_attempt_at: UtcTime,
     pub last_error: Option<String>,
@@ -29,7 +31,7 @@ pub struct OutboxRow {
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub dedupe_key: String,
-    pub kind: &'a str,
+    pub kind: MessageKind,
     pub request_id: Option<&'a str>,
     pub recipient_user_id: Option<&'a str>,
     pub recipient_email: &'a str,
@@ -81,7 +83,7 @@ pub fn reminders_for(
 ) -> QueryResult<Page<OutboxRow>> {
     let mut query = outbox::table
         .filter(outbox::recipient_user_id.eq(user_id))
-        .filter(outbox::kind.eq_any(["reminder", "deadline_missed"]))
+        .filter(outbox::kind.eq_any([MessageKind::Reminder, MessageKind::DeadlineMissed]))
         .select(OutboxRow::as_select())
         .order(outbox::id.desc())
         .limit(page.limit + 1)

@@ -1,12 +1,13 @@
 use diesel::prelude::*;
 
 use super::{Page, PageRequest};
+use crate::db::DbConn;
 use crate::db::schema::requests;
-use crate::db::{DbConn, UtcTime};
 use crate::domain::access::{RequestAccess, Viewer};
 use crate::domain::reference::RequestKind;
 use crate::domain::reference::Role;
 use crate::domain::workflow::Status;
+use crate::time::UtcTime;
 
 type Db = <DbConn as diesel::Connection>::Backend;
 

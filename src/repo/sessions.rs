@@ -3,8 +3,9 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{login_throttle, refresh_tokens};
-use crate::db::{DbConn, UtcTime, lock_row};
+use crate::db::{DbConn, lock_row};
 use crate::domain::lockout::{Throttle, WINDOW};
+use crate::time::UtcTime;
 
 /// Reads the throttle of `email` with its row locked for the rest of the
 /// transaction, creating it first if need be. Call inside `write_tx`.

@@ -2,8 +2,9 @@
 
 use diesel::prelude::*;
 
+use crate::db::DbConn;
 use crate::db::schema::settings;
-use crate::db::{DbConn, UtcTime};
+use crate::time::UtcTime;
 
 pub fn get(conn: &mut DbConn, key: &str) -> QueryResult<Option<String>> {
     settings::table

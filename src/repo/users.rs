@@ -1,8 +1,9 @@
 use diesel::prelude::*;
 
 use super::{Page, PageRequest};
+use crate::db::DbConn;
 use crate::db::schema::{organisations, refresh_tokens, users};
-use crate::db::{DbConn, UtcTime};
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]

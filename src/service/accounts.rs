@@ -1,7 +1,7 @@
 //! User accounts.
 
 use crate::auth::password;
-use crate::db::{DbConn, UtcTime, new_id};
+use crate::db::{DbConn, new_id};
 use crate::domain::audit::{Actor, user_chain};
 use crate::domain::reference::Role;
 use crate::domain::validation::Email;
@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::repo::audit::NewEvent;
 use crate::repo::users::UserRow;
 use crate::repo::{self, is_unique_violation};
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone)]
 pub struct NewUser {

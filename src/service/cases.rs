@@ -1,12 +1,13 @@
 //! Cases: an agency's investigations, which requests are filed against.
 
-use crate::db::{DbConn, UtcTime, new_id};
+use crate::db::{DbConn, new_id};
 use crate::domain::audit::Actor;
 use crate::domain::requests::{OffenceCategory, Priority};
 use crate::error::Error;
 use crate::repo::audit::NewEvent;
 use crate::repo::cases::CaseRow;
 use crate::repo::{self, is_unique_violation};
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone)]
 pub struct NewCase {

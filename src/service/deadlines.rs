@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use crate::db::DbConn;
 use crate::db::schema::requests;
-use crate::db::{DbConn, UtcTime};
 use crate::domain::deadlines::{
     self, Calendar, Deadline, Facts, FollowUp, ProductionConfirmation, Targets,
 };
@@ -17,6 +17,7 @@ use crate::domain::workflow::Status;
 use crate::error::Error;
 use crate::repo;
 use crate::repo::requests::RequestRow;
+use crate::time::UtcTime;
 use diesel::prelude::*;
 
 /// What the deadline rules need besides the request: the catalogue in force and

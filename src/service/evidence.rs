@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::db::{DbConn, UtcTime, lock_row, new_id};
+use crate::db::{DbConn, lock_row, new_id};
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
 use crate::domain::workflow::Status;
@@ -11,6 +11,7 @@ use crate::repo;
 use crate::repo::evidence::EvidenceRow;
 use crate::repo::requests::RequestRow;
 use crate::store::{EvidenceStore, Reread};
+use crate::time::UtcTime;
 
 /// States in which the responder may deliver.
 pub const OPEN_FOR_EVIDENCE: [Status; 3] =

@@ -4,9 +4,10 @@
 //! families whose every token has expired. Neither is a record anyone needs:
 //! sign-ins, failures, lockouts and reuses are in the audit trail.
 
-use crate::db::{DbConn, UtcTime, WriterQueue};
+use crate::db::{DbConn, WriterQueue};
 use crate::error::Error;
 use crate::repo;
+use crate::time::UtcTime;
 
 /// What one purge deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! happened, what is needed, a link. Never case facts, identifiers or victims.
 
 use crate::db::DbConn;
+use crate::domain::messages::MessageKind;
 use crate::domain::workflow::Action;
 use crate::error::Error;
 use crate::repo;
@@ -149,7 +150,7 @@ pub fn on_transition(
             conn,
             &NewMessage {
                 dedupe_key: format!("event:{event_id}:{key}"),
-                kind: action.as_str(),
+                kind: MessageKind::Step(action),
                 request_id: Some(&row.id),
                 recipient_user_id: user.as_ref().map(|u| u.id.as_str()),
                 recipient_email: email,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
 
-use crate::db::{DbConn, UtcTime, new_id};
+use crate::db::{DbConn, new_id};
 use crate::domain::audit::{Actor, REFERENCE_CHAIN};
 use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
 use crate::domain::validation::Email;
@@ -13,6 +13,7 @@ use crate::repo::audit::NewEvent;
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::repo::organisations::OrganisationRow;
 use crate::repo::{self, is_unique_violation};
+use crate::time::UtcTime;
 
 #[derive(Debug, Clone)]
 pub struct NewJurisdiction {

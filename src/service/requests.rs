@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use crate::db::{DbConn, UtcTime, lock_row, new_id};
+use crate::db::{DbConn, lock_row, new_id};
 use crate::domain::access::Viewer;
 use crate::domain::audit::Actor;
 use crate::domain::legal_bases::{Catalogue, ClockKind, LegalBasis, Period, Route, StopEvent};
@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::requests::RequestRow;
 use crate::service::deadlines::{self as clocks, Rules};
+use crate::time::UtcTime;
 
 /// A request's content as the creator wrote it, before the responder and the
 /// executing jurisdiction are resolved against reference data.

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::auth::password;
 use crate::auth::tokens::{self, ACCESS_TTL, Holder, REFRESH_TTL, TokenKeys};
-use crate::db::{DbConn, Pool, UtcTime, WriterQueue, new_id};
+use crate::db::{DbConn, Pool, WriterQueue, new_id};
 use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
 use crate::domain::validation::Email;
@@ -14,6 +14,7 @@ use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::sessions::RefreshTokenRow;
 use crate::repo::users::UserRow;
+use crate::time::UtcTime;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {

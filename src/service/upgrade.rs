@@ -14,7 +14,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::requests;
-use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
+use crate::db::{DbConn, WriterQueue, lock_row};
 use crate::domain::audit::{Actor, REFERENCE_CHAIN};
 use crate::domain::deadlines::{Deadline, DeadlineKind, DeadlineStatus};
 use crate::domain::legal_bases::Catalogue;
@@ -26,6 +26,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::service::deadlines::{self as clocks, Rules};
+use crate::time::UtcTime;
 
 /// The meaning of `domain::deadlines::compute`: changed whenever the same facts
 /// would give other dates or statuses.

@@ -6,9 +6,10 @@ use chrono::TimeDelta;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::db::{DbConn, UtcTime, WriterQueue, lock_row};
+use crate::db::{DbConn, WriterQueue, lock_row};
 use crate::domain::audit::Actor;
 use crate::domain::deadlines::{DeadlineKind, DeadlineStatus};
+use crate::domain::messages::MessageKind;
 use crate::domain::reminders;
 use crate::domain::workflow::Status;
 use crate::error::Error;
@@ -17,6 +18,7 @@ use crate::repo::deadlines::DeadlineRow;
 use crate::repo::outbox::NewMessage;
 use crate::repo::requests::RequestRow;
 use crate::service::deadlines::{self as clocks, Rules};
+use crate::time::UtcTime;
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -177,7 +179,7 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
                         conn,
                         &NewMessage {
                             dedupe_key: format!("missed:{}:{due_key}:{}", d.id, user.id),
-                            kind: "deadline_missed",
+                            kind: MessageKind::DeadlineMissed,
                             request_id: Some(&row.id),
                             recipient_user_id: Some(&user.id),
                             recipient_email: &user.email,
@@ -223,7 +225,7 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
                             mark.as_str(),
                             user.id
                         ),
-                        kind: "reminder",
+                        kind: MessageKind::Reminder,
                         request_id: Some(&row.id),
                         recipient_user_id: Some(&user.id),
                         recipient_email: &user.email,

@@ -507,8 +507,8 @@ async fn sign_in_rows(app: &TestApp, email: &str, family: &str) -> (i64, i64, i6
 /// live token is kept whole, so that reusing its rotated token still revokes it.
 async fn spent_sign_in_state_is_forgotten_and_live_state_kept(app: &TestApp) {
     use mlat::auth::tokens::hash_refresh_token;
-    use mlat::db::UtcTime;
     use mlat::repo::sessions::{RefreshTokenRow, insert_refresh};
+    use mlat::time::UtcTime;
     let w = app.world().await;
     let now = chrono::Utc::now();
     let at = move |minutes: i64| now + chrono::TimeDelta::minutes(minutes);

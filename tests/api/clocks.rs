@@ -459,7 +459,7 @@ async fn an_upgrade_recomputes_stored_deadlines_and_corrects_memberships(app: &T
     // What an older version stored: an expiry a month late, Ireland as a
     // Budapest Party, and no record of the rules it used.
     let id = preserved["id"].as_str().unwrap().to_owned();
-    let late = mlat::db::UtcTime::from(instant(&right["due_at"]) + TimeDelta::days(30));
+    let late = mlat::time::UtcTime::from(instant(&right["due_at"]) + TimeDelta::days(30));
     let state = app.state.clone();
     let report = actix_web::web::block(move || {
         let mut conn = state.pool.get().unwrap();

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use actix_web::web;
 use chrono::{TimeDelta, Utc};
 use mailin_embedded::{Handler, Response, Server, response};
-use mlat::db::UtcTime;
 use mlat::mail::{SendReport, send_pass};
+use mlat::time::UtcTime;
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};

@@ -3,8 +3,9 @@
 
 use actix_web::web;
 use chrono::{DateTime, TimeDelta, Utc};
-use mlat::db::UtcTime;
+use mlat::domain::messages::MessageKind;
 use mlat::service::watcher::{self, Report};
+use mlat::time::UtcTime;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -293,8 +294,11 @@ async fn two_watchers_racing_queue_each_message_once(app: &TestApp) {
     })
     .await
     .unwrap();
-    let reminders = kinds.iter().filter(|k| *k == "reminder").count();
-    let missed = kinds.iter().filter(|k| *k == "deadline_missed").count();
+    let count = |kind| kinds.iter().filter(|k| **k == kind).count();
+    let (reminders, missed) = (
+        count(MessageKind::Reminder),
+        count(MessageKind::DeadlineMissed),
+    );
     assert_eq!(
         (reminders, missed),
         (1, 2),

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
-use crate::db::UtcTime;
 use crate::domain::access::Viewer;
 use crate::domain::identifiers::{self, Identifier, IdentifierIn, parse_instant};
 use crate::domain::reference::{DataCategory, JurisdictionCode, RequestKind};
@@ -14,6 +13,7 @@ use crate::domain::workflow::Status;
 use crate::error::Error;
 use crate::repo::requests::RequestRow;
 use crate::service::requests::Drafted;
+use crate::time::UtcTime;
 
 pub(super) const FACTS_MAX: usize = 20_000;
 pub(super) const TEXT_MAX: usize = 5_000;

@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 
 use crate::api::error::serde_error;
 
-use crate::db::UtcTime;
 use crate::domain::requests::RefusalGround;
 use crate::domain::validation::{Errors, text_field};
 use crate::domain::workflow::Action;
 use crate::error::Error;
 use crate::service::requests::Input;
+use crate::time::UtcTime;
 
 use super::documents::*;
 
