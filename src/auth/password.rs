@@ -21,7 +21,7 @@ type Job = Box<dyn FnOnce() + Send>;
 static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
-    for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+    for i in 0..hasher_count() {
         let receiver = receiver.clone();
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
@@ -41,6 +41,38 @@ static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
     }
     sender
 });
+
+fn hasher_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Every hashing thread busy until this is dropped: lets a test look at a
+/// sign-in while its password waits for a hasher, without guessing how long.
+#[cfg(test)]
+pub(crate) struct HeldHashers {
+    _release: mpsc::Sender<()>,
+}
+
+/// Occupies every hashing thread and returns once all of them are held.
+#[cfg(test)]
+pub(crate) fn hold_every_hasher() -> HeldHashers {
+    let (release, released) = mpsc::channel::<()>();
+    let released = Arc::new(Mutex::new(released));
+    let (started, all_started) = mpsc::channel();
+    for _ in 0..hasher_count() {
+        let (released, started) = (released.clone(), started.clone());
+        let job: Job = Box::new(move || {
+            let _ = started.send(());
+            // Returns when the guard drops its sender.
+            let _ = released.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        });
+        HASHERS.send(job).expect("the hashing threads run");
+    }
+    for _ in 0..hasher_count() {
+        all_started.recv().expect("a held hasher starts");
+    }
+    HeldHashers { _release: release }
+}
 
 /// Runs `work` on a hashing thread and waits for it; `None` if it failed.
 fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
@@ -105,7 +137,7 @@ mod tests {
     #[test]
     fn no_more_hashes_run_at_once_than_there_are_cpus() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let limit = hasher_count();
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         std::thread::scope(|scope| {

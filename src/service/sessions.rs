@@ -292,3 +292,92 @@ pub fn logout(pool: &Pool, writers: &WriterQueue, token: &str) -> Result<(), Err
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sign-in whose password waits for a hashing thread holds none of the
+    /// pool's connections meanwhile: with a pool of one, the connection is free
+    /// for every other request until the hash has run. The hashers are held,
+    /// not raced, so the sign-in is certain to be waiting when the pool is
+    /// looked at.
+    #[test]
+    fn a_sign_in_holds_no_connection_while_its_password_waits_for_a_hasher() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap().to_owned();
+        let settings = crate::config::Settings::from_lookup(|name| match name {
+            "MLAT_DATA_DIR" => Some(data_dir.clone()),
+            "MLAT_DB_POOL_SIZE" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        let state = std::sync::Arc::new(crate::startup::prepare(settings).unwrap());
+        let account = crate::demo::load(&state)
+            .unwrap()
+            .accounts
+            .into_iter()
+            .next()
+            .unwrap();
+        let email = Email::parse(&account.email).unwrap();
+        let password = account.password.unwrap();
+
+        let held = password::hold_every_hasher();
+        let signing_in = std::thread::spawn({
+            let (state, email) = (state.clone(), email.clone());
+            move || login(&state.pool, &state.writers, &state.keys, &email, &password)
+        });
+        // The attempt is counted in the sign-in's first transaction, before the
+        // password is checked; with every hasher held, it then waits.
+        let failures = || {
+            use crate::db::schema::login_throttle;
+            use diesel::prelude::*;
+            // The only connection; while the sign-in held it, nothing is counted.
+            let mut conn = state.pool.try_get()?;
+            login_throttle::table
+                .find(email.as_str())
+                .select(login_throttle::failures)
+                .first::<i32>(&mut *conn)
+                .optional()
+                .unwrap()
+        };
+        // Polled, for at most 10 s: the sign-in thread gives no other sign.
+        let counted = (0..1_000).any(|_| {
+            failures() == Some(1) || {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                false
+            }
+        });
+        assert!(
+            counted,
+            "the sign-in never counted its attempt, or it holds the only connection"
+        );
+        assert!(
+            !signing_in.is_finished(),
+            "the password was checked without a hasher"
+        );
+        let pool = state.pool.state();
+        assert_eq!(
+            (pool.connections, pool.idle_connections),
+            (1, 1),
+            "the waiting sign-in holds a connection"
+        );
+        let mut conn = state
+            .pool
+            .get()
+            .expect("a connection while the sign-in waits");
+        assert!(
+            repo::users::find_by_email(&mut conn, email.as_str())
+                .unwrap()
+                .is_some()
+        );
+        drop(conn);
+
+        drop(held);
+        let pair = signing_in
+            .join()
+            .unwrap()
+            .expect("the sign-in succeeds once hashed");
+        assert!(!pair.access_token.is_empty());
+    }
+}

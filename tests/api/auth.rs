@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp};
 
 backend_tests!(
     sign_in_returns_tokens_that_open_me,
@@ -393,83 +393,6 @@ async fn sign_ins_and_refreshes_write_in_turn(app: &TestApp) {
         ))
         .await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
-}
-
-mod sign_ins_hold_no_connection_while_their_passwords_wait_to_be_hashed {
-    #[actix_web::test]
-    async fn sqlite() {
-        super::sign_ins_hold_no_connection(super::Backend::Sqlite).await
-    }
-
-    #[actix_web::test]
-    #[cfg_attr(
-        not(mlat_postgres_tests),
-        ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
-    )]
-    async fn postgres() {
-        super::sign_ins_hold_no_connection(super::Backend::Postgres).await
-    }
-}
-
-/// As many sign-ins as the pool has connections, all waiting for the hashing
-/// threads: another request still gets a connection and is answered while the
-/// hashes queued before the sign-ins' are still running.
-async fn sign_ins_hold_no_connection(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.db_pool_size = 2).await;
-    let w = app.world().await;
-    // Enough hashes for each hashing thread, queued ahead of the sign-ins'
-    // checks, to keep them busy for about a second on any machine: `me` shares
-    // the CPUs with them meanwhile.
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let one = {
-        let started = std::time::Instant::now();
-        mlat::auth::password::hash("times one hash").unwrap();
-        started.elapsed().as_secs_f64().max(0.001)
-    };
-    let rounds = (1.0 / one).ceil().clamp(6.0, 200.0) as usize;
-    let busy: Vec<_> = (0..rounds * threads)
-        .map(|_| std::thread::spawn(|| mlat::auth::password::hash("keeps a hasher busy").unwrap()))
-        .collect();
-    // The busy hashes are queued before the sign-ins arrive.
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
-    let officer = login_body(&app, "officer@gb.test.example", PASSWORD);
-    let ca = login_body(&app, "ca@gb.test.example", PASSWORD);
-    futures_util::pin_mut!(officer, ca);
-    let early = actix_web::rt::time::timeout(
-        std::time::Duration::from_millis(50),
-        futures_util::future::select(officer.as_mut(), ca.as_mut()),
-    )
-    .await;
-    assert!(early.is_err(), "a sign-in did not wait for the hashers");
-    let me = app.get("/api/v1/me", &w.officer);
-    futures_util::pin_mut!(me);
-    let me = match futures_util::future::select(
-        me,
-        futures_util::future::select(officer.as_mut(), ca.as_mut()),
-    )
-    .await
-    {
-        futures_util::future::Either::Left((me, _)) => me,
-        futures_util::future::Either::Right(_) => {
-            panic!("the sign-ins held every connection until one of them was done")
-        }
-    };
-    assert_eq!(me.status, 200, "{:?}", me.json);
-    // Had `me` waited for a sign-in's connection, it would have waited for that
-    // sign-in's check, queued behind every busy hash: at most one per other
-    // hashing thread could still be running.
-    let unfinished = busy.iter().filter(|t| !t.is_finished()).count();
-    assert!(
-        unfinished >= threads,
-        "`me` waited for the hashes: {unfinished} left"
-    );
-    for signed_in in [officer.await, ca.await] {
-        assert_eq!(signed_in.status, 200, "{:?}", signed_in.json);
-    }
-    for thread in busy {
-        thread.join().unwrap();
-    }
-    app.stop().await;
 }
 
 /// Rows of `login_throttle` for `email`, and of `refresh_tokens` in `family`
