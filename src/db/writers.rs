@@ -20,6 +20,7 @@
 //! timeout handle it as before. PostgreSQL locks rows, not the database, so its
 //! writers are not queued.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
@@ -31,6 +32,24 @@ pub struct WriterQueue {
     /// One permit when writers take turns; `None` when they need not.
     turn: Option<Arc<Semaphore>>,
     patience: Duration,
+    /// Writers in line now, the one writing apart.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// A place in the line, given up when the wait ends whichever way.
+struct InLine(Arc<AtomicUsize>);
+
+impl InLine {
+    fn join(waiting: &Arc<AtomicUsize>) -> InLine {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        InLine(waiting.clone())
+    }
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A writer's turn: the next one starts when this is dropped. It can move to
@@ -54,7 +73,15 @@ impl WriterQueue {
         WriterQueue {
             turn: (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1))),
             patience,
+            waiting: Arc::default(),
         }
+    }
+
+    /// How many writers wait for their turn at this moment: what an operator
+    /// would ask of a slow server, and what a test asks instead of guessing how
+    /// long a writer takes to join the line.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// Waits for this writer's turn, in arrival order.
@@ -62,6 +89,7 @@ impl WriterQueue {
         let Some(turn) = &self.turn else {
             return Ok(Turn { _permit: None });
         };
+        let _in_line = InLine::join(&self.waiting);
         match tokio::time::timeout(self.patience, turn.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Turn {
                 _permit: Some(permit),
@@ -95,8 +123,10 @@ impl WriterQueue {
         // over; this thread needs no timer to give up.
         let (hand_over, receive) = mpsc::sync_channel(1);
         let waiter = runtime.spawn({
-            let turn = turn.clone();
+            let (turn, waiting) = (turn.clone(), self.waiting.clone());
             async move {
+                // In line from the first poll, which also queues the acquire.
+                let _in_line = InLine::join(&waiting);
                 if let Ok(permit) = turn.acquire_owned().await {
                     // Refused only once this thread has given up: the permit
                     // is dropped here and passes on.
@@ -146,6 +176,17 @@ mod tests {
 
     const SHORT: Duration = Duration::from_millis(50);
 
+    /// Until `count` writers are in line, for at most 10 s.
+    async fn until_waiting(queue: &WriterQueue, count: usize) {
+        for _ in 0..10_000 {
+            if queue.waiting() == count {
+                return;
+            }
+            actix_rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("{} writers in line, not {count}", queue.waiting());
+    }
+
     #[actix_rt::test]
     async fn sqlite_writers_take_turns_and_give_up_after_their_patience() {
         let queue = WriterQueue::new(Backend::Sqlite, SHORT);
@@ -166,7 +207,7 @@ mod tests {
                 std::time::Instant::now()
             }
         });
-        actix_rt::time::sleep(SHORT).await;
+        until_waiting(&queue, 1).await;
         assert!(!waiting.is_finished(), "the second writer went ahead");
         let released = std::time::Instant::now();
         drop(first);
@@ -188,9 +229,7 @@ mod tests {
                 (started, std::time::Instant::now())
             }
         });
-        // Time for the blocking thread to start and join the line, even on a
-        // loaded machine.
-        actix_rt::time::sleep(4 * SHORT).await;
+        until_waiting(&queue, 1).await;
         assert!(!blocking.is_finished(), "the blocking writer went ahead");
         // Joins the line after the blocking writer.
         let last = actix_rt::spawn({
@@ -200,7 +239,7 @@ mod tests {
                 std::time::Instant::now()
             }
         });
-        actix_rt::time::sleep(SHORT).await;
+        until_waiting(&queue, 2).await;
         let released = std::time::Instant::now();
         drop(first);
         let (started, finished) = blocking.await.unwrap();
