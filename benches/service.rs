@@ -25,10 +25,7 @@ use mlat::config::Settings;
 use mlat::db::{Backend, DbConn, lock_row, new_id, write_tx};
 use mlat::domain::access::Viewer;
 use mlat::domain::audit::{Actor, Event, compute_hash, request_chain};
-use mlat::domain::reference::{
-    DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
-};
-use mlat::domain::validation::Email;
+use mlat::domain::reference::{DataCategory, OrganisationKind, Role};
 use mlat::domain::workflow::{Action, Status};
 use mlat::repo;
 use mlat::repo::PageRequest;
@@ -36,11 +33,11 @@ use mlat::repo::audit::AuditEventRow;
 use mlat::repo::deadlines::{BoardQuery, DeadlineRow};
 use mlat::repo::evidence::EvidenceRow;
 use mlat::repo::requests::{Filter, RequestRow};
-use mlat::service::accounts::{self, NewUser};
-use mlat::service::reference::{self as reference, NewJurisdiction, NewOrganisation};
+use mlat::service::accounts;
 use mlat::service::requests::{self as requests, Input};
 use mlat::state::AppState;
 use mlat::time::UtcTime;
+use mlat::world::{self, Person, Place, Plan};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -272,110 +269,97 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
     let mut conn = state.pool.get().unwrap();
     let conn = &mut *conn;
     let hash = accounts::hash_password(PASSWORD).unwrap();
-    let system = Actor::system();
     let started = Instant::now();
-    let (agencies, providers) = write_tx(conn, |conn| {
-        for (code, name, tz) in [
-            ("GB", "United Kingdom", "Europe/London"),
-            ("IE", "Ireland", "Europe/Dublin"),
-        ] {
-            let code = JurisdictionCode::parse(code).unwrap();
-            reference::create_jurisdiction(
-                conn,
-                &system,
-                NewJurisdiction {
-                    memberships: default_memberships(&code),
-                    holidays: Vec::new(),
-                    code,
-                    name: name.into(),
-                    timezone: parse_timezone(tz).unwrap(),
-                },
-            )?;
-        }
-        let organisation = |conn: &mut DbConn, name: String, kind, j: &str| {
-            let retention = if kind == OrganisationKind::Provider {
-                [
-                    (DataCategory::Subscriber, 365),
-                    (DataCategory::Identification, 25),
-                ]
-                .into_iter()
-                .collect()
-            } else {
-                Default::default()
-            };
-            reference::create_organisation(
-                conn,
-                &system,
-                NewOrganisation {
-                    name,
-                    kind,
-                    jurisdiction: JurisdictionCode::parse(j).unwrap(),
-                    contact_email: (kind == OrganisationKind::Provider)
-                        .then(|| Email::parse("legal@provider.example").unwrap()),
-                    retention_days: retention,
-                },
+    let organisation = |key: String, kind, jurisdiction| world::Organisation {
+        name: key.clone(),
+        key,
+        kind,
+        jurisdiction,
+        contact_email: (kind == OrganisationKind::Provider)
+            .then(|| "legal@provider.example".into()),
+        retention_days: if kind == OrganisationKind::Provider {
+            vec![
+                (DataCategory::Subscriber, 365),
+                (DataCategory::Identification, 25),
+            ]
+        } else {
+            Vec::new()
+        },
+    };
+    let agency_keys: Vec<String> = (0..AGENCIES).map(|i| format!("Agency {i}")).collect();
+    let provider_keys: Vec<String> = (0..PROVIDERS).map(|i| format!("Provider {i}")).collect();
+    let person = |email: String, role, organisation: &String| Person {
+        name: email.clone(),
+        email,
+        role,
+        organisation: Some(organisation.clone()),
+        password_hash: hash.clone(),
+    };
+    let plan = Plan {
+        places: vec![
+            Place {
+                code: "GB",
+                name: "United Kingdom",
+                timezone: "Europe/London",
+            },
+            Place {
+                code: "IE",
+                name: "Ireland",
+                timezone: "Europe/Dublin",
+            },
+        ],
+        organisations: agency_keys
+            .iter()
+            .map(|k| organisation(k.clone(), OrganisationKind::Agency, "GB"))
+            .chain([organisation(
+                "GB CA".into(),
+                OrganisationKind::CentralAuthority,
+                "GB",
+            )])
+            .chain(
+                provider_keys
+                    .iter()
+                    .map(|k| organisation(k.clone(), OrganisationKind::Provider, "IE")),
             )
-            .map(|o| o.id)
-        };
-        let agencies: Vec<String> = (0..AGENCIES)
-            .map(|i| organisation(conn, format!("Agency {i}"), OrganisationKind::Agency, "GB"))
-            .collect::<Result<_, _>>()?;
-        let ca = organisation(
-            conn,
-            "GB CA".into(),
-            OrganisationKind::CentralAuthority,
-            "GB",
-        )?;
-        let providers: Vec<String> = (0..PROVIDERS)
-            .map(|i| {
-                organisation(
-                    conn,
-                    format!("Provider {i}"),
-                    OrganisationKind::Provider,
-                    "IE",
-                )
-            })
-            .collect::<Result<_, _>>()?;
+            .collect(),
         // Sign-ins are spread over many people: attempts at one address are
         // counted before the password is checked, so many at once lock it.
-        let people: Vec<(String, Role, &String)> = [
-            (
-                "officer@bench.example".to_owned(),
+        people: [
+            person(
+                "officer@bench.example".into(),
                 Role::LiaisonOfficer,
-                &agencies[0],
+                &agency_keys[0],
             ),
-            ("ca@bench.example".to_owned(), Role::CentralAuthority, &ca),
-            (
-                "provider@bench.example".to_owned(),
+            person(
+                "ca@bench.example".into(),
+                Role::CentralAuthority,
+                &"GB CA".into(),
+            ),
+            person(
+                "provider@bench.example".into(),
                 Role::Provider,
-                &providers[0],
+                &provider_keys[0],
             ),
         ]
         .into_iter()
         .chain((0..SIGN_IN_PEOPLE).map(|i| {
-            (
+            person(
                 format!("person{i}@bench.example"),
                 Role::Provider,
-                &providers[i % PROVIDERS],
+                &provider_keys[i % PROVIDERS],
             )
         }))
+        .collect(),
+    };
+    let built = write_tx(conn, |conn| world::build(conn, &plan)).unwrap();
+    let agencies: Vec<String> = agency_keys
+        .iter()
+        .map(|k| built.organisation(k).to_owned())
         .collect();
-        for (email, role, org) in people {
-            accounts::create_user(
-                conn,
-                &system,
-                NewUser {
-                    email: Email::parse(&email).unwrap(),
-                    name: email.clone(),
-                    role,
-                    organisation_id: Some(org.clone()),
-                    password_hash: hash.clone(),
-                },
-            )?;
-        }
-        Ok::<_, mlat::error::Error>((agencies, providers))
-    })
-    .unwrap();
+    let providers: Vec<String> = provider_keys
+        .iter()
+        .map(|k| built.organisation(k).to_owned())
+        .collect();
     let officer = viewer(conn, "officer@bench.example");
     let ca = viewer(conn, "ca@bench.example");
     let provider = viewer(conn, "provider@bench.example");

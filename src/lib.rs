@@ -19,5 +19,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod world;
 
 pub use startup::Application;

@@ -9,16 +9,12 @@ use std::collections::BTreeMap;
 use base64::Engine;
 
 use crate::db::{DbConn, write_tx};
-use crate::domain::audit::Actor;
-use crate::domain::reference::{
-    DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
-};
-use crate::domain::validation::Email;
+use crate::domain::reference::{DataCategory, OrganisationKind, Role};
 use crate::error::Error;
 use crate::repo;
-use crate::service::accounts::{self, NewUser};
-use crate::service::reference::{self, NewJurisdiction, NewOrganisation};
+use crate::service::accounts;
 use crate::state::AppState;
+use crate::world::{self, Person, Place, Plan};
 
 const JURISDICTIONS: [(&str, &str, &str); 6] = [
     ("GB", "United Kingdom", "Europe/London"),
@@ -29,113 +25,114 @@ const JURISDICTIONS: [(&str, &str, &str); 6] = [
     ("BR", "Brazil", "America/Sao_Paulo"),
 ];
 
-struct DemoOrganisation {
-    key: &'static str,
-    name: &'static str,
-    kind: OrganisationKind,
-    jurisdiction: &'static str,
-    contact_email: Option<&'static str>,
-    /// subscriber, identification, traffic, content
-    retention: Option<[u32; 4]>,
-}
+/// Key, name, kind, jurisdiction, contact address, and for a provider its
+/// retention in days: subscriber, identification, traffic, content.
+type DemoOrganisation = (
+    &'static str,
+    &'static str,
+    OrganisationKind,
+    &'static str,
+    Option<&'static str>,
+    Option<[u32; 4]>,
+);
 
 const ORGANISATIONS: [DemoOrganisation; 12] = [
-    DemoOrganisation {
-        key: "gb-agency",
-        name: "Online Child Protection Unit (demo)",
-        kind: OrganisationKind::Agency,
-        jurisdiction: "GB",
-        contact_email: None,
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "de-agency",
-        name: "Landeskriminalamt Cybercrime Unit (demo)",
-        kind: OrganisationKind::Agency,
-        jurisdiction: "DE",
-        contact_email: None,
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "ie-agency",
-        name: "Child Protection Bureau (demo)",
-        kind: OrganisationKind::Agency,
-        jurisdiction: "IE",
-        contact_email: None,
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "gb-ca",
-        name: "UK Central Authority (demo)",
-        kind: OrganisationKind::CentralAuthority,
-        jurisdiction: "GB",
-        contact_email: Some("mla@ca.gb.demo.test"),
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "ie-ca",
-        name: "Irish Central Authority (demo)",
-        kind: OrganisationKind::CentralAuthority,
-        jurisdiction: "IE",
-        contact_email: Some("mla@ca.ie.demo.test"),
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "nl-ca",
-        name: "Dutch Central Authority (demo)",
-        kind: OrganisationKind::CentralAuthority,
-        jurisdiction: "NL",
-        contact_email: Some("mla@ca.nl.demo.test"),
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "de-ca",
-        name: "German Federal Office of Justice (demo)",
-        kind: OrganisationKind::CentralAuthority,
-        jurisdiction: "DE",
-        contact_email: Some("mla@ca.de.demo.test"),
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "us-ca",
-        name: "US Office of International Affairs (demo)",
-        kind: OrganisationKind::CentralAuthority,
-        jurisdiction: "US",
-        contact_email: Some("oia@ca.us.demo.test"),
-        retention: None,
-    },
-    DemoOrganisation {
-        key: "ie-provider",
-        name: "Chatterbox Messaging Ltd (demo)",
-        kind: OrganisationKind::Provider,
-        jurisdiction: "IE",
-        contact_email: Some("lawenforcement@chatterbox.demo.test"),
-        retention: Some([365, 25, 90, 30]),
-    },
-    DemoOrganisation {
-        key: "us-provider",
-        name: "Pixelshare Inc. (demo)",
-        kind: OrganisationKind::Provider,
-        jurisdiction: "US",
-        contact_email: Some("legal-process@pixelshare.demo.test"),
-        retention: Some([730, 45, 180, 30]),
-    },
-    DemoOrganisation {
-        key: "nl-provider",
-        name: "Polder Hosting B.V. (demo)",
-        kind: OrganisationKind::Provider,
-        jurisdiction: "NL",
-        contact_email: Some("abuse-legal@polderhosting.demo.test"),
-        retention: Some([1825, 90, 180, 14]),
-    },
-    DemoOrganisation {
-        key: "de-provider",
-        name: "Rheinnetz GmbH (demo)",
-        kind: OrganisationKind::Provider,
-        jurisdiction: "DE",
-        contact_email: Some("behoerden@rheinnetz.demo.test"),
-        retention: Some([730, 7, 7, 7]),
-    },
+    (
+        "gb-agency",
+        "Online Child Protection Unit (demo)",
+        OrganisationKind::Agency,
+        "GB",
+        None,
+        None,
+    ),
+    (
+        "de-agency",
+        "Landeskriminalamt Cybercrime Unit (demo)",
+        OrganisationKind::Agency,
+        "DE",
+        None,
+        None,
+    ),
+    (
+        "ie-agency",
+        "Child Protection Bureau (demo)",
+        OrganisationKind::Agency,
+        "IE",
+        None,
+        None,
+    ),
+    (
+        "gb-ca",
+        "UK Central Authority (demo)",
+        OrganisationKind::CentralAuthority,
+        "GB",
+        Some("mla@ca.gb.demo.test"),
+        None,
+    ),
+    (
+        "ie-ca",
+        "Irish Central Authority (demo)",
+        OrganisationKind::CentralAuthority,
+        "IE",
+        Some("mla@ca.ie.demo.test"),
+        None,
+    ),
+    (
+        "nl-ca",
+        "Dutch Central Authority (demo)",
+        OrganisationKind::CentralAuthority,
+        "NL",
+        Some("mla@ca.nl.demo.test"),
+        None,
+    ),
+    (
+        "de-ca",
+        "German Federal Office of Justice (demo)",
+        OrganisationKind::CentralAuthority,
+        "DE",
+        Some("mla@ca.de.demo.test"),
+        None,
+    ),
+    (
+        "us-ca",
+        "US Office of International Affairs (demo)",
+        OrganisationKind::CentralAuthority,
+        "US",
+        Some("oia@ca.us.demo.test"),
+        None,
+    ),
+    (
+        "ie-provider",
+        "Chatterbox Messaging Ltd (demo)",
+        OrganisationKind::Provider,
+        "IE",
+        Some("lawenforcement@chatterbox.demo.test"),
+        Some([365, 25, 90, 30]),
+    ),
+    (
+        "us-provider",
+        "Pixelshare Inc. (demo)",
+        OrganisationKind::Provider,
+        "US",
+        Some("legal-process@pixelshare.demo.test"),
+        Some([730, 45, 180, 30]),
+    ),
+    (
+        "nl-provider",
+        "Polder Hosting B.V. (demo)",
+        OrganisationKind::Provider,
+        "NL",
+        Some("abuse-legal@polderhosting.demo.test"),
+        Some([1825, 90, 180, 14]),
+    ),
+    (
+        "de-provider",
+        "Rheinnetz GmbH (demo)",
+        OrganisationKind::Provider,
+        "DE",
+        Some("behoerden@rheinnetz.demo.test"),
+        Some([730, 7, 7, 7]),
+    ),
 ];
 
 const USERS: [(&str, &str, Role, Option<&str>); 8] = [
@@ -210,105 +207,84 @@ pub struct Loaded {
     pub story: Option<story::Told>,
 }
 
+/// The demo's world, with a fresh password hash for each account.
+fn plan(hashes: &[String]) -> Plan {
+    let categories = [
+        DataCategory::Subscriber,
+        DataCategory::Identification,
+        DataCategory::Traffic,
+        DataCategory::Content,
+    ];
+    Plan {
+        places: JURISDICTIONS
+            .iter()
+            .map(|&(code, name, timezone)| Place {
+                code,
+                name,
+                timezone,
+            })
+            .collect(),
+        organisations: ORGANISATIONS
+            .iter()
+            .map(
+                |&(key, name, kind, jurisdiction, contact, retention)| world::Organisation {
+                    key: key.into(),
+                    name: name.into(),
+                    kind,
+                    jurisdiction,
+                    contact_email: contact.map(Into::into),
+                    retention_days: retention
+                        .map(|days| categories.into_iter().zip(days).collect())
+                        .unwrap_or_default(),
+                },
+            )
+            .collect(),
+        people: USERS
+            .iter()
+            .zip(hashes)
+            .map(|(&(email, name, role, organisation), hash)| Person {
+                email: email.into(),
+                name: name.into(),
+                role,
+                organisation: organisation.map(Into::into),
+                password_hash: hash.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// Loads the demo world and its worked case in one transaction; what already
 /// exists is kept as it is.
 pub fn load(state: &AppState) -> Result<Loaded, Error> {
     let mut conn = state.pool.get()?;
-    let conn = &mut conn;
     // Hash outside the transaction: it is the slow part.
-    let mut prepared = Vec::new();
-    for (email, _, _, _) in USERS {
+    let mut passwords = Vec::new();
+    let mut hashes = Vec::new();
+    for _ in USERS {
         let password = random_password()?;
-        let hash = accounts::hash_password(&password)?;
-        prepared.push((email, password, hash));
+        hashes.push(accounts::hash_password(&password)?);
+        passwords.push(password);
     }
-    let actor = Actor::system();
-    write_tx(conn, |conn| {
-        for (code, name, timezone) in JURISDICTIONS {
-            if repo::jurisdictions::get(conn, code)?.is_none() {
-                let code = JurisdictionCode::parse(code).map_err(Error::internal)?;
-                reference::create_jurisdiction(
-                    conn,
-                    &actor,
-                    NewJurisdiction {
-                        memberships: default_memberships(&code),
-                        holidays: Vec::new(),
-                        code,
-                        name: name.into(),
-                        timezone: parse_timezone(timezone).map_err(Error::internal)?,
-                    },
-                )?;
-            }
-        }
-        let mut organisation_ids = BTreeMap::new();
-        for org in &ORGANISATIONS {
-            let id = match repo::organisations::find_by_name(conn, org.jurisdiction, org.name)? {
-                Some(existing) => existing.id,
-                None => {
-                    let retention = org
-                        .retention
-                        .map(|days| {
-                            [
-                                DataCategory::Subscriber,
-                                DataCategory::Identification,
-                                DataCategory::Traffic,
-                                DataCategory::Content,
-                            ]
-                            .into_iter()
-                            .zip(days)
-                            .collect()
-                        })
-                        .unwrap_or_default();
-                    reference::create_organisation(
-                        conn,
-                        &actor,
-                        NewOrganisation {
-                            name: org.name.into(),
-                            kind: org.kind,
-                            jurisdiction: JurisdictionCode::parse(org.jurisdiction)
-                                .map_err(Error::internal)?,
-                            contact_email: org
-                                .contact_email
-                                .map(Email::parse)
-                                .transpose()
-                                .map_err(Error::internal)?,
-                            retention_days: retention,
-                        },
-                    )?
-                    .id
-                }
-            };
-            organisation_ids.insert(org.key, (id, org.name));
-        }
-        let mut accounts_out = Vec::new();
-        for ((email, name, role, org_key), (_, password, hash)) in USERS.iter().zip(&prepared) {
-            let organisation = org_key.map(|key| organisation_ids[key].clone());
-            let created = if repo::users::find_by_email(conn, email)?.is_none() {
-                accounts::create_user(
-                    conn,
-                    &actor,
-                    NewUser {
-                        email: Email::parse(email).map_err(Error::internal)?,
-                        name: (*name).into(),
-                        role: *role,
-                        organisation_id: organisation.as_ref().map(|(id, _)| id.clone()),
-                        password_hash: hash.clone(),
-                    },
-                )?;
-                true
-            } else {
-                false
-            };
-            accounts_out.push(DemoAccount {
-                email: (*email).into(),
-                role: *role,
-                organisation: organisation.map(|(_, name)| name.to_owned()),
-                password: created.then(|| password.clone()),
-            });
-        }
+    let plan = plan(&hashes);
+    write_tx(&mut conn, |conn| {
+        let built = world::build(conn, &plan)?;
+        let names: BTreeMap<&str, &str> = ORGANISATIONS
+            .iter()
+            .map(|&(key, name, ..)| (key, name))
+            .collect();
+        let accounts = USERS
+            .iter()
+            .zip(passwords)
+            .map(|(&(email, _, role, organisation), password)| DemoAccount {
+                email: email.into(),
+                role,
+                organisation: organisation.map(|key| names[key].to_owned()),
+                password: built.people[email].1.then_some(password),
+            })
+            .collect();
         let told = story::tell(conn, &state.rules(), &state.store)?;
         Ok(Loaded {
-            accounts: accounts_out,
+            accounts,
             story: told,
         })
     })

@@ -10,14 +10,10 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use mlat::Application;
 use mlat::config::Settings;
 use mlat::db::{DatabaseUrl, write_tx};
-use mlat::domain::audit::Actor;
-use mlat::domain::reference::{
-    DataCategory, JurisdictionCode, OrganisationKind, Role, default_memberships, parse_timezone,
-};
-use mlat::domain::validation::Email;
-use mlat::service::accounts::{self, NewUser};
-use mlat::service::reference::{self, NewJurisdiction, NewOrganisation};
+use mlat::domain::reference::{DataCategory, OrganisationKind, Role};
+use mlat::service::accounts;
 use mlat::state::AppState;
+use mlat::world::{self, Person, Place, Plan};
 use serde_json::Value;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -299,9 +295,9 @@ impl TestApp {
     /// service layer, and returns their ids and tokens.
     pub async fn world(&self) -> World {
         let state = self.state.clone();
-        let ids = web::block(move || {
+        let built = web::block(move || {
             let mut conn = state.pool.get().unwrap();
-            write_tx(&mut conn, seed)
+            write_tx(&mut conn, |conn| world::build(conn, &plan()))
         })
         .await
         .unwrap()
@@ -311,16 +307,16 @@ impl TestApp {
             tokens.push(self.login(email).await);
         }
         World {
-            gb_agency: ids[0].clone(),
-            gb_ca: ids[1].clone(),
-            ie_provider: ids[2].clone(),
-            de_agency: ids[3].clone(),
+            gb_agency: built.organisation("gb-agency").to_owned(),
+            gb_ca: built.organisation("gb-ca").to_owned(),
+            ie_provider: built.organisation("ie-provider").to_owned(),
+            de_agency: built.organisation("de-agency").to_owned(),
             admin: tokens[0].clone(),
             officer: tokens[1].clone(),
             ca: tokens[2].clone(),
             provider: tokens[3].clone(),
-            admin_id: ids[4].clone(),
-            officer_id: ids[5].clone(),
+            admin_id: built.person(SEED_EMAILS[0]).to_owned(),
+            officer_id: built.person(SEED_EMAILS[1]).to_owned(),
         }
     }
 }
@@ -387,90 +383,149 @@ const SEED_EMAILS: [&str; 4] = [
     "provider@ie.test.example",
 ];
 
-fn seed(conn: &mut mlat::db::DbConn) -> Result<Vec<String>, mlat::error::Error> {
-    for (code, name, tz) in [
-        ("GB", "United Kingdom", "Europe/London"),
-        ("IE", "Ireland", "Europe/Dublin"),
-        ("DE", "Germany", "Europe/Berlin"),
-    ] {
-        let code = JurisdictionCode::parse(code).unwrap();
-        reference::create_jurisdiction(
-            conn,
-            &Actor::system(),
-            NewJurisdiction {
-                memberships: default_memberships(&code),
-                holidays: Vec::new(),
-                code,
-                name: name.into(),
-                timezone: parse_timezone(tz).unwrap(),
+/// The tests' world: a British agency, central authority and officer, an Irish
+/// provider (connection logs kept 25 days, content 30), a German agency with
+/// nobody in it, and an administrator; every account's password is `PASSWORD`.
+fn plan() -> Plan {
+    Plan {
+        places: vec![
+            Place {
+                code: "GB",
+                name: "United Kingdom",
+                timezone: "Europe/London",
             },
-        )?;
+            Place {
+                code: "IE",
+                name: "Ireland",
+                timezone: "Europe/Dublin",
+            },
+            Place {
+                code: "DE",
+                name: "Germany",
+                timezone: "Europe/Berlin",
+            },
+        ],
+        organisations: vec![
+            org("gb-agency", "GB Police", OrganisationKind::Agency, "GB"),
+            org(
+                "gb-ca",
+                "GB Central Authority",
+                OrganisationKind::CentralAuthority,
+                "GB",
+            ),
+            // Keeps connection logs 25 days and content 30.
+            world::Organisation {
+                retention_days: vec![
+                    (DataCategory::Identification, 25),
+                    (DataCategory::Content, 30),
+                ],
+                ..org(
+                    "ie-provider",
+                    "IE Provider",
+                    OrganisationKind::Provider,
+                    "IE",
+                )
+            },
+            org("de-agency", "DE Police", OrganisationKind::Agency, "DE"),
+        ],
+        people: vec![
+            person(SEED_EMAILS[0], Role::Admin, None),
+            person(SEED_EMAILS[1], Role::LiaisonOfficer, Some("gb-agency")),
+            person(SEED_EMAILS[2], Role::CentralAuthority, Some("gb-ca")),
+            person(SEED_EMAILS[3], Role::Provider, Some("ie-provider")),
+        ],
     }
-    let org = |conn: &mut mlat::db::DbConn, name: &str, kind, code: &str| {
-        // The Irish provider keeps connection logs 25 days and content 30.
-        let retention_days = if kind == OrganisationKind::Provider {
-            [
-                (DataCategory::Identification, 25),
-                (DataCategory::Content, 30),
-            ]
-            .into()
-        } else {
-            Default::default()
-        };
-        reference::create_organisation(
-            conn,
-            &Actor::system(),
-            NewOrganisation {
-                name: name.into(),
-                kind,
-                jurisdiction: JurisdictionCode::parse(code).unwrap(),
-                contact_email: Some(Email::parse("legal@org.test.example").unwrap()),
-                retention_days,
-            },
-        )
-        .map(|row| row.id)
-    };
-    let gb_agency = org(conn, "GB Police", OrganisationKind::Agency, "GB")?;
-    let gb_ca = org(
-        conn,
-        "GB Central Authority",
-        OrganisationKind::CentralAuthority,
-        "GB",
-    )?;
-    let ie_provider = org(conn, "IE Provider", OrganisationKind::Provider, "IE")?;
-    let de_agency = org(conn, "DE Police", OrganisationKind::Agency, "DE")?;
-    let mut user_ids = Vec::new();
-    for (email, role, organisation) in [
-        (SEED_EMAILS[0], Role::Admin, None),
-        (
-            SEED_EMAILS[1],
-            Role::LiaisonOfficer,
-            Some(gb_agency.clone()),
+}
+
+/// The world, with the Netherlands, a second British agency, more people, and
+/// central authorities for Germany and the Netherlands.
+fn network_plan() -> Plan {
+    let mut plan = plan();
+    plan.places.push(Place {
+        code: "NL",
+        name: "Netherlands",
+        timezone: "Europe/Amsterdam",
+    });
+    plan.organisations.extend([
+        org(
+            "gb-agency-b",
+            "GB Other Police",
+            OrganisationKind::Agency,
+            "GB",
         ),
-        (SEED_EMAILS[2], Role::CentralAuthority, Some(gb_ca.clone())),
-        (SEED_EMAILS[3], Role::Provider, Some(ie_provider.clone())),
-    ] {
-        let user = accounts::create_user(
-            conn,
-            &Actor::system(),
-            NewUser {
-                email: Email::parse(email).unwrap(),
-                name: "Test Person".into(),
-                role,
-                organisation_id: organisation,
-                password_hash: PASSWORD_HASH.clone(),
-            },
-        )?;
-        user_ids.push(user.id);
+        org(
+            "nl-ca",
+            "NL Central Authority",
+            OrganisationKind::CentralAuthority,
+            "NL",
+        ),
+        org(
+            "nl-provider",
+            "NL Provider",
+            OrganisationKind::Provider,
+            "NL",
+        ),
+        org(
+            "de-ca",
+            "DE Central Authority",
+            OrganisationKind::CentralAuthority,
+            "DE",
+        ),
+    ]);
+    plan.people.extend([
+        person(
+            "officer@gb-b.test.example",
+            Role::LiaisonOfficer,
+            Some("gb-agency-b"),
+        ),
+        person(
+            "officer@de.test.example",
+            Role::LiaisonOfficer,
+            Some("de-agency"),
+        ),
+        person("ca@de.test.example", Role::CentralAuthority, Some("de-ca")),
+        person("ca@nl.test.example", Role::CentralAuthority, Some("nl-ca")),
+        person(
+            "provider@nl.test.example",
+            Role::Provider,
+            Some("nl-provider"),
+        ),
+        person("ca2@gb.test.example", Role::CentralAuthority, Some("gb-ca")),
+        person(
+            "officer2@gb.test.example",
+            Role::LiaisonOfficer,
+            Some("gb-agency"),
+        ),
+    ]);
+    plan
+}
+
+/// A test organisation, with no retention periods.
+fn org(
+    key: &str,
+    name: &str,
+    kind: OrganisationKind,
+    jurisdiction: &'static str,
+) -> world::Organisation {
+    world::Organisation {
+        key: key.into(),
+        name: name.into(),
+        kind,
+        jurisdiction,
+        contact_email: Some("legal@org.test.example".into()),
+        retention_days: Vec::new(),
     }
-    Ok(vec![
-        gb_agency,
-        gb_ca,
-        ie_provider,
-        de_agency,
-        user_ids[0].clone(),
-        user_ids[1].clone(),
-    ])
+}
+
+/// A test account; every one's password is `PASSWORD`.
+fn person(email: &str, role: Role, organisation: Option<&str>) -> Person {
+    Person {
+        email: email.into(),
+        name: "Test Person".into(),
+        role,
+        organisation: organisation.map(Into::into),
+        password_hash: PASSWORD_HASH.clone(),
+    }
 }
 
 /// Declares each named `async fn(&TestApp)` as a test on SQLite and one on
@@ -529,85 +584,17 @@ impl TestApp {
     pub async fn network(&self) -> Network {
         let w = self.world().await;
         let state = self.state.clone();
-        let (gb_agency, gb_ca, de_agency) =
-            (w.gb_agency.clone(), w.gb_ca.clone(), w.de_agency.clone());
-        let ids = web::block(move || {
+        let built = web::block(move || {
             let mut conn = state.pool.get().unwrap();
-            write_tx(&mut conn, |conn| {
-                let system = Actor::system();
-                let code = JurisdictionCode::parse("NL").unwrap();
-                reference::create_jurisdiction(
-                    conn,
-                    &system,
-                    NewJurisdiction {
-                        memberships: default_memberships(&code),
-                        holidays: Vec::new(),
-                        code,
-                        name: "Netherlands".into(),
-                        timezone: parse_timezone("Europe/Amsterdam").unwrap(),
-                    },
-                )?;
-                let mut org = |name: &str, kind, code: &str| {
-                    reference::create_organisation(
-                        conn,
-                        &system,
-                        NewOrganisation {
-                            name: name.into(),
-                            kind,
-                            jurisdiction: JurisdictionCode::parse(code).unwrap(),
-                            contact_email: Some(Email::parse("legal@org.test.example").unwrap()),
-                            retention_days: Default::default(),
-                        },
-                    )
-                    .map(|row| row.id)
-                };
-                let gb_agency_b = org("GB Other Police", OrganisationKind::Agency, "GB")?;
-                let nl_ca = org(
-                    "NL Central Authority",
-                    OrganisationKind::CentralAuthority,
-                    "NL",
-                )?;
-                let nl_provider = org("NL Provider", OrganisationKind::Provider, "NL")?;
-                let de_ca = org(
-                    "DE Central Authority",
-                    OrganisationKind::CentralAuthority,
-                    "DE",
-                )?;
-                for (email, role, organisation) in [
-                    (
-                        "officer@gb-b.test.example",
-                        Role::LiaisonOfficer,
-                        &gb_agency_b,
-                    ),
-                    ("officer@de.test.example", Role::LiaisonOfficer, &de_agency),
-                    ("ca@de.test.example", Role::CentralAuthority, &de_ca),
-                    ("ca@nl.test.example", Role::CentralAuthority, &nl_ca),
-                    ("provider@nl.test.example", Role::Provider, &nl_provider),
-                    ("ca2@gb.test.example", Role::CentralAuthority, &gb_ca),
-                    ("officer2@gb.test.example", Role::LiaisonOfficer, &gb_agency),
-                ] {
-                    accounts::create_user(
-                        conn,
-                        &system,
-                        NewUser {
-                            email: Email::parse(email).unwrap(),
-                            name: "Test Person".into(),
-                            role,
-                            organisation_id: Some(organisation.clone()),
-                            password_hash: PASSWORD_HASH.clone(),
-                        },
-                    )?;
-                }
-                Ok::<_, mlat::error::Error>((gb_agency_b, nl_ca, nl_provider))
-            })
+            write_tx(&mut conn, |conn| world::build(conn, &network_plan()))
         })
         .await
         .unwrap()
         .expect("seed the network");
         Network {
             w,
-            nl_ca: ids.1,
-            nl_provider: ids.2,
+            nl_ca: built.organisation("nl-ca").to_owned(),
+            nl_provider: built.organisation("nl-provider").to_owned(),
             officer_b: self.login("officer@gb-b.test.example").await,
             officer_de: self.login("officer@de.test.example").await,
             ca_de: self.login("ca@de.test.example").await,
