@@ -379,7 +379,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
                 title: "Benchmark case".into(),
                 offence_categories: "[\"grooming\"]".into(),
                 summary: "A case of the benchmark population.".into(),
-                priority: "normal".into(),
+                priority: mlat::domain::requests::Priority::Normal,
                 created_by: officer.user_id.clone(),
                 created_at: now,
                 updated_at: now,
@@ -1276,7 +1276,7 @@ fn main() {
         );
         let floor = floor(&state, c, n, |conn, _| {
             let q = BoardQuery {
-                status: Some("open".into()),
+                status: Some(mlat::domain::deadlines::DeadlineStatus::Open),
                 due_before: UtcTime::now() + TimeDelta::days(14),
                 after: None,
                 limit: 50,

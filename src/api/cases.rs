@@ -44,8 +44,7 @@ pub struct CaseOut {
     #[schema(value_type = Vec<OffenceCategory>)]
     pub offence_categories: Vec<String>,
     pub summary: String,
-    #[schema(value_type = Priority)]
-    pub priority: String,
+    pub priority: Priority,
     pub agency_id: String,
     pub created_by: String,
     pub created_at: UtcTime,

@@ -23,7 +23,7 @@ pub struct DeadlineOut {
     pub status: DeadlineStatus,
     pub explanation: String,
     pub citation: String,
-    pub verification: String,
+    pub verification: crate::domain::legal_bases::Verification,
 }
 
 impl From<DeadlineRow> for DeadlineOut {
@@ -113,8 +113,7 @@ pub struct BoardItem {
     #[serde(flatten)]
     pub deadline: DeadlineOut,
     pub reference: String,
-    #[schema(value_type = crate::domain::workflow::Status)]
-    pub request_status: String,
+    pub request_status: crate::domain::workflow::Status,
     pub responder_id: String,
     pub responder_name: String,
 }
@@ -138,12 +137,10 @@ pub async fn board(
         .unwrap_or_default();
     let status = match query.status.as_deref().unwrap_or("open") {
         "any" => None,
-        other => e
-            .check(
-                "status",
-                DeadlineStatus::parse(other).map_err(|m| format!("{m}, or any")),
-            )
-            .map(|s| s.as_str().to_owned()),
+        other => e.check(
+            "status",
+            DeadlineStatus::parse(other).map_err(|m| format!("{m}, or any")),
+        ),
     };
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {

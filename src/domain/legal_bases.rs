@@ -19,24 +19,24 @@ pub struct Catalogue {
     pub legal_bases: Vec<LegalBasis>,
 }
 
-/// How sure we are of an entry: checked against the instrument's text, a
-/// secondary source only, or not at all (shipped disabled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verification {
-    Verified,
-    Secondary,
-    Unverified,
-}
+vocabulary!(
+    /// How sure we are of an entry: checked against the instrument's text, a
+    /// secondary source only, or not at all (shipped disabled).
+    Verification {
+        Verified = "verified",
+        Secondary = "secondary",
+        Unverified = "unverified",
+    }
+);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    /// Sent straight to the service provider.
-    Direct,
-    /// Sent to the central authority of the executing jurisdiction.
-    CentralAuthority,
-}
+vocabulary!(
+    /// Where a request goes: straight to the service provider (`direct`), or
+    /// to the central authority of the executing jurisdiction.
+    Route {
+        Direct = "direct",
+        CentralAuthority = "central_authority",
+    }
+);
 
 /// How a period in days is counted (LEGAL.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

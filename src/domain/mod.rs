@@ -4,8 +4,8 @@
 /// `parse` whose error lists what is allowed, and a TEXT column on either
 /// backend (a stored name this build does not know fails the row's read).
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
@@ -38,8 +38,12 @@ macro_rules! vocabulary {
         // Written by hand: the derive does not see serde renames made by a macro.
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                // The doc comment, as the derive would have documented it.
+                let lines: &[&str] = &[$($doc),*];
+                let description = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
+                    .description((!description.is_empty()).then_some(description))
                     .enum_values(Some([$($text),+]))
                     .into()
             }

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use super::{Page, PageRequest};
 use crate::db::DbConn;
 use crate::db::schema::cases;
+use crate::domain::requests::Priority;
 use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -15,7 +16,7 @@ pub struct CaseRow {
     /// JSON array of offence categories.
     pub offence_categories: String,
     pub summary: String,
-    pub priority: String,
+    pub priority: Priority,
     pub created_by: String,
     pub created_at: UtcTime,
     pub updated_at: UtcTime,

@@ -68,7 +68,7 @@ pub struct DeadlineRow {
     pub due_local: String,
     pub timezone: String,
     pub citation: String,
-    pub verification: String,
+    pub verification: crate::domain::legal_bases::Verification,
     /// When the watcher dealt with this deadline being missed.
     pub missed_noticed_at: Option<UtcTime>,
     pub updated_at: UtcTime,
@@ -117,10 +117,7 @@ pub fn replace_for_request(
             due_local: deadline.due_local.clone(),
             timezone: deadline.timezone.clone(),
             citation: deadline.citation.clone(),
-            verification: serde_json::to_value(deadline.verification)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            verification: deadline.verification,
             missed_noticed_at,
             updated_at: now,
         };
@@ -160,14 +157,15 @@ pub fn for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<Deadl
 pub struct BoardRow {
     pub deadline: DeadlineRow,
     pub reference: String,
-    pub request_status: String,
+    pub request_status: crate::domain::workflow::Status,
     pub responder_id: String,
     pub responder_name: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct BoardQuery {
-    pub status: Option<String>,
+    /// Every status when `None`.
+    pub status: Option<crate::domain::deadlines::DeadlineStatus>,
     pub due_before: UtcTime,
     /// Keyset: rows after this (due_at, id).
     pub after: Option<(UtcTime, String)>,
@@ -207,7 +205,7 @@ pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<
         Role::LiaisonOfficer | Role::Admin => {}
     }
     if let Some(status) = &q.status {
-        query = query.filter(deadlines::status.eq(status.clone()));
+        query = query.filter(deadlines::status.eq(*status));
     }
     if let Some((due, id)) = &q.after {
         query = query.filter(
@@ -217,7 +215,13 @@ pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<
         );
     }
     query
-        .load::<(DeadlineRow, String, String, String, String)>(conn)
+        .load::<(
+            DeadlineRow,
+            String,
+            crate::domain::workflow::Status,
+            String,
+            String,
+        )>(conn)
         .map(|rows| {
             rows.into_iter()
                 .map(

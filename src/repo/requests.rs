@@ -22,7 +22,7 @@ pub struct RequestRow {
     pub created_by: String,
     pub kind: RequestKind,
     pub legal_basis: String,
-    pub route: String,
+    pub route: crate::domain::legal_bases::Route,
     pub responder_id: String,
     pub executing_jurisdiction: String,
     /// JSON array.

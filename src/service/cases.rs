@@ -33,7 +33,7 @@ pub fn create(
         title: new.title,
         offence_categories: serde_json::to_string(&categories).map_err(Error::internal)?,
         summary: new.summary,
-        priority: new.priority.as_str().to_owned(),
+        priority: new.priority,
         created_by: actor.user_id.clone().unwrap_or_default(),
         created_at: now,
         updated_at: now,

@@ -161,10 +161,8 @@ fn new_reference(id: &str) -> String {
 }
 
 fn store_content(row: &mut RequestRow, content: &Content) -> Result<(), Error> {
-    let basis_route = row.route.clone();
     row.kind = content.kind;
     row.legal_basis = content.legal_basis.clone();
-    row.route = basis_route;
     row.responder_id = content.responder_id.clone();
     row.executing_jurisdiction = content.executing_jurisdiction.clone();
     row.data_categories =
@@ -214,11 +212,12 @@ fn case_offences(conn: &mut DbConn, row: &RequestRow) -> Result<Vec<OffenceCateg
     serde_json::from_str(&case.offence_categories).map_err(Error::internal)
 }
 
-fn route_of(catalogue: &Catalogue, legal_basis: &str) -> &'static str {
-    match catalogue.get(legal_basis).map(|b| b.route) {
-        Some(Route::CentralAuthority) => "central_authority",
-        _ => "direct",
-    }
+/// An unknown basis is refused before anything is stored; `direct` only
+/// stands in while a draft names none the catalogue has.
+fn route_of(catalogue: &Catalogue, legal_basis: &str) -> Route {
+    catalogue
+        .get(legal_basis)
+        .map_or(Route::Direct, |b| b.route)
 }
 
 fn audit(
@@ -276,7 +275,7 @@ pub fn create(
         created_by: viewer.user_id.clone(),
         kind: content.kind,
         legal_basis: String::new(),
-        route: route_of(catalogue, &content.legal_basis).to_owned(),
+        route: route_of(catalogue, &content.legal_basis),
         responder_id: String::new(),
         executing_jurisdiction: String::new(),
         data_categories: String::new(),
@@ -422,7 +421,7 @@ pub fn edit(
         &offences,
         drafted,
     )?;
-    row.route = route_of(rules.catalogue, &content.legal_basis).to_owned();
+    row.route = route_of(rules.catalogue, &content.legal_basis);
     store_content(&mut row, &content)?;
     save(conn, &mut row)?;
     audit(conn, actor, &row, "edited", json!({ "fields": changed }))?;

@@ -314,8 +314,7 @@ pub struct RequestOut {
     pub version: i64,
     pub kind: RequestKind,
     pub legal_basis: String,
-    #[schema(value_type = crate::domain::legal_bases::Route)]
-    pub route: String,
+    pub route: crate::domain::legal_bases::Route,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
     pub agency_id: String,
