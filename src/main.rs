@@ -153,149 +153,27 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("{}", mlat::api::openapi::document());
             Ok(())
         }
-        Command::Schemas { out } => {
-            for (name, text) in mlat::api::schemas::generate() {
-                let path = out.join(&name);
-                std::fs::write(&path, text)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                println!("{}", path.display());
-            }
-            Ok(())
-        }
-        Command::Migrate => {
-            let (_, applied) = startup::open_database(&settings).map_err(|e| e.to_string())?;
-            if applied.is_empty() {
-                println!("no pending migrations");
-            }
-            for version in applied {
-                println!("applied {version}");
-            }
-            Ok(())
-        }
+        Command::Schemas { out } => write_schemas(&out),
+        Command::Migrate => migrate(&settings),
         Command::Deadlines {
             command: DeadlinesCommand::Tick,
-        } => {
-            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let report = mlat::service::watcher::tick(
-                &mut conn,
-                &state.writers,
-                &state.rules(),
-                mlat::time::UtcTime::now(),
-            )
-            .map_err(|e| describe(&e))?;
-            println!(
-                "examined {} requests: {} deadlines missed, {} preservations expired, {} reminders queued",
-                report.examined, report.missed, report.expired, report.reminders
-            );
-            Ok(())
-        }
+        } => deadlines_tick(settings),
         Command::Deadlines {
             command: DeadlinesCommand::Recompute,
-        } => {
-            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let report = mlat::service::upgrade::recompute_all(
-                &mut conn,
-                &state.writers,
-                &state.rules(),
-                "recomputed from the command line",
-            )
-            .map_err(|e| describe(&e))?;
-            println!(
-                "examined {} open requests: deadlines changed on {}",
-                report.examined, report.changed
-            );
-            Ok(())
-        }
+        } => deadlines_recompute(settings),
         Command::Evidence {
             command: EvidenceCommand::Verify,
-        } => {
-            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let mlat::service::evidence::Checked {
-                files: checked,
-                damage,
-                in_the_clear,
-            } = mlat::service::evidence::verify_all(&mut conn, &state.store)?;
-            if in_the_clear > 0 {
-                println!(
-                    "{in_the_clear} files are stored in the clear: run `mlat evidence encrypt`"
-                );
-            }
-            if damage.is_empty() {
-                println!("evidence store intact: {checked} files verified");
-                Ok(())
-            } else {
-                for d in &damage {
-                    println!("{}: {}", d.sha256, d.problem);
-                }
-                Err(format!(
-                    "{} of {checked} evidence files are missing or altered",
-                    damage.len()
-                ))
-            }
-        }
+        } => evidence_verify(settings),
         Command::Evidence {
             command: EvidenceCommand::Encrypt,
-        } => {
-            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-            let (sealed, refused) = state
-                .store
-                .seal_all_in_the_clear()
-                .map_err(|e| e.to_string())?;
-            println!("sealed {sealed} files stored in the clear");
-            if refused.is_empty() {
-                Ok(())
-            } else {
-                for name in &refused {
-                    println!("{name}: left in the clear: its bytes no longer hash to its name");
-                }
-                Err(format!("{} files do not match their names", refused.len()))
-            }
-        }
+        } => evidence_encrypt(settings),
         Command::Evidence {
             command: EvidenceCommand::Rewrap { new_key_file },
-        } => {
-            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-            let new =
-                mlat::sealed::MasterKey::load(&new_key_file, true).map_err(|e| e.to_string())?;
-            let done = state.store.rewrap_all(&new).map_err(|e| e.to_string())?;
-            println!(
-                "rewrapped {done} files under {}: set MLAT_EVIDENCE_KEY_FILE to it on every instance",
-                new_key_file.display()
-            );
-            Ok(())
-        }
+        } => evidence_rewrap(settings, &new_key_file),
         Command::Audit {
             command: AuditCommand::Verify,
-        } => {
-            let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let result = mlat::repo::audit::verify_all(&mut conn).map_err(|e| e.to_string())?;
-            match result.first_break {
-                None => {
-                    println!(
-                        "audit trail intact: {} events in {} chains",
-                        result.events, result.chains
-                    );
-                    Ok(())
-                }
-                Some(broken) => Err(format!(
-                    "audit trail broken in chain {} at event {} (position {}): {}",
-                    broken.chain,
-                    broken.event_id.as_deref().unwrap_or("(missing)"),
-                    broken.seq.map_or("?".into(), |s| s.to_string()),
-                    broken.reason
-                )),
-            }
-        }
-        Command::Demo => {
-            let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-            let loaded = demo::load(&state).map_err(|e| describe(&e))?;
-            print!("{}", demo::describe(&loaded));
-            Ok(())
-        }
+        } => audit_verify(&settings),
+        Command::Demo => load_demo(settings),
         Command::User {
             command:
                 UserCommand::Create {
@@ -305,41 +183,195 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
                     organisation,
                     password_stdin: _,
                 },
-        } => {
-            let email = Email::parse(&email).map_err(|m| format!("--email: {m}"))?;
-            let name = text_field(&name, 200).map_err(|m| format!("--name: {m}"))?;
-            let role = Role::parse(&role).map_err(|m| format!("--role: {m}"))?;
-            let mut password = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut password)
-                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            password_policy(password).map_err(|m| format!("password: {m}"))?;
-            let (pool, _) = startup::open_database(&settings).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let password_hash = accounts::hash_password(password).map_err(|e| describe(&e))?;
-            let user = db::write_tx(&mut conn, |conn| {
-                accounts::create_user(
-                    conn,
-                    &mlat::domain::audit::Actor::system(),
-                    NewUser {
-                        email,
-                        name,
-                        role,
-                        organisation_id: organisation,
-                        password_hash,
-                    },
-                )
-            })
-            .map_err(|e| describe(&e))?;
+        } => create_user(&settings, &email, &name, &role, organisation),
+    }
+}
+
+/// `mlat schemas`: the JSON Schemas cut from the OpenAPI document, one file each.
+fn write_schemas(out: &std::path::Path) -> Result<(), String> {
+    for (name, text) in mlat::api::schemas::generate() {
+        let path = out.join(&name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+/// `mlat migrate`.
+fn migrate(settings: &Settings) -> Result<(), String> {
+    let (_, applied) = startup::open_database(settings).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("no pending migrations");
+    }
+    for version in applied {
+        println!("applied {version}");
+    }
+    Ok(())
+}
+
+/// `mlat deadlines tick`: one watcher pass now.
+fn deadlines_tick(settings: Settings) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let report = mlat::service::watcher::tick(
+        &mut conn,
+        &state.writers,
+        &state.rules(),
+        mlat::time::UtcTime::now(),
+    )
+    .map_err(|e| describe(&e))?;
+    println!(
+        "examined {} requests: {} deadlines missed, {} preservations expired, {} reminders queued",
+        report.examined, report.missed, report.expired, report.reminders
+    );
+    Ok(())
+}
+
+/// `mlat deadlines recompute`: every open request's deadlines under the rules in force.
+fn deadlines_recompute(settings: Settings) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let report = mlat::service::upgrade::recompute_all(
+        &mut conn,
+        &state.writers,
+        &state.rules(),
+        "recomputed from the command line",
+    )
+    .map_err(|e| describe(&e))?;
+    println!(
+        "examined {} open requests: deadlines changed on {}",
+        report.examined, report.changed
+    );
+    Ok(())
+}
+
+/// `mlat evidence verify`: every recorded file is there and hashes to its name.
+fn evidence_verify(settings: Settings) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let mlat::service::evidence::Checked {
+        files: checked,
+        damage,
+        in_the_clear,
+    } = mlat::service::evidence::verify_all(&mut conn, &state.store)?;
+    if in_the_clear > 0 {
+        println!("{in_the_clear} files are stored in the clear: run `mlat evidence encrypt`");
+    }
+    if damage.is_empty() {
+        println!("evidence store intact: {checked} files verified");
+        Ok(())
+    } else {
+        for d in &damage {
+            println!("{}: {}", d.sha256, d.problem);
+        }
+        Err(format!(
+            "{} of {checked} evidence files are missing or altered",
+            damage.len()
+        ))
+    }
+}
+
+/// `mlat evidence encrypt`: seals files stored in the clear by older versions.
+fn evidence_encrypt(settings: Settings) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let (sealed, refused) = state
+        .store
+        .seal_all_in_the_clear()
+        .map_err(|e| e.to_string())?;
+    println!("sealed {sealed} files stored in the clear");
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        for name in &refused {
+            println!("{name}: left in the clear: its bytes no longer hash to its name");
+        }
+        Err(format!("{} files do not match their names", refused.len()))
+    }
+}
+
+/// `mlat evidence rewrap`: every data key wrapped again under a new master key.
+fn evidence_rewrap(settings: Settings, new_key_file: &std::path::Path) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let new = mlat::sealed::MasterKey::load(new_key_file, true).map_err(|e| e.to_string())?;
+    let done = state.store.rewrap_all(&new).map_err(|e| e.to_string())?;
+    println!(
+        "rewrapped {done} files under {}: set MLAT_EVIDENCE_KEY_FILE to it on every instance",
+        new_key_file.display()
+    );
+    Ok(())
+}
+
+/// `mlat audit verify`.
+fn audit_verify(settings: &Settings) -> Result<(), String> {
+    let (pool, _) = startup::open_database(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let result = mlat::repo::audit::verify_all(&mut conn).map_err(|e| e.to_string())?;
+    match result.first_break {
+        None => {
             println!(
-                "created user {} ({}) with id {}",
-                user.email, user.role, user.id
+                "audit trail intact: {} events in {} chains",
+                result.events, result.chains
             );
             Ok(())
         }
+        Some(broken) => Err(format!(
+            "audit trail broken in chain {} at event {} (position {}): {}",
+            broken.chain,
+            broken.event_id.as_deref().unwrap_or("(missing)"),
+            broken.seq.map_or("?".into(), |s| s.to_string()),
+            broken.reason
+        )),
     }
+}
+
+/// `mlat demo`.
+fn load_demo(settings: Settings) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let loaded = demo::load(&state).map_err(|e| describe(&e))?;
+    print!("{}", demo::describe(&loaded));
+    Ok(())
+}
+
+/// `mlat user create`, the password read from standard input.
+fn create_user(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    role: &str,
+    organisation: Option<String>,
+) -> Result<(), String> {
+    let email = Email::parse(email).map_err(|m| format!("--email: {m}"))?;
+    let name = text_field(name, 200).map_err(|m| format!("--name: {m}"))?;
+    let role = Role::parse(role).map_err(|m| format!("--role: {m}"))?;
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    password_policy(password).map_err(|m| format!("password: {m}"))?;
+    let (pool, _) = startup::open_database(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let password_hash = accounts::hash_password(password).map_err(|e| describe(&e))?;
+    let user = db::write_tx(&mut conn, |conn| {
+        accounts::create_user(
+            conn,
+            &mlat::domain::audit::Actor::system(),
+            NewUser {
+                email,
+                name,
+                role,
+                organisation_id: organisation,
+                password_hash,
+            },
+        )
+    })
+    .map_err(|e| describe(&e))?;
+    println!(
+        "created user {} ({}) with id {}",
+        user.email, user.role, user.id
+    );
+    Ok(())
 }
 
 fn describe(err: &mlat::error::Error) -> String {

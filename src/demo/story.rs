@@ -129,6 +129,26 @@ fn instant(at: chrono::DateTime<Utc>) -> Value {
     json!(at.to_rfc3339())
 }
 
+/// The people and the case of the story, and what its preservations share.
+struct Scene<'a> {
+    story: Story<'a>,
+    officer: Person,
+    ca: Person,
+    chatterbox: Person,
+    polder: Person,
+    irish_ca: Person,
+    pixelshare: String,
+    case_id: String,
+    now: chrono::DateTime<Utc>,
+    /// The body of the case's preservations, before the responder and the
+    /// identifiers.
+    base: Value,
+}
+
+fn org_of(p: &Person) -> String {
+    p.viewer.organisation_id.clone().unwrap_or_default()
+}
+
 /// Tells the story unless its case exists already; everything in one
 /// transaction of the caller's.
 pub fn tell(
@@ -137,22 +157,10 @@ pub fn tell(
     store: &EvidenceStore,
 ) -> Result<Option<Told>, Error> {
     let officer = person(conn, "officer@gb-police.demo.test")?;
-    let agency = officer.viewer.organisation_id.clone().unwrap_or_default();
+    let agency = org_of(&officer);
     if repo::cases::find_by_reference(conn, &agency, CASE_REFERENCE)?.is_some() {
         return Ok(None);
     }
-    let ca = person(conn, "ca@gb-ca.demo.test")?;
-    let chatterbox = person(conn, "legal@chatterbox.demo.test")?;
-    let polder = person(conn, "legal@polderhosting.demo.test")?;
-    let irish_ca = person(conn, "ca@ie-ca.demo.test")?;
-    let org = |p: &Person| p.viewer.organisation_id.clone().unwrap_or_default();
-    let pixelshare = repo::organisations::find_by_name(conn, "US", "Pixelshare Inc. (demo)")?
-        .ok_or_else(|| Error::internal("the demo provider Pixelshare is missing"))?
-        .id;
-    let story = Story { rules, store };
-    let now = Utc::now();
-    let days = TimeDelta::days;
-
     let case = cases::create(
         conn,
         &officer.actor,
@@ -165,13 +173,8 @@ pub fn tell(
             priority: Priority::High,
         },
     )?;
-    let mut told = Told {
-        case_reference: case.reference.clone(),
-        requests: Vec::new(),
-    };
-
-    // 1. Preservation at Chatterbox (IE), confirmed; Chatterbox then reports
-    //    that the images sit with a Dutch host.
+    let now = Utc::now();
+    let days = TimeDelta::days;
     let base = json!({
         "kind": "preservation",
         "legal_basis": "provider-voluntary",
@@ -184,159 +187,221 @@ pub fn tell(
         "follow_up_intent": true,
         "non_disclosure": true,
     });
-    let mut body = base.clone();
-    body["responder_id"] = json!(org(&chatterbox));
-    body["data_categories"] = json!(["subscriber", "identification", "content"]);
-    body["identifiers"] = json!([
-        {"type": "account", "value": "sunny_day_2011"},
-        {"type": "ip", "value": "198.51.100.23", "port": 40112, "observed_at": instant(now - days(12))}
-    ]);
-    let chat = story.draft(conn, &officer, &case.id, None, body)?;
-    let chat = story.send(conn, &officer, &ca, chat)?;
-    let chat = story.step(
-        conn,
-        &chatterbox,
-        chat,
-        Action::Acknowledge,
-        json!({"provider_reference": "CB-LE-20931"}),
-    )?;
-    let chat = story.step(conn, &chatterbox, chat, Action::Preserve, json!({}))?;
-    let polder_id = org(&polder);
-    let chat = story.step(
-        conn,
-        &chatterbox,
-        chat,
-        Action::ReportMoved,
-        json!({"to_provider_id": polder_id, "to_jurisdiction": "NL",
-               "note": "Images sent in these chats were stored on Polder Hosting's object storage \
-                        (bucket media-8812); we preserved what we hold."}),
-    )?;
-    told.requests.push((
-        chat.reference.clone(),
-        chat.status.to_string(),
-        "preservation at Chatterbox (IE): confirmed; data-moved report to NL",
-    ));
+    let scene = Scene {
+        story: Story { rules, store },
+        ca: person(conn, "ca@gb-ca.demo.test")?,
+        chatterbox: person(conn, "legal@chatterbox.demo.test")?,
+        polder: person(conn, "legal@polderhosting.demo.test")?,
+        irish_ca: person(conn, "ca@ie-ca.demo.test")?,
+        pixelshare: repo::organisations::find_by_name(conn, "US", "Pixelshare Inc. (demo)")?
+            .ok_or_else(|| Error::internal("the demo provider Pixelshare is missing"))?
+            .id,
+        officer,
+        case_id: case.id,
+        now,
+        base,
+    };
+    let chat = scene.preserved_then_moved(conn)?;
+    let told = vec![
+        scene.follow_up(conn, &chat.0)?,
+        scene.production(conn, &chat.0)?,
+        scene.awaiting_approval(conn)?,
+        scene.refused(conn)?,
+    ];
+    Ok(Some(Told {
+        case_reference: case.reference,
+        requests: std::iter::once(chat)
+            .chain(told)
+            .map(|(row, what)| (row.reference, row.status.to_string(), what))
+            .collect(),
+    }))
+}
 
-    // 2. The follow-up at the Dutch host the report named, confirmed.
-    let mut body = base.clone();
-    body["responder_id"] = json!(polder_id);
-    body["data_categories"] = json!(["subscriber", "content"]);
-    body["identifiers"] = json!([{"type": "account", "value": "media-8812"}]);
-    body["necessity"] = json!("Polder Hosting deletes content 14 days after an account closes.");
-    let dutch = story.draft(conn, &officer, &case.id, Some(&chat), body)?;
-    let dutch = story.send(conn, &officer, &ca, dutch)?;
-    // Polder keeps the data only 40 days: its own date governs the expiry.
-    let dutch = story.step(
-        conn,
-        &polder,
-        dutch,
-        Action::Preserve,
-        json!({"preserved_until": instant(now + days(40))}),
-    )?;
-    told.requests.push((
-        dutch.reference.clone(),
-        dutch.status.to_string(),
-        "follow-up preservation at Polder Hosting (NL): confirmed until a date of its own, which governs",
-    ));
+/// The story's chapters, in the order they are told.
+impl Scene<'_> {
+    /// Preservation at Chatterbox (IE), confirmed; Chatterbox then reports
+    /// that the images sit with a Dutch host.
+    fn preserved_then_moved(&self, conn: &mut DbConn) -> Result<(RequestRow, &'static str), Error> {
+        let mut body = self.base.clone();
+        body["responder_id"] = json!(org_of(&self.chatterbox));
+        body["data_categories"] = json!(["subscriber", "identification", "content"]);
+        body["identifiers"] = json!([
+            {"type": "account", "value": "sunny_day_2011"},
+            {"type": "ip", "value": "198.51.100.23", "port": 40112, "observed_at": instant(self.now - TimeDelta::days(12))}
+        ]);
+        let chat = self
+            .story
+            .draft(conn, &self.officer, &self.case_id, None, body)?;
+        let chat = self.story.send(conn, &self.officer, &self.ca, chat)?;
+        let chat = self.story.step(
+            conn,
+            &self.chatterbox,
+            chat,
+            Action::Acknowledge,
+            json!({"provider_reference": "CB-LE-20931"}),
+        )?;
+        let chat = self
+            .story
+            .step(conn, &self.chatterbox, chat, Action::Preserve, json!({}))?;
+        let polder_id = org_of(&self.polder);
+        let chat = self.story.step(
+            conn,
+            &self.chatterbox,
+            chat,
+            Action::ReportMoved,
+            json!({"to_provider_id": polder_id, "to_jurisdiction": "NL",
+                   "note": "Images sent in these chats were stored on Polder Hosting's object storage \
+                            (bucket media-8812); we preserved what we hold."}),
+        )?;
+        Ok((
+            chat,
+            "preservation at Chatterbox (IE): confirmed; data-moved report to NL",
+        ))
+    }
 
-    // 3. The production that follows the Irish preservation, through the
-    //    Irish central authority, answered with evidence. Ireland is not a
-    //    Budapest Party: between the UK and Ireland mutual assistance runs under
-    //    the 1959 Council of Europe Convention (ETS 030).
-    let production = json!({
-        "kind": "production",
-        "legal_basis": "coe-mla-1959",
-        "executing_jurisdiction": "IE",
-        "data_categories": ["subscriber", "content"],
-        "identifiers": [{"type": "account", "value": "sunny_day_2011"}],
-        "date_from": instant(now - days(40)),
-        "date_to": instant(now - days(10)),
-        "facts": FACTS,
-        "necessity": "The subscriber record and the messages identify the offender and prove the offence.",
-        "relevance": "The account sent the messages to the victim.",
-        "custodian": "Chatterbox Messaging Ltd, Dublin: preserved under our request, their reference CB-LE-20931.",
-    });
-    let produced = story.draft(conn, &officer, &case.id, Some(&chat), production)?;
-    let produced = story.send(conn, &officer, &ca, produced)?;
-    let produced = story.step(
-        conn,
-        &irish_ca,
-        produced,
-        Action::Acknowledge,
-        json!({"provider_reference": "IE-MLA-2026-311"}),
-    )?;
-    let export = format!(
-        "account,created_at,email,last_login_ip,last_login_at\n\
-         sunny_day_2011,2024-03-02T18:11:09Z,sunny.day.2011@mail.example,198.51.100.23,{}\n",
-        (now - days(12)).to_rfc3339()
-    );
-    let (sha256, size) = story
-        .store
-        .put(export.as_bytes())
-        .map_err(Error::internal)?;
-    evidence::record(
-        conn,
-        &irish_ca.viewer,
-        &irish_ca.actor,
-        &produced.id,
-        Delivered {
-            filename: "chatterbox-subscriber-record.csv".into(),
-            media_type: "text/csv".into(),
-            size: size as i64,
-            sha256,
-        },
-        u64::MAX,
-    )?;
-    let produced = story.step(
-        conn,
-        &irish_ca,
-        produced,
-        Action::Fulfil,
-        json!({"note": "Produced by Chatterbox through the Irish central authority."}),
-    )?;
-    told.requests.push((
-        produced.reference.clone(),
-        produced.status.to_string(),
-        "production through the Irish central authority: evidence delivered",
-    ));
+    /// The follow-up at the Dutch host the report named, confirmed.
+    fn follow_up(
+        &self,
+        conn: &mut DbConn,
+        chat: &RequestRow,
+    ) -> Result<(RequestRow, &'static str), Error> {
+        let mut body = self.base.clone();
+        body["responder_id"] = json!(org_of(&self.polder));
+        body["data_categories"] = json!(["subscriber", "content"]);
+        body["identifiers"] = json!([{"type": "account", "value": "media-8812"}]);
+        body["necessity"] =
+            json!("Polder Hosting deletes content 14 days after an account closes.");
+        let dutch = self
+            .story
+            .draft(conn, &self.officer, &self.case_id, Some(chat), body)?;
+        let dutch = self.story.send(conn, &self.officer, &self.ca, dutch)?;
+        // Polder keeps the data only 40 days: its own date governs the expiry.
+        let dutch = self.story.step(
+            conn,
+            &self.polder,
+            dutch,
+            Action::Preserve,
+            json!({"preserved_until": instant(self.now + TimeDelta::days(40))}),
+        )?;
+        Ok((
+            dutch,
+            "follow-up preservation at Polder Hosting (NL): confirmed until a date of its own, which governs",
+        ))
+    }
 
-    // 4. A second account at Pixelshare (US), still waiting for approval while
-    //    the provider's deletion clock runs out: it heads the at-risk board.
-    let mut body = base.clone();
-    body["responder_id"] = json!(pixelshare);
-    body["data_categories"] = json!(["subscriber", "identification"]);
-    body["identifiers"] = json!([
-        {"type": "account", "value": "sunny.day.11"},
-        {"type": "ip", "value": "203.0.113.77", "port": 51820, "observed_at": instant(now - days(40))}
-    ]);
-    body["necessity"] = json!("Pixelshare keeps login IP addresses for 45 days.");
-    let waiting = story.draft(conn, &officer, &case.id, None, body)?;
-    let waiting = story.step(conn, &officer, waiting, Action::Submit, json!({}))?;
-    told.requests.push((
-        waiting.reference.clone(),
-        waiting.status.to_string(),
-        "preservation at Pixelshare (US): awaiting approval, data deleted in 5 days",
-    ));
+    /// The production that follows the Irish preservation, through the
+    /// Irish central authority, answered with evidence. Ireland is not a
+    /// Budapest Party: between the UK and Ireland mutual assistance runs under
+    /// the 1959 Council of Europe Convention (ETS 030).
+    fn production(
+        &self,
+        conn: &mut DbConn,
+        chat: &RequestRow,
+    ) -> Result<(RequestRow, &'static str), Error> {
+        let production = json!({
+            "kind": "production",
+            "legal_basis": "coe-mla-1959",
+            "executing_jurisdiction": "IE",
+            "data_categories": ["subscriber", "content"],
+            "identifiers": [{"type": "account", "value": "sunny_day_2011"}],
+            "date_from": instant(self.now - TimeDelta::days(40)),
+            "date_to": instant(self.now - TimeDelta::days(10)),
+            "facts": FACTS,
+            "necessity": "The subscriber record and the messages identify the offender and prove the offence.",
+            "relevance": "The account sent the messages to the victim.",
+            "custodian": "Chatterbox Messaging Ltd, Dublin: preserved under our request, their reference CB-LE-20931.",
+        });
+        let produced =
+            self.story
+                .draft(conn, &self.officer, &self.case_id, Some(chat), production)?;
+        let produced = self.story.send(conn, &self.officer, &self.ca, produced)?;
+        let produced = self.story.step(
+            conn,
+            &self.irish_ca,
+            produced,
+            Action::Acknowledge,
+            json!({"provider_reference": "IE-MLA-2026-311"}),
+        )?;
+        let export = format!(
+            "account,created_at,email,last_login_ip,last_login_at\n\
+             sunny_day_2011,2024-03-02T18:11:09Z,sunny.day.2011@mail.example,198.51.100.23,{}\n",
+            (self.now - TimeDelta::days(12)).to_rfc3339()
+        );
+        let (sha256, size) = self
+            .story
+            .store
+            .put(export.as_bytes())
+            .map_err(Error::internal)?;
+        evidence::record(
+            conn,
+            &self.irish_ca.viewer,
+            &self.irish_ca.actor,
+            &produced.id,
+            Delivered {
+                filename: "chatterbox-subscriber-record.csv".into(),
+                media_type: "text/csv".into(),
+                size: size as i64,
+                sha256,
+            },
+            u64::MAX,
+        )?;
+        let produced = self.story.step(
+            conn,
+            &self.irish_ca,
+            produced,
+            Action::Fulfil,
+            json!({"note": "Produced by Chatterbox through the Irish central authority."}),
+        )?;
+        Ok((
+            produced,
+            "production through the Irish central authority: evidence delivered",
+        ))
+    }
 
-    // 5. A third account, refused by Chatterbox with a ground.
-    let mut body = base;
-    body["responder_id"] = json!(org(&chatterbox));
-    body["data_categories"] = json!(["subscriber"]);
-    body["identifiers"] = json!([{"type": "account", "value": "lantern_kid_22"}]);
-    let refused = story.draft(conn, &officer, &case.id, None, body)?;
-    let refused = story.send(conn, &officer, &ca, refused)?;
-    let refused = story.step(
-        conn,
-        &chatterbox,
-        refused,
-        Action::Refuse,
-        json!({"ground": "account_not_found",
-               "explanation": "No Chatterbox account has ever been registered as lantern_kid_22."}),
-    )?;
-    told.requests.push((
-        refused.reference.clone(),
-        refused.status.to_string(),
-        "preservation at Chatterbox: refused, account not found",
-    ));
-    Ok(Some(told))
+    /// A second account at Pixelshare (US), still waiting for approval while
+    /// the provider's deletion clock runs out: it heads the at-risk board.
+    fn awaiting_approval(&self, conn: &mut DbConn) -> Result<(RequestRow, &'static str), Error> {
+        let mut body = self.base.clone();
+        body["responder_id"] = json!(self.pixelshare);
+        body["data_categories"] = json!(["subscriber", "identification"]);
+        body["identifiers"] = json!([
+            {"type": "account", "value": "sunny.day.11"},
+            {"type": "ip", "value": "203.0.113.77", "port": 51820, "observed_at": instant(self.now - TimeDelta::days(40))}
+        ]);
+        body["necessity"] = json!("Pixelshare keeps login IP addresses for 45 days.");
+        let waiting = self
+            .story
+            .draft(conn, &self.officer, &self.case_id, None, body)?;
+        let waiting = self
+            .story
+            .step(conn, &self.officer, waiting, Action::Submit, json!({}))?;
+        Ok((
+            waiting,
+            "preservation at Pixelshare (US): awaiting approval, data deleted in 5 days",
+        ))
+    }
+
+    /// A third account, refused by Chatterbox with a ground.
+    fn refused(&self, conn: &mut DbConn) -> Result<(RequestRow, &'static str), Error> {
+        let mut body = self.base.clone();
+        body["responder_id"] = json!(org_of(&self.chatterbox));
+        body["data_categories"] = json!(["subscriber"]);
+        body["identifiers"] = json!([{"type": "account", "value": "lantern_kid_22"}]);
+        let refused = self
+            .story
+            .draft(conn, &self.officer, &self.case_id, None, body)?;
+        let refused = self.story.send(conn, &self.officer, &self.ca, refused)?;
+        let refused = self.story.step(
+            conn,
+            &self.chatterbox,
+            refused,
+            Action::Refuse,
+            json!({"ground": "account_not_found",
+                   "explanation": "No Chatterbox account has ever been registered as lantern_kid_22."}),
+        )?;
+        Ok((
+            refused,
+            "preservation at Chatterbox: refused, account not found",
+        ))
+    }
 }
