@@ -17,6 +17,7 @@ use crate::repo;
 use crate::repo::deadlines::DeadlineRow;
 use crate::repo::outbox::NewMessage;
 use crate::repo::requests::RequestRow;
+use crate::repo::users::UserRow;
 use crate::service::deadlines::{self as clocks, Rules};
 use crate::time::UtcTime;
 
@@ -128,13 +129,11 @@ fn message(
 }
 
 fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result<Report, Error> {
-    let public_url = rules.public_url;
     let mut done = Report::default();
     lock_row(conn, "requests", "id", id)?;
     let Some(mut row) = repo::requests::get(conn, id)? else {
         return Ok(done);
     };
-    let system = Actor::system();
     let mut computed = clocks::compute(conn, rules, &row, now)?;
     let lapsed = computed.iter().find(|d| {
         d.kind == DeadlineKind::PreservationExpires && d.status == DeadlineStatus::Missed
@@ -142,111 +141,149 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
     if row.status == Status::Preserved
         && let Some(lapsed) = lapsed
     {
-        let expired_at = lapsed.due_at;
-        let read = row.version;
-        row.status = Status::Expired;
-        row.version += 1;
-        row.updated_at = now;
-        if !repo::requests::update_if_version(conn, &row, read)? {
+        if !expire(conn, &mut row, lapsed.due_at, now)? {
             return Ok(done);
         }
-        repo::audit::append_for_request(
-            conn,
-            &system,
-            &row.id,
-            "expire",
-            ("request", &row.id),
-            json!({ "from": "preserved", "to": "expired", "preservation_expired_at": expired_at }),
-        )?;
         done.expired += 1;
         computed = clocks::compute(conn, rules, &row, now)?;
     }
     repo::deadlines::replace_for_request(conn, &row, &computed)?;
     let creator = repo::users::get(conn, &row.created_by)?;
     for d in repo::deadlines::for_request(conn, &row.id)? {
-        let kind = d.kind;
-        let due_key = d.due_at.to_datetime().timestamp_micros();
         match d.status {
             DeadlineStatus::Missed if d.missed_noticed_at.is_none() => {
-                let mut recipients: Vec<_> = creator.iter().filter(|u| u.active).cloned().collect();
-                recipients.extend(repo::users::active_central_authority_users(
-                    conn,
-                    &row.issuing_jurisdiction,
-                )?);
-                let (subject, body) = message(&row, &d, kind, None, public_url);
-                for user in &recipients {
-                    repo::outbox::enqueue(
-                        conn,
-                        &NewMessage {
-                            dedupe_key: format!("missed:{}:{due_key}:{}", d.id, user.id),
-                            kind: MessageKind::DeadlineMissed,
-                            request_id: Some(&row.id),
-                            recipient_user_id: Some(&user.id),
-                            recipient_email: &user.email,
-                            subject: subject.clone(),
-                            body: body.clone(),
-                        },
-                    )?;
-                }
-                repo::audit::append_for_request(
-                    conn,
-                    &system,
-                    &row.id,
-                    "deadline_missed",
-                    ("deadline", &d.id),
-                    json!({
-                        "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
-                        "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
-                    }),
-                )?;
-                repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
+                notice_missed(conn, &row, &d, creator.as_ref(), rules.public_url, now)?;
                 done.missed += 1;
             }
-            DeadlineStatus::Open if kind != DeadlineKind::EnforcingReview => {
-                let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
-                    continue;
-                };
-                let Some(user) = creator.as_ref().filter(|u| u.active) else {
-                    continue;
-                };
-                let (subject, body) = message(
-                    &row,
-                    &d,
-                    kind,
-                    Some(&mark.ahead(d.started_at, d.due_at)),
-                    public_url,
-                );
-                let queued = repo::outbox::enqueue(
-                    conn,
-                    &NewMessage {
-                        dedupe_key: format!(
-                            "reminder:{}:{due_key}:{}:{}",
-                            d.id,
-                            mark.as_str(),
-                            user.id
-                        ),
-                        kind: MessageKind::Reminder,
-                        request_id: Some(&row.id),
-                        recipient_user_id: Some(&user.id),
-                        recipient_email: &user.email,
-                        subject,
-                        body,
-                    },
-                )?;
-                if queued {
-                    repo::audit::append_for_request(
-                        conn,
-                        &system,
-                        &row.id,
-                        "reminder_queued",
-                        ("deadline", &d.id),
-                        json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
-                    )?;
-                    done.reminders += 1;
-                }
+            DeadlineStatus::Open if d.kind != DeadlineKind::EnforcingReview => {
+                let queued = remind(conn, &row, &d, creator.as_ref(), rules.public_url, now)?;
+                done.reminders += usize::from(queued);
             }
             _ => {}
         }
     }
     Ok(done)
+}
+
+/// A confirmed preservation whose period ran out becomes `expired`; `false`
+/// when someone changed the request meanwhile (it is looked at next pass).
+fn expire(
+    conn: &mut DbConn,
+    row: &mut RequestRow,
+    expired_at: UtcTime,
+    now: UtcTime,
+) -> Result<bool, Error> {
+    let read = row.version;
+    row.status = Status::Expired;
+    row.version += 1;
+    row.updated_at = now;
+    if !repo::requests::update_if_version(conn, row, read)? {
+        return Ok(false);
+    }
+    repo::audit::append_for_request(
+        conn,
+        &Actor::system(),
+        &row.id,
+        "expire",
+        ("request", &row.id),
+        json!({ "from": "preserved", "to": "expired", "preservation_expired_at": expired_at }),
+    )?;
+    Ok(true)
+}
+
+/// A missed deadline, told once to the officer who created the request and
+/// to the issuing jurisdiction's central authority.
+fn notice_missed(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    d: &DeadlineRow,
+    creator: Option<&UserRow>,
+    public_url: &str,
+    now: UtcTime,
+) -> Result<(), Error> {
+    let (system, kind) = (Actor::system(), d.kind);
+    let due_key = d.due_at.to_datetime().timestamp_micros();
+    let mut recipients: Vec<_> = creator.into_iter().filter(|u| u.active).cloned().collect();
+    recipients.extend(repo::users::active_central_authority_users(
+        conn,
+        &row.issuing_jurisdiction,
+    )?);
+    let (subject, body) = message(row, d, kind, None, public_url);
+    for user in &recipients {
+        repo::outbox::enqueue(
+            conn,
+            &NewMessage {
+                dedupe_key: format!("missed:{}:{due_key}:{}", d.id, user.id),
+                kind: MessageKind::DeadlineMissed,
+                request_id: Some(&row.id),
+                recipient_user_id: Some(&user.id),
+                recipient_email: &user.email,
+                subject: subject.clone(),
+                body: body.clone(),
+            },
+        )?;
+    }
+    repo::audit::append_for_request(
+        conn,
+        &system,
+        &row.id,
+        "deadline_missed",
+        ("deadline", &d.id),
+        json!({
+            "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
+            "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
+        }),
+    )?;
+    repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
+    Ok(())
+}
+
+/// The reminder due now for an open deadline, to the officer who created the
+/// request, once per mark; whether it was queued by this call.
+fn remind(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    d: &DeadlineRow,
+    creator: Option<&UserRow>,
+    public_url: &str,
+    now: UtcTime,
+) -> Result<bool, Error> {
+    let (system, kind) = (Actor::system(), d.kind);
+    let due_key = d.due_at.to_datetime().timestamp_micros();
+    let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
+        return Ok(false);
+    };
+    let Some(user) = creator.filter(|u| u.active) else {
+        return Ok(false);
+    };
+    let (subject, body) = message(
+        row,
+        d,
+        kind,
+        Some(&mark.ahead(d.started_at, d.due_at)),
+        public_url,
+    );
+    let queued = repo::outbox::enqueue(
+        conn,
+        &NewMessage {
+            dedupe_key: format!("reminder:{}:{due_key}:{}:{}", d.id, mark.as_str(), user.id),
+            kind: MessageKind::Reminder,
+            request_id: Some(&row.id),
+            recipient_user_id: Some(&user.id),
+            recipient_email: &user.email,
+            subject,
+            body,
+        },
+    )?;
+    if queued {
+        repo::audit::append_for_request(
+            conn,
+            &system,
+            &row.id,
+            "reminder_queued",
+            ("deadline", &d.id),
+            json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
+        )?;
+    }
+    Ok(queued)
 }
