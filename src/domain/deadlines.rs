@@ -551,60 +551,10 @@ fn preservation_expiry(
     executing: &Calendar<'_>,
     now: UtcTime,
 ) -> Expiry {
-    let (started_at, event) = start;
-    let granted = clock
-        .extension
-        .map_or(0, |e| facts.extensions_granted.min(e.max));
-    let period = match clock.extension {
-        Some(e) if granted > 0 => chained(clock.period, e.period, granted),
-        _ => clock.period,
-    };
-    // For a preservation the Art. 3(4) roll is never applied: the no-roll
-    // reading is the earlier one.
-    let counted = count(
-        started_at,
-        event,
-        period,
-        basis.counting,
-        executing,
-        false,
-        false,
-    );
-    let mut explanation = match clock.extension {
-        Some(e) if granted > 0 => format!(
-            "{} and {granted} extension(s) of {}, counted together from the start as one period \
-             of {}: {}",
-            period_text(clock.period),
-            period_text(e.period),
-            period_text(period),
-            counted.how
-        ),
-        _ => counted.how,
-    };
-    if clock.minimum {
-        explanation.push_str(
-            "; the instrument sets this as a minimum, so the requested Party may keep the data longer",
-        );
-    }
-    explanation.push_str(&format!(" — {}", clock.citation));
-    let mut due = counted.due;
-    match facts.preserved_until {
-        Some(until) if until < counted.due => {
-            explanation = format!(
-                "The custodian's date governs: the responder confirmed preservation until {}, \
-                 earlier than the instrument's reading {} (not used). The instrument's reading: {}",
-                instant_text(until, executing.timezone),
-                counted.due,
-                explanation
-            );
-            due = until;
-        }
-        Some(until) => explanation.push_str(&format!(
-            ". The instrument's reading governs: the responder's stated date {until} is later \
-             and is not used"
-        )),
-        None => {}
-    }
+    let started_at = start.0;
+    let (reading, explanation) = instrument_reading(basis, clock, start, facts, executing);
+    let (due, mut explanation) =
+        earlier_of_custodian(reading, explanation, facts.preserved_until, executing);
     let (stop, refused) = match &basis.stopped_by {
         Some(rule) => stopping(rule, facts, due),
         None => (None, Vec::new()),
@@ -649,6 +599,84 @@ fn preservation_expiry(
         explanation,
         status,
         stopped_at: stop.map(|s| s.at),
+    }
+}
+
+/// The expiry as the instrument reads it, with its explanation: the period
+/// and any extensions granted, counted together from the start.
+fn instrument_reading(
+    basis: &LegalBasis,
+    clock: &Clock,
+    (started_at, event): (UtcTime, &str),
+    facts: &Facts<'_>,
+    executing: &Calendar<'_>,
+) -> (UtcTime, String) {
+    let granted = clock
+        .extension
+        .map_or(0, |e| facts.extensions_granted.min(e.max));
+    let period = match clock.extension {
+        Some(e) if granted > 0 => chained(clock.period, e.period, granted),
+        _ => clock.period,
+    };
+    // For a preservation the Art. 3(4) roll is never applied: the no-roll
+    // reading is the earlier one.
+    let counted = count(
+        started_at,
+        event,
+        period,
+        basis.counting,
+        executing,
+        false,
+        false,
+    );
+    let mut explanation = match clock.extension {
+        Some(e) if granted > 0 => format!(
+            "{} and {granted} extension(s) of {}, counted together from the start as one period \
+             of {}: {}",
+            period_text(clock.period),
+            period_text(e.period),
+            period_text(period),
+            counted.how
+        ),
+        _ => counted.how,
+    };
+    if clock.minimum {
+        explanation.push_str(
+            "; the instrument sets this as a minimum, so the requested Party may keep the data longer",
+        );
+    }
+    explanation.push_str(&format!(" — {}", clock.citation));
+    (counted.due, explanation)
+}
+
+/// The custodian's own date governs when it is earlier than the instrument's
+/// reading (for a preservation the only safe error is an early date); a later
+/// one is noted and not used.
+fn earlier_of_custodian(
+    reading: UtcTime,
+    mut explanation: String,
+    preserved_until: Option<UtcTime>,
+    executing: &Calendar<'_>,
+) -> (UtcTime, String) {
+    match preserved_until {
+        Some(until) if until < reading => {
+            let governs = format!(
+                "The custodian's date governs: the responder confirmed preservation until {}, \
+                 earlier than the instrument's reading {} (not used). The instrument's reading: {}",
+                instant_text(until, executing.timezone),
+                reading,
+                explanation
+            );
+            (until, governs)
+        }
+        Some(until) => {
+            explanation.push_str(&format!(
+                ". The instrument's reading governs: the responder's stated date {until} is later \
+                 and is not used"
+            ));
+            (reading, explanation)
+        }
+        None => (reading, explanation),
     }
 }
 
