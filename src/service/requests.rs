@@ -82,38 +82,8 @@ fn resolve(
                 "name the organisation the request is addressed to",
             ));
         }
-        let authorities = repo::organisations::list(
-            conn,
-            &repo::organisations::Filter {
-                kind: Some(OrganisationKind::CentralAuthority.as_str().into()),
-                jurisdiction: Some(drafted.content.executing_jurisdiction.clone()),
-            },
-            &repo::PageRequest {
-                cursor: None,
-                limit: 2,
-            },
-        )?;
-        match authorities.items.as_slice() {
-            [only] => drafted.content.responder_id = only.id.clone(),
-            [] => {
-                return Err(field(
-                    "responder_id",
-                    format!(
-                        "{} has no central authority on record: name the responder",
-                        drafted.content.executing_jurisdiction
-                    ),
-                ));
-            }
-            _ => {
-                return Err(field(
-                    "responder_id",
-                    format!(
-                        "{} has several central authorities: name the responder",
-                        drafted.content.executing_jurisdiction
-                    ),
-                ));
-            }
-        }
+        drafted.content.responder_id =
+            sole_central_authority(conn, &drafted.content.executing_jurisdiction)?;
     }
     let responder =
         repo::organisations::get(conn, &drafted.content.responder_id)?.ok_or_else(|| {
@@ -150,6 +120,33 @@ fn resolve(
         return Err(Error::invalid(errors));
     }
     Ok(drafted.content)
+}
+
+/// The central authority a request goes to when the officer named only the
+/// executing jurisdiction: there must be exactly one on record.
+fn sole_central_authority(conn: &mut DbConn, jurisdiction: &str) -> Result<String, Error> {
+    let authorities = repo::organisations::list(
+        conn,
+        &repo::organisations::Filter {
+            kind: Some(OrganisationKind::CentralAuthority.as_str().into()),
+            jurisdiction: Some(jurisdiction.to_owned()),
+        },
+        &repo::PageRequest {
+            cursor: None,
+            limit: 2,
+        },
+    )?;
+    match authorities.items.as_slice() {
+        [only] => Ok(only.id.clone()),
+        [] => Err(field(
+            "responder_id",
+            format!("{jurisdiction} has no central authority on record: name the responder"),
+        )),
+        _ => Err(field(
+            "responder_id",
+            format!("{jurisdiction} has several central authorities: name the responder"),
+        )),
+    }
 }
 
 /// A reference people can quote on the telephone: the year and 12 hex digits
@@ -264,49 +261,12 @@ pub fn create(
         serde_json::from_str(&case.offence_categories).map_err(Error::internal)?;
     let catalogue = rules.catalogue;
     let content = resolve(conn, catalogue, jurisdiction, &offences, drafted)?;
-    let now = UtcTime::now();
-    let id = new_id();
-    let mut row = RequestRow {
-        reference: new_reference(&id),
-        id,
-        case_id: case_id.to_owned(),
-        agency_id: agency_id.clone(),
-        issuing_jurisdiction: jurisdiction.clone(),
-        created_by: viewer.user_id.clone(),
-        kind: content.kind,
-        legal_basis: String::new(),
-        route: route_of(catalogue, &content.legal_basis),
-        responder_id: String::new(),
-        executing_jurisdiction: String::new(),
-        data_categories: String::new(),
-        identifiers: String::new(),
-        date_from: None,
-        date_to: None,
-        facts: None,
-        necessity: None,
-        relevance: None,
-        custodian: None,
-        follow_up_intent: false,
-        emergency: false,
-        emergency_justification: None,
-        non_disclosure: false,
-        parent_id: parent.map(|p| p.id.clone()),
-        status: Status::Draft,
-        version: 1,
-        submitted_at: None,
-        approved_at: None,
-        approved_by: None,
-        transmitted_at: None,
-        answered_at: None,
-        preserved_until: None,
-        extension_requested: false,
-        extensions_granted: 0,
-        response: "{}".into(),
-        internal_notes: "{}".into(),
-        created_at: now,
-        updated_at: now,
-        cybertipline_submitted_at: None,
-    };
+    let mut row = new_draft(
+        viewer,
+        &case,
+        parent,
+        route_of(catalogue, &content.legal_basis),
+    );
     store_content(&mut row, &content)?;
     repo::requests::insert(conn, &row)?;
     audit(
@@ -338,6 +298,59 @@ pub fn create(
     }
     clocks::refresh(conn, rules, &row)?;
     Ok(row)
+}
+
+/// A new draft of `viewer`'s in `case`, its content still blank: `store_content`
+/// writes it.
+fn new_draft(
+    viewer: &Viewer,
+    case: &crate::repo::cases::CaseRow,
+    parent: Option<&RequestRow>,
+    route: Route,
+) -> RequestRow {
+    let now = UtcTime::now();
+    let id = new_id();
+    RequestRow {
+        reference: new_reference(&id),
+        id,
+        case_id: case.id.clone(),
+        agency_id: case.agency_id.clone(),
+        issuing_jurisdiction: viewer.jurisdiction.clone().unwrap_or_default(),
+        created_by: viewer.user_id.clone(),
+        kind: RequestKind::Preservation,
+        legal_basis: String::new(),
+        route,
+        responder_id: String::new(),
+        executing_jurisdiction: String::new(),
+        data_categories: String::new(),
+        identifiers: String::new(),
+        date_from: None,
+        date_to: None,
+        facts: None,
+        necessity: None,
+        relevance: None,
+        custodian: None,
+        follow_up_intent: false,
+        emergency: false,
+        emergency_justification: None,
+        non_disclosure: false,
+        parent_id: parent.map(|p| p.id.clone()),
+        status: Status::Draft,
+        version: 1,
+        submitted_at: None,
+        approved_at: None,
+        approved_by: None,
+        transmitted_at: None,
+        answered_at: None,
+        preserved_until: None,
+        extension_requested: false,
+        extensions_granted: 0,
+        response: "{}".into(),
+        internal_notes: "{}".into(),
+        created_at: now,
+        updated_at: now,
+        cybertipline_submitted_at: None,
+    }
 }
 
 fn stale(row: &RequestRow) -> Error {
