@@ -64,6 +64,70 @@ fn filename_of(disposition: Option<&str>) -> Option<String> {
 /// while hashed. `Content-Type` is its media type, `Content-Disposition:
 /// attachment; filename="..."` its name, and `Repr-Digest: sha-256=:<base64>:`
 /// (or `Digest: sha-256=<base64>`) the hash the client computed, checked.
+/// What an upload's headers say of the file.
+struct Described {
+    media_type: String,
+    filename: String,
+    /// The SHA-256 the client says it sent, if it says.
+    claimed: Option<String>,
+}
+
+fn described(req: &HttpRequest) -> Result<Described, Error> {
+    let media_type = header_text(req, header::CONTENT_TYPE)
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    if media_type.len() > 200 || media_type.parse::<actix_web::mime::Mime>().is_err() {
+        return Err(Error::field("Content-Type", "is not a media type"));
+    }
+    let filename = safe_filename(
+        &filename_of(header_text(req, header::CONTENT_DISPOSITION)).unwrap_or_default(),
+    );
+    let claimed = client_sha256(
+        header_text(req, header::HeaderName::from_static("repr-digest")),
+        header_text(req, header::HeaderName::from_static("digest")),
+    )
+    .map_err(|m| Error::field("Repr-Digest", m))?;
+    Ok(Described {
+        media_type,
+        filename,
+        claimed,
+    })
+}
+
+fn receive_error(e: ReceiveError, max: u64, already: i64) -> Error {
+    match e {
+        ReceiveError::TooLarge(_) => Error::too_large(format!(
+            "evidence is limited to {max} bytes per file and per request ({already} already delivered)"
+        )),
+        ReceiveError::Interrupted(m) if m.contains(super::body_deadline::TIMED_OUT) => {
+            Error::stalled(format!("the upload was interrupted: {m}"))
+        }
+        ReceiveError::Interrupted(m) => {
+            Error::malformed(format!("the upload was interrupted: {m}"))
+        }
+        ReceiveError::Io(e) => Error::internal(e),
+    }
+}
+
+/// After a failed record, the stored file goes unless another delivery has
+/// it: nothing is kept that the database does not know of.
+async fn forget_unrecorded(state: &web::Data<AppState>, sha: String) {
+    let (app, file) = (state.clone(), sha.clone());
+    let forgotten = web::block(move || -> Result<(), String> {
+        let mut conn = app.pool.get().map_err(|e| e.to_string())?;
+        if repo::evidence::count_with_hash(&mut conn, &file).map_err(|e| e.to_string())? == 0 {
+            let _ = std::fs::remove_file(app.store.path_for(&file));
+        }
+        Ok(())
+    })
+    .await;
+    if let Ok(Err(reason)) = forgotten {
+        // `mlat evidence verify` does not see an unrecorded file; the next
+        // delivery of the same bytes reuses it.
+        tracing::warn!(sha256 = %sha, %reason, "an evidence file no delivery records may remain");
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/requests/{id}/evidence", tag = "evidence", security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The request answered"),
@@ -80,20 +144,11 @@ pub async fn upload(
     body: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
-    let media_type = header_text(&req, header::CONTENT_TYPE)
-        .unwrap_or("application/octet-stream")
-        .to_owned();
-    if media_type.len() > 200 || media_type.parse::<actix_web::mime::Mime>().is_err() {
-        return Err(Error::field("Content-Type", "is not a media type"));
-    }
-    let filename = safe_filename(
-        &filename_of(header_text(&req, header::CONTENT_DISPOSITION)).unwrap_or_default(),
-    );
-    let claimed = client_sha256(
-        header_text(&req, header::HeaderName::from_static("repr-digest")),
-        header_text(&req, header::HeaderName::from_static("digest")),
-    )
-    .map_err(|m| Error::field("Repr-Digest", m))?;
+    let Described {
+        media_type,
+        filename,
+        claimed,
+    } = described(&req)?;
     let max = state.settings.evidence_max_bytes;
     let declared = header_text(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
@@ -110,16 +165,11 @@ pub async fn upload(
         })
         .await?;
     let room = max.saturating_sub(already.max(0) as u64);
-    let incoming = state.store.receive(body, room).await.map_err(|e| match e {
-        ReceiveError::TooLarge(_) => Error::too_large(format!(
-            "evidence is limited to {max} bytes per file and per request ({already} already delivered)"
-        )),
-        ReceiveError::Interrupted(m) if m.contains(super::body_deadline::TIMED_OUT) => {
-            Error::stalled(format!("the upload was interrupted: {m}"))
-        }
-        ReceiveError::Interrupted(m) => Error::malformed(format!("the upload was interrupted: {m}")),
-        ReceiveError::Io(e) => Error::internal(e),
-    })?;
+    let incoming = state
+        .store
+        .receive(body, room)
+        .await
+        .map_err(|e| receive_error(e, max, already))?;
     if let Some(claimed) = claimed
         && claimed != incoming.sha256
     {
@@ -165,17 +215,7 @@ pub async fn upload(
     let row = match saved {
         Ok(row) => row,
         Err(error) => {
-            // Keep nothing: the stored file goes unless another delivery has it.
-            let (app, sha) = (state.clone(), kept);
-            let _ = web::block(move || -> Result<(), String> {
-                let mut conn = app.pool.get().map_err(|e| e.to_string())?;
-                if repo::evidence::count_with_hash(&mut conn, &sha).map_err(|e| e.to_string())? == 0
-                {
-                    let _ = std::fs::remove_file(app.store.path_for(&sha));
-                }
-                Ok(())
-            })
-            .await;
+            forget_unrecorded(&state, kept).await;
             return Err(error);
         }
     };
