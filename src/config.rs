@@ -108,6 +108,9 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests need not touch the process
     /// environment.
+    ///
+    /// Long on purpose: one setting after another, each with its default and
+    /// its message (docs/operations.md lists them all).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let err = |name: &'static str, message: String| SettingError { name, message };

@@ -338,6 +338,9 @@ struct Counted {
 /// counting. `roll` applies Art. 3(4); for a preservation it is off and the
 /// later, rolled reading is named instead. `other_authority` counts hours by the
 /// letter of Art. 3(1), for a window that is another authority's.
+///
+/// Long on purpose: one arm per counting rule and unit of period, each
+/// explaining itself in words a lawyer can check.
 fn count(
     start: UtcTime,
     event: &str,
@@ -1146,6 +1149,8 @@ mod tests {
         assert_eq!(days.end(true, chrono_tz::UTC), t("2028-03-01T00:00:00Z"));
     }
 
+    /// Long on purpose: a table of hand-counted due instants, one row per
+    /// clock, each checked against LEGAL.md rather than recorded from the code.
     /// Every catalogue entry's clocks from one transmission (Friday 2027-01-08
     /// 15:20 UTC), counted in Dublin without holidays.
     #[test]
@@ -1481,6 +1486,8 @@ mod tests {
         }
     }
 
+    /// Long on purpose: each follow-up that does not stop the preservation is
+    /// a case of its own, side by side with the one that does.
     #[test]
     fn only_a_mutual_assistance_request_to_the_same_party_stops_a_budapest_preservation() {
         // Budapest Art. 29 to the Dutch authority, sent 2026-12-01 09:00 UTC:

@@ -263,6 +263,7 @@ impl Catalogue {
         self.legal_bases.iter().find(|b| b.id == id)
     }
 
+    /// Long on purpose: one check per field of an entry, each with its message.
     fn check(&self) -> Result<(), CatalogueError> {
         let mut seen = HashSet::new();
         for basis in &self.legal_bases {

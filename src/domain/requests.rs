@@ -163,6 +163,9 @@ fn membership_name(id: &str) -> &str {
 
 /// Whether the legal basis allows this request between these parties; refused
 /// at creation, since a lawyer would never send it and a provider would bounce it.
+///
+/// Long on purpose: one check after another, each a requirement of the
+/// instrument (LEGAL.md) with its own message.
 pub fn check_basis(
     content: &Content,
     basis: &LegalBasis,

@@ -132,6 +132,9 @@ fn field(name: &str, message: &str) -> Refused {
 }
 
 /// The outcome of `step` on a request whose dates and flags are `record`.
+///
+/// Long on purpose: one arm per action, so that what every step writes can be
+/// read side by side and against docs/workflow.md.
 pub fn take(step: Step<'_>, mut record: Record) -> Result<Outcome, Refused> {
     let Step {
         action,

@@ -126,6 +126,9 @@ fn conflict(status: Status, action: Action) -> Refusal {
 }
 
 /// Decides one action: the new status, or why not.
+///
+/// Long on purpose: it is the state machine's table, one arm per status and
+/// action, read on one screen against the diagram in docs/workflow.md.
 pub fn decide(
     status: Status,
     action: Action,
@@ -551,6 +554,7 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
+        /// Long on purpose: the model of the rules it checks every step against.
         #[test]
         fn every_life_keeps_the_rules(
             start in facts(),

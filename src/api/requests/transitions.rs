@@ -221,6 +221,8 @@ pub fn transition_body(action: Action) -> (&'static str, Value) {
 }
 
 /// Parses a transition body for `action` into its version and input.
+///
+/// Long on purpose: one arm per action and its body, each a few lines.
 pub fn parse_transition(action: Action, value: Value) -> Result<(i64, Input), Error> {
     let mut e = Errors::new();
     let (version, input) = match action {
