@@ -10,6 +10,7 @@ mod cli;
 mod clocks;
 mod contract;
 mod deadlines;
+mod documents;
 mod evidence;
 mod http;
 mod mail;
