@@ -61,21 +61,7 @@ impl SecretUrl {
 
 impl std::fmt::Debug for SecretUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redacted_url(&self.0))
-    }
-}
-
-/// A URL with its password replaced by `***`; one that does not parse is not
-/// shown at all, since the password could be anywhere in it.
-pub fn redacted_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<a URL that does not parse, not shown>".into(),
+        f.write_str(&crate::logging::redacted_url(&self.0))
     }
 }
 

@@ -86,6 +86,20 @@ pub fn has_control_characters(path: &str) -> bool {
     false
 }
 
+/// A URL with its password replaced by `***`; one that does not parse is not
+/// shown at all, since the password could be anywhere in it.
+pub fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<a URL that does not parse, not shown>".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

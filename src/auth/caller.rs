@@ -66,7 +66,7 @@ impl Caller {
             None => Err(unauthenticated(
                 "the session of this token has ended, or its account is not active: sign in again",
             )),
-            Some(found) if found.holder() != self.holder() => Err(unauthenticated(
+            Some(found) if Holder::of(&found) != self.holder() => Err(unauthenticated(
                 "the account changed since this token was issued: sign in again",
             )),
             Some(_) => Ok(()),

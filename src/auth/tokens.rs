@@ -49,6 +49,19 @@ pub struct Holder {
     pub jurisdiction: Option<String>,
 }
 
+impl Holder {
+    /// What an access token for this account says of it.
+    pub fn of(account: &crate::repo::users::UserWithOrganisation) -> Holder {
+        Holder {
+            user_id: account.user.id.clone(),
+            role: account.user.role.as_str().to_owned(),
+            organisation_id: account.user.organisation_id.clone(),
+            organisation_kind: account.organisation_kind.map(|k| k.as_str().to_owned()),
+            jurisdiction: account.jurisdiction.clone(),
+        }
+    }
+}
+
 impl Claims {
     pub fn holder(&self) -> Holder {
         Holder {

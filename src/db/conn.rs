@@ -47,7 +47,7 @@ impl std::fmt::Debug for DatabaseUrl {
             DatabaseUrl::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
             DatabaseUrl::Postgres(url) => f
                 .debug_tuple("Postgres")
-                .field(&crate::config::redacted_url(url))
+                .field(&crate::logging::redacted_url(url))
                 .finish(),
         }
     }

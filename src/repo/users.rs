@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use super::{Page, PageRequest};
 use crate::db::DbConn;
 use crate::db::schema::{organisations, refresh_tokens, users};
+use crate::domain::reference::OrganisationKind;
 use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -23,22 +24,11 @@ pub struct UserRow {
 #[derive(Debug, Clone)]
 pub struct UserWithOrganisation {
     pub user: UserRow,
-    pub organisation_kind: Option<String>,
+    pub organisation_kind: Option<OrganisationKind>,
     pub jurisdiction: Option<String>,
 }
 
 impl UserWithOrganisation {
-    /// What an access token for this account says of it.
-    pub fn holder(&self) -> crate::auth::tokens::Holder {
-        crate::auth::tokens::Holder {
-            user_id: self.user.id.clone(),
-            role: self.user.role.as_str().to_owned(),
-            organisation_id: self.user.organisation_id.clone(),
-            organisation_kind: self.organisation_kind.clone(),
-            jurisdiction: self.jurisdiction.clone(),
-        }
-    }
-
     /// The user as the access rules see them, for work done on their behalf
     /// outside a request (the demo's worked case, the benchmark).
     pub fn viewer(&self) -> Result<crate::domain::access::Viewer, String> {
@@ -117,7 +107,7 @@ fn find_active(
         ));
     }
     query
-        .first::<(UserRow, Option<String>, Option<String>)>(conn)
+        .first::<(UserRow, Option<OrganisationKind>, Option<String>)>(conn)
         .optional()
         .map(|found| {
             found.map(

@@ -150,10 +150,9 @@ pub fn login(
             },
         )?;
         // The account with its organisation, as the token will describe it.
-        let holder = repo::users::find_active_with_organisation(conn, &user.id)?
-            .ok_or_else(invalid_credentials)?
-            .holder();
-        issue_pair(conn, keys, &holder, &new_id())
+        let account = repo::users::find_active_with_organisation(conn, &user.id)?
+            .ok_or_else(invalid_credentials)?;
+        issue_pair(conn, keys, &Holder::of(&account), &new_id())
     })?;
     tracing::info!(email, user_id = %user.id, "sign-in succeeded");
     Ok(pair)
@@ -251,7 +250,7 @@ pub fn refresh(
         if !repo::sessions::revoke_refresh(conn, &row.id, now)? {
             return Ok(Rotation::Refused);
         }
-        issue_pair(conn, keys, &account.holder(), &row.family_id).map(Rotation::Rotated)
+        issue_pair(conn, keys, &Holder::of(&account), &row.family_id).map(Rotation::Rotated)
     })?;
     match rotation {
         Rotation::Rotated(pair) => Ok(pair),
@@ -305,27 +304,37 @@ mod tests {
     #[test]
     fn a_sign_in_holds_no_connection_while_its_password_waits_for_a_hasher() {
         let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().to_str().unwrap().to_owned();
-        let settings = crate::config::Settings::from_lookup(|name| match name {
-            "MLAT_DATA_DIR" => Some(data_dir.clone()),
-            "MLAT_DB_POOL_SIZE" => Some("1".into()),
-            _ => None,
-        })
-        .unwrap();
-        let state = std::sync::Arc::new(crate::startup::prepare(settings).unwrap());
-        let account = crate::demo::load(&state)
-            .unwrap()
-            .accounts
-            .into_iter()
-            .next()
+        let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("t.db"));
+        let pool = crate::db::pool::build(&url, 1, true).unwrap();
+        let email = Email::parse("admin@example.org").unwrap();
+        let password = "a password of some length";
+        {
+            let mut conn = pool.get().unwrap();
+            crate::db::migrations::run_pending(&mut conn).unwrap();
+            crate::service::accounts::create_user(
+                &mut conn,
+                &Actor::system(),
+                crate::service::accounts::NewUser {
+                    email: email.clone(),
+                    name: "Admin".into(),
+                    role: crate::domain::reference::Role::Admin,
+                    organisation_id: None,
+                    password_hash: password::hash(password).unwrap(),
+                },
+            )
             .unwrap();
-        let email = Email::parse(&account.email).unwrap();
-        let password = account.password.unwrap();
+        }
+        let keys = TokenKeys::load(&dir.path().join("token.pem"), true).unwrap();
+        let writers = WriterQueue::new(url.backend(), crate::db::writers::PATIENCE);
+        let for_sign_in = std::sync::Arc::new((pool.clone(), writers, keys));
 
         let held = password::hold_every_hasher();
         let signing_in = std::thread::spawn({
-            let (state, email) = (state.clone(), email.clone());
-            move || login(&state.pool, &state.writers, &state.keys, &email, &password)
+            let (shared, email) = (for_sign_in.clone(), email.clone());
+            move || {
+                let (pool, writers, keys) = &*shared;
+                login(pool, writers, keys, &email, password)
+            }
         });
         // The attempt is counted in the sign-in's first transaction, before the
         // password is checked; with every hasher held, it then waits.
@@ -333,7 +342,7 @@ mod tests {
             use crate::db::schema::login_throttle;
             use diesel::prelude::*;
             // The only connection; while the sign-in held it, nothing is counted.
-            let mut conn = state.pool.try_get()?;
+            let mut conn = pool.try_get()?;
             login_throttle::table
                 .find(email.as_str())
                 .select(login_throttle::failures)
@@ -356,16 +365,13 @@ mod tests {
             !signing_in.is_finished(),
             "the password was checked without a hasher"
         );
-        let pool = state.pool.state();
+        let now = pool.state();
         assert_eq!(
-            (pool.connections, pool.idle_connections),
+            (now.connections, now.idle_connections),
             (1, 1),
             "the waiting sign-in holds a connection"
         );
-        let mut conn = state
-            .pool
-            .get()
-            .expect("a connection while the sign-in waits");
+        let mut conn = pool.get().expect("a connection while the sign-in waits");
         assert!(
             repo::users::find_by_email(&mut conn, email.as_str())
                 .unwrap()
