@@ -37,7 +37,7 @@ use mlat::service::accounts;
 use mlat::service::requests::{self as requests, Input};
 use mlat::state::AppState;
 use mlat::time::UtcTime;
-use mlat::world::{self, Person, Place, Plan};
+use mlat::world::{self, Person, Plan};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -296,18 +296,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
         password_hash: hash.clone(),
     };
     let plan = Plan {
-        places: vec![
-            Place {
-                code: "GB",
-                name: "United Kingdom",
-                timezone: "Europe/London",
-            },
-            Place {
-                code: "IE",
-                name: "Ireland",
-                timezone: "Europe/Dublin",
-            },
-        ],
+        places: world::places(&["GB", "IE"]),
         organisations: agency_keys
             .iter()
             .map(|k| organisation(k.clone(), OrganisationKind::Agency, "GB"))

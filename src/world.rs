@@ -24,6 +24,49 @@ pub struct Place {
     pub timezone: &'static str,
 }
 
+/// The jurisdictions the demo, the tests and the benchmark draw on.
+pub const PLACES: [Place; 6] = [
+    Place {
+        code: "GB",
+        name: "United Kingdom",
+        timezone: "Europe/London",
+    },
+    Place {
+        code: "IE",
+        name: "Ireland",
+        timezone: "Europe/Dublin",
+    },
+    Place {
+        code: "US",
+        name: "United States",
+        timezone: "America/New_York",
+    },
+    Place {
+        code: "NL",
+        name: "Netherlands",
+        timezone: "Europe/Amsterdam",
+    },
+    Place {
+        code: "DE",
+        name: "Germany",
+        timezone: "Europe/Berlin",
+    },
+    Place {
+        code: "BR",
+        name: "Brazil",
+        timezone: "America/Sao_Paulo",
+    },
+];
+
+/// Those of `PLACES` with these codes, in `PLACES`' order.
+pub fn places(codes: &[&str]) -> Vec<Place> {
+    PLACES
+        .iter()
+        .filter(|p| codes.contains(&p.code))
+        .cloned()
+        .collect()
+}
+
 /// An organisation, named by `key` in the people's descriptions.
 #[derive(Debug, Clone)]
 pub struct Organisation {

@@ -60,10 +60,6 @@ fn filename_of(disposition: Option<&str>) -> Option<String> {
     })
 }
 
-/// `POST /requests/{id}/evidence`: the body is the file, streamed to the store
-/// while hashed. `Content-Type` is its media type, `Content-Disposition:
-/// attachment; filename="..."` its name, and `Repr-Digest: sha-256=:<base64>:`
-/// (or `Digest: sha-256=<base64>`) the hash the client computed, checked.
 /// What an upload's headers say of the file.
 struct Described {
     media_type: String,
@@ -128,6 +124,10 @@ async fn forget_unrecorded(state: &web::Data<AppState>, sha: String) {
     }
 }
 
+/// `POST /requests/{id}/evidence`: the body is the file, streamed to the store
+/// while hashed. `Content-Type` is its media type, `Content-Disposition:
+/// attachment; filename="..."` its name, and `Repr-Digest: sha-256=:<base64>:`
+/// (or `Digest: sha-256=<base64>`) the hash the client computed, checked.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/evidence", tag = "evidence", security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The request answered"),

@@ -14,16 +14,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::service::accounts;
 use crate::state::AppState;
-use crate::world::{self, Person, Place, Plan};
-
-const JURISDICTIONS: [(&str, &str, &str); 6] = [
-    ("GB", "United Kingdom", "Europe/London"),
-    ("IE", "Ireland", "Europe/Dublin"),
-    ("US", "United States", "America/New_York"),
-    ("NL", "Netherlands", "Europe/Amsterdam"),
-    ("DE", "Germany", "Europe/Berlin"),
-    ("BR", "Brazil", "America/Sao_Paulo"),
-];
+use crate::world::{self, Person, Plan};
 
 /// Key, name, kind, jurisdiction, contact address, and for a provider its
 /// retention in days: subscriber, identification, traffic, content.
@@ -216,14 +207,7 @@ fn plan(hashes: &[String]) -> Plan {
         DataCategory::Content,
     ];
     Plan {
-        places: JURISDICTIONS
-            .iter()
-            .map(|&(code, name, timezone)| Place {
-                code,
-                name,
-                timezone,
-            })
-            .collect(),
+        places: world::PLACES.to_vec(),
         organisations: ORGANISATIONS
             .iter()
             .map(

@@ -83,28 +83,7 @@ impl utoipa::PartialSchema for MessageKind {
 
 impl utoipa::ToSchema for MessageKind {}
 
-impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for MessageKind
-where
-    DB: diesel::backend::Backend,
-    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn to_sql<'b>(
-        &'b self,
-        out: &mut diesel::serialize::Output<'b, '_, DB>,
-    ) -> diesel::serialize::Result {
-        self.as_str().to_sql(out)
-    }
-}
-
-impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for MessageKind
-where
-    DB: diesel::backend::Backend,
-    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-{
-    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-        Ok(MessageKind::parse(&String::from_sql(bytes)?)?)
-    }
-}
+text_column!(MessageKind);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,35 @@
 //! Domain rules as plain functions and types, with no I/O.
 
+/// A type stored as its name in a TEXT column, through its `as_str` and
+/// `parse`: a name this build does not know fails the read.
+macro_rules! text_column {
+    ($name:ident) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = String::from_sql(bytes)?;
+                Ok($name::parse(&text)?)
+            }
+        }
+    };
+}
+
 /// A closed vocabulary of names as an enum: serde names, `ALL`, `as_str`, a
 /// `parse` whose error lists what is allowed, and a TEXT column on either
 /// backend (a stored name this build does not know fails the row's read).
@@ -57,29 +87,7 @@ macro_rules! vocabulary {
             }
         }
 
-        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-        {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, DB>,
-            ) -> diesel::serialize::Result {
-                self.as_str().to_sql(out)
-            }
-        }
-
-        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                let text = String::from_sql(bytes)?;
-                Ok($name::parse(&text)?)
-            }
-        }
+        text_column!($name);
     };
 }
 

@@ -149,15 +149,20 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
     }
     repo::deadlines::replace_for_request(conn, &row, &computed)?;
     let creator = repo::users::get(conn, &row.created_by)?;
+    let notices = Notices {
+        row: &row,
+        creator: creator.as_ref(),
+        public_url: rules.public_url,
+        now,
+    };
     for d in repo::deadlines::for_request(conn, &row.id)? {
         match d.status {
             DeadlineStatus::Missed if d.missed_noticed_at.is_none() => {
-                notice_missed(conn, &row, &d, creator.as_ref(), rules.public_url, now)?;
+                notices.missed(conn, &d)?;
                 done.missed += 1;
             }
             DeadlineStatus::Open if d.kind != DeadlineKind::EnforcingReview => {
-                let queued = remind(conn, &row, &d, creator.as_ref(), rules.public_url, now)?;
-                done.reminders += usize::from(queued);
+                done.reminders += usize::from(notices.remind(conn, &d)?);
             }
             _ => {}
         }
@@ -191,99 +196,108 @@ fn expire(
     Ok(true)
 }
 
-/// A missed deadline, told once to the officer who created the request and
-/// to the issuing jurisdiction's central authority.
-fn notice_missed(
-    conn: &mut DbConn,
-    row: &RequestRow,
-    d: &DeadlineRow,
-    creator: Option<&UserRow>,
-    public_url: &str,
+/// What the watcher tells people of one request's deadlines.
+struct Notices<'a> {
+    row: &'a RequestRow,
+    /// The officer who created the request, if the account still exists.
+    creator: Option<&'a UserRow>,
+    public_url: &'a str,
     now: UtcTime,
-) -> Result<(), Error> {
-    let (system, kind) = (Actor::system(), d.kind);
-    let due_key = d.due_at.to_datetime().timestamp_micros();
-    let mut recipients: Vec<_> = creator.into_iter().filter(|u| u.active).cloned().collect();
-    recipients.extend(repo::users::active_central_authority_users(
-        conn,
-        &row.issuing_jurisdiction,
-    )?);
-    let (subject, body) = message(row, d, kind, None, public_url);
-    for user in &recipients {
-        repo::outbox::enqueue(
-            conn,
-            &NewMessage {
-                dedupe_key: format!("missed:{}:{due_key}:{}", d.id, user.id),
-                kind: MessageKind::DeadlineMissed,
-                request_id: Some(&row.id),
-                recipient_user_id: Some(&user.id),
-                recipient_email: &user.email,
-                subject: subject.clone(),
-                body: body.clone(),
-            },
-        )?;
-    }
-    repo::audit::append_for_request(
-        conn,
-        &system,
-        &row.id,
-        "deadline_missed",
-        ("deadline", &d.id),
-        json!({
-            "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
-            "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
-        }),
-    )?;
-    repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
-    Ok(())
 }
 
-/// The reminder due now for an open deadline, to the officer who created the
-/// request, once per mark; whether it was queued by this call.
-fn remind(
-    conn: &mut DbConn,
-    row: &RequestRow,
-    d: &DeadlineRow,
-    creator: Option<&UserRow>,
-    public_url: &str,
-    now: UtcTime,
-) -> Result<bool, Error> {
-    let (system, kind) = (Actor::system(), d.kind);
-    let due_key = d.due_at.to_datetime().timestamp_micros();
-    let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
-        return Ok(false);
-    };
-    let Some(user) = creator.filter(|u| u.active) else {
-        return Ok(false);
-    };
-    let (subject, body) = message(
-        row,
-        d,
-        kind,
-        Some(&mark.ahead(d.started_at, d.due_at)),
-        public_url,
-    );
-    let queued = repo::outbox::enqueue(
-        conn,
-        &NewMessage {
-            dedupe_key: format!("reminder:{}:{due_key}:{}:{}", d.id, mark.as_str(), user.id),
-            kind: MessageKind::Reminder,
-            request_id: Some(&row.id),
-            recipient_user_id: Some(&user.id),
-            recipient_email: &user.email,
-            subject,
-            body,
-        },
-    )?;
-    if queued {
+impl Notices<'_> {
+    /// A missed deadline, told once to the officer who created the request and
+    /// to the issuing jurisdiction's central authority.
+    fn missed(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<(), Error> {
+        let Notices {
+            row,
+            creator,
+            public_url,
+            now,
+        } = *self;
+        let (system, kind) = (Actor::system(), d.kind);
+        let due_key = d.due_at.to_datetime().timestamp_micros();
+        let mut recipients: Vec<_> = creator.into_iter().filter(|u| u.active).cloned().collect();
+        recipients.extend(repo::users::active_central_authority_users(
+            conn,
+            &row.issuing_jurisdiction,
+        )?);
+        let (subject, body) = message(row, d, kind, None, public_url);
+        for user in &recipients {
+            repo::outbox::enqueue(
+                conn,
+                &NewMessage {
+                    dedupe_key: format!("missed:{}:{due_key}:{}", d.id, user.id),
+                    kind: MessageKind::DeadlineMissed,
+                    request_id: Some(&row.id),
+                    recipient_user_id: Some(&user.id),
+                    recipient_email: &user.email,
+                    subject: subject.clone(),
+                    body: body.clone(),
+                },
+            )?;
+        }
         repo::audit::append_for_request(
             conn,
             &system,
             &row.id,
-            "reminder_queued",
+            "deadline_missed",
             ("deadline", &d.id),
-            json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
+            json!({
+                "kind": d.kind, "due_at": d.due_at, "explanation": d.explanation,
+                "notified": recipients.iter().map(|u| &u.id).collect::<Vec<_>>(),
+            }),
         )?;
+        repo::deadlines::mark_missed_noticed(conn, &d.id, now)?;
+        Ok(())
     }
-    Ok(queued)
+
+    /// The reminder due now for an open deadline, to the officer who created the
+    /// request, once per mark; whether it was queued by this call.
+    fn remind(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<bool, Error> {
+        let Notices {
+            row,
+            creator,
+            public_url,
+            now,
+        } = *self;
+        let (system, kind) = (Actor::system(), d.kind);
+        let due_key = d.due_at.to_datetime().timestamp_micros();
+        let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
+            return Ok(false);
+        };
+        let Some(user) = creator.filter(|u| u.active) else {
+            return Ok(false);
+        };
+        let (subject, body) = message(
+            row,
+            d,
+            kind,
+            Some(&mark.ahead(d.started_at, d.due_at)),
+            public_url,
+        );
+        let queued = repo::outbox::enqueue(
+            conn,
+            &NewMessage {
+                dedupe_key: format!("reminder:{}:{due_key}:{}:{}", d.id, mark.as_str(), user.id),
+                kind: MessageKind::Reminder,
+                request_id: Some(&row.id),
+                recipient_user_id: Some(&user.id),
+                recipient_email: &user.email,
+                subject,
+                body,
+            },
+        )?;
+        if queued {
+            repo::audit::append_for_request(
+                conn,
+                &system,
+                &row.id,
+                "reminder_queued",
+                ("deadline", &d.id),
+                json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
+            )?;
+        }
+        Ok(queued)
+    }
 }

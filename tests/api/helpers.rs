@@ -13,7 +13,7 @@ use mlat::db::{DatabaseUrl, write_tx};
 use mlat::domain::reference::{DataCategory, OrganisationKind, Role};
 use mlat::service::accounts;
 use mlat::state::AppState;
-use mlat::world::{self, Person, Place, Plan};
+use mlat::world::{self, Person, Plan};
 use serde_json::Value;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -388,23 +388,7 @@ const SEED_EMAILS: [&str; 4] = [
 /// nobody in it, and an administrator; every account's password is `PASSWORD`.
 fn plan() -> Plan {
     Plan {
-        places: vec![
-            Place {
-                code: "GB",
-                name: "United Kingdom",
-                timezone: "Europe/London",
-            },
-            Place {
-                code: "IE",
-                name: "Ireland",
-                timezone: "Europe/Dublin",
-            },
-            Place {
-                code: "DE",
-                name: "Germany",
-                timezone: "Europe/Berlin",
-            },
-        ],
+        places: world::places(&["GB", "IE", "DE"]),
         organisations: vec![
             org("gb-agency", "GB Police", OrganisationKind::Agency, "GB"),
             org(
@@ -441,11 +425,7 @@ fn plan() -> Plan {
 /// central authorities for Germany and the Netherlands.
 fn network_plan() -> Plan {
     let mut plan = plan();
-    plan.places.push(Place {
-        code: "NL",
-        name: "Netherlands",
-        timezone: "Europe/Amsterdam",
-    });
+    plan.places = world::places(&["GB", "IE", "DE", "NL"]);
     plan.organisations.extend([
         org(
             "gb-agency-b",
