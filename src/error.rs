@@ -187,6 +187,22 @@ impl Error {
         Self::unavailable("the database is busy with other changes; try again shortly")
     }
 
+    /// A unique key already taken (a database error converts to a bare
+    /// "it exists already") said in the words of the use case; any other error
+    /// is left as it is.
+    pub fn when_taken(self, detail: impl FnOnce() -> String) -> Self {
+        match self.kind {
+            Kind::Conflict { extra, .. } => Error {
+                kind: Kind::Conflict {
+                    detail: detail(),
+                    extra,
+                },
+                place: self.place,
+            },
+            _ => self,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self.kind, Kind::NotFound(_))
     }
@@ -308,6 +324,9 @@ mod tests {
             diesel::result::DatabaseErrorKind::UniqueViolation,
             Box::new("UNIQUE constraint failed".to_owned()),
         );
-        assert!(matches!(Error::from(taken).kind(), Kind::Conflict { .. }));
+        let said = Error::from(taken).when_taken(|| "a case with that reference exists".into());
+        assert_eq!(said.to_string(), "a case with that reference exists");
+        let missing = Error::from(diesel::result::Error::NotFound).when_taken(String::new);
+        assert!(missing.is_not_found());
     }
 }

@@ -47,11 +47,3 @@ impl<T> Page<T> {
         }
     }
 }
-
-/// True when the error is a unique-constraint violation: the caller turns it into 409.
-pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
-}

@@ -6,9 +6,9 @@ use crate::domain::audit::{Actor, user_chain};
 use crate::domain::reference::Role;
 use crate::domain::validation::Email;
 use crate::error::Error;
+use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::users::UserRow;
-use crate::repo::{self, is_unique_violation};
 use crate::time::UtcTime;
 
 #[derive(Debug, Clone)]
@@ -52,11 +52,7 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<Use
         updated_at: now,
     };
     repo::users::insert(conn, &row).map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::conflict(format!("a user with e-mail `{}` already exists", row.email))
-        } else {
-            e.into()
-        }
+        Error::from(e).when_taken(|| format!("a user with e-mail `{}` already exists", row.email))
     })?;
     repo::audit::append(
         conn,

@@ -4,9 +4,9 @@ use crate::db::{DbConn, new_id};
 use crate::domain::audit::Actor;
 use crate::domain::requests::{OffenceCategory, Priority};
 use crate::error::Error;
+use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::cases::CaseRow;
-use crate::repo::{self, is_unique_violation};
 use crate::time::UtcTime;
 
 #[derive(Debug, Clone)]
@@ -39,14 +39,12 @@ pub fn create(
         updated_at: now,
     };
     repo::cases::insert(conn, &row).map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::conflict(format!(
+        Error::from(e).when_taken(|| {
+            format!(
                 "your agency already has a case with reference `{}`",
                 row.reference
-            ))
-        } else {
-            e.into()
-        }
+            )
+        })
     })?;
     // The case's own facts stay out of the trail, which providers may read parts
     // of; the reference and who opened it are enough to account for it.

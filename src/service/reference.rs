@@ -9,10 +9,10 @@ use crate::domain::audit::{Actor, REFERENCE_CHAIN};
 use crate::domain::reference::{DataCategory, JurisdictionCode, OrganisationKind};
 use crate::domain::validation::Email;
 use crate::error::Error;
+use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::repo::organisations::OrganisationRow;
-use crate::repo::{self, is_unique_violation};
 use crate::time::UtcTime;
 
 #[derive(Debug, Clone)]
@@ -94,11 +94,7 @@ pub fn create_jurisdiction(
         holidays: serde_json::to_string(&new.holidays).map_err(Error::internal)?,
     };
     repo::jurisdictions::insert(conn, &row).map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::conflict(format!("jurisdiction `{}` already exists", row.code))
-        } else {
-            e.into()
-        }
+        Error::from(e).when_taken(|| format!("jurisdiction `{}` already exists", row.code))
     })?;
     repo::audit::append(
         conn,
@@ -155,14 +151,12 @@ pub fn create_organisation(
         created_at: UtcTime::now(),
     };
     repo::organisations::insert(conn, &row).map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::conflict(format!(
+        Error::from(e).when_taken(|| {
+            format!(
                 "an organisation named `{}` already exists in {}",
                 row.name, row.jurisdiction
-            ))
-        } else {
-            e.into()
-        }
+            )
+        })
     })?;
     repo::audit::append(
         conn,
