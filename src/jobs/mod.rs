@@ -1,34 +1,19 @@
 //! Background work inside the server.
 
+use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::DbConn;
+use crate::error::Error;
 use crate::service::watcher;
 use crate::state::AppState;
 use crate::time::UtcTime;
 
 /// Sends what the outbox holds every `interval` until the server stops.
 pub fn spawn_sender(state: Arc<AppState>, interval: Duration) {
-    tokio::spawn(async move {
-        let mut timer = tokio::time::interval(interval);
-        loop {
-            timer.tick().await;
-            let app = state.clone();
-            let outcome = tokio::task::spawn_blocking(move || {
-                let mut conn = app.pool.get().map_err(|e| e.to_string())?;
-                crate::mail::send_pass(&mut conn, &app.writers, &app.mailer, UtcTime::now())
-                    .map_err(|e| crate::error::describe(&e))
-            })
-            .await;
-            match outcome {
-                Ok(Ok(report)) if report != crate::mail::SendReport::default() => {
-                    tracing::info!(?report, "mail sender pass");
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::error!(%error, "mail sender pass failed"),
-                Err(error) => tracing::error!(%error, "mail sender could not run"),
-            }
-        }
+    spawn_every(state, interval, "mail sender", |app, conn| {
+        crate::mail::send_pass(conn, &app.writers, &app.mailer, UtcTime::now())
     });
 }
 
@@ -36,6 +21,22 @@ pub fn spawn_sender(state: Arc<AppState>, interval: Duration) {
 /// instances may run it against one PostgreSQL: each message has a unique key
 /// and each request is locked while it is looked at, so nothing happens twice.
 pub fn spawn_watcher(state: Arc<AppState>, interval: Duration) {
+    spawn_every(state, interval, "deadline watcher", |app, conn| {
+        watcher::tick(conn, &app.writers, &app.rules(), UtcTime::now())
+    });
+}
+
+/// Runs `pass` on a blocking thread every `interval`, logging what it did
+/// (nothing when its report is empty) and why it failed; a failed pass is
+/// tried again at the next tick.
+fn spawn_every<R>(
+    state: Arc<AppState>,
+    interval: Duration,
+    what: &'static str,
+    pass: fn(&AppState, &mut DbConn) -> Result<R, Error>,
+) where
+    R: Debug + Default + PartialEq + Send + 'static,
+{
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(interval);
         loop {
@@ -43,17 +44,16 @@ pub fn spawn_watcher(state: Arc<AppState>, interval: Duration) {
             let app = state.clone();
             let outcome = tokio::task::spawn_blocking(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;
-                watcher::tick(&mut conn, &app.writers, &app.rules(), UtcTime::now())
-                    .map_err(|e| crate::error::describe(&e))
+                pass(&app, &mut conn).map_err(|e| crate::error::describe(&e))
             })
             .await;
             match outcome {
-                Ok(Ok(report)) if report != watcher::Report::default() => {
-                    tracing::info!(?report, "deadline watcher pass");
+                Ok(Ok(report)) if report != R::default() => {
+                    tracing::info!(?report, "{what} pass");
                 }
                 Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::error!(%error, "deadline watcher pass failed"),
-                Err(error) => tracing::error!(%error, "deadline watcher could not run"),
+                Ok(Err(error)) => tracing::error!(%error, "{what} pass failed"),
+                Err(error) => tracing::error!(%error, "{what} could not run"),
             }
         }
     });
