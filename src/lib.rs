@@ -12,6 +12,7 @@ pub mod error;
 pub mod jobs;
 pub mod logging;
 pub mod mail;
+pub mod portal;
 pub mod repo;
 pub mod sealed;
 pub mod service;

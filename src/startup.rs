@@ -202,6 +202,7 @@ impl Application {
             App::new()
                 .app_data(shared.clone())
                 .configure(api::configure)
+                .configure(crate::portal::configure)
                 .default_service(web::to(not_found))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
@@ -321,8 +322,14 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(600)
 }
 
+/// An unknown path: a problem document under the API, the portal's page
+/// anywhere else.
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, Error> {
-    Err(Error::not_found(format!("no resource at {}", req.path())))
+    if req.path().starts_with("/api/") {
+        Err(Error::not_found(format!("no resource at {}", req.path())))
+    } else {
+        Ok(crate::portal::not_found())
+    }
 }
 
 /// Errors raised by actix itself (an unknown method on a known path, say) carry
@@ -334,7 +341,12 @@ fn problem_for_bare_errors<B>(
         v.as_bytes()
             .starts_with(api::error::PROBLEM_JSON.as_bytes())
     });
-    if is_problem || res.status().as_u16() < 400 {
+    // The portal's error pages are pages.
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_page || res.status().as_u16() < 400 {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -94,6 +94,14 @@ pub fn problem_type(slug: &str) -> String {
     format!("urn:mlat:problem:{slug}")
 }
 
+/// The cause of an internal error goes to the log with its whole chain and
+/// its place, never to the caller (the portal's pages log the same way).
+pub(crate) fn log_internal(err: &Error) {
+    if let Kind::Internal(cause) = err.kind() {
+        tracing::error!(error = %error_chain(cause.as_ref()), place = %err.place(), "request failed");
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self.kind() {
@@ -114,9 +122,7 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Kind::Internal(cause) = self.kind() {
-            tracing::error!(error = %error_chain(cause.as_ref()), place = %self.place(), "request failed");
-        }
+        log_internal(self);
         let status = self.status_code();
         let (errors, extra) = match self.kind() {
             Kind::Invalid(errors) => (Some(errors.as_slice()), None),

@@ -204,15 +204,16 @@ fn write_new_key(path: &Path) -> Result<(), KeyError> {
     }
 }
 
-/// A new opaque refresh token; only its hash is stored.
-pub fn new_refresh_token() -> Result<String, String> {
+/// A new opaque secret of 256 random bits (a refresh token, a portal session's
+/// id, a form's CSRF token); where it is stored, only its hash is.
+pub fn new_secret() -> Result<String, String> {
     let bytes = random_bytes::<32>()?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// SHA-256 of a refresh token in hex: the token has 256 random bits, so a fast
-/// hash suffices to make a stolen table useless.
-pub fn hash_refresh_token(token: &str) -> String {
+/// SHA-256 of a secret in hex: it has 256 random bits, so a fast hash suffices
+/// to make a stolen table useless.
+pub fn hash_secret(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -314,12 +315,12 @@ mod tests {
 
     #[test]
     fn refresh_tokens_are_random_and_hashed() {
-        let a = new_refresh_token().unwrap();
-        let b = new_refresh_token().unwrap();
+        let a = new_secret().unwrap();
+        let b = new_secret().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert_eq!(hash_refresh_token(&a).len(), 64);
-        assert_eq!(hash_refresh_token(&a), hash_refresh_token(&a));
+        assert_eq!(hash_secret(&a).len(), 64);
+        assert_eq!(hash_secret(&a), hash_secret(&a));
     }
 
     #[test]

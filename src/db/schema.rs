@@ -68,7 +68,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    portal_sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisations -> jurisdictions (jurisdiction));
+diesel::joinable!(portal_sessions -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
@@ -85,6 +96,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     login_throttle,
     refresh_tokens,
+    portal_sessions,
 );
 
 diesel::table! {

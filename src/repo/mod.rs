@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod jurisdictions;
 pub mod organisations;
 pub mod outbox;
+pub mod portal_sessions;
 pub mod requests;
 pub mod sessions;
 pub mod settings;

@@ -116,7 +116,8 @@ pub fn update_user(
             );
             if !active {
                 let revoked = repo::sessions::revoke_all_for_user(conn, id, now)?;
-                tracing::warn!(user_id = %id, by = %actor_id, revoked_refresh_tokens = revoked, "user deactivated");
+                let ended = repo::portal_sessions::delete_all_for_user(conn, id)?;
+                tracing::warn!(user_id = %id, by = %actor_id, revoked_refresh_tokens = revoked, ended_portal_sessions = ended, "user deactivated");
             } else {
                 tracing::info!(user_id = %id, by = %actor_id, "user reactivated");
             }

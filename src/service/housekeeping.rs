@@ -14,6 +14,7 @@ use crate::time::UtcTime;
 pub struct Purged {
     pub throttles: usize,
     pub refresh_tokens: usize,
+    pub portal_sessions: usize,
 }
 
 /// Deletes at most `repo::sessions::PURGE_BATCH` rows of each kind, in one
@@ -23,6 +24,11 @@ pub fn purge(conn: &mut DbConn, writers: &WriterQueue, now: UtcTime) -> Result<P
         Ok(Purged {
             throttles: repo::sessions::purge_spent_throttles(conn, now)?,
             refresh_tokens: repo::sessions::purge_expired_families(conn, now)?,
+            portal_sessions: repo::portal_sessions::purge_expired(
+                conn,
+                now - crate::domain::portal_sessions::IDLE,
+                now - crate::domain::portal_sessions::ABSOLUTE,
+            )?,
         })
     })
 }

@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod evidence;
 pub mod housekeeping;
 pub mod notify;
+pub mod portal_sessions;
 pub mod reference;
 pub mod requests;
 pub mod sessions;

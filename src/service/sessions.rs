@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::sessions::RefreshTokenRow;
-use crate::repo::users::UserRow;
+use crate::repo::users::{UserRow, UserWithOrganisation};
 use crate::time::UtcTime;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -47,14 +47,14 @@ fn issue_pair(
 ) -> Result<TokenPair, Error> {
     let user_id = &holder.user_id;
     let now = Utc::now();
-    let refresh_token = tokens::new_refresh_token().map_err(Error::internal)?;
+    let refresh_token = tokens::new_secret().map_err(Error::internal)?;
     repo::sessions::insert_refresh(
         conn,
         &RefreshTokenRow {
             id: new_id(),
             user_id: user_id.to_owned(),
             family_id: family_id.to_owned(),
-            token_hash: tokens::hash_refresh_token(&refresh_token),
+            token_hash: tokens::hash_secret(&refresh_token),
             created_at: UtcTime::from(now),
             expires_at: UtcTime::from(now + REFRESH_TTL),
             revoked_at: None,
@@ -80,13 +80,18 @@ fn issue_pair(
 /// hashes wait for one of a few hashing threads (`auth::password`), and a burst
 /// of sign-ins holding the pool's connections meanwhile would stall every
 /// other request.
-pub fn login(
+///
+/// `via` names the door in the audit trail (`api`, `portal`); `then` runs in the
+/// success's transaction with the account, to start what the door keeps (a
+/// token family, a portal session), so that a crash leaves both or neither.
+pub fn authenticate<T>(
     pool: &Pool,
     writers: &WriterQueue,
-    keys: &TokenKeys,
     email: &Email,
     password: &str,
-) -> Result<TokenPair, Error> {
+    via: &str,
+    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error>,
+) -> Result<T, Error> {
     let email = email.as_str();
     let now = UtcTime::now();
     let (outcome, user) = writers
@@ -146,16 +151,29 @@ pub fn login(
                 object_type: "user",
                 object_id: Some(&user.id),
                 request_id: None,
-                details: serde_json::json!({ "email": email }),
+                details: serde_json::json!({ "email": email, "via": via }),
             },
         )?;
         // The account with its organisation, as the token will describe it.
         let account = repo::users::find_active_with_organisation(conn, &user.id)?
             .ok_or_else(invalid_credentials)?;
-        issue_pair(conn, keys, &Holder::of(&account), &new_id())
+        then(conn, &account)
     })?;
-    tracing::info!(email, user_id = %user.id, "sign-in succeeded");
+    tracing::info!(email, user_id = %user.id, via, "sign-in succeeded");
     Ok(pair)
+}
+
+/// Signs in through the API: a new token family (`authenticate`).
+pub fn login(
+    pool: &Pool,
+    writers: &WriterQueue,
+    keys: &TokenKeys,
+    email: &Email,
+    password: &str,
+) -> Result<TokenPair, Error> {
+    authenticate(pool, writers, email, password, "api", |conn, account| {
+        issue_pair(conn, keys, &Holder::of(account), &new_id())
+    })
 }
 
 /// Audits a failed sign-in, and the lockout it caused, on the account's chain
@@ -219,7 +237,7 @@ pub fn refresh(
     keys: &TokenKeys,
     token: &str,
 ) -> Result<TokenPair, Error> {
-    let hash = tokens::hash_refresh_token(token);
+    let hash = tokens::hash_secret(token);
     let now = UtcTime::now();
     let rotation = writers.write_pooled(pool, |conn| {
         let Some(row) = repo::sessions::find_refresh(conn, &hash)? else {
@@ -268,7 +286,7 @@ fn refused() -> Error {
 
 /// Revokes a refresh token; unknown or already revoked tokens are not an error.
 pub fn logout(pool: &Pool, writers: &WriterQueue, token: &str) -> Result<(), Error> {
-    let hash = tokens::hash_refresh_token(token);
+    let hash = tokens::hash_secret(token);
     let now = UtcTime::now();
     writers.write_pooled(pool, |conn| {
         if let Some(row) = repo::sessions::find_refresh(conn, &hash)?

@@ -429,7 +429,7 @@ async fn sign_in_rows(app: &TestApp, email: &str, family: &str) -> (i64, i64, i6
 /// refresh-token families once all their tokens have expired; a family with a
 /// live token is kept whole, so that reusing its rotated token still revokes it.
 async fn spent_sign_in_state_is_forgotten_and_live_state_kept(app: &TestApp) {
-    use mlat::auth::tokens::hash_refresh_token;
+    use mlat::auth::tokens::hash_secret;
     use mlat::repo::sessions::{RefreshTokenRow, insert_refresh};
     use mlat::time::UtcTime;
     let w = app.world().await;
@@ -450,7 +450,7 @@ async fn spent_sign_in_state_is_forgotten_and_live_state_kept(app: &TestApp) {
             id: mlat::db::new_id(),
             user_id: user.clone(),
             family_id: family.into(),
-            token_hash: hash_refresh_token(raw),
+            token_hash: hash_secret(raw),
             created_at: UtcTime::from(at(-720)),
             expires_at: UtcTime::from(at(expires)),
             revoked_at: revoked.map(|m| UtcTime::from(at(m))),

@@ -16,6 +16,7 @@ mod http;
 mod mail;
 mod migrations;
 mod plans;
+mod portal;
 mod reference;
 mod users;
 mod watcher;

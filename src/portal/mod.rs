@@ -1,0 +1,86 @@
+//! The web portal: pages rendered on the server for people, beside the JSON
+//! API for programs, over the same use cases. A person signs in once and keeps
+//! a server-side session (a random id in an `HttpOnly` cookie); every form that
+//! changes something carries a token the server checks. The API never accepts
+//! the session cookie: it reads bearer tokens only.
+
+mod pages;
+mod visitor;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError, web};
+
+pub use visitor::Visitor;
+
+/// Pages load only the portal's own stylesheet (and, later, its own scripts):
+/// no inline script or style, no other origin, no framing, forms post here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+    img-src 'self'; script-src 'self'; form-action 'self'; base-uri 'none'; \
+    frame-ancestors 'none'";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").get(pages::home))
+        .service(
+            web::resource("/sign-in")
+                .get(pages::sign_in_form)
+                .post(pages::sign_in),
+        )
+        .service(web::resource("/sign-out").post(pages::sign_out))
+        .service(web::resource("/assets/portal.css").get(stylesheet));
+}
+
+/// A rendered page with the portal's headers; nothing a page shows is cached.
+pub(crate) fn page(status: StatusCode, html: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .body(html)
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .body(include_str!("../../assets/portal.css"))
+}
+
+/// The page for an address the portal does not have, or that is not the
+/// visitor's to see: the same words either way.
+pub fn not_found() -> HttpResponse {
+    pages::not_found()
+}
+
+/// An error while serving a page, shown as a page: what went wrong for the
+/// visitor's own mistakes, nothing of the cause for mlat's.
+#[derive(Debug)]
+pub struct Failure(pub crate::error::Error);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: Into<crate::error::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure(error.into())
+    }
+}
+
+impl ResponseError for Failure {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status == StatusCode::NOT_FOUND {
+            return pages::not_found();
+        }
+        crate::api::error::log_internal(&self.0);
+        pages::error(status, &self.0)
+    }
+}

@@ -1,0 +1,425 @@
+//! The web portal over HTTP, as a browser without JavaScript uses it: cookies,
+//! forms, redirects, headers. (The browser test drives a real Chromium.)
+
+use std::collections::BTreeMap;
+
+use awc::http::StatusCode;
+use awc::http::header::HeaderMap;
+
+use crate::backend_tests;
+use crate::helpers::{PASSWORD, TestApp};
+
+backend_tests!(
+    a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out,
+    the_sign_in_form_refuses_what_it_did_not_issue_and_says_what_is_wrong,
+    only_pages_of_this_site_are_followed_after_sign_in,
+    a_session_cookie_never_opens_the_api,
+    unknown_pages_are_a_page_and_unknown_api_paths_a_problem,
+    an_idle_session_ends_and_a_deactivated_account_loses_its_sessions,
+    pages_carry_a_strict_policy_and_are_never_cached,
+);
+
+/// What a browser keeps between requests.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: awc::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The value of the hidden input `name` in the page's form.
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no `{name}` in {}", self.body))
+            + marker.len();
+        let end = start + self.body[start..].find('"').unwrap();
+        self.body[start..end].to_owned()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            client: awc::Client::builder().disable_redirects().finish(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.app.url(path));
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.insert_header(("cookie", jar.join("; ")));
+        }
+        let mut response = match form {
+            Some(fields) => request.send_form(&fields).await,
+            None => request.send().await,
+        }
+        .expect("the server answers");
+        let page = Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: String::from_utf8_lossy(&response.body().limit(1 << 20).await.unwrap())
+                .into_owned(),
+        };
+        for set in page.set_cookies() {
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = set.contains("Max-Age=0") || value.is_empty();
+            if removed {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        page
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send("POST", path, Some(form)).await
+    }
+
+    /// Signs in through the form at `/sign-in?next=..`.
+    async fn sign_in(&mut self, email: &str, password: &str, next: &str) -> Page {
+        let form = self.get(&format!("/sign-in?next={next}")).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let token = form.hidden("form_token");
+        let next = form.hidden("next");
+        self.post(
+            "/sign-in",
+            &[
+                ("form_token", &token),
+                ("next", &next),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+async fn a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out(app: &TestApp) {
+    app.world().await;
+    let mut browser = Browser::new(app);
+    let start = browser.get("/").await;
+    assert_eq!(start.status, 303);
+    assert_eq!(start.location(), "/sign-in?next=%2F");
+
+    let signed_in = browser
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.location(), "/");
+    let cookie = signed_in
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("mlat_session="))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let first_session = browser.cookies["mlat_session"].clone();
+
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("IE Provider"), "{}", home.body);
+
+    // Signing in again starts a new session and ends the one before.
+    browser
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    assert_ne!(browser.cookies["mlat_session"], first_session);
+    let mut old = Browser::new(app);
+    old.cookies.insert("mlat_session".into(), first_session);
+    assert_eq!(
+        old.get("/").await.status,
+        303,
+        "the old session still opens pages"
+    );
+
+    // Sign-out is a form: without its token it is refused and nothing ends.
+    let forged = browser.post("/sign-out", &[("csrf_token", "forged")]).await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(browser.get("/").await.status, 200);
+    let home = browser.get("/").await;
+    let token = home.hidden("csrf_token");
+    let session = browser.cookies["mlat_session"].clone();
+    let out = browser.post("/sign-out", &[("csrf_token", &token)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.location(), "/sign-in");
+    assert!(!browser.cookies.contains_key("mlat_session"));
+
+    // The session is gone from the server too, not only from this browser.
+    let mut replay = Browser::new(app);
+    replay.cookies.insert("mlat_session".into(), session);
+    assert_eq!(replay.get("/").await.status, 303);
+}
+
+async fn the_sign_in_form_refuses_what_it_did_not_issue_and_says_what_is_wrong(app: &TestApp) {
+    app.world().await;
+    let mut browser = Browser::new(app);
+    // A form posted from elsewhere: no form cookie to match its token.
+    let forged = browser
+        .post(
+            "/sign-in",
+            &[
+                ("form_token", "made-up"),
+                ("next", "/"),
+                ("email", "provider@ie.test.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(
+        forged.body.contains("did not come from this site"),
+        "{}",
+        forged.body
+    );
+    assert!(!browser.cookies.contains_key("mlat_session"));
+
+    let wrong = browser
+        .sign_in("provider@ie.test.example", "not the password", "%2F")
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong
+            .body
+            .contains("The e-mail address or the password is wrong.")
+    );
+    // What was typed stays in the form, except the password.
+    assert!(
+        wrong.body.contains("value=\"provider@ie.test.example\""),
+        "{}",
+        wrong.body
+    );
+    assert!(!wrong.body.contains("not the password"));
+
+    let not_an_address = browser.sign_in("provider", PASSWORD, "%2F").await;
+    assert_eq!(not_an_address.status, 422);
+    assert!(not_an_address.body.contains("Enter your e-mail address"));
+
+    // The portal counts toward the same lockout as the API.
+    for _ in 0..4 {
+        browser
+            .sign_in("provider@ie.test.example", "still not it", "%2F")
+            .await;
+    }
+    let locked = browser
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(
+        locked.body.contains("too many failed sign-ins"),
+        "{}",
+        locked.body
+    );
+    let api = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": "provider@ie.test.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(api.status, 429);
+}
+
+async fn only_pages_of_this_site_are_followed_after_sign_in(app: &TestApp) {
+    app.world().await;
+    for (asked, landed) in [
+        ("%2Frequests%2Fabc%3Fx%3D1", "/requests/abc?x=1"),
+        ("https%3A%2F%2Fevil.example%2F", "/"),
+        ("%2F%2Fevil.example%2F", "/"),
+        ("%2F%5Cevil.example", "/"),
+    ] {
+        let mut browser = Browser::new(app);
+        let signed_in = browser
+            .sign_in("officer@gb.test.example", PASSWORD, asked)
+            .await;
+        assert_eq!(signed_in.status, 303, "{asked}");
+        assert_eq!(signed_in.location(), landed, "{asked}");
+    }
+}
+
+async fn a_session_cookie_never_opens_the_api(app: &TestApp) {
+    app.world().await;
+    let mut browser = Browser::new(app);
+    browser
+        .sign_in("officer@gb.test.example", PASSWORD, "%2F")
+        .await;
+    assert_eq!(browser.get("/").await.status, 200);
+    let api = browser.get("/api/v1/me").await;
+    assert_eq!(api.status, 401, "{}", api.body);
+    assert_eq!(api.header("content-type"), "application/problem+json");
+}
+
+async fn unknown_pages_are_a_page_and_unknown_api_paths_a_problem(app: &TestApp) {
+    let mut browser = Browser::new(app);
+    let page = browser.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(
+        page.body.contains("There is no page at this address"),
+        "{}",
+        page.body
+    );
+    let api = browser.get("/api/v1/no-such-thing").await;
+    assert_eq!(api.status, 404);
+    assert_eq!(api.header("content-type"), "application/problem+json");
+}
+
+async fn an_idle_session_ends_and_a_deactivated_account_loses_its_sessions(app: &TestApp) {
+    use diesel::prelude::*;
+    use mlat::db::schema::portal_sessions;
+    let w = app.world().await;
+    let mut browser = Browser::new(app);
+    browser
+        .sign_in("officer@gb.test.example", PASSWORD, "%2F")
+        .await;
+    assert_eq!(browser.get("/").await.status, 200);
+    let mut elsewhere = Browser::new(app);
+    elsewhere
+        .sign_in("ca@gb.test.example", PASSWORD, "%2F")
+        .await;
+    // Half an hour without a page, as the clock of the database sees it.
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let long_ago = mlat::time::UtcTime::now() - chrono::TimeDelta::minutes(31);
+        diesel::update(portal_sessions::table)
+            .set(portal_sessions::last_seen_at.eq(long_ago))
+            .execute(&mut *conn)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let idle = browser.get("/?from=mail").await;
+    assert_eq!(idle.status, 303);
+    assert_eq!(idle.location(), "/sign-in?next=%2F%3Ffrom%3Dmail");
+    assert_eq!(count_sessions(app).await, 1, "the idle session is removed");
+    // The other one goes with the housekeeping that runs with the watcher.
+    let state = app.state.clone();
+    let purged = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::service::housekeeping::purge(&mut conn, &state.writers, mlat::time::UtcTime::now())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(purged.portal_sessions, 1);
+    assert_eq!(count_sessions(app).await, 0);
+
+    browser
+        .sign_in("officer@gb.test.example", PASSWORD, "%2F")
+        .await;
+    assert_eq!(count_sessions(app).await, 1);
+    let off = app
+        .patch(
+            &format!("/api/v1/users/{}", w.officer_id),
+            &w.admin,
+            serde_json::json!({"active": false}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{:?}", off.json);
+    assert_eq!(
+        count_sessions(app).await,
+        0,
+        "deactivation ends every session"
+    );
+    assert_eq!(browser.get("/").await.status, 303);
+}
+
+async fn count_sessions(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use mlat::db::schema::portal_sessions;
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        portal_sessions::table
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn pages_carry_a_strict_policy_and_are_never_cached(app: &TestApp) {
+    app.world().await;
+    let mut browser = Browser::new(app);
+    let form = browser.get("/sign-in").await;
+    let sign_in_cookie = form
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("mlat_sign_in="))
+        .expect("the form's cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/sign-in"] {
+        assert!(sign_in_cookie.contains(attribute), "{sign_in_cookie}");
+    }
+    browser
+        .sign_in("officer@gb.test.example", PASSWORD, "%2F")
+        .await;
+    for path in ["/sign-in", "/", "/no/such/page"] {
+        let page = browser.get(path).await;
+        assert_eq!(
+            page.header("content-security-policy"),
+            mlat::portal::CONTENT_SECURITY_POLICY,
+            "{path}"
+        );
+        assert!(
+            page.header("content-security-policy")
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(page.header("cache-control"), "no-store", "{path}");
+        assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
+        assert!(!page.header("referrer-policy").is_empty(), "{path}");
+    }
+    // No inline script or style on any page: the policy would block it.
+    let home = browser.get("/").await;
+    assert!(!home.body.contains("<script"), "{}", home.body);
+    assert!(!home.body.contains("style="), "{}", home.body);
+    let css = browser.get("/assets/portal.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").starts_with("text/css"));
+}
