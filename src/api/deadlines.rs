@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::paging::{Items, PageOut};
 use crate::auth::Caller;
 use crate::domain::access::RequestAccess;
-use crate::domain::deadlines::{DeadlineStatus, ISSUING_SIDE, for_responder};
+use crate::domain::deadlines::{DeadlineStatus, for_responder};
 use crate::domain::validation::Errors;
 use crate::error::Error;
 use crate::repo;
@@ -55,16 +55,7 @@ pub async fn for_request(
         .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
-            let mut rows = repo::deadlines::for_request(conn, &row.id)?;
-            // The issuing side's own clocks, and what the explanations say of
-            // the case's other requests, are its business, not the responder's.
-            if !viewer.sees_case_content(&row.access()) {
-                rows.retain(|d| !ISSUING_SIDE.contains(&d.kind.as_str()));
-                for d in &mut rows {
-                    d.explanation = for_responder(&d.explanation).to_owned();
-                }
-            }
-            Ok(rows)
+            crate::service::deadlines::seen_by(conn, &viewer, &row)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Items::<DeadlineOut>::of(rows)))

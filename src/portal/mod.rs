@@ -5,6 +5,7 @@
 //! the session cookie: it reads bearer tokens only.
 
 mod pages;
+mod requests;
 mod visitor;
 
 use actix_web::http::StatusCode;
@@ -27,6 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .post(pages::sign_in),
         )
         .service(web::resource("/sign-out").post(pages::sign_out))
+        // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
+        .service(web::resource("/requests/{id}").get(requests::show))
         .service(web::resource("/assets/portal.css").get(stylesheet));
 }
 

@@ -196,3 +196,21 @@ pub fn refresh(
     repo::deadlines::replace_for_request(conn, row, &computed)?;
     Ok(computed)
 }
+
+/// A request's deadlines as `viewer` may read them: the issuing side's own
+/// clocks, and what the explanations say of the case's other requests, are its
+/// business, not the responder's.
+pub fn seen_by(
+    conn: &mut DbConn,
+    viewer: &crate::domain::access::Viewer,
+    row: &RequestRow,
+) -> Result<Vec<repo::deadlines::DeadlineRow>, Error> {
+    let mut rows = repo::deadlines::for_request(conn, &row.id)?;
+    if !viewer.sees_case_content(&row.access()) {
+        rows.retain(|d| !crate::domain::deadlines::ISSUING_SIDE.contains(&d.kind.as_str()));
+        for d in &mut rows {
+            d.explanation = crate::domain::deadlines::for_responder(&d.explanation).to_owned();
+        }
+    }
+    Ok(rows)
+}

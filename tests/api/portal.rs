@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use awc::http::StatusCode;
 use awc::http::header::HeaderMap;
 
+use serde_json::json;
+
 use crate::backend_tests;
 use crate::helpers::{PASSWORD, TestApp};
+use crate::workflow::{open_case, preservation, transmitted};
 
 backend_tests!(
     a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out,
@@ -17,6 +20,7 @@ backend_tests!(
     unknown_pages_are_a_page_and_unknown_api_paths_a_problem,
     an_idle_session_ends_and_a_deactivated_account_loses_its_sessions,
     pages_carry_a_strict_policy_and_are_never_cached,
+    the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_else,
 );
 
 /// What a browser keeps between requests.
@@ -422,4 +426,68 @@ async fn pages_carry_a_strict_policy_and_are_never_cached(app: &TestApp) {
     let css = browser.get("/assets/portal.css").await;
     assert_eq!(css.status, 200);
     assert!(css.header("content-type").starts_with("text/css"));
+}
+
+async fn the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_else(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let mut body = preservation(Some(&case_id), &w.ie_provider);
+    body["facts"] = json!("Chats with <script>alert(1)</script> in them.");
+    let request = transmitted(app, &w.officer, &w.ca, body).await;
+    let id = request["id"].as_str().unwrap();
+    let reference = request["reference"].as_str().unwrap();
+    let link = format!("/requests/{id}");
+
+    // Signed out, the link asks for a sign-in and comes back to the request.
+    let mut provider = Browser::new(app);
+    let first = provider.get(&link).await;
+    assert_eq!(first.status, 303);
+    let next = first
+        .location()
+        .strip_prefix("/sign-in?next=")
+        .unwrap()
+        .to_owned();
+    let signed_in = provider
+        .sign_in("provider@ie.test.example", PASSWORD, &next)
+        .await;
+    assert_eq!(signed_in.location(), link);
+    let page = provider.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        reference,
+        "sunny_day_2011",
+        "198.51.100.23",
+        "40112",
+        "2026-11-20T21:15:03Z",
+        "Do not tell the account holder",
+        "The provider deletes connection logs after 25 days.",
+    ] {
+        assert!(
+            page.body.contains(shown),
+            "{shown} missing from {}",
+            page.body
+        );
+    }
+    // What the issuing side typed is shown as text, never run.
+    assert!(!page.body.contains("<script>alert(1)</script>"));
+    assert!(page.body.contains("Chats with &#60;script&#62;alert(1)"), "{}", page.body);
+
+    // Another provider following the same link gets the page for nothing there.
+    let mut other = Browser::new(app);
+    other
+        .sign_in("provider@nl.test.example", PASSWORD, "%2F")
+        .await;
+    let refused = other.get(&link).await;
+    assert_eq!(refused.status, 404);
+    assert!(!refused.body.contains(reference), "{}", refused.body);
+    assert!(refused.body.contains("There is no page at this address"));
+    let unknown = other
+        .get("/requests/00000000-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        unknown.body, refused.body,
+        "a request that exists is not told apart"
+    );
 }
