@@ -25,17 +25,25 @@ async fn health_and_readiness_answer(app: &TestApp) {
 }
 
 async fn every_response_carries_the_security_headers_and_a_request_id(app: &TestApp) {
-    for reply in [
-        app.call("GET", "/healthz", None, None).await,
-        app.call("GET", "/api/v1/me", None, None).await,
-        app.call("GET", "/nowhere", None, None).await,
+    for (reply, policy) in [
+        (
+            app.call("GET", "/healthz", None, None).await,
+            "frame-ancestors 'none'",
+        ),
+        (
+            app.call("GET", "/api/v1/me", None, None).await,
+            "frame-ancestors 'none'",
+        ),
+        // Outside the API, the portal's 404 page, with the pages' stricter
+        // policy (it forbids framing too).
+        (
+            app.call("GET", "/nowhere", None, None).await,
+            mlat::portal::CONTENT_SECURITY_POLICY,
+        ),
     ] {
         assert_eq!(reply.header("cache-control"), Some("no-store"));
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
-        assert_eq!(
-            reply.header("content-security-policy"),
-            Some("frame-ancestors 'none'")
-        );
+        assert_eq!(reply.header("content-security-policy"), Some(policy));
         let id = reply.header("x-request-id").expect("a request id");
         assert!(uuid::Uuid::parse_str(id).is_ok());
     }

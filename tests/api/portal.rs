@@ -471,7 +471,11 @@ async fn the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_els
     }
     // What the issuing side typed is shown as text, never run.
     assert!(!page.body.contains("<script>alert(1)</script>"));
-    assert!(page.body.contains("Chats with &#60;script&#62;alert(1)"), "{}", page.body);
+    assert!(
+        page.body.contains("Chats with &#60;script&#62;alert(1)"),
+        "{}",
+        page.body
+    );
 
     // Another provider following the same link gets the page for nothing there.
     let mut other = Browser::new(app);
