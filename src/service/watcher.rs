@@ -209,12 +209,7 @@ impl Notices<'_> {
     /// A missed deadline, told once to the officer who created the request and
     /// to the issuing jurisdiction's central authority.
     fn missed(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<(), Error> {
-        let Notices {
-            row,
-            creator,
-            public_url,
-            now,
-        } = *self;
+        let (row, creator, public_url, now) = (self.row, self.creator, self.public_url, self.now);
         let (system, kind) = (Actor::system(), d.kind);
         let due_key = d.due_at.to_datetime().timestamp_micros();
         let mut recipients: Vec<_> = creator.into_iter().filter(|u| u.active).cloned().collect();
@@ -255,12 +250,7 @@ impl Notices<'_> {
     /// The reminder due now for an open deadline, to the officer who created the
     /// request, once per mark; whether it was queued by this call.
     fn remind(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<bool, Error> {
-        let Notices {
-            row,
-            creator,
-            public_url,
-            now,
-        } = *self;
+        let (row, creator, public_url, now) = (self.row, self.creator, self.public_url, self.now);
         let (system, kind) = (Actor::system(), d.kind);
         let due_key = d.due_at.to_datetime().timestamp_micros();
         let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
