@@ -21,6 +21,11 @@ struct IdentifierLine {
     observed_at: String,
 }
 
+struct HistoryLine {
+    at: String,
+    what: String,
+}
+
 struct ClockLine {
     kind: String,
     due_at: String,
@@ -51,6 +56,7 @@ struct RequestPage<'a> {
     /// What the issuing side states in its own words, by heading.
     statements: Vec<(&'static str, String)>,
     clocks: Vec<ClockLine>,
+    history: Vec<HistoryLine>,
 }
 
 fn words(name: &str) -> String {
@@ -64,13 +70,14 @@ pub async fn show(
 ) -> Result<HttpResponse, Failure> {
     let viewer = visitor.session.account.viewer().map_err(Error::internal)?;
     let id = id.into_inner();
-    let (row, clocks): (RequestRow, Vec<DeadlineRow>) = state
+    let (row, clocks, history): (RequestRow, Vec<DeadlineRow>, _) = state
         .db(move |conn| {
             // Another organisation's request is not found, in the same words.
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
             let clocks = crate::service::deadlines::seen_by(conn, &viewer, &row)?;
-            Ok((row, clocks))
+            let (_, history) = crate::service::requests::trail_seen_by(conn, &viewer, &row)?;
+            Ok((row, clocks, history))
         })
         .await?;
     let basis = state.catalogue.get(&row.legal_basis);
@@ -135,6 +142,13 @@ pub async fn show(
                 timezone: d.timezone,
                 status: words(d.status.as_str()),
                 explanation: d.explanation,
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|(event, _)| HistoryLine {
+                at: event.occurred_at.to_string(),
+                what: words(&event.action),
             })
             .collect(),
     }

@@ -750,3 +750,29 @@ pub fn follow_up(
     let case_id = parent.case_id.clone();
     create(conn, viewer, actor, rules, &case_id, drafted, Some(&parent))
 }
+
+/// A request's audit trail as `viewer` may read it: the events it may see,
+/// each with how much of it (`domain::access::trail_view`), and whether the
+/// viewer reads it as the issuing side does.
+pub fn trail_seen_by(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    row: &RequestRow,
+) -> Result<
+    (
+        bool,
+        Vec<(repo::audit::AuditEventRow, crate::domain::access::EventView)>,
+    ),
+    Error,
+> {
+    let insider = viewer.sees_case_content(&row.access());
+    let rows = repo::audit::for_chain(conn, &crate::domain::audit::request_chain(&row.id))?;
+    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    let views = crate::domain::access::trail_view(&actions, insider);
+    let seen = rows
+        .into_iter()
+        .zip(views)
+        .filter_map(|(r, view)| view.map(|view| (r, view)))
+        .collect();
+    Ok((insider, seen))
+}

@@ -469,6 +469,16 @@ async fn the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_els
             page.body
         );
     }
+    // Its history from the transmission on, as the API gives it to a provider:
+    // not the drafting and approval inside the issuing side.
+    let history = &page.body[page.body.find("<h2>History</h2>").expect("a history")..];
+    assert!(history.contains("<td>transmit</td>"), "{history}");
+    for hidden in ["<td>created</td>", "<td>submit</td>", "<td>approve</td>"] {
+        assert!(
+            !history.contains(hidden),
+            "{hidden} shown to the provider: {history}"
+        );
+    }
     // What the issuing side typed is shown as text, never run.
     assert!(!page.body.contains("<script>alert(1)</script>"));
     assert!(

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::paging::{Items, PageOut, PageQuery};
 use crate::auth::Caller;
+use crate::domain::access::EventView;
 use crate::domain::access::Viewer;
-use crate::domain::access::{EventView, trail_view};
 use crate::domain::validation::Errors;
 use crate::domain::workflow::{Action, Status};
 use crate::error::Error;
@@ -257,12 +257,11 @@ pub async fn transition(
 /// The request's trail as the viewer may read it (`access::trail_view`); a
 /// responder's events are numbered among those it reads, so that gaps do not
 /// betray what it may not.
-fn audit_view(rows: Vec<AuditEventRow>, insider: bool) -> Result<Vec<AuditEventOut>, Error> {
-    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
-    let views = trail_view(&actions, insider);
-    rows.into_iter()
-        .zip(views)
-        .filter_map(|(r, view)| view.map(|view| (r, view)))
+fn audit_view(
+    seen: Vec<(AuditEventRow, EventView)>,
+    insider: bool,
+) -> Result<Vec<AuditEventOut>, Error> {
+    seen.into_iter()
         .enumerate()
         .map(|(place, (r, view))| {
             let details = match view {
@@ -296,10 +295,8 @@ pub async fn audit(
         .db_as(&caller, move |conn| {
             let row = repo::requests::get_visible(conn, &viewer, &id)?
                 .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
-            let insider = viewer.sees_case_content(&row.access());
-            let rows: Vec<AuditEventRow> =
-                repo::audit::for_chain(conn, &crate::domain::audit::request_chain(&row.id))?;
-            audit_view(rows, insider)
+            let (insider, seen) = service::trail_seen_by(conn, &viewer, &row)?;
+            audit_view(seen, insider)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Items { items: events }))
