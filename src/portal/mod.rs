@@ -21,16 +21,28 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
     frame-ancestors 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").get(pages::home))
-        .service(
-            web::resource("/sign-in")
-                .get(pages::sign_in_form)
-                .post(pages::sign_in),
-        )
-        .service(web::resource("/sign-out").post(pages::sign_out))
-        // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
-        .service(web::resource("/requests/{id}").get(requests::show))
-        .service(web::resource("/assets/portal.css").get(stylesheet));
+    // A form that cannot be read (not a browser's, or cut short) is answered
+    // with a page, like everything else here; forms are small.
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(16 * 1024)
+            .error_handler(|err, _| {
+                Failure(crate::error::Error::malformed(format!(
+                    "the form could not be read: {err}"
+                )))
+                .into()
+            }),
+    )
+    .service(web::resource("/").get(pages::home))
+    .service(
+        web::resource("/sign-in")
+            .get(pages::sign_in_form)
+            .post(pages::sign_in),
+    )
+    .service(web::resource("/sign-out").post(pages::sign_out))
+    // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
+    .service(web::resource("/requests/{id}").get(requests::show))
+    .service(web::resource("/assets/portal.css").get(stylesheet));
 }
 
 /// A rendered page with the portal's headers; nothing a page shows is cached.

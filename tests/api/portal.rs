@@ -239,6 +239,15 @@ async fn the_sign_in_form_refuses_what_it_did_not_issue_and_says_what_is_wrong(a
     );
     assert!(!wrong.body.contains("not the password"));
 
+    // A post that is not the form at all is answered with a page too.
+    let garbled = browser.post("/sign-in", &[("email", "x")]).await;
+    assert_eq!(garbled.status, 400);
+    assert!(
+        garbled.header("content-type").starts_with("text/html"),
+        "{}",
+        garbled.body
+    );
+
     let not_an_address = browser.sign_in("provider", PASSWORD, "%2F").await;
     assert_eq!(not_an_address.status, 422);
     assert!(not_an_address.body.contains("Enter your e-mail address"));
