@@ -110,10 +110,15 @@ impl FromRequest for Visitor {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let back_to = req
-            .uri()
-            .path_and_query()
-            .map_or("/".to_owned(), |p| p.as_str().to_owned());
+        // Only a page can be come back to: a form posted after the session
+        // ran out (sign-out, say) leads back to the start page.
+        let back_to = match req.method() {
+            &actix_web::http::Method::GET => req
+                .uri()
+                .path_and_query()
+                .map_or("/".to_owned(), |p| p.as_str().to_owned()),
+            _ => "/".to_owned(),
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("no application state"))?;
             let Some(cookie) = cookie else {

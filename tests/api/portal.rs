@@ -197,6 +197,11 @@ async fn a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out(app: &
     let mut replay = Browser::new(app);
     replay.cookies.insert("mlat_session".into(), session);
     assert_eq!(replay.get("/").await.status, 303);
+    // A form posted once the session is over leads to the sign-in, and from
+    // there to the start page, not back to the form's address.
+    let late = replay.post("/sign-out", &[("csrf_token", &token)]).await;
+    assert_eq!(late.status, 303);
+    assert_eq!(late.location(), "/sign-in?next=%2F");
 }
 
 async fn the_sign_in_form_refuses_what_it_did_not_issue_and_says_what_is_wrong(app: &TestApp) {
