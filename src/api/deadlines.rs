@@ -53,8 +53,7 @@ pub async fn for_request(
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let rows = state
         .db_as(&caller, move |conn| {
-            let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
+            let row = crate::service::requests::visible(conn, &viewer, &id)?;
             crate::service::deadlines::seen_by(conn, &viewer, &row)
         })
         .await?;

@@ -234,8 +234,7 @@ pub async fn list(
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let rows = state
         .db_as(&caller, move |conn| {
-            let request = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
+            let request = crate::service::requests::visible(conn, &viewer, &id)?;
             Ok(repo::evidence::for_request(conn, &request.id)?)
         })
         .await?;

@@ -9,7 +9,6 @@ use askama::Template;
 use super::{Failure, Visitor, page};
 use crate::domain::identifiers::Identifier;
 use crate::error::Error;
-use crate::repo;
 use crate::repo::deadlines::DeadlineRow;
 use crate::repo::requests::RequestRow;
 use crate::state::AppState;
@@ -73,8 +72,7 @@ pub async fn show(
     let (row, clocks, history): (RequestRow, Vec<DeadlineRow>, _) = state
         .db(move |conn| {
             // Another organisation's request is not found, in the same words.
-            let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
+            let row = crate::service::requests::visible(conn, &viewer, &id)?;
             let clocks = crate::service::deadlines::seen_by(conn, &viewer, &row)?;
             let (_, history) = crate::service::requests::trail_seen_by(conn, &viewer, &row)?;
             Ok((row, clocks, history))

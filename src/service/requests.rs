@@ -751,6 +751,13 @@ pub fn follow_up(
     create(conn, viewer, actor, rules, &case_id, drafted, Some(&parent))
 }
 
+/// The request `id` if `viewer` may see it; another organisation's request is
+/// "not found" in the same words as one that does not exist.
+pub fn visible(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<RequestRow, Error> {
+    repo::requests::get_visible(conn, viewer, id)?
+        .ok_or_else(|| Error::not_found(format!("no request `{id}`")))
+}
+
 /// A request's audit trail as `viewer` may read it: the events it may see,
 /// each with how much of it (`domain::access::trail_view`), and whether the
 /// viewer reads it as the issuing side does.

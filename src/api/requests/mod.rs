@@ -127,8 +127,7 @@ pub async fn get(
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let out = state
         .db_as(&caller, move |conn| {
-            let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
+            let row = service::visible(conn, &viewer, &id)?;
             view(conn, &viewer, row)
         })
         .await?;
@@ -293,8 +292,7 @@ pub async fn audit(
     let (viewer, id) = (caller.viewer(), id.into_inner());
     let events = state
         .db_as(&caller, move |conn| {
-            let row = repo::requests::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
+            let row = service::visible(conn, &viewer, &id)?;
             let (insider, seen) = service::trail_seen_by(conn, &viewer, &row)?;
             audit_view(seen, insider)
         })
