@@ -183,6 +183,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         cybertipline_submitted_at -> Nullable<Timestamp>,
+        responder_due_at -> Nullable<Timestamp>,
     }
 }
 

@@ -176,6 +176,10 @@ pub struct Deadline {
     pub timezone: String,
     pub citation: String,
     pub verification: Verification,
+    /// Whether what the clock waits for is still to be done: open, or missed
+    /// with nothing done yet. A clock met late is not awaited any more.
+    #[serde(skip)]
+    pub awaited: bool,
 }
 
 impl Deadline {
@@ -203,6 +207,7 @@ impl Deadline {
             timezone: tz.name().to_owned(),
             citation: citation.to_owned(),
             verification,
+            awaited: status == DeadlineStatus::Open,
         }
     }
 }
@@ -849,22 +854,20 @@ fn response_clock(
     }
     let due = counted.due;
     let answered = facts.answered_at;
+    let met = match kind {
+        DeadlineKind::AcknowledgementDue => facts.acknowledged_at.or(facts.decided_at).or(answered),
+        DeadlineKind::DecisionDue => facts.decided_at.or(answered),
+        DeadlineKind::ExPostValidation => facts.approved_at,
+        _ => answered,
+    };
     let status = match kind {
-        DeadlineKind::AcknowledgementDue => status_of(
-            due,
-            facts.acknowledged_at.or(facts.decided_at).or(answered),
-            closed,
-            now,
-        ),
-        DeadlineKind::DecisionDue => status_of(due, facts.decided_at.or(answered), closed, now),
-        DeadlineKind::ExPostValidation => status_of(due, facts.approved_at, closed, now),
         // A period for the enforcing State: it runs out, nobody misses it.
         DeadlineKind::EnforcingReview if closed => DeadlineStatus::Cancelled,
         DeadlineKind::EnforcingReview if now > due => DeadlineStatus::Met,
         DeadlineKind::EnforcingReview => DeadlineStatus::Open,
-        _ => status_of(due, answered, closed, now),
+        _ => status_of(due, met, closed, now),
     };
-    Deadline::new(
+    let mut deadline = Deadline::new(
         kind,
         Some(start),
         due,
@@ -873,7 +876,20 @@ fn response_clock(
         executing.timezone,
         &clock.citation,
         clock.verification.unwrap_or(basis.verification),
-    )
+    );
+    // Overdue and still not done: the most pressing clock of all.
+    deadline.awaited |= status == DeadlineStatus::Missed && met.is_none();
+    deadline
+}
+
+/// The soonest clock the responder still owes an answer to, if any: what its
+/// inbox sorts by. The issuing side's own clocks are not the responder's.
+pub fn responder_due(deadlines: &[Deadline]) -> Option<UtcTime> {
+    deadlines
+        .iter()
+        .filter(|d| d.awaited && !ISSUING_SIDE.contains(&d.kind.as_str()))
+        .map(|d| d.due_at)
+        .min()
 }
 
 /// File the formal request well before the preservation lapses: the margin
@@ -1701,6 +1717,39 @@ mod tests {
                 .explanation
                 .contains("submission of the CyberTipline report 2026-06-15T12:00:00Z")
         );
+    }
+
+    #[test]
+    fn the_responder_is_due_by_its_soonest_clock_still_owed_overdue_ones_first() {
+        let retention = BTreeMap::new();
+        let berlin = Calendar {
+            jurisdiction: "DE",
+            ..cal(chrono_tz::Europe::Berlin)
+        };
+        let mut f = facts(RequestKind::Production, Status::Transmitted, &retention);
+        f.transmitted_at = Some(t("2027-01-08T15:20:00Z"));
+        // Long after the acknowledgement was due, with nothing done: it is
+        // missed and still owed, so it is what the responder is due by.
+        let list = run("eio", &f, &berlin, "2027-03-01T00:00:00Z");
+        let ack = find(&list, DeadlineKind::AcknowledgementDue);
+        assert_eq!(ack.status, DeadlineStatus::Missed);
+        assert!(ack.awaited);
+        assert_eq!(responder_due(&list), Some(ack.due_at));
+        // Acknowledged late: missed still, but owed no more; the decision is.
+        f.status = Status::Acknowledged;
+        f.acknowledged_at = Some(t("2027-02-20T10:00:00Z"));
+        let list = run("eio", &f, &berlin, "2027-03-01T00:00:00Z");
+        let ack = find(&list, DeadlineKind::AcknowledgementDue);
+        assert_eq!(ack.status, DeadlineStatus::Missed);
+        assert!(!ack.awaited);
+        let decision = find(&list, DeadlineKind::DecisionDue);
+        assert_eq!(responder_due(&list), Some(decision.due_at));
+        // Answered: nothing is owed.
+        f.status = Status::Fulfilled;
+        f.decided_at = Some(t("2027-02-21T10:00:00Z"));
+        f.answered_at = Some(t("2027-02-22T10:00:00Z"));
+        let list = run("eio", &f, &berlin, "2027-03-01T00:00:00Z");
+        assert_eq!(responder_due(&list), None);
     }
 
     #[test]

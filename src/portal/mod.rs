@@ -4,6 +4,7 @@
 //! changes something carries a token the server checks. The API never accepts
 //! the session cookie: it reads bearer tokens only.
 
+mod inbox;
 mod pages;
 mod requests;
 mod visitor;
@@ -12,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError, web};
 
-pub use visitor::Visitor;
+pub use visitor::{Chrome, Visitor};
 
 /// Pages load only the portal's own stylesheet (and, later, its own scripts):
 /// no inline script or style, no other origin, no framing, forms post here.
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(pages::sign_in),
     )
     .service(web::resource("/sign-out").post(pages::sign_out))
+    .service(web::resource("/inbox").get(inbox::show))
     // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
     .service(web::resource("/requests/{id}").get(requests::show))
     .service(web::resource("/assets/portal.css").get(stylesheet));

@@ -34,10 +34,9 @@ struct SignInPage<'a> {
 #[derive(Template)]
 #[template(path = "portal/home.html")]
 struct HomePage<'a> {
-    name: &'a str,
+    chrome: super::Chrome,
     role: &'a str,
     organisation: Option<String>,
-    csrf_token: &'a str,
 }
 
 #[derive(Template)]
@@ -51,7 +50,7 @@ struct ErrorPage<'a> {
     detail: &'a str,
 }
 
-fn render(template: &impl Template) -> Result<String, Failure> {
+pub(super) fn render(template: &impl Template) -> Result<String, Failure> {
     template.render().map_err(|e| Failure(Error::internal(e)))
 }
 
@@ -77,13 +76,29 @@ pub fn not_found() -> HttpResponse {
     }
 }
 
+/// What a refusal says to a person: each field's problem where there are.
+pub fn said(err: &Error) -> String {
+    match err.kind() {
+        Kind::Invalid(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", words(&e.field), e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => err.to_string(),
+    }
+}
+
+fn words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
 pub fn error(status: StatusCode, err: &Error) -> HttpResponse {
     let title = status.canonical_reason().unwrap_or("Error");
     // The person's own mistakes are said; mlat's are not described.
     let detail = if status.is_server_error() {
         "Something went wrong on our side. Try again in a moment; if it persists, tell your administrator.".to_owned()
     } else {
-        err.to_string()
+        said(err)
     };
     match (ErrorPage {
         title,
@@ -97,6 +112,13 @@ pub fn error(status: StatusCode, err: &Error) -> HttpResponse {
 }
 
 pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, Failure> {
+    let chrome = visitor.chrome();
+    // Whoever requests are addressed to starts from them.
+    if chrome.responder {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/inbox"))
+            .finish());
+    }
     let user = visitor.session.account.user.clone();
     let organisation = match user.organisation_id.clone() {
         Some(id) => {
@@ -107,10 +129,9 @@ pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
         None => None,
     };
     let html = render(&HomePage {
-        name: &user.name,
+        chrome,
         role: user.role.as_str(),
         organisation,
-        csrf_token: &visitor.session.csrf_token,
     })?;
     Ok(page(StatusCode::OK, html))
 }

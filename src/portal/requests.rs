@@ -36,9 +36,8 @@ struct ClockLine {
 
 #[derive(Template)]
 #[template(path = "portal/request.html")]
-struct RequestPage<'a> {
-    name: &'a str,
-    csrf_token: &'a str,
+struct RequestPage {
+    chrome: super::Chrome,
     reference: String,
     kind: String,
     status: String,
@@ -96,10 +95,8 @@ pub async fn show(
     .into_iter()
     .filter_map(|(heading, text)| text.map(|t| (heading, t)))
     .collect();
-    let user = &visitor.session.account.user;
     let html = RequestPage {
-        name: &user.name,
-        csrf_token: &visitor.session.csrf_token,
+        chrome: visitor.chrome(),
         reference: row.reference.clone(),
         kind: words(row.kind.as_str()),
         status: words(row.status.as_str()),

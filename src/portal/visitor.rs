@@ -22,7 +22,34 @@ pub struct Visitor {
     pub session: Session,
 }
 
+/// What every signed-in page shows around its content: who is signed in,
+/// where they can go, and the token their sign-out form carries.
+pub struct Chrome {
+    pub name: String,
+    pub csrf_token: String,
+    /// Whether requests are addressed to the person's organisation (a
+    /// provider, or a central authority executing requests): it has an inbox.
+    pub responder: bool,
+}
+
 impl Visitor {
+    pub fn chrome(&self) -> Chrome {
+        use crate::domain::reference::Role;
+        let user = &self.session.account.user;
+        Chrome {
+            name: user.name.clone(),
+            csrf_token: self.session.csrf_token.clone(),
+            responder: matches!(user.role, Role::Provider | Role::CentralAuthority),
+        }
+    }
+
+    pub fn viewer(&self) -> Result<crate::domain::access::Viewer, crate::error::Error> {
+        self.session
+            .account
+            .viewer()
+            .map_err(crate::error::Error::internal)
+    }
+
     pub fn actor(&self) -> Actor {
         let user = &self.session.account.user;
         Actor::user(&user.id, user.organisation_id.as_deref())

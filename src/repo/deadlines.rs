@@ -134,6 +134,9 @@ pub fn replace_for_request(
             }
         }
     }
+    diesel::update(requests::table.find(request_id))
+        .set(requests::responder_due_at.eq(crate::domain::deadlines::responder_due(computed)))
+        .execute(conn)?;
     let kept: Vec<&str> = computed.iter().map(|d| d.kind.as_str()).collect();
     diesel::delete(
         deadlines::table
@@ -142,6 +145,14 @@ pub fn replace_for_request(
     )
     .execute(conn)?;
     Ok(())
+}
+
+/// The deadlines of several requests (a page of a list), in no set order.
+pub fn for_requests(conn: &mut DbConn, request_ids: &[String]) -> QueryResult<Vec<DeadlineRow>> {
+    deadlines::table
+        .filter(deadlines::request_id.eq_any(request_ids))
+        .select(DeadlineRow::as_select())
+        .load(conn)
 }
 
 pub fn for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<DeadlineRow>> {

@@ -223,3 +223,165 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<RequestRow>> {
         .first(conn)
         .optional()
 }
+
+/// What a responder's inbox is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub status: Option<Status>,
+    pub kind: Option<RequestKind>,
+    pub emergency: Option<bool>,
+    /// Part of a reference or of an identifier, as typed.
+    pub search: Option<String>,
+}
+
+/// Where a page of the inbox starts: after a request owing something (by its
+/// due instant), or among those owing nothing (newest first, after all dated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxAfter {
+    Due(UtcTime, String),
+    Undated(String),
+}
+
+/// A request in the inbox, with the name of the authority that issued it.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub request: RequestRow,
+    pub responder_due_at: Option<UtcTime>,
+    pub issuer_name: String,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `%text%` for LIKE, with LIKE's own characters taken literally.
+fn containing(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The requests addressed to the viewer's organisation, soonest clock owed
+/// first (`responder_due_at`), then those owing nothing, newest first: one
+/// index range each (`requests_responder_due_idx`).
+pub fn inbox(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &InboxFilter,
+    after: Option<&InboxAfter>,
+    limit: i64,
+) -> QueryResult<(Vec<InboxRow>, Option<InboxAfter>)> {
+    let mut rows = Vec::new();
+    if !matches!(after, Some(InboxAfter::Undated(_))) {
+        let mut query = inbox_query(viewer, filter)
+            .filter(requests::responder_due_at.is_not_null())
+            .order((requests::responder_due_at, requests::id))
+            .limit(limit + 1);
+        if let Some(InboxAfter::Due(due, id)) = after {
+            query = query.filter(
+                requests::responder_due_at
+                    .gt(*due)
+                    .or(requests::responder_due_at
+                        .eq(*due)
+                        .and(requests::id.gt(id.clone()))),
+            );
+        }
+        rows = query.load(conn)?;
+    }
+    if (rows.len() as i64) <= limit {
+        let mut query = inbox_query(viewer, filter)
+            .filter(requests::responder_due_at.is_null())
+            .order(requests::id.desc())
+            .limit(limit + 1 - rows.len() as i64);
+        if let Some(InboxAfter::Undated(id)) = after {
+            query = query.filter(requests::id.lt(id.clone()));
+        }
+        rows.extend(query.load::<(RequestRow, Option<UtcTime>, String)>(conn)?);
+    }
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|(row, due, _)| match due {
+            Some(due) => InboxAfter::Due(*due, row.id.clone()),
+            None => InboxAfter::Undated(row.id.clone()),
+        });
+    let rows = rows
+        .into_iter()
+        .map(|(request, responder_due_at, issuer_name)| InboxRow {
+            request,
+            responder_due_at,
+            issuer_name,
+        })
+        .collect();
+    Ok((rows, next))
+}
+
+type InboxQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoinOn<
+            requests::table,
+            crate::db::schema::organisations::table,
+            diesel::dsl::Eq<crate::db::schema::organisations::id, requests::agency_id>,
+        >,
+        (
+            diesel::dsl::AsSelect<RequestRow, Db>,
+            requests::responder_due_at,
+            crate::db::schema::organisations::name,
+        ),
+    >,
+    Db,
+>;
+
+fn inbox_query<'a>(viewer: &Viewer, filter: &InboxFilter) -> InboxQuery<'a> {
+    use crate::db::schema::organisations;
+    let org = viewer.organisation_id.clone().unwrap_or_default();
+    let mut query = requests::table
+        .inner_join(organisations::table.on(organisations::id.eq(requests::agency_id)))
+        .select((
+            RequestRow::as_select(),
+            requests::responder_due_at,
+            organisations::name,
+        ))
+        .into_boxed()
+        .filter(visible_to(viewer))
+        .filter(requests::responder_id.eq(org))
+        .filter(requests::transmitted_at.is_not_null());
+    if let Some(status) = filter.status {
+        query = query.filter(requests::status.eq(status));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(requests::kind.eq(kind));
+    }
+    if let Some(emergency) = filter.emergency {
+        query = query.filter(requests::emergency.eq(emergency));
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        let pattern = containing(search);
+        query = query.filter(
+            lower(requests::reference)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(requests::identifiers).like(pattern).escape('\\')),
+        );
+    }
+    query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::containing;
+
+    #[test]
+    fn a_search_takes_like_characters_literally() {
+        assert_eq!(containing("R-2026"), "%r-2026%");
+        assert_eq!(containing("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod deadlines;
 pub mod evidence;
 pub mod housekeeping;
+pub mod inbox;
 pub mod notify;
 pub mod portal_sessions;
 pub mod reference;

@@ -262,6 +262,25 @@ impl TestApp {
         }
     }
 
+    /// The account `email` as the access rules see it, for calling the
+    /// service layer directly.
+    pub async fn viewer_of(&self, email: &str) -> mlat::domain::access::Viewer {
+        let (state, email) = (self.state.clone(), email.to_owned());
+        web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            let user = mlat::repo::users::find_by_email(&mut conn, &email)
+                .unwrap()
+                .expect("a seeded account");
+            mlat::repo::users::find_active_with_organisation(&mut conn, &user.id)
+                .unwrap()
+                .expect("an active account")
+                .viewer()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call("GET", path, Some(token), None).await
     }

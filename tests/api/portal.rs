@@ -21,6 +21,7 @@ backend_tests!(
     an_idle_session_ends_and_a_deactivated_account_loses_its_sessions,
     pages_carry_a_strict_policy_and_are_never_cached,
     the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_else,
+    the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked,
 );
 
 /// What a browser keeps between requests.
@@ -164,9 +165,9 @@ async fn a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out(app: &
     }
     let first_session = browser.cookies["mlat_session"].clone();
 
-    let home = browser.get("/").await;
+    let home = browser.get("/inbox").await;
     assert_eq!(home.status, 200, "{}", home.body);
-    assert!(home.body.contains("IE Provider"), "{}", home.body);
+    assert!(home.body.contains("<h1>Inbox</h1>"), "{}", home.body);
 
     // Signing in again starts a new session and ends the one before.
     browser
@@ -176,7 +177,7 @@ async fn a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out(app: &
     let mut old = Browser::new(app);
     old.cookies.insert("mlat_session".into(), first_session);
     assert_eq!(
-        old.get("/").await.status,
+        old.get("/inbox").await.status,
         303,
         "the old session still opens pages"
     );
@@ -184,8 +185,8 @@ async fn a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out(app: &
     // Sign-out is a form: without its token it is refused and nothing ends.
     let forged = browser.post("/sign-out", &[("csrf_token", "forged")]).await;
     assert_eq!(forged.status, 403, "{}", forged.body);
-    assert_eq!(browser.get("/").await.status, 200);
-    let home = browser.get("/").await;
+    assert_eq!(browser.get("/inbox").await.status, 200);
+    let home = browser.get("/inbox").await;
     let token = home.hidden("csrf_token");
     let session = browser.cookies["mlat_session"].clone();
     let out = browser.post("/sign-out", &[("csrf_token", &token)]).await;
@@ -196,7 +197,7 @@ async fn a_person_signs_in_lands_on_the_page_they_asked_for_and_signs_out(app: &
     // The session is gone from the server too, not only from this browser.
     let mut replay = Browser::new(app);
     replay.cookies.insert("mlat_session".into(), session);
-    assert_eq!(replay.get("/").await.status, 303);
+    assert_eq!(replay.get("/inbox").await.status, 303);
     // A form posted once the session is over leads to the sign-in, and from
     // there to the start page, not back to the form's address.
     let late = replay.post("/sign-out", &[("csrf_token", &token)]).await;
@@ -517,5 +518,142 @@ async fn the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_els
     assert_eq!(
         unknown.body, refused.body,
         "a request that exists is not told apart"
+    );
+}
+
+/// Where each of `needles` first appears in `haystack`, in that order.
+fn in_order(haystack: &str, needles: &[&str]) {
+    let places: Vec<usize> = needles
+        .iter()
+        .map(|n| {
+            haystack
+                .find(n)
+                .unwrap_or_else(|| panic!("{n} missing from {haystack}"))
+        })
+        .collect();
+    assert!(
+        places.windows(2).all(|w| w[0] < w[1]),
+        "{needles:?} out of order in {haystack}"
+    );
+}
+
+async fn the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    // Sent first, due last: a voluntary preservation (90 days) from Britain.
+    let gb_case = open_case(app, &w.officer).await;
+    let kept = transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&gb_case), &w.ie_provider),
+    )
+    .await;
+    // A European Production Order (10 days) from Germany.
+    let de_case = open_case(app, &net.officer_de).await;
+    let production = json!({
+        "case_id": de_case, "kind": "production", "legal_basis": "eu-epoc",
+        "responder_id": w.ie_provider, "data_categories": ["subscriber"],
+        "identifiers": [{"type": "account", "value": "quiet_fox_77"}],
+        "facts": "Extortion of a minor.", "necessity": "To identify the account holder.",
+        "relevance": "The account sent the demands."
+    });
+    let order = transmitted(app, &net.officer_de, &net.ca_de, production).await;
+    // Sent last, due first: an emergency (8 hours), transmitted at once.
+    let urgent = json!({
+        "case_id": de_case, "kind": "emergency_disclosure", "legal_basis": "eu-epoc",
+        "responder_id": w.ie_provider, "data_categories": ["subscriber"],
+        "identifiers": [{"type": "account", "value": "threat_account"}],
+        "facts": "A child announced self-harm tonight.", "necessity": "Imminent threat to life.",
+        "relevance": "The account made the threats.",
+        "emergency": true, "emergency_justification": "Threat to life within hours."
+    });
+    let draft = crate::workflow::create(app, &net.officer_de, urgent).await;
+    let urgent = crate::workflow::step(app, &net.officer_de, &draft, "transmit", json!({})).await;
+    let reference = |r: &serde_json::Value| r["reference"].as_str().unwrap().to_owned();
+    let (kept_ref, order_ref, urgent_ref) =
+        (reference(&kept), reference(&order), reference(&urgent));
+
+    let mut provider = Browser::new(app);
+    provider
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    // The start page of a provider is its inbox.
+    let home = provider.get("/").await;
+    assert_eq!(
+        (home.status, home.location()),
+        (StatusCode::SEE_OTHER, "/inbox")
+    );
+    let inbox = provider.get("/inbox").await;
+    assert_eq!(inbox.status, 200, "{}", inbox.body);
+    in_order(&inbox.body, &[&urgent_ref, &order_ref, &kept_ref]);
+    let urgent_row = &inbox.body[inbox.body.find(&urgent_ref).unwrap()..];
+    let urgent_row = &urgent_row[..urgent_row.find("</tr>").unwrap()];
+    assert!(urgent_row.contains("Emergency"), "{urgent_row}");
+    assert!(urgent_row.contains("response due"), "{urgent_row}");
+    assert!(urgent_row.contains("DE Police"), "{urgent_row}");
+    assert!(urgent_row.contains("(Europe/Dublin)"), "{urgent_row}");
+    assert!(inbox.body.contains("GB Police"));
+
+    // Narrowed: by emergency, by kind, by an identifier, by a reference.
+    for (query, shown) in [
+        ("emergency=yes", &urgent_ref),
+        ("kind=preservation", &kept_ref),
+        ("q=SUNNY_DAY", &kept_ref),
+        (&format!("q={order_ref}") as &str, &order_ref),
+    ] {
+        let page = provider.get(&format!("/inbox?{query}")).await;
+        assert_eq!(page.status, 200, "{query}: {}", page.body);
+        for r in [&urgent_ref, &order_ref, &kept_ref] {
+            assert_eq!(page.body.contains(r.as_str()), r == shown, "{query}: {r}");
+        }
+    }
+    let nothing = provider.get("/inbox?q=%25").await;
+    assert!(
+        nothing.body.contains("No request matches."),
+        "{}",
+        nothing.body
+    );
+    let wrong = provider.get("/inbox?status=lost").await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("status"), "{}", wrong.body);
+
+    // Page by page, one request a page, the same order and nothing twice.
+    let viewer = app.viewer_of("provider@ie.test.example").await;
+    let state = app.state.clone();
+    let walked = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let (mut seen, mut after) = (Vec::new(), None);
+        loop {
+            let page = mlat::service::inbox::page(
+                &mut conn,
+                &viewer,
+                &Default::default(),
+                after.as_ref(),
+                1,
+            )
+            .unwrap();
+            seen.extend(page.lines.into_iter().map(|l| l.request.reference));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break seen,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(walked, vec![urgent_ref.clone(), order_ref, kept_ref]);
+
+    // Another provider's inbox holds none of them.
+    let mut other = Browser::new(app);
+    other
+        .sign_in("provider@nl.test.example", PASSWORD, "%2F")
+        .await;
+    let theirs = other.get("/inbox").await;
+    assert!(!theirs.body.contains(&urgent_ref), "{}", theirs.body);
+    assert!(
+        theirs.body.contains("No request has been addressed"),
+        "{}",
+        theirs.body
     );
 }
