@@ -60,12 +60,14 @@ fn filename_of(disposition: Option<&str>) -> Option<String> {
     })
 }
 
-/// What an upload's headers say of the file.
-struct Described {
-    media_type: String,
-    filename: String,
+/// What an upload says of the file besides its bytes.
+pub struct Described {
+    pub media_type: String,
+    pub filename: String,
     /// The SHA-256 the client says it sent, if it says.
-    claimed: Option<String>,
+    pub claimed: Option<String>,
+    /// Where the client said it, for the error if the bytes disagree.
+    pub claimed_in: &'static str,
 }
 
 fn described(req: &HttpRequest) -> Result<Described, Error> {
@@ -87,6 +89,7 @@ fn described(req: &HttpRequest) -> Result<Described, Error> {
         media_type,
         filename,
         claimed,
+        claimed_in: "Repr-Digest",
     })
 }
 
@@ -143,27 +146,69 @@ pub async fn upload(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    let id = id.into_inner();
+    let described = described(&req)?;
+    let declared = header_text(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let row = deliver(
+        &state,
+        Some(&caller),
+        &caller.viewer(),
+        &caller.actor(),
+        id.into_inner(),
+        described,
+        declared,
+        body,
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
+        .json(EvidenceOut::from(row)))
+}
+
+/// Receives one delivery of evidence, from the API or the portal: who may
+/// deliver is checked before a byte is read, the bytes are sealed and hashed
+/// as they stream, checked against the hash the sender computed, kept under
+/// their hash, and recorded with their custody event; what is refused is not
+/// kept. `caller` is the API's token holder, confirmed in each database hop;
+/// the portal's visitor was confirmed when the request began.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one delivery: by whom, to which request, what, and its bytes"
+)]
+pub async fn deliver<S, B, E>(
+    state: &web::Data<AppState>,
+    caller: Option<&Caller>,
+    viewer: &crate::domain::access::Viewer,
+    actor: &crate::domain::audit::Actor,
+    id: String,
+    described: Described,
+    declared: Option<u64>,
+    body: S,
+) -> Result<EvidenceRow, Error>
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]> + Send + 'static,
+    E: std::fmt::Display,
+{
     let Described {
         media_type,
         filename,
         claimed,
-    } = described(&req)?;
+        claimed_in,
+    } = described;
     let max = state.settings.evidence_max_bytes;
-    let declared = header_text(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(Error::too_large(format!(
             "evidence files are limited to {max} bytes"
         )));
     }
     // Who may deliver, before a byte is read.
-    let viewer = caller.viewer();
     let (check_viewer, check_id) = (viewer.clone(), id.clone());
-    let already = state
-        .db_as(&caller, move |conn| {
-            service::may_deliver(conn, &check_viewer, &check_id)
-        })
-        .await?;
+    let check =
+        move |conn: &mut crate::db::DbConn| service::may_deliver(conn, &check_viewer, &check_id);
+    let already = match caller {
+        Some(caller) => state.db_as(caller, check).await?,
+        None => state.db(check).await?,
+    };
     let room = max.saturating_sub(already.max(0) as u64);
     let incoming = state
         .store
@@ -174,7 +219,7 @@ pub async fn upload(
         && claimed != incoming.sha256
     {
         return Err(Error::field(
-            "Repr-Digest",
+            claimed_in,
             format!(
                 "the file received hashes to sha-256 {}, not {claimed}: nothing was kept",
                 incoming.sha256
@@ -193,35 +238,34 @@ pub async fn upload(
     web::block(move || store.keep(incoming))
         .await?
         .map_err(Error::internal)?;
-    let actor = caller.actor();
+    let (viewer, actor) = (viewer.clone(), actor.clone());
     let kept = sha256.clone();
-    let saved = state
-        .write_as(&caller, move |conn| {
-            service::record(
-                conn,
-                &viewer,
-                &actor,
-                &id,
-                Delivered {
-                    filename,
-                    media_type,
-                    size,
-                    sha256,
-                },
-                max,
-            )
-        })
-        .await;
-    let row = match saved {
-        Ok(row) => row,
-        Err(error) => {
-            forget_unrecorded(&state, kept).await;
-            return Err(error);
-        }
+    let record = move |conn: &mut crate::db::DbConn| {
+        service::record(
+            conn,
+            &viewer,
+            &actor,
+            &id,
+            Delivered {
+                filename,
+                media_type,
+                size,
+                sha256,
+            },
+            max,
+        )
     };
-    Ok(HttpResponse::Created()
-        .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
-        .json(EvidenceOut::from(row)))
+    let saved = match caller {
+        Some(caller) => state.write_as(caller, record).await,
+        None => state.write(record).await,
+    };
+    match saved {
+        Ok(row) => Ok(row),
+        Err(error) => {
+            forget_unrecorded(state, kept).await;
+            Err(error)
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/requests/{id}/evidence", tag = "evidence", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "A request")),
@@ -253,33 +297,44 @@ pub async fn download(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (viewer, actor, id) = (caller.viewer(), caller.actor(), id.into_inner());
-    let row = state
-        .write_as(&caller, move |conn| {
-            let row = repo::evidence::get_visible(conn, &viewer, &id)?
-                .ok_or_else(|| Error::not_found(format!("no evidence `{id}`")))?;
-            repo::audit::append_for_request(
-                conn,
-                &actor,
-                &row.request_id,
-                "evidence_downloaded",
-                ("evidence", &row.id),
-                json!({ "sha256": row.sha256 }),
-            )?;
-            Ok(row)
-        })
-        .await?;
+    let (viewer, actor) = (caller.viewer(), caller.actor());
+    send(&state, Some(&caller), &viewer, &actor, id.into_inner()).await
+}
+
+/// Sends an evidence file the viewer may see, from the API or the portal,
+/// recording the download on the request's trail first. `caller` as in
+/// `deliver`.
+pub async fn send(
+    state: &web::Data<AppState>,
+    caller: Option<&Caller>,
+    viewer: &crate::domain::access::Viewer,
+    actor: &crate::domain::audit::Actor,
+    id: String,
+) -> Result<HttpResponse, Error> {
+    let (viewer, actor) = (viewer.clone(), actor.clone());
+    let fetch = move |conn: &mut crate::db::DbConn| {
+        let row = repo::evidence::get_visible(conn, &viewer, &id)?
+            .ok_or_else(|| Error::not_found(format!("no evidence `{id}`")))?;
+        repo::audit::append_for_request(
+            conn,
+            &actor,
+            &row.request_id,
+            "evidence_downloaded",
+            ("evidence", &row.id),
+            json!({ "sha256": row.sha256 }),
+        )?;
+        Ok(row)
+    };
+    let row = match caller {
+        Some(caller) => state.write_as(caller, fetch).await?,
+        None => state.write(fetch).await?,
+    };
     let (store, sha) = (state.store.clone(), row.sha256.clone());
     let opened = web::block(move || store.open(&sha)).await?;
     let file = match opened {
         Ok(file) => file,
         Err(e) => {
-            integrity_failure(
-                &state,
-                &row,
-                &format!("the stored file cannot be read: {e}"),
-            )
-            .await;
+            integrity_failure(state, &row, &format!("the stored file cannot be read: {e}")).await;
             return Err(Error::unavailable(
                 "the evidence file is missing from the store; the failure has been recorded",
             ));
@@ -318,6 +373,9 @@ pub async fn download(
             format!("attachment; filename=\"{}\"", safe_filename(&row.filename)),
         ))
         .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
+        // Abuse material must not linger in a browser's or a proxy's cache.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .no_chunking(row.size as u64)
         .streaming(stream))
 }

@@ -4,6 +4,8 @@
 //! changes something carries a token the server checks. The API never accepts
 //! the session cookie: it reads bearer tokens only.
 
+mod answers;
+mod evidence;
 mod inbox;
 mod pages;
 mod requests;
@@ -15,10 +17,10 @@ use actix_web::{HttpResponse, ResponseError, web};
 
 pub use visitor::{Chrome, Visitor};
 
-/// Pages load only the portal's own stylesheet (and, later, its own scripts):
+/// Pages load only the portal's own stylesheet and script:
 /// no inline script or style, no other origin, no framing, forms post here.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-    img-src 'self'; script-src 'self'; form-action 'self'; base-uri 'none'; \
+    img-src 'self'; script-src 'self'; form-action 'self'; connect-src 'self'; base-uri 'none'; \
     frame-ancestors 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -44,7 +46,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/inbox").get(inbox::show))
     // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
     .service(web::resource("/requests/{id}").get(requests::show))
-    .service(web::resource("/assets/portal.css").get(stylesheet));
+    // Before the steps' pattern, which would take `evidence` for a step.
+    .service(web::resource("/requests/{id}/evidence").post(evidence::upload))
+    .service(web::resource("/requests/{id}/{action}").post(answers::take))
+    .service(web::resource("/evidence/{id}").get(evidence::download))
+    .service(web::resource("/assets/portal.css").get(stylesheet))
+    .service(web::resource("/assets/portal.js").get(script));
 }
 
 /// A rendered page with the portal's headers; nothing a page shows is cached.
@@ -62,6 +69,13 @@ async fn stylesheet() -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .body(include_str!("../../assets/portal.css"))
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .body(include_str!("../../assets/portal.js"))
 }
 
 /// The page for an address the portal does not have, or that is not the

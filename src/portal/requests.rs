@@ -1,17 +1,42 @@
-//! A request as the person looking at it may see it: the same visibility rules
-//! as the API (`repo::requests::get_visible`, `Viewer::sees_case_content`,
-//! `service::deadlines::seen_by`).
+//! A request as the person looking at it may see it, and what they may do
+//! on it now: the same visibility rules as the API
+//! (`service::requests::visible`, `Viewer::sees_case_content`,
+//! `service::deadlines::seen_by`) and the same steps
+//! (`service::requests::open_steps`).
+
+use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::{Failure, Visitor, page};
+use super::answers::{self, Input, StepForm};
+use super::inbox::{Due, due, minute, words};
+use super::{Chrome, Failure, Visitor, page};
 use crate::domain::identifiers::Identifier;
+use crate::domain::workflow::Action;
 use crate::error::Error;
-use crate::repo::deadlines::DeadlineRow;
-use crate::repo::requests::RequestRow;
+use crate::repo::evidence::EvidenceRow;
+use crate::repo::organisations::OrganisationRow;
 use crate::state::AppState;
+use crate::time::UtcTime;
+
+/// What the page says above everything else, after a form was posted.
+pub enum Notice {
+    None,
+    /// A step was taken: its name.
+    Done(String),
+    /// Someone acted first: what the request is now.
+    Stale(String),
+    /// A form was refused: which, why, and what was typed, to type again.
+    Refused {
+        action: &'static str,
+        message: String,
+        typed: BTreeMap<String, String>,
+    },
+}
 
 struct IdentifierLine {
     kind: String,
@@ -26,18 +51,35 @@ struct HistoryLine {
 }
 
 struct ClockLine {
-    kind: String,
-    due_at: String,
-    due_local: String,
-    timezone: String,
+    due: Due,
     status: String,
     explanation: String,
+}
+
+struct Exchange {
+    at: String,
+    who: &'static str,
+    text: String,
+}
+
+struct EvidenceLine {
+    id: String,
+    filename: String,
+    size: String,
+    sha256: String,
+    uploaded_at: String,
 }
 
 #[derive(Template)]
 #[template(path = "portal/request.html")]
 struct RequestPage {
-    chrome: super::Chrome,
+    chrome: Chrome,
+    id: String,
+    version: i64,
+    done: Option<String>,
+    stale: Option<String>,
+    refused: Option<(&'static str, String)>,
+    typed: BTreeMap<String, String>,
     reference: String,
     kind: String,
     status: String,
@@ -49,39 +91,184 @@ struct RequestPage {
     data_categories: String,
     date_range: Option<String>,
     preserved_until: Option<String>,
+    provider_reference: Option<String>,
     non_disclosure: bool,
     identifiers: Vec<IdentifierLine>,
     /// What the issuing side states in its own words, by heading.
     statements: Vec<(&'static str, String)>,
+    clarifications: Vec<Exchange>,
     clocks: Vec<ClockLine>,
+    evidence: Vec<EvidenceLine>,
+    may_deliver: bool,
+    evidence_max: String,
+    forms: Vec<StepForm>,
+    providers: Vec<(String, String)>,
+    grounds: Vec<(&'static str, String)>,
     history: Vec<HistoryLine>,
 }
 
-fn words(name: &str) -> String {
-    name.replace(['_', '-'], " ")
+impl RequestPage {
+    /// What the person typed into `field` of form `action`, when it was
+    /// refused and shown again.
+    fn typed_in(&self, action: &str, field: &str) -> &str {
+        match &self.refused {
+            Some((refused, _)) if *refused == action => {
+                self.typed.get(field).map_or("", String::as_str)
+            }
+            _ => "",
+        }
+    }
+
+    /// A refusal for a form this page does not show (the step is no longer
+    /// open): said at the top instead.
+    fn refused_elsewhere(&self) -> Option<&str> {
+        let (action, message) = self.refused.as_ref()?;
+        let shown = if *action == "evidence" {
+            self.may_deliver
+        } else {
+            self.forms.iter().any(|f| f.action == *action)
+        };
+        (!shown).then_some(message.as_str())
+    }
+
+    fn problem_of(&self, action: &str) -> Option<&str> {
+        match &self.refused {
+            Some((refused, message)) if *refused == action => Some(message),
+            _ => None,
+        }
+    }
+}
+
+/// Bytes as people read them.
+pub(super) fn size_text(bytes: i64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn clarifications(response: &Value) -> Vec<Exchange> {
+    let Some(entries) = response.get("clarifications").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|e| {
+            let text = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
+            match (text("question"), text("answer")) {
+                (Some(q), _) => Some(Exchange {
+                    at: text("asked_at").unwrap_or_default(),
+                    who: "Asked",
+                    text: q,
+                }),
+                (None, Some(a)) => Some(Exchange {
+                    at: text("answered_at").unwrap_or_default(),
+                    who: "Answered",
+                    text: a,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
 }
 
 pub async fn show(
     state: web::Data<AppState>,
     visitor: Visitor,
     id: web::Path<String>,
+    query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, Failure> {
-    let viewer = visitor.session.account.viewer().map_err(Error::internal)?;
-    let id = id.into_inner();
-    let (row, clocks, history): (RequestRow, Vec<DeadlineRow>, _) = state
+    let notice = match query.into_inner().done {
+        Some(done) => Notice::Done(done),
+        None => Notice::None,
+    };
+    render_request(&state, &visitor, id.into_inner(), notice, StatusCode::OK).await
+}
+
+/// Everything the page needs, read in one go.
+struct Read {
+    row: crate::repo::requests::RequestRow,
+    clocks: Vec<crate::repo::deadlines::DeadlineRow>,
+    history: Vec<(
+        crate::repo::audit::AuditEventRow,
+        crate::domain::access::EventView,
+    )>,
+    evidence: Vec<EvidenceRow>,
+    steps: Vec<Action>,
+    providers: Vec<OrganisationRow>,
+}
+
+/// The request page as it stands now, with `notice` above it.
+pub async fn render_request(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    id: String,
+    notice: Notice,
+    status: StatusCode,
+) -> Result<HttpResponse, Failure> {
+    let viewer = visitor.viewer()?;
+    let app = state.clone();
+    let read = state
         .db(move |conn| {
             // Another organisation's request is not found, in the same words.
             let row = crate::service::requests::visible(conn, &viewer, &id)?;
             let clocks = crate::service::deadlines::seen_by(conn, &viewer, &row)?;
             let (_, history) = crate::service::requests::trail_seen_by(conn, &viewer, &row)?;
-            Ok((row, clocks, history))
+            let evidence = crate::repo::evidence::for_request(conn, &row.id)?;
+            let steps = crate::service::requests::open_steps(&viewer, &app.catalogue, &row)?;
+            let providers = if steps.contains(&Action::ReportMoved) {
+                crate::repo::organisations::providers(conn)?
+            } else {
+                Vec::new()
+            };
+            Ok(Read {
+                row,
+                clocks,
+                history,
+                evidence,
+                steps,
+                providers,
+            })
         })
         .await?;
+    let html = page_of(state, visitor, read, notice)?
+        .render()
+        .map_err(Error::internal)?;
+    Ok(page(status, html))
+}
+
+fn page_of(
+    state: &AppState,
+    visitor: &Visitor,
+    read: Read,
+    notice: Notice,
+) -> Result<RequestPage, Error> {
+    let Read {
+        row,
+        clocks,
+        history,
+        evidence,
+        steps,
+        providers,
+    } = read;
     let basis = state.catalogue.get(&row.legal_basis);
     let identifiers: Vec<Identifier> =
         serde_json::from_str(&row.identifiers).map_err(Error::internal)?;
     let categories: Vec<String> =
         serde_json::from_str(&row.data_categories).map_err(Error::internal)?;
+    let response: Value = serde_json::from_str(&row.response).map_err(Error::internal)?;
     let statements = [
         ("Facts", row.facts.clone()),
         ("Why it is needed", row.necessity.clone()),
@@ -95,8 +282,35 @@ pub async fn show(
     .into_iter()
     .filter_map(|(heading, text)| text.map(|t| (heading, t)))
     .collect();
-    let html = RequestPage {
+    let (done, stale, refused, typed) = match notice {
+        Notice::None => (None, None, None, BTreeMap::new()),
+        Notice::Done(step) => {
+            let said = match step.as_str() {
+                "evidence" => "the file was received and recorded; compare its SHA-256 below with \
+                               the one you computed"
+                    .to_owned(),
+                other => words(other),
+            };
+            (Some(said), None, None, BTreeMap::new())
+        }
+        Notice::Stale(message) => (None, Some(message), None, BTreeMap::new()),
+        Notice::Refused {
+            action,
+            message,
+            typed,
+        } => (None, None, Some((action, message)), typed),
+    };
+    let now = UtcTime::now();
+    let may_deliver = viewer_is_responder(visitor, &row)
+        && crate::service::evidence::OPEN_FOR_EVIDENCE.contains(&row.status);
+    Ok(RequestPage {
         chrome: visitor.chrome(),
+        id: row.id.clone(),
+        version: row.version,
+        done,
+        stale,
+        refused,
+        typed,
         reference: row.reference.clone(),
         kind: words(row.kind.as_str()),
         status: words(row.status.as_str()),
@@ -116,7 +330,11 @@ pub async fn show(
             (None, Some(to)) => Some(format!("until {to}")),
             (None, None) => None,
         },
-        preserved_until: row.preserved_until.map(|t| t.to_string()),
+        preserved_until: row.preserved_until.map(minute),
+        provider_reference: response
+            .pointer("/acknowledged/provider_reference")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         non_disclosure: row.non_disclosure,
         identifiers: identifiers
             .into_iter()
@@ -128,26 +346,42 @@ pub async fn show(
             })
             .collect(),
         statements,
+        clarifications: clarifications(&response),
         clocks: clocks
-            .into_iter()
+            .iter()
             .map(|d| ClockLine {
-                kind: words(d.kind.as_str()),
-                due_at: d.due_at.to_string(),
-                due_local: d.due_local,
-                timezone: d.timezone,
+                due: due(d, now),
                 status: words(d.status.as_str()),
-                explanation: d.explanation,
+                explanation: d.explanation.clone(),
             })
             .collect(),
+        evidence: evidence
+            .into_iter()
+            .map(|e| EvidenceLine {
+                id: e.id,
+                filename: e.filename,
+                size: size_text(e.size),
+                sha256: e.sha256,
+                uploaded_at: minute(e.uploaded_at),
+            })
+            .collect(),
+        may_deliver,
+        evidence_max: size_text(state.settings.evidence_max_bytes as i64),
+        forms: steps.into_iter().filter_map(answers::form_of).collect(),
+        providers: providers.into_iter().map(|o| (o.id, o.name)).collect(),
+        grounds: answers::grounds().collect(),
         history: history
             .into_iter()
             .map(|(event, _)| HistoryLine {
-                at: event.occurred_at.to_string(),
+                at: minute(event.occurred_at),
                 what: words(&event.action),
             })
             .collect(),
-    }
-    .render()
-    .map_err(Error::internal)?;
-    Ok(page(StatusCode::OK, html))
+    })
+}
+
+fn viewer_is_responder(visitor: &Visitor, row: &crate::repo::requests::RequestRow) -> bool {
+    visitor
+        .viewer()
+        .is_ok_and(|v| v.relations(&row.access()).responder)
 }

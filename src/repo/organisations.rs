@@ -74,3 +74,13 @@ pub fn list(
     let rows = query.load(conn)?;
     Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
 }
+
+/// Every provider, by name: whom a "data moved" report can name.
+pub fn providers(conn: &mut DbConn) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::kind.eq(crate::domain::reference::OrganisationKind::Provider))
+        .select(OrganisationRow::as_select())
+        .order(organisations::name)
+        .limit(1000)
+        .load(conn)
+}

@@ -471,6 +471,23 @@ fn facts(row: &RequestRow, basis: Option<&LegalBasis>) -> Result<Facts, Error> {
     })
 }
 
+/// The workflow steps `viewer` may take on `row` as it stands: what a page
+/// offers as forms. Taking one still goes through `transition`, which decides
+/// again under the row's lock.
+pub fn open_steps(
+    viewer: &Viewer,
+    catalogue: &Catalogue,
+    row: &RequestRow,
+) -> Result<Vec<Action>, Error> {
+    let facts = facts(row, catalogue.get(&row.legal_basis))?;
+    let relations = viewer.relations(&row.access());
+    Ok(Action::ALL
+        .iter()
+        .copied()
+        .filter(|action| workflow::decide(row.status, *action, relations, &facts).is_ok())
+        .collect())
+}
+
 /// Checks that `follow_up_id` names a follow-up whose issue the Annex V
 /// confirmation may report: a production to the same addressee on a basis that
 /// counts, already transmitted.

@@ -22,7 +22,38 @@ backend_tests!(
     pages_carry_a_strict_policy_and_are_never_cached,
     the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_else,
     the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked,
+    a_provider_answers_through_forms_and_a_stale_page_says_so,
+    evidence_goes_up_from_a_form_and_comes_back_unaltered,
 );
+
+enum Body {
+    Form(Vec<(String, String)>),
+    Raw(String, Vec<u8>),
+}
+
+/// A form with a file, as a browser posts it: `multipart/form-data`, its
+/// fields in the form's order, the file last.
+fn multipart(fields: &[(&str, &str)], filename: &str, bytes: &[u8]) -> Body {
+    let boundary = "----mlat-test-boundary-7d2f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Body::Raw(format!("multipart/form-data; boundary={boundary}"), body)
+}
 
 /// What a browser keeps between requests.
 struct Browser<'a> {
@@ -82,6 +113,18 @@ impl<'a> Browser<'a> {
     }
 
     async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let body = form.map(|fields| {
+            Body::Form(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        });
+        self.send_body(method, path, body).await
+    }
+
+    async fn send_body(&mut self, method: &str, path: &str, body: Option<Body>) -> Page {
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method, self.app.url(path));
         if !self.cookies.is_empty() {
@@ -92,8 +135,14 @@ impl<'a> Browser<'a> {
                 .collect();
             request = request.insert_header(("cookie", jar.join("; ")));
         }
-        let mut response = match form {
-            Some(fields) => request.send_form(&fields).await,
+        let mut response = match body {
+            Some(Body::Form(fields)) => request.send_form(&fields).await,
+            Some(Body::Raw(content_type, bytes)) => {
+                request
+                    .insert_header(("content-type", content_type))
+                    .send_body(bytes)
+                    .await
+            }
             None => request.send().await,
         }
         .expect("the server answers");
@@ -656,4 +705,392 @@ async fn the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked(app: &Te
         "{}",
         theirs.body
     );
+}
+
+/// The section of `page` from `start` up to `end`.
+fn section<'p>(page: &'p str, start: &str, end: &str) -> &'p str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} missing from {page}"));
+    let rest = &page[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+async fn status_of(app: &TestApp, token: &str, id: &str) -> serde_json::Value {
+    app.get(&format!("/api/v1/requests/{id}"), token).await.json
+}
+
+async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let request = transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let id = request["id"].as_str().unwrap();
+    let link = format!("/requests/{id}");
+    let mut provider = Browser::new(app);
+    provider
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    let first = provider.get(&link).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    for offered in [
+        "Acknowledge receipt",
+        "Confirm preservation",
+        "Refuse",
+        "Report that the data is elsewhere",
+        "Ask for clarification",
+    ] {
+        assert!(first.body.contains(offered), "{offered} not offered");
+    }
+    let token = first.hidden("csrf_token");
+    let read_version = first.hidden("version");
+
+    // Forged: refused, and nothing changes.
+    let forged = provider
+        .post(
+            &format!("{link}/acknowledge"),
+            &[("csrf_token", "forged"), ("version", &read_version)],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(
+        status_of(app, &w.provider, id).await["status"],
+        "transmitted"
+    );
+
+    // Acknowledged with the provider's own reference.
+    let done = provider
+        .post(
+            &format!("{link}/acknowledge"),
+            &[
+                ("csrf_token", &token),
+                ("version", &read_version),
+                ("provider_reference", "LE-2027-0042"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), format!("{link}?done=acknowledge#answer"));
+    let now = provider.get(&format!("{link}?done=acknowledge")).await;
+    assert!(now.body.contains("Done: acknowledge"), "{}", now.body);
+    assert!(now.body.contains("LE-2027-0042"));
+    assert!(
+        !now.body.contains("Acknowledge receipt"),
+        "acknowledging is offered twice"
+    );
+    assert_eq!(
+        status_of(app, &w.provider, id).await["status"],
+        "acknowledged"
+    );
+
+    // The first page, posted again after someone acted: it says so, and
+    // overwrites nothing.
+    let stale = provider
+        .post(
+            &format!("{link}/preserve"),
+            &[("csrf_token", &token), ("version", &read_version)],
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(
+        stale
+            .body
+            .contains("Someone acted on this request before you"),
+        "{}",
+        stale.body
+    );
+    assert!(
+        stale.body.contains("it is now acknowledged"),
+        "{}",
+        stale.body
+    );
+    assert_eq!(
+        status_of(app, &w.provider, id).await["status"],
+        "acknowledged"
+    );
+
+    // Refused by the workflow: the message next to the form, what was typed kept.
+    let version = now.hidden("version");
+    let past = provider
+        .post(
+            &format!("{link}/preserve"),
+            &[
+                ("csrf_token", &token),
+                ("version", &version),
+                ("preserved_until", "2020-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(past.status, 422, "{}", past.body);
+    let form = section(&past.body, "<summary>Confirm preservation", "</details>");
+    assert!(
+        form.contains("preserved until: must be in the future"),
+        "{form}"
+    );
+    assert!(form.contains("value=\"2020-01-01\""), "{form}");
+    assert!(
+        past.body
+            .contains("<details class=\"step\" open>\n    <summary>Confirm preservation"),
+        "{}",
+        past.body
+    );
+    let no_ground = provider
+        .post(
+            &format!("{link}/refuse"),
+            &[
+                ("csrf_token", &token),
+                ("version", &version),
+                ("ground", ""),
+                ("explanation", "Gone."),
+            ],
+        )
+        .await;
+    assert_eq!(no_ground.status, 422, "{}", no_ground.body);
+    assert!(section(&no_ground.body, "<summary>Refuse", "</details>").contains("ground:"));
+
+    // Preserved until a day: its first instant in UTC.
+    let next_year = (chrono::Utc::now() + chrono::TimeDelta::days(365)).date_naive();
+    let kept = provider
+        .post(
+            &format!("{link}/preserve"),
+            &[
+                ("csrf_token", &token),
+                ("version", &version),
+                ("preserved_until", &next_year.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, 303, "{}", kept.body);
+    let after = status_of(app, &w.provider, id).await;
+    assert_eq!(after["status"], "preserved");
+    assert_eq!(after["preserved_until"], format!("{next_year}T00:00:00Z"));
+    let page = provider.get(&link).await;
+    assert!(
+        page.body.contains(&format!("{next_year} 00:00 UTC")),
+        "{}",
+        page.body
+    );
+
+    // The issuing side is offered none of the provider's steps, and cannot take them.
+    let mut officer = Browser::new(app);
+    officer
+        .sign_in("officer@gb.test.example", PASSWORD, "%2F")
+        .await;
+    let theirs = officer.get(&link).await;
+    assert_eq!(theirs.status, 200);
+    assert!(
+        !theirs.body.contains("Confirm the extension"),
+        "{}",
+        theirs.body
+    );
+    let officer_token = theirs.hidden("csrf_token");
+    let version = status_of(app, &w.officer, id).await["version"].to_string();
+    let refused = officer
+        .post(
+            &format!("{link}/fulfil"),
+            &[
+                ("csrf_token", &officer_token),
+                ("version", &version),
+                ("no_data", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    // Another provider: nothing there.
+    let mut other = Browser::new(app);
+    other
+        .sign_in("provider@nl.test.example", PASSWORD, "%2F")
+        .await;
+    let other_token = other.get("/inbox").await.hidden("csrf_token");
+    let hidden = other
+        .post(
+            &format!("{link}/fulfil"),
+            &[
+                ("csrf_token", &other_token),
+                ("version", "1"),
+                ("no_data", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(hidden.status, 404, "{}", hidden.body);
+    assert_eq!(status_of(app, &w.provider, id).await["status"], "preserved");
+}
+
+async fn evidence_goes_up_from_a_form_and_comes_back_unaltered(app: &TestApp) {
+    use sha2::Digest;
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let request = transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let id = request["id"].as_str().unwrap();
+    let link = format!("/requests/{id}");
+    let mut provider = Browser::new(app);
+    provider
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    let page = provider.get(&link).await;
+    assert!(
+        page.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        page.body
+    );
+    let token = page.hidden("csrf_token");
+    let bytes = b"account,ip,seen\nsunny_day_2011,198.51.100.23,2026-11-20T21:15:03Z\n".repeat(200);
+    let sha = mlat::domain::evidence::hex(&sha2::Sha256::digest(&bytes));
+    let upload = format!("{link}/evidence");
+
+    // Without the session's token, nothing is read or kept.
+    let forged = provider
+        .send_body(
+            "POST",
+            &upload,
+            Some(multipart(
+                &[("csrf_token", "forged")],
+                "subscriber.csv",
+                &bytes,
+            )),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    // A hash that the bytes do not have: refused, said next to the form, nothing kept.
+    let wrong = "0".repeat(64);
+    let refused = provider
+        .send_body(
+            "POST",
+            &upload,
+            Some(multipart(
+                &[("csrf_token", &token), ("sha256", &wrong)],
+                "subscriber.csv",
+                &bytes,
+            )),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let form = section(&refused.body, "<form class=\"upload\"", "</form>");
+    assert!(
+        form.contains(&format!("the file received hashes to sha-256 {sha}")),
+        "{form}"
+    );
+    assert!(form.contains(&wrong), "what was typed is kept: {form}");
+    let listed = app
+        .get(&format!("/api/v1/requests/{id}/evidence"), &w.provider)
+        .await;
+    assert_eq!(listed.json["items"].as_array().unwrap().len(), 0);
+
+    // Received, with the hash the provider computed (in capitals, as some tools print it).
+    let sent = provider
+        .send_body(
+            "POST",
+            &upload,
+            Some(multipart(
+                &[("csrf_token", &token), ("sha256", &sha.to_uppercase())],
+                "subscriber.csv",
+                &bytes,
+            )),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(sent.location(), format!("{link}?done=evidence#evidence"));
+    let shown = provider.get(&format!("{link}?done=evidence")).await;
+    let evidence = section(&shown.body, "<h2 id=\"evidence\">", "</table>");
+    assert!(evidence.contains("subscriber.csv"), "{evidence}");
+    assert!(evidence.contains(&sha), "{evidence}");
+    assert!(evidence.contains("12.9 KB"), "{evidence}");
+    assert!(
+        shown.body.contains("compare its SHA-256 below"),
+        "{}",
+        shown.body
+    );
+    let listed = app
+        .get(&format!("/api/v1/requests/{id}/evidence"), &w.provider)
+        .await;
+    let evidence_id = listed.json["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // Downloaded from the page: the same bytes, never cached.
+    let download = format!("/evidence/{evidence_id}");
+    assert!(shown.body.contains(&download));
+    let mut response = provider
+        .client
+        .get(app.url(&download))
+        .insert_header((
+            "cookie",
+            format!("mlat_session={}", provider.cookies["mlat_session"]),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+    assert!(
+        response
+            .headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let got = response.body().limit(1 << 20).await.unwrap();
+    assert_eq!(got.as_ref(), bytes.as_slice());
+    // Another provider: the 404 page, not the file.
+    let mut other = Browser::new(app);
+    other
+        .sign_in("provider@nl.test.example", PASSWORD, "%2F")
+        .await;
+    let theirs = other.get(&download).await;
+    assert_eq!(theirs.status, 404);
+    assert!(theirs.body.contains("There is no page at this address"));
+
+    // Fulfilled with it: the upload form goes, the file stays.
+    let version = shown.hidden("version");
+    let fulfilled = provider
+        .post(
+            &format!("{link}/fulfil"),
+            &[
+                ("csrf_token", &token),
+                ("version", &version),
+                ("note", "Subscriber record attached."),
+            ],
+        )
+        .await;
+    // A preservation is preserved, not fulfilled: refused in place, and not
+    // mistaken for someone acting first.
+    assert_eq!(fulfilled.status, 409, "{}", fulfilled.body);
+    assert!(
+        !fulfilled.body.contains("Someone acted"),
+        "{}",
+        fulfilled.body
+    );
+    assert!(
+        fulfilled
+            .body
+            .contains("a preservation request is preserved, not fulfilled")
+    );
+    // Preserved instead: the file stays with the request.
+    let preserved = provider
+        .post(
+            &format!("{link}/preserve"),
+            &[("csrf_token", &token), ("version", &version)],
+        )
+        .await;
+    assert_eq!(preserved.status, 303, "{}", preserved.body);
+    let closed = provider.get(&link).await;
+    assert!(
+        closed.body.contains("<span class=\"tag\">preserved</span>"),
+        "{}",
+        closed.body
+    );
+    assert!(closed.body.contains(&sha));
 }

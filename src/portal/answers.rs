@@ -1,0 +1,337 @@
+//! The responder's answers as forms: what each step means, the fields it
+//! takes, and the post that takes it through the same use case as the API
+//! (`service::requests::transition`, its body read by the API's own parser).
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError, web};
+use serde_json::{Map, Value};
+
+use super::requests::{Notice, render_request};
+use super::{Failure, Visitor};
+use crate::domain::requests::RefusalGround;
+use crate::domain::workflow::{Action, Party};
+use crate::error::{Error, Kind};
+use crate::state::AppState;
+
+/// One input of a step's form.
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub input: Input,
+    pub required: bool,
+}
+
+impl Field {
+    pub fn is_check(&self) -> bool {
+        matches!(self.input, Input::Check)
+    }
+}
+
+pub enum Input {
+    Line {
+        max: usize,
+    },
+    Text,
+    /// A calendar day; the step receives its first instant, in UTC.
+    Day,
+    Ground,
+    Provider,
+    Jurisdiction,
+    Check,
+}
+
+/// A step as a form: its name, what it means, what it asks.
+pub struct StepForm {
+    pub action: &'static str,
+    pub title: &'static str,
+    pub meaning: &'static str,
+    pub button: &'static str,
+    pub fields: Vec<Field>,
+}
+
+fn field(name: &'static str, label: &'static str, help: &'static str, input: Input) -> Field {
+    Field {
+        name,
+        label,
+        help,
+        input,
+        required: false,
+    }
+}
+
+fn required(field: Field) -> Field {
+    Field {
+        required: true,
+        ..field
+    }
+}
+
+/// The form of a responder's step, or `None` for the issuing side's steps
+/// (their pages come with issue #19).
+///
+/// Long on purpose: one entry per step, each its words and fields.
+pub fn form_of(action: Action) -> Option<StepForm> {
+    let note = || {
+        field(
+            "note",
+            "Note (optional)",
+            "Seen by the issuing side.",
+            Input::Text,
+        )
+    };
+    let form = match action {
+        Action::Acknowledge => StepForm {
+            action: "acknowledge",
+            title: "Acknowledge receipt",
+            meaning: "Tells the issuing side that the request reached the right team. It is not a decision: the clocks to preserve or produce keep running.",
+            button: "Acknowledge",
+            fields: vec![field(
+                "provider_reference",
+                "Your reference (optional)",
+                "Your own case number, quoted back to you in reminders and later requests.",
+                Input::Line { max: 100 },
+            )],
+        },
+        Action::Preserve => StepForm {
+            action: "preserve",
+            title: "Confirm preservation",
+            meaning: "Confirms that the data described is frozen and will not be deleted. It is not disclosed: that needs a production order.",
+            button: "Confirm preservation",
+            fields: vec![field(
+                "preserved_until",
+                "Kept until (optional)",
+                "The day your systems release the hold, if it is set. Read as the start of that day in UTC, so that no one counts on a later moment.",
+                Input::Day,
+            )],
+        },
+        Action::ConfirmExtension => StepForm {
+            action: "confirm-extension",
+            title: "Confirm the extension",
+            meaning: "The issuing side asked to keep the data longer. Confirming extends the preservation by the period the legal basis allows.",
+            button: "Confirm the extension",
+            fields: vec![note()],
+        },
+        Action::AskClarification => StepForm {
+            action: "ask-clarification",
+            title: "Ask for clarification",
+            meaning: "Asks the issuing side a question (an identifier that is ambiguous, a time zone, a period). The request waits for the answer, which appears on this page.",
+            button: "Send the question",
+            fields: vec![required(field(
+                "question",
+                "Your question",
+                "Ask about the request only; the issuing side reads it as written.",
+                Input::Text,
+            ))],
+        },
+        Action::Decide => StepForm {
+            action: "decide",
+            title: "Record the decision",
+            meaning: "Records that the request has been recognised and will be carried out: the period to carry it out starts now.",
+            button: "Record the decision",
+            fields: vec![note()],
+        },
+        Action::NotifyDelay => StepForm {
+            action: "notify-delay",
+            title: "Give notice of a delay",
+            meaning: "Tells the issuing side that the decision cannot be taken in time, why, and when to expect it. It can be given once.",
+            button: "Give notice",
+            fields: vec![
+                required(field("reason", "Why", "", Input::Text)),
+                field(
+                    "expected_by",
+                    "Expected by (optional)",
+                    "The day the decision is expected.",
+                    Input::Day,
+                ),
+            ],
+        },
+        Action::Refuse => StepForm {
+            action: "refuse",
+            title: "Refuse",
+            meaning: "Refuses the request on a ground the law recognises. It closes the request; the issuing side sees the ground and your explanation.",
+            button: "Refuse the request",
+            fields: vec![
+                required(field("ground", "Ground", "", Input::Ground)),
+                required(field(
+                    "explanation",
+                    "Explanation",
+                    "What the issuing side needs to understand the refusal.",
+                    Input::Text,
+                )),
+            ],
+        },
+        Action::ReportMoved => StepForm {
+            action: "report-moved",
+            title: "Report that the data is elsewhere",
+            meaning: "Says that another provider, or the same company in another country, holds the data, so that the issuing side can turn to it at once.",
+            button: "Send the report",
+            fields: vec![
+                field(
+                    "to_provider_id",
+                    "Provider that holds it (if known)",
+                    "",
+                    Input::Provider,
+                ),
+                field(
+                    "to_jurisdiction",
+                    "Country where it is held (if known)",
+                    "Two letters, such as NL.",
+                    Input::Jurisdiction,
+                ),
+                required(field(
+                    "note",
+                    "What you know",
+                    "Who holds the data, and anything that helps to reach them.",
+                    Input::Text,
+                )),
+            ],
+        },
+        Action::Fulfil => StepForm {
+            action: "fulfil",
+            title: "Fulfil",
+            meaning: "Closes the request as answered: with the evidence uploaded above, or stating that you hold no data for it.",
+            button: "Fulfil the request",
+            fields: vec![
+                field(
+                    "no_data",
+                    "We hold no data for this request",
+                    "Tick only if nothing is delivered.",
+                    Input::Check,
+                ),
+                note(),
+            ],
+        },
+        _ => return None,
+    };
+    debug_assert_eq!(form.action, action.as_str());
+    debug_assert_eq!(action.party(), Party::Responder);
+    Some(form)
+}
+
+pub fn grounds() -> impl Iterator<Item = (&'static str, String)> {
+    RefusalGround::ALL
+        .iter()
+        .map(|g| (g.as_str(), g.as_str().replace('_', " ")))
+}
+
+/// A form's fields as the API's JSON body: numbers and ticks as such, days as
+/// their first instant in UTC, empty inputs left out.
+pub fn body_of(action: Action, typed: &BTreeMap<String, String>) -> Result<Value, Error> {
+    let form = form_of(action).ok_or_else(|| Error::not_found("no such form"))?;
+    let mut body = Map::new();
+    let version = typed.get("version").map(String::as_str).unwrap_or_default();
+    let version: i64 = version.parse().map_err(|_| {
+        Error::malformed("the form lost the version of the page it came from; reload the page")
+    })?;
+    body.insert("version".into(), version.into());
+    for f in &form.fields {
+        let value = typed.get(f.name).map(|v| v.trim()).unwrap_or_default();
+        match f.input {
+            Input::Check => {
+                body.insert(f.name.into(), Value::Bool(!value.is_empty()));
+            }
+            _ if value.is_empty() && !f.required => {}
+            Input::Day => {
+                let day = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                    .map_err(|_| Error::field(f.name, "is a day, such as 2027-06-01"))?;
+                let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
+                body.insert(f.name.into(), Value::String(start.to_rfc3339()));
+            }
+            _ => {
+                body.insert(f.name.into(), Value::String(value.to_owned()));
+            }
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// Whether a refusal says that the request is at another version than the
+/// one the form was read at.
+fn moved_on(extra: Option<&Value>, typed: &BTreeMap<String, String>) -> bool {
+    let current = extra
+        .and_then(|x| x.get("current_version"))
+        .and_then(Value::as_i64);
+    let read = typed.get("version").and_then(|v| v.parse::<i64>().ok());
+    current.is_some() && current != read
+}
+
+/// `POST /requests/{id}/{action}`: one step from a form. Done, the page is
+/// shown again with what was done; refused, it is shown with why, next to
+/// the form, and what was typed; stale, as it now is, saying so.
+pub async fn take(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<(String, String)>,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    let (id, name) = path.into_inner();
+    let typed = form.into_inner();
+    let action = Action::parse(&name).ok().filter(|a| form_of(*a).is_some());
+    let Some(action) = action else {
+        return Err(Failure(Error::not_found("no such step")));
+    };
+    if !visitor.sent_its_token(typed.get("csrf_token").map_or("", String::as_str)) {
+        return Err(Failure(Error::forbidden(
+            "This form did not come from your session. Go back, reload the page and try again.",
+        )));
+    }
+    let taken = match body_of(action, &typed) {
+        Ok(body) => {
+            let parsed = crate::api::requests::parse_transition(action, body);
+            match parsed {
+                Ok((version, input)) => {
+                    let (viewer, actor, app) = (visitor.viewer()?, visitor.actor(), state.clone());
+                    let id = id.clone();
+                    state
+                        .write(move |conn| {
+                            crate::service::requests::transition(
+                                conn,
+                                &viewer,
+                                &actor,
+                                &app.rules(),
+                                &id,
+                                action,
+                                version,
+                                input,
+                            )
+                        })
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match taken {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/requests/{id}?done={name}#answer"),
+            ))
+            .finish()),
+        Err(e) => {
+            let (status, notice) = match e.kind() {
+                // The page was read at another version: someone acted first.
+                Kind::Conflict { extra, .. } if moved_on(extra.as_ref(), &typed) => {
+                    (StatusCode::CONFLICT, Notice::Stale(super::pages::said(&e)))
+                }
+                Kind::Invalid(_)
+                | Kind::Malformed(_)
+                | Kind::Forbidden(_)
+                | Kind::Conflict { .. } => (
+                    e.status_code(),
+                    Notice::Refused {
+                        action: action.as_str(),
+                        message: super::pages::said(&e),
+                        typed,
+                    },
+                ),
+                _ => return Err(Failure(e)),
+            };
+            render_request(&state, &visitor, id, notice, status).await
+        }
+    }
+}
