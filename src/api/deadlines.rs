@@ -4,11 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{Items, PageOut};
 use crate::auth::Caller;
-use crate::domain::access::RequestAccess;
-use crate::domain::deadlines::{DeadlineStatus, for_responder};
+use crate::domain::deadlines::DeadlineStatus;
 use crate::domain::validation::Errors;
 use crate::error::Error;
-use crate::repo;
 use crate::repo::deadlines::{BoardQuery, DeadlineRow};
 use crate::state::AppState;
 use crate::time::UtcTime;
@@ -74,7 +72,7 @@ pub struct BoardIn {
 }
 
 /// `72h`, `14d`: how far ahead the board looks.
-fn parse_within(text: &str) -> Result<TimeDelta, String> {
+pub(crate) fn parse_within(text: &str) -> Result<TimeDelta, String> {
     let bad = || format!("`{text}` is not a span such as 72h or 14d (at most 3650d)");
     // Split before the last character, not the last byte: a multi-byte last
     // character would otherwise panic (found by schemathesis).
@@ -89,7 +87,7 @@ fn parse_within(text: &str) -> Result<TimeDelta, String> {
     }
 }
 
-fn parse_cursor(text: &str) -> Result<(UtcTime, String), String> {
+pub(crate) fn parse_cursor(text: &str) -> Result<(UtcTime, String), String> {
     let bad = || "is not a cursor this service returned".to_owned();
     let (micros, id) = text.split_once('-').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
@@ -149,26 +147,11 @@ pub async fn board(
         limit,
     };
     let viewer = caller.viewer();
-    let reader = viewer.clone();
     let mut rows = state
         .db_as(&caller, move |conn| {
-            Ok(repo::deadlines::board(conn, &reader, &q)?)
+            crate::service::deadlines::board(conn, &viewer, &q)
         })
         .await?;
-    for r in &mut rows {
-        let d = &r.deadline;
-        let insider = viewer.sees_case_content(&RequestAccess {
-            agency_id: &d.agency_id,
-            created_by: "",
-            issuing_jurisdiction: &d.issuing_jurisdiction,
-            responder_id: &d.responder_id,
-            submitted: d.submitted,
-            transmitted: d.transmitted,
-        });
-        if !insider {
-            r.deadline.explanation = for_responder(&d.explanation).to_owned();
-        }
-    }
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| {

@@ -5,6 +5,7 @@
 //! the session cookie: it reads bearer tokens only.
 
 mod answers;
+mod board;
 mod evidence;
 mod inbox;
 mod pages;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/sign-out").post(pages::sign_out))
     .service(web::resource("/inbox").get(inbox::show))
+    .service(web::resource("/at-risk").get(board::show))
     // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
     .service(web::resource("/requests/{id}").get(requests::show))
     // Before the steps' pattern, which would take `evidence` for a step.

@@ -214,3 +214,30 @@ pub fn seen_by(
     }
     Ok(rows)
 }
+
+/// The at-risk board as `viewer` may read it: deadlines of the requests it may
+/// see, soonest first (`limit + 1` rows, the last saying there is more), with
+/// each explanation cut where it turns to what only the issuing side reads.
+pub fn board(
+    conn: &mut DbConn,
+    viewer: &crate::domain::access::Viewer,
+    q: &repo::deadlines::BoardQuery,
+) -> Result<Vec<repo::deadlines::BoardRow>, Error> {
+    let mut rows = repo::deadlines::board(conn, viewer, q)?;
+    for r in &mut rows {
+        let d = &r.deadline;
+        let insider = viewer.sees_case_content(&crate::domain::access::RequestAccess {
+            agency_id: &d.agency_id,
+            created_by: "",
+            issuing_jurisdiction: &d.issuing_jurisdiction,
+            responder_id: &d.responder_id,
+            submitted: d.submitted,
+            transmitted: d.transmitted,
+        });
+        if !insider {
+            r.deadline.explanation =
+                crate::domain::deadlines::for_responder(&d.explanation).to_owned();
+        }
+    }
+    Ok(rows)
+}

@@ -23,6 +23,7 @@ backend_tests!(
     the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_else,
     the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked,
     a_provider_answers_through_forms_and_a_stale_page_says_so,
+    the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it,
     evidence_goes_up_from_a_form_and_comes_back_unaltered,
 );
 
@@ -586,18 +587,22 @@ fn in_order(haystack: &str, needles: &[&str]) {
     );
 }
 
-async fn the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked(app: &TestApp) {
-    let net = app.network().await;
+/// Three requests to the Irish provider, returned as (due last, due
+/// second, due first): a voluntary preservation from Britain (90 days), a
+/// European Production Order from Germany (10 days), and an emergency from
+/// Germany (8 hours), sent in that order.
+async fn three_requests(
+    app: &TestApp,
+    net: &crate::helpers::Network,
+) -> (String, String, String, String) {
     let w = &net.w;
     // Sent first, due last: a voluntary preservation (90 days) from Britain.
     let gb_case = open_case(app, &w.officer).await;
-    let kept = transmitted(
-        app,
-        &w.officer,
-        &w.ca,
-        preservation(Some(&gb_case), &w.ie_provider),
-    )
-    .await;
+    // Without an observation time, so that no retention clock (which runs
+    // from the day the identifier was seen) moves it up as the days go by.
+    let mut voluntary = preservation(Some(&gb_case), &w.ie_provider);
+    voluntary["identifiers"] = json!([{"type": "account", "value": "sunny_day_2011"}]);
+    let kept = transmitted(app, &w.officer, &w.ca, voluntary).await;
     // A European Production Order (10 days) from Germany.
     let de_case = open_case(app, &net.officer_de).await;
     let production = json!({
@@ -623,6 +628,17 @@ async fn the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked(app: &Te
     let (kept_ref, order_ref, urgent_ref) =
         (reference(&kept), reference(&order), reference(&urgent));
 
+    (
+        kept_ref,
+        order_ref,
+        urgent_ref,
+        urgent["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked(app: &TestApp) {
+    let net = app.network().await;
+    let (kept_ref, order_ref, urgent_ref, _) = three_requests(app, &net).await;
     let mut provider = Browser::new(app);
     provider
         .sign_in("provider@ie.test.example", PASSWORD, "%2F")
@@ -1093,4 +1109,53 @@ async fn evidence_goes_up_from_a_form_and_comes_back_unaltered(app: &TestApp) {
         closed.body
     );
     assert!(closed.body.contains(&sha));
+}
+
+async fn the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it(app: &TestApp) {
+    let net = app.network().await;
+    let (kept_ref, order_ref, urgent_ref, urgent_id) = three_requests(app, &net).await;
+    let mut provider = Browser::new(app);
+    provider
+        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
+        .await;
+    let board = provider.get("/at-risk").await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert!(
+        board.body.contains("<option value=\"14d\" selected>"),
+        "{}",
+        board.body
+    );
+    in_order(&board.body, &[&urgent_ref, &order_ref]);
+    assert!(board.body.contains(&format!("/requests/{urgent_id}")));
+    // The preservation expires in 90 days: beyond the span.
+    assert!(!board.body.contains(&kept_ref), "{}", board.body);
+    let soon = provider.get("/at-risk?within=72h").await;
+    assert!(soon.body.contains(&urgent_ref));
+    assert!(!soon.body.contains(&order_ref), "{}", soon.body);
+    let month = provider.get("/at-risk?within=30d").await;
+    assert!(!month.body.contains(&kept_ref));
+    let wrong = provider.get("/at-risk?within=1y").await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("within: is one of 72h, 7d, 14d or 30d"),
+        "{}",
+        wrong.body
+    );
+    // The German officer sees the two German requests, the British none of them.
+    let mut officer = Browser::new(app);
+    officer
+        .sign_in("officer@de.test.example", PASSWORD, "%2F")
+        .await;
+    let theirs = officer.get("/at-risk").await;
+    assert!(theirs.body.contains(&urgent_ref) && theirs.body.contains(&order_ref));
+    let mut other = Browser::new(app);
+    other
+        .sign_in("provider@nl.test.example", PASSWORD, "%2F")
+        .await;
+    let none = other.get("/at-risk").await;
+    assert!(
+        none.body.contains("Nothing falls due in that time."),
+        "{}",
+        none.body
+    );
 }
