@@ -24,7 +24,8 @@ function upload(form) {
   request.addEventListener("load", () => {
     // Received: the server sent the browser on to the request page.
     if (request.responseURL.includes("?done=")) {
-      window.location.assign(request.responseURL);
+      // The redirect's fragment does not reach the script: add it back.
+      window.location.assign(`${request.responseURL.split("#")[0]}#evidence`);
       return;
     }
     // Refused: show the page the server answered with, as a post would.

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::helpers::{Backend, PASSWORD, TestApp, run_with};
 use crate::workflow::{open_case, preservation, transmitted};
 
-mod the_link_in_an_e_mail_signs_the_provider_in_and_opens_its_request {
+mod a_provider_does_its_day_in_the_browser_from_the_e_mail_link_to_the_fulfilled_order {
     #[actix_web::test]
     #[cfg_attr(
         not(mlat_browser_tests),
@@ -128,16 +128,101 @@ async fn in_the_browser(backend: Backend) {
         async |app: &TestApp| {
             let driver = Driver::start();
             let browser = driver.browser().await;
-            a_providers_link(app, &browser, backend).await;
+            a_providers_day(app, &browser, backend).await;
             browser.close().await.unwrap();
         },
     )
     .await
 }
 
-async fn a_providers_link(app: &TestApp, browser: &Client, backend: Backend) {
+/// axe-core's own script (MLAT_TEST_AXE names `axe.min.js`; `.ci/run` takes
+/// it from the npm registry), run on the page shown: no serious or critical
+/// violation of the rules it checks (WCAG 2 A and AA among them).
+async fn accessible(browser: &Client, page: &str) {
+    let path = std::env::var("MLAT_TEST_AXE")
+        .expect("MLAT_TEST_AXE names axe-core's axe.min.js (README: browser tests)");
+    let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    browser.execute(&axe, vec![]).await.expect("axe-core loads");
+    let found = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                   where: v.nodes.map(n => n.target.join(' ')).slice(0, 3) }))))
+               .catch(e => done([{ id: 'axe-failed', impact: 'critical', help: String(e) }]));",
+            vec![],
+        )
+        .await
+        .expect("axe-core ran");
+    let grave: Vec<&serde_json::Value> = found
+        .as_array()
+        .expect("a list of violations")
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(grave.is_empty(), "{page}: {grave:#?}");
+}
+
+async fn click(browser: &Client, xpath: &str) {
+    browser
+        .find(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn wait_for_query(browser: &Client, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let at = browser.current_url().await.unwrap();
+        if at.query().is_some_and(|q| q.contains(part)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached ?{part}: at {at}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn notice(browser: &Client) -> String {
+    browser
+        .find(Locator::Css(".notice"))
+        .await
+        .expect("a notice")
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The link the provider was e-mailed for `request_id`: its path, on the test
+/// server.
+async fn e_mailed_link(app: &TestApp, request_id: &str) -> String {
+    let (state, id) = (app.state.clone(), request_id.to_owned());
+    let messages = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::repo::outbox::for_request(&mut conn, &id).unwrap()
+    })
+    .await
+    .unwrap();
+    let message = messages
+        .iter()
+        .find(|m| m.recipient_email == "provider@ie.test.example")
+        .expect("the provider was e-mailed");
+    let at = message
+        .body
+        .find("http://localhost/requests/")
+        .expect("a link");
+    let link = message.body[at..].split_whitespace().next().unwrap();
+    app.url(link.trim_start_matches("http://localhost"))
+}
+
+async fn a_providers_day(app: &TestApp, browser: &Client, backend: Backend) {
+    use sha2::Digest;
     let net = app.network().await;
     let w = &net.w;
+    let tag = format!("{backend:?}").to_lowercase();
+    let shot = |name: &str| format!("{tag}-{name}");
     let case_id = open_case(app, &w.officer).await;
     let request = transmitted(
         app,
@@ -147,14 +232,14 @@ async fn a_providers_link(app: &TestApp, browser: &Client, backend: Backend) {
     )
     .await;
     let reference = request["reference"].as_str().unwrap().to_owned();
-    let link = app.url(&format!("/requests/{}", request["id"].as_str().unwrap()));
-    let tag = format!("{backend:?}").to_lowercase();
+    let link = e_mailed_link(app, request["id"].as_str().unwrap()).await;
 
     // The e-mail's link, signed out: the sign-in page, then the request.
     browser.goto(&link).await.unwrap();
     let at = browser.current_url().await.unwrap();
     assert_eq!(at.path(), "/sign-in", "{at}");
-    screenshot(browser, &format!("{tag}-sign-in")).await;
+    accessible(browser, "sign-in").await;
+    screenshot(browser, &shot("sign-in")).await;
     sign_in(browser, "provider@ie.test.example").await;
     browser
         .wait()
@@ -181,7 +266,135 @@ async fn a_providers_link(app: &TestApp, browser: &Client, backend: Backend) {
         colour, "rgba(11, 79, 138, 1)",
         "the stylesheet did not apply"
     );
-    screenshot(browser, &format!("{tag}-request")).await;
+    accessible(browser, "request").await;
+    screenshot(browser, &shot("request")).await;
+
+    // Acknowledged, with the provider's own reference.
+    click(
+        browser,
+        "//summary[normalize-space()='Acknowledge receipt']",
+    )
+    .await;
+    browser
+        .find(Locator::Id("acknowledge-provider_reference"))
+        .await
+        .unwrap()
+        .send_keys("LE-2027-0042")
+        .await
+        .unwrap();
+    click(browser, "//button[normalize-space()='Acknowledge']").await;
+    wait_for_query(browser, "done=acknowledge").await;
+    assert!(notice(browser).await.contains("Done: acknowledge"));
+
+    // Preserved until a day a year from now (set as the date picker would).
+    let until = (chrono::Utc::now() + chrono::TimeDelta::days(365)).date_naive();
+    click(
+        browser,
+        "//summary[normalize-space()='Confirm preservation']",
+    )
+    .await;
+    browser
+        .execute(
+            "document.getElementById('preserve-preserved_until').value = arguments[0];",
+            vec![json!(until.to_string())],
+        )
+        .await
+        .unwrap();
+    accessible(browser, "request with a form open").await;
+    screenshot(browser, &shot("answer")).await;
+    click(
+        browser,
+        "//button[normalize-space()='Confirm preservation']",
+    )
+    .await;
+    wait_for_query(browser, "done=preserve").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains(&format!("{until} 00:00 UTC")),
+        "no preserved-until date"
+    );
+    assert!(page.contains("LE-2027-0042"));
+
+    // A production order arrives: its link, the inbox, the upload, fulfilment.
+    let de_case = open_case(app, &net.officer_de).await;
+    let order = transmitted(
+        app,
+        &net.officer_de,
+        &net.ca_de,
+        json!({
+            "case_id": de_case, "kind": "production", "legal_basis": "eu-epoc",
+            "responder_id": w.ie_provider, "data_categories": ["subscriber"],
+            "identifiers": [{"type": "account", "value": "quiet_fox_77"}],
+            "facts": "Extortion of a minor.", "necessity": "To identify the account holder.",
+            "relevance": "The account sent the demands."
+        }),
+    )
+    .await;
+    let order_ref = order["reference"].as_str().unwrap().to_owned();
+    browser.goto(&app.url("/inbox")).await.unwrap();
+    let inbox = browser.source().await.unwrap();
+    let (first, second) = (
+        inbox.find(&order_ref).unwrap(),
+        inbox.find(&reference).unwrap(),
+    );
+    assert!(
+        first < second,
+        "the order (10 days) comes before the preservation (90)"
+    );
+    accessible(browser, "inbox").await;
+    screenshot(browser, &shot("inbox")).await;
+    browser
+        .goto(&e_mailed_link(app, order["id"].as_str().unwrap()).await)
+        .await
+        .unwrap();
+
+    let export =
+        b"account,name,email,created\nquiet_fox_77,J. Doe,jd@example.net,2024-03-01\n".repeat(4000);
+    let sha = mlat::domain::evidence::hex(&sha2::Sha256::digest(&export));
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{tag}-subscriber-export.csv"));
+    std::fs::write(&file, &export).unwrap();
+    browser
+        .find(Locator::Id("sha256"))
+        .await
+        .unwrap()
+        .send_keys(&sha)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    screenshot(browser, &shot("upload")).await;
+    click(browser, "//form[@data-upload]//button[@type='submit']").await;
+    wait_for_query(browser, "done=evidence").await;
+    let hash_shown = browser
+        .find(Locator::Css("code.hash"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(hash_shown, sha, "the SHA-256 on the page is the file's");
+    assert!(notice(browser).await.contains("compare its SHA-256"));
+    accessible(browser, "request with evidence").await;
+    screenshot(browser, &shot("evidence")).await;
+
+    click(browser, "//summary[normalize-space()='Fulfil']").await;
+    click(browser, "//button[normalize-space()='Fulfil the request']").await;
+    wait_for_query(browser, "done=fulfil").await;
+    let status = app
+        .get(
+            &format!("/api/v1/requests/{}", order["id"].as_str().unwrap()),
+            &w.provider,
+        )
+        .await;
+    assert_eq!(status.json["status"], "fulfilled");
+    browser.goto(&app.url("/at-risk")).await.unwrap();
+    accessible(browser, "at-risk").await;
 
     // Another provider, following the same link, sees nothing of it.
     browser.delete_all_cookies().await.unwrap();
@@ -196,5 +409,6 @@ async fn a_providers_link(app: &TestApp, browser: &Client, backend: Backend) {
     let page = browser.source().await.unwrap();
     assert!(page.contains("There is no page at this address"));
     assert!(!page.contains(&reference));
-    screenshot(browser, &format!("{tag}-not-found")).await;
+    accessible(browser, "not found").await;
+    screenshot(browser, &shot("not-found")).await;
 }

@@ -468,7 +468,7 @@ async fn pages_carry_a_strict_policy_and_are_never_cached(app: &TestApp) {
     browser
         .sign_in("officer@gb.test.example", PASSWORD, "%2F")
         .await;
-    for path in ["/sign-in", "/", "/no/such/page"] {
+    for path in ["/sign-in", "/", "/inbox", "/at-risk", "/no/such/page"] {
         let page = browser.get(path).await;
         assert_eq!(
             page.header("content-security-policy"),
@@ -736,7 +736,11 @@ async fn status_of(app: &TestApp, token: &str, id: &str) -> serde_json::Value {
     app.get(&format!("/api/v1/requests/{id}"), token).await.json
 }
 
-async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp) {
+/// A preservation from Britain transmitted to the Irish provider, and that
+/// provider signed in: the network, the request's id and page, the browser.
+async fn provider_with_a_request(
+    app: &TestApp,
+) -> (crate::helpers::Network, String, String, Browser<'_>) {
     let net = app.network().await;
     let w = &net.w;
     let case_id = open_case(app, &w.officer).await;
@@ -747,12 +751,18 @@ async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp
         preservation(Some(&case_id), &w.ie_provider),
     )
     .await;
-    let id = request["id"].as_str().unwrap();
+    let id = request["id"].as_str().unwrap().to_owned();
     let link = format!("/requests/{id}");
     let mut provider = Browser::new(app);
     provider
         .sign_in("provider@ie.test.example", PASSWORD, "%2F")
         .await;
+    (net, id, link, provider)
+}
+
+async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp) {
+    let (net, id, link, mut provider) = provider_with_a_request(app).await;
+    let (w, id) = (&net.w, id.as_str());
     let first = provider.get(&link).await;
     assert_eq!(first.status, 200, "{}", first.body);
     for offered in [
@@ -940,22 +950,8 @@ async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp
 
 async fn evidence_goes_up_from_a_form_and_comes_back_unaltered(app: &TestApp) {
     use sha2::Digest;
-    let net = app.network().await;
-    let w = &net.w;
-    let case_id = open_case(app, &w.officer).await;
-    let request = transmitted(
-        app,
-        &w.officer,
-        &w.ca,
-        preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await;
-    let id = request["id"].as_str().unwrap();
-    let link = format!("/requests/{id}");
-    let mut provider = Browser::new(app);
-    provider
-        .sign_in("provider@ie.test.example", PASSWORD, "%2F")
-        .await;
+    let (net, id, link, mut provider) = provider_with_a_request(app).await;
+    let (w, id) = (&net.w, id.as_str());
     let page = provider.get(&link).await;
     assert!(
         page.body.contains("enctype=\"multipart/form-data\""),
