@@ -331,6 +331,8 @@ async fn a_providers_day(app: &TestApp, browser: &Client, backend: Backend) {
     )
     .await;
     let order_ref = order["reference"].as_str().unwrap().to_owned();
+    let order_link = e_mailed_link(app, order["id"].as_str().unwrap()).await;
+    let order_link = order_link.trim_start_matches(&app.url("")).to_owned();
     browser.goto(&app.url("/inbox")).await.unwrap();
     let inbox = browser.source().await.unwrap();
     let (first, second) = (
@@ -343,10 +345,23 @@ async fn a_providers_day(app: &TestApp, browser: &Client, backend: Backend) {
     );
     accessible(browser, "inbox").await;
     screenshot(browser, &shot("inbox")).await;
-    browser
-        .goto(&e_mailed_link(app, order["id"].as_str().unwrap()).await)
-        .await
-        .unwrap();
+    // On a tablet held upright, nothing runs off the side of the screen.
+    browser.set_window_size(820, 1180).await.unwrap();
+    for page in ["/inbox", "/at-risk", order_link.as_str()] {
+        browser.goto(&app.url(page)).await.unwrap();
+        let fits = browser
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fits, json!(true), "{page} is wider than a tablet");
+    }
+    browser.goto(&app.url("/inbox")).await.unwrap();
+    screenshot(browser, &shot("inbox-tablet")).await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    browser.goto(&app.url(&order_link)).await.unwrap();
 
     let export =
         b"account,name,email,created\nquiet_fox_77,J. Doe,jd@example.net,2024-03-01\n".repeat(4000);

@@ -22,6 +22,7 @@ backend_tests!(
     pages_carry_a_strict_policy_and_are_never_cached,
     the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_else,
     the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked,
+    the_migration_fills_in_the_inbox_order_as_storing_deadlines_keeps_it,
     a_provider_answers_through_forms_and_a_stale_page_says_so,
     the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it,
     evidence_goes_up_from_a_form_and_comes_back_unaltered,
@@ -815,6 +816,38 @@ async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp
         "acknowledged"
     );
 
+    // A question from a form, the answer through the API: both on the page.
+    let asked = provider
+        .post(
+            &format!("{link}/ask-clarification"),
+            &[
+                ("csrf_token", &token),
+                ("version", &now.hidden("version")),
+                ("question", "Is the IP address's time in UTC?"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let current = status_of(app, &w.officer, id).await;
+    crate::workflow::step(
+        app,
+        &w.officer,
+        &current,
+        "answer-clarification",
+        json!({ "answer": "Yes: the offset is +00:00." }),
+    )
+    .await;
+    let now = provider.get(&link).await;
+    let exchange = section(&now.body, "<h2>Clarifications</h2>", "</ol>");
+    assert!(
+        exchange.contains("Is the IP address&#39;s time in UTC?"),
+        "{exchange}"
+    );
+    assert!(
+        exchange.contains("Yes: the offset is +00:00."),
+        "{exchange}"
+    );
+
     // The first page, posted again after someone acted: it says so, and
     // overwrites nothing.
     let stale = provider
@@ -1154,4 +1187,45 @@ async fn the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it(ap
         "{}",
         none.body
     );
+}
+
+async fn the_migration_fills_in_the_inbox_order_as_storing_deadlines_keeps_it(app: &TestApp) {
+    use diesel::prelude::*;
+    use mlat::db::schema::requests;
+    let net = app.network().await;
+    three_requests(app, &net).await;
+    let backend = match app.state.settings.database_url.backend() {
+        mlat::db::Backend::Sqlite => "sqlite",
+        mlat::db::Backend::Postgres => "postgres",
+    };
+    let up = std::fs::read_to_string(format!(
+        "{}/migrations/{backend}/2026-12-03-000011_inbox_order/up.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let backfill = &up[up.find("UPDATE requests").unwrap()..up.find("CREATE INDEX").unwrap()];
+    let state = app.state.clone();
+    let backfill = backfill.to_owned();
+    let (kept, filled) = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let read = |conn: &mut mlat::db::DbConn| {
+            requests::table
+                .select((requests::reference, requests::responder_due_at))
+                .order(requests::reference)
+                .load::<(String, Option<mlat::time::UtcTime>)>(conn)
+                .unwrap()
+        };
+        let kept = read(&mut conn);
+        diesel::update(requests::table)
+            .set(requests::responder_due_at.eq(None::<mlat::time::UtcTime>))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query(backfill).execute(&mut conn).unwrap();
+        (kept, read(&mut conn))
+    })
+    .await
+    .unwrap();
+    assert_eq!(kept.len(), 3);
+    assert!(kept.iter().all(|(_, due)| due.is_some()), "{kept:?}");
+    assert_eq!(filled, kept);
 }

@@ -3,10 +3,15 @@
 -- deadlines are stored, so that a page of the inbox is one index range.
 -- Requests owing nothing (NULL) come after, newest first.
 ALTER TABLE requests ADD COLUMN responder_due_at TIMESTAMP;
-UPDATE requests SET responder_due_at = (
-    SELECT MIN(d.due_at) FROM deadlines d
-    WHERE d.request_id = requests.id
-      AND d.status = 'open'
-      AND d.kind NOT IN ('approval_due', 'ex_post_validation', 'follow_up_due')
-);
+-- One pass over the deadlines, grouped, not a subquery per request: a
+-- planner may read MIN(due_at) off the (status, due_at) index and scan it
+-- once for every request.
+UPDATE requests SET responder_due_at = owed.due_at
+FROM (
+    SELECT request_id, MIN(due_at) AS due_at FROM deadlines
+    WHERE status = 'open'
+      AND kind NOT IN ('approval_due', 'ex_post_validation', 'follow_up_due')
+    GROUP BY request_id
+) AS owed
+WHERE owed.request_id = requests.id;
 CREATE INDEX requests_responder_due_idx ON requests (responder_id, responder_due_at, id);
