@@ -535,7 +535,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
     let responder_due = "UPDATE requests SET responder_due_at = owed.due_at FROM (
         SELECT request_id, MIN(due_at) AS due_at FROM deadlines
         WHERE status = 'open'
-          AND kind NOT IN ('approval_due', 'ex_post_validation', 'follow_up_due')
+          AND kind NOT IN ('approval_due', 'ex_post_validation', 'follow_up_due', 'enforcing_review')
         GROUP BY request_id) AS owed
         WHERE owed.request_id = requests.id";
     match conn {

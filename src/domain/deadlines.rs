@@ -877,8 +877,10 @@ fn response_clock(
         &clock.citation,
         clock.verification.unwrap_or(basis.verification),
     );
-    // Overdue and still not done: the most pressing clock of all.
+    // Overdue and still not done: the most pressing clock of all. The
+    // enforcing State's review period asks nothing of the addressee.
     deadline.awaited |= status == DeadlineStatus::Missed && met.is_none();
+    deadline.awaited &= kind != DeadlineKind::EnforcingReview;
     deadline
 }
 
@@ -1828,6 +1830,17 @@ mod tests {
                 .explanation
                 .contains("from the beginning of the hour after")
         );
+        // The addressee owes the 8 hours; the enforcing State's review asks
+        // nothing of it, so once it has answered it owes nothing.
+        assert_eq!(responder_due(&list), Some(response.due_at));
+        f.status = Status::Fulfilled;
+        f.answered_at = Some(t("2027-03-28T06:00:00Z"));
+        let list = run("eu-epoc", &f, &berlin, "2027-03-28T07:00:00Z");
+        assert_eq!(
+            find(&list, DeadlineKind::EnforcingReview).status,
+            DeadlineStatus::Open
+        );
+        assert_eq!(responder_due(&list), None);
     }
 
     #[test]

@@ -278,33 +278,27 @@ pub async fn take(
             "This form did not come from your session. Go back, reload the page and try again.",
         )));
     }
-    let taken = match body_of(action, &typed) {
-        Ok(body) => {
-            let parsed = crate::api::requests::parse_transition(action, body);
-            match parsed {
-                Ok((version, input)) => {
-                    let (viewer, actor, app) = (visitor.viewer()?, visitor.actor(), state.clone());
-                    let id = id.clone();
-                    state
-                        .write(move |conn| {
-                            crate::service::requests::transition(
-                                conn,
-                                &viewer,
-                                &actor,
-                                &app.rules(),
-                                &id,
-                                action,
-                                version,
-                                input,
-                            )
-                        })
-                        .await
-                }
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    };
+    let (viewer, actor, app) = (visitor.viewer()?, visitor.actor(), state.clone());
+    let target = id.clone();
+    let taken = async {
+        let (version, input) =
+            crate::api::requests::parse_transition(action, body_of(action, &typed)?)?;
+        state
+            .write(move |conn| {
+                crate::service::requests::transition(
+                    conn,
+                    &viewer,
+                    &actor,
+                    &app.rules(),
+                    &target,
+                    action,
+                    version,
+                    input,
+                )
+            })
+            .await
+    }
+    .await;
     match taken {
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((

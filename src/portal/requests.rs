@@ -190,8 +190,14 @@ pub async fn show(
     id: web::Path<String>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, Failure> {
-    let notice = match query.into_inner().done {
-        Some(done) => Notice::Done(done),
+    // Only a step this page takes is said to be done: the address is a link
+    // anyone can write, and its words must not be theirs.
+    let notice = match query.into_inner().done.as_deref() {
+        Some("evidence") => Notice::Done("evidence".into()),
+        Some(step) => match Action::parse(step).ok().and_then(answers::form_of) {
+            Some(form) => Notice::Done(form.action.into()),
+            None => Notice::None,
+        },
         None => Notice::None,
     };
     render_request(&state, &visitor, id.into_inner(), notice, StatusCode::OK).await

@@ -806,6 +806,12 @@ async fn a_provider_answers_through_forms_and_a_stale_page_says_so(app: &TestApp
     assert_eq!(done.location(), format!("{link}?done=acknowledge#answer"));
     let now = provider.get(&format!("{link}?done=acknowledge")).await;
     assert!(now.body.contains("Done: acknowledge"), "{}", now.body);
+    // The notice says only what the portal did, never words from the address.
+    let spoofed = provider
+        .get(&format!("{link}?done=call%20+1%20555%200100%20now"))
+        .await;
+    assert_eq!(spoofed.status, 200);
+    assert!(!spoofed.body.contains("Done:"), "{}", spoofed.body);
     assert!(now.body.contains("LE-2027-0042"));
     assert!(
         !now.body.contains("Acknowledge receipt"),
