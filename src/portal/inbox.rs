@@ -15,6 +15,21 @@ use crate::service::inbox;
 use crate::state::AppState;
 use crate::time::UtcTime;
 
+/// The statuses a request can have once it is addressed to someone: the
+/// inbox's status filter offers only these.
+const ADDRESSED: &[Status] = &[
+    Status::Transmitted,
+    Status::Acknowledged,
+    Status::ClarificationRequested,
+    Status::Preserved,
+    Status::Fulfilled,
+    Status::Refused,
+    Status::Moved,
+    Status::Released,
+    Status::Expired,
+    Status::Withdrawn,
+];
+
 /// Rows on a page of the inbox.
 pub const PAGE_ROWS: i64 = 50;
 
@@ -159,7 +174,7 @@ pub async fn show(
     });
     let html = InboxPage {
         chrome: visitor.chrome(),
-        statuses: choices(Status::ALL, status, Status::as_str),
+        statuses: choices(ADDRESSED, status, Status::as_str),
         kinds: choices(RequestKind::ALL, kind, RequestKind::as_str),
         emergency: vec![
             Choice {
