@@ -329,3 +329,118 @@ pub async fn take(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::requests::Input as Step;
+
+    fn typed(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Every form, filled in as a person would, reads into the API's body
+    /// and parser without a field lost or mistyped.
+    #[test]
+    fn every_answer_form_is_read_as_the_api_reads_its_body() {
+        let provider = "01a2235d-d22a-7c3e-8f00-5ad0c1f1e2a4";
+        let filled: Vec<(Action, Vec<(&str, &str)>)> = vec![
+            (Action::Acknowledge, vec![("provider_reference", " LE-1 ")]),
+            (Action::Preserve, vec![("preserved_until", "2027-06-01")]),
+            (Action::ConfirmExtension, vec![("note", "Kept.")]),
+            (Action::AskClarification, vec![("question", "Which zone?")]),
+            (Action::Decide, vec![]),
+            (
+                Action::NotifyDelay,
+                vec![("reason", "A hearing."), ("expected_by", "2027-03-01")],
+            ),
+            (
+                Action::Refuse,
+                vec![("ground", "data_deleted"), ("explanation", "Gone.")],
+            ),
+            (
+                Action::ReportMoved,
+                vec![
+                    ("to_provider_id", provider),
+                    ("to_jurisdiction", "NL"),
+                    ("note", "Our affiliate."),
+                ],
+            ),
+            (Action::Fulfil, vec![("no_data", "yes"), ("note", "")]),
+        ];
+        let offered: std::collections::BTreeSet<&str> = Action::ALL
+            .iter()
+            .filter(|a| form_of(**a).is_some())
+            .map(|a| a.as_str())
+            .collect();
+        assert_eq!(
+            offered,
+            filled.iter().map(|(a, _)| a.as_str()).collect(),
+            "every form is filled in here"
+        );
+        for (action, fields) in filled {
+            let mut form = typed(&fields);
+            form.insert("version".into(), "7".into());
+            let body = body_of(action, &form).unwrap();
+            let (version, input) = crate::api::requests::parse_transition(action, body)
+                .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+            assert_eq!(version, 7);
+            match (action, input) {
+                (Action::Acknowledge, Step::Acknowledge { provider_reference }) => {
+                    assert_eq!(provider_reference.as_deref(), Some("LE-1"));
+                }
+                (Action::Preserve, Step::Preserve { preserved_until }) => {
+                    assert_eq!(
+                        preserved_until.map(|t| t.to_string()).as_deref(),
+                        Some("2027-06-01T00:00:00Z")
+                    );
+                }
+                (Action::Refuse, Step::Refuse { ground, .. }) => {
+                    assert_eq!(ground, RefusalGround::DataDeleted);
+                }
+                (
+                    Action::ReportMoved,
+                    Step::ReportMoved {
+                        to_provider_id,
+                        to_jurisdiction,
+                        ..
+                    },
+                ) => {
+                    assert_eq!(to_provider_id.as_deref(), Some(provider));
+                    assert_eq!(to_jurisdiction.as_deref(), Some("NL"));
+                }
+                (Action::Fulfil, Step::Fulfil { no_data, note }) => {
+                    assert!(no_data);
+                    assert_eq!(note, None);
+                }
+                (Action::NotifyDelay, Step::NotifyDelay { expected_by, .. }) => {
+                    assert!(expected_by.is_some());
+                }
+                (action, input) => {
+                    assert!(
+                        matches!(
+                            (action, &input),
+                            (Action::ConfirmExtension | Action::Decide, Step::Note(_))
+                                | (Action::AskClarification, Step::AskClarification { .. })
+                        ),
+                        "{action}: {input:?}"
+                    );
+                }
+            }
+        }
+        // A box left unticked is a `false`, not a missing field.
+        let body = body_of(Action::Fulfil, &typed(&[("version", "2")])).unwrap();
+        assert_eq!(body["no_data"], serde_json::json!(false));
+        // A day that is not one is said to be a day.
+        let wrong = body_of(
+            Action::Preserve,
+            &typed(&[("version", "2"), ("preserved_until", "1 June")]),
+        )
+        .unwrap_err();
+        let said = crate::portal::pages::said(&wrong);
+        assert!(said.contains("preserved until: is a day"), "{said}");
+    }
+}
