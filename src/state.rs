@@ -7,6 +7,26 @@ use crate::db::{DbConn, Pool, WriterQueue, write_tx};
 use crate::domain::legal_bases::Catalogue;
 use crate::error::Error;
 
+/// On whose behalf a database hop is made, confirmed in that hop: a program
+/// with a token (`Caller::confirm`), or a person through a portal session
+/// (`service::portal_sessions::confirm`).
+#[derive(Clone)]
+pub enum Principal {
+    Token(Caller),
+    Session(Box<crate::service::portal_sessions::Session>),
+}
+
+impl Principal {
+    pub fn confirm(&self, conn: &mut DbConn) -> Result<(), Error> {
+        match self {
+            Principal::Token(caller) => caller.confirm(conn),
+            Principal::Session(session) => {
+                crate::service::portal_sessions::confirm(conn, session, crate::time::UtcTime::now())
+            }
+        }
+    }
+}
+
 pub struct AppState {
     pub pool: Pool,
     pub keys: TokenKeys,
@@ -61,6 +81,35 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         self.write(confirmed(caller.clone(), f)).await
+    }
+
+    /// Like `db_as`, for either kind of principal.
+    pub async fn db_for<T, F>(&self, who: &Principal, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    {
+        let who = who.clone();
+        self.db(move |conn| {
+            who.confirm(conn)?;
+            f(conn)
+        })
+        .await
+    }
+
+    /// Like `write_as`, for either kind of principal: the change is made only
+    /// by one still good when it commits.
+    pub async fn write_for<T, F>(&self, who: &Principal, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    {
+        let who = who.clone();
+        self.write(move |conn| {
+            who.confirm(conn)?;
+            f(conn)
+        })
+        .await
     }
 
     /// Confirms a caller whose request needs nothing else from the database.

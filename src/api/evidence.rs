@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
 use crate::service::evidence::{self as service, Delivered};
-use crate::state::AppState;
+use crate::state::{AppState, Principal};
 use crate::store::{Plain, ReceiveError};
 use crate::time::UtcTime;
 
@@ -150,7 +150,7 @@ pub async fn upload(
     let declared = header_text(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let row = deliver(
         &state,
-        Some(&caller),
+        &Principal::Token(caller.clone()),
         &caller.viewer(),
         &caller.actor(),
         id.into_inner(),
@@ -168,15 +168,14 @@ pub async fn upload(
 /// deliver is checked before a byte is read, the bytes are sealed and hashed
 /// as they stream, checked against the hash the sender computed, kept under
 /// their hash, and recorded with their custody event; what is refused is not
-/// kept. `caller` is the API's token holder, confirmed in each database hop;
-/// the portal's visitor was confirmed when the request began.
+/// kept. `who` is confirmed in each database hop.
 #[expect(
     clippy::too_many_arguments,
     reason = "one delivery: by whom, to which request, what, and its bytes"
 )]
 pub async fn deliver<S, B, E>(
     state: &web::Data<AppState>,
-    caller: Option<&Caller>,
+    who: &Principal,
     viewer: &crate::domain::access::Viewer,
     actor: &crate::domain::audit::Actor,
     id: String,
@@ -205,10 +204,7 @@ where
     let (check_viewer, check_id) = (viewer.clone(), id.clone());
     let check =
         move |conn: &mut crate::db::DbConn| service::may_deliver(conn, &check_viewer, &check_id);
-    let already = match caller {
-        Some(caller) => state.db_as(caller, check).await?,
-        None => state.db(check).await?,
-    };
+    let already = state.db_for(who, check).await?;
     let room = max.saturating_sub(already.max(0) as u64);
     let incoming = state
         .store
@@ -255,10 +251,7 @@ where
             max,
         )
     };
-    let saved = match caller {
-        Some(caller) => state.write_as(caller, record).await,
-        None => state.write(record).await,
-    };
+    let saved = state.write_for(who, record).await;
     match saved {
         Ok(row) => Ok(row),
         Err(error) => {
@@ -298,15 +291,22 @@ pub async fn download(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let (viewer, actor) = (caller.viewer(), caller.actor());
-    send(&state, Some(&caller), &viewer, &actor, id.into_inner()).await
+    send(
+        &state,
+        &Principal::Token(caller.clone()),
+        &viewer,
+        &actor,
+        id.into_inner(),
+    )
+    .await
 }
 
 /// Sends an evidence file the viewer may see, from the API or the portal,
-/// recording the download on the request's trail first. `caller` as in
+/// recording the download on the request's trail first. `who` as in
 /// `deliver`.
 pub async fn send(
     state: &web::Data<AppState>,
-    caller: Option<&Caller>,
+    who: &Principal,
     viewer: &crate::domain::access::Viewer,
     actor: &crate::domain::audit::Actor,
     id: String,
@@ -325,10 +325,7 @@ pub async fn send(
         )?;
         Ok(row)
     };
-    let row = match caller {
-        Some(caller) => state.write_as(caller, fetch).await?,
-        None => state.write(fetch).await?,
-    };
+    let row = state.write_for(who, fetch).await?;
     let (store, sha) = (state.store.clone(), row.sha256.clone());
     let opened = web::block(move || store.open(&sha)).await?;
     let file = match opened {

@@ -284,7 +284,7 @@ pub async fn take(
         let (version, input) =
             crate::api::requests::parse_transition(action, body_of(action, &typed)?)?;
         state
-            .write(move |conn| {
+            .write_for(&visitor.principal(), move |conn| {
                 crate::service::requests::transition(
                     conn,
                     &viewer,

@@ -83,7 +83,7 @@ pub async fn upload(
                 let (viewer, actor) = (visitor.viewer()?, visitor.actor());
                 break deliver(
                     &state,
-                    None,
+                    &visitor.principal(),
                     &viewer,
                     &actor,
                     id.clone(),
@@ -136,7 +136,14 @@ pub async fn download(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Failure> {
     let (viewer, actor) = (visitor.viewer()?, visitor.actor());
-    let mut response = send(&state, None, &viewer, &actor, id.into_inner()).await?;
+    let mut response = send(
+        &state,
+        &visitor.principal(),
+        &viewer,
+        &actor,
+        id.into_inner(),
+    )
+    .await?;
     if response.status() != StatusCode::OK {
         return Ok(response);
     }

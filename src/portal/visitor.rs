@@ -43,6 +43,12 @@ impl Visitor {
         }
     }
 
+    /// The person as a principal for the database hops of a change, each of
+    /// which confirms the session again (`AppState::write_for`).
+    pub fn principal(&self) -> crate::state::Principal {
+        crate::state::Principal::Session(Box::new(self.session.clone()))
+    }
+
     pub fn viewer(&self) -> Result<crate::domain::access::Viewer, crate::error::Error> {
         self.session
             .account

@@ -85,6 +85,33 @@ pub fn find(conn: &mut DbConn, cookie: &str, now: UtcTime) -> Result<Lookup, Err
     )
 }
 
+/// Confirms, inside a change's transaction, that the session it is made
+/// through is still open and its account still active and unchanged: a
+/// sign-out or a deactivation since the page was asked for stops the change.
+pub fn confirm(conn: &mut DbConn, session: &Session, now: UtcTime) -> Result<(), Error> {
+    let over = || Error::unauthenticated("your session has ended: sign in again");
+    let row = repo::portal_sessions::find(conn, &session.id_hash)?.ok_or_else(over)?;
+    if matches!(
+        standing(row.created_at, row.last_seen_at, now),
+        Standing::Expired
+    ) {
+        return Err(over());
+    }
+    let account =
+        repo::users::find_active_with_organisation(conn, &row.user_id)?.ok_or_else(over)?;
+    fn same(a: &UserWithOrganisation) -> (&str, crate::domain::reference::Role, Option<&str>) {
+        (
+            a.user.id.as_str(),
+            a.user.role,
+            a.user.organisation_id.as_deref(),
+        )
+    }
+    if same(&account) != same(&session.account) {
+        return Err(over());
+    }
+    Ok(())
+}
+
 pub fn mark_seen(conn: &mut DbConn, id_hash: &str, now: UtcTime) -> Result<(), Error> {
     Ok(repo::portal_sessions::touch(conn, id_hash, now)?)
 }
@@ -111,4 +138,62 @@ pub fn close(conn: &mut DbConn, id_hash: &str, by: Option<&Actor>) -> Result<(),
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::reference::Role;
+    use crate::domain::validation::Email;
+
+    /// A change made through a session is confirmed inside its transaction:
+    /// a sign-out, an expiry, a deactivation or a new role since the page
+    /// was asked for each stop it.
+    #[test]
+    fn a_change_through_a_session_needs_the_session_and_the_account_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("t.db"));
+        let mut conn = crate::db::conn::establish(&url).unwrap();
+        crate::db::migrations::run_pending(&mut conn).unwrap();
+        let user = crate::service::accounts::create_user(
+            &mut conn,
+            &Actor::system(),
+            crate::service::accounts::NewUser {
+                email: Email::parse("admin@example.org").unwrap(),
+                name: "Admin".into(),
+                role: Role::Admin,
+                organisation_id: None,
+                password_hash: "not used here".into(),
+            },
+        )
+        .unwrap();
+        let account = repo::users::find_active_with_organisation(&mut conn, &user.id)
+            .unwrap()
+            .unwrap();
+        let now = UtcTime::now();
+        let session_of = |conn: &mut DbConn| {
+            let opened = open(conn, &account, now).unwrap();
+            match find(conn, &opened.cookie, now).unwrap() {
+                Lookup::Live { session, .. } => *session,
+                other => panic!("{other:?}"),
+            }
+        };
+
+        let session = session_of(&mut conn);
+        confirm(&mut conn, &session, now).unwrap();
+        // Signed out elsewhere.
+        close(&mut conn, &session.id_hash, None).unwrap();
+        assert!(confirm(&mut conn, &session, now).is_err());
+        // Idle for too long.
+        let session = session_of(&mut conn);
+        let later = now + crate::domain::portal_sessions::IDLE;
+        assert!(confirm(&mut conn, &session, later).is_err());
+        // The account given another role.
+        let mut changed = session.clone();
+        changed.account.user.role = Role::Provider;
+        assert!(confirm(&mut conn, &changed, now).is_err());
+        // Deactivated.
+        repo::users::set_active(&mut conn, &user.id, false, now).unwrap();
+        assert!(confirm(&mut conn, &session, now).is_err());
+    }
 }
