@@ -73,9 +73,12 @@ pub async fn upload(
                     break Err(Error::field("file", "choose a file to upload"));
                 }
                 let described = Described {
+                    // The browser's guess, within the API's own bound.
                     media_type: field
                         .content_type()
-                        .map_or("application/octet-stream".to_owned(), |m| m.to_string()),
+                        .map(|m| m.to_string())
+                        .filter(|m| m.len() <= 200)
+                        .unwrap_or_else(|| "application/octet-stream".to_owned()),
                     filename: safe_filename(&filename),
                     claimed,
                     claimed_in: "sha256",
@@ -115,7 +118,11 @@ pub async fn upload(
             let status = e.status_code();
             let notice = match e.kind() {
                 Kind::Conflict { .. } => Notice::Stale(super::pages::said(&e)),
-                Kind::NotFound(_) | Kind::Internal(_) | Kind::Unavailable(_) => {
+                // A session that ended meanwhile shows nothing more.
+                Kind::NotFound(_)
+                | Kind::Unauthenticated(_)
+                | Kind::Internal(_)
+                | Kind::Unavailable(_) => {
                     return Err(Failure(e));
                 }
                 _ => Notice::Refused {
