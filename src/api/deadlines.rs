@@ -87,6 +87,11 @@ pub(crate) fn parse_within(text: &str) -> Result<TimeDelta, String> {
     }
 }
 
+/// The board's place after `d`, as `parse_cursor` reads it.
+pub(crate) fn cursor_after(d: &DeadlineRow) -> String {
+    format!("{}-{}", d.due_at.to_datetime().timestamp_micros(), d.id)
+}
+
 pub(crate) fn parse_cursor(text: &str) -> Result<(UtcTime, String), String> {
     let bad = || "is not a cursor this service returned".to_owned();
     let (micros, id) = text.split_once('-').ok_or_else(bad)?;
@@ -154,13 +159,7 @@ pub async fn board(
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            format!(
-                "{}-{}",
-                r.deadline.due_at.to_datetime().timestamp_micros(),
-                r.deadline.id
-            )
-        })
+        rows.last().map(|r| cursor_after(&r.deadline))
     } else {
         None
     };

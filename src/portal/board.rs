@@ -7,9 +7,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::inbox::{Due, due, words};
-use super::{Chrome, Failure, Visitor, page};
-use crate::api::deadlines::{parse_cursor, parse_within};
+use super::inbox::{Due, due};
+use super::{Chrome, Failure, Visitor, page, words};
+use crate::api::deadlines::{cursor_after, parse_cursor, parse_within};
 use crate::domain::deadlines::DeadlineStatus;
 use crate::domain::validation::Errors;
 use crate::repo::deadlines::BoardQuery;
@@ -85,9 +85,8 @@ pub async fn show(
         rows.truncate(PAGE_ROWS as usize);
         rows.last().map(|r| {
             format!(
-                "/at-risk?within={within_text}&after={}-{}",
-                r.deadline.due_at.to_datetime().timestamp_micros(),
-                r.deadline.id
+                "/at-risk?within={within_text}&after={}",
+                cursor_after(&r.deadline)
             )
         })
     } else {

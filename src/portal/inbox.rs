@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, Failure, Visitor, page};
+use super::{Chrome, Failure, Visitor, page, words};
 use crate::domain::reference::RequestKind;
 use crate::domain::validation::Errors;
 use crate::domain::workflow::Status;
@@ -81,10 +81,6 @@ struct InboxPage {
     lines: Vec<Line>,
     filtered: bool,
     next_page: Option<String>,
-}
-
-pub(super) fn words(name: &str) -> String {
-    name.replace(['_', '-'], " ")
 }
 
 /// An instant as people read it: to the minute, in UTC.

@@ -56,6 +56,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/assets/portal.js").get(script));
 }
 
+/// A name from the code (`data_deleted`, `ask-clarification`) in words.
+pub(crate) fn words(name: &str) -> String {
+    name.replace(['_', '-'], " ")
+}
+
 /// A rendered page with the portal's headers; nothing a page shows is cached.
 pub(crate) fn page(status: StatusCode, html: String) -> HttpResponse {
     HttpResponse::build(status)

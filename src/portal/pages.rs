@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::visitor::{SESSION_COOKIE, session_cookie, spent};
-use super::{Failure, Visitor, page};
+use super::{Failure, Visitor, page, words};
 use crate::auth::tokens::{hash_secret, new_secret};
 use crate::domain::validation::{Email, PASSWORD_MAX_BYTES};
 use crate::error::{Error, Kind};
@@ -86,10 +86,6 @@ pub fn said(err: &Error) -> String {
             .join("; "),
         _ => err.to_string(),
     }
-}
-
-fn words(name: &str) -> String {
-    name.replace('_', " ")
 }
 
 pub fn error(status: StatusCode, err: &Error) -> HttpResponse {

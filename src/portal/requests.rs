@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::answers::{self, Input, StepForm};
-use super::inbox::{Due, due, minute, words};
+use super::inbox::{Due, due, minute};
+use super::words;
 use super::{Chrome, Failure, Visitor, page};
 use crate::domain::identifiers::Identifier;
 use crate::domain::workflow::Action;
@@ -213,6 +214,8 @@ struct Read {
     )>,
     evidence: Vec<EvidenceRow>,
     steps: Vec<Action>,
+    /// Whether the upload is offered (`service::evidence::open_to`).
+    may_deliver: bool,
     providers: Vec<OrganisationRow>,
 }
 
@@ -234,6 +237,7 @@ pub async fn render_request(
             let (_, history) = crate::service::requests::trail_seen_by(conn, &viewer, &row)?;
             let evidence = crate::repo::evidence::for_request(conn, &row.id)?;
             let steps = crate::service::requests::open_steps(&viewer, &app.catalogue, &row)?;
+            let may_deliver = crate::service::evidence::open_to(&viewer, &row);
             let providers = if steps.contains(&Action::ReportMoved) {
                 crate::repo::organisations::providers(conn)?
             } else {
@@ -245,6 +249,7 @@ pub async fn render_request(
                 history,
                 evidence,
                 steps,
+                may_deliver,
                 providers,
             })
         })
@@ -267,6 +272,7 @@ fn page_of(
         history,
         evidence,
         steps,
+        may_deliver,
         providers,
     } = read;
     let basis = state.catalogue.get(&row.legal_basis);
@@ -307,8 +313,6 @@ fn page_of(
         } => (None, None, Some((action, message)), typed),
     };
     let now = UtcTime::now();
-    let may_deliver = viewer_is_responder(visitor, &row)
-        && crate::service::evidence::OPEN_FOR_EVIDENCE.contains(&row.status);
     Ok(RequestPage {
         chrome: visitor.chrome(),
         id: row.id.clone(),
@@ -384,10 +388,4 @@ fn page_of(
             })
             .collect(),
     })
-}
-
-fn viewer_is_responder(visitor: &Visitor, row: &crate::repo::requests::RequestRow) -> bool {
-    visitor
-        .viewer()
-        .is_ok_and(|v| v.relations(&row.access()).responder)
 }

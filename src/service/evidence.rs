@@ -35,22 +35,35 @@ fn deliverable(
 ) -> Result<RequestRow, Error> {
     let row = repo::requests::get_visible(conn, viewer, id)?
         .ok_or_else(|| Error::not_found(format!("no request `{id}`")))?;
+    match refusal(viewer, &row, after_upload) {
+        Some(refused) => Err(refused),
+        None => Ok(row),
+    }
+}
+
+/// Why `viewer` may not deliver to `row` now, if it may not: the one rule
+/// for every delivery and for the page that offers the upload.
+fn refusal(viewer: &Viewer, row: &RequestRow, after_upload: bool) -> Option<Error> {
     if !viewer.relations(&row.access()).responder {
-        return Err(Error::forbidden(
+        return Some(Error::forbidden(
             "only the organisation the request is addressed to delivers evidence",
         ));
     }
     let status = row.status;
-    if !OPEN_FOR_EVIDENCE.contains(&status) {
-        return Err(Error::conflict(if after_upload {
+    (!OPEN_FOR_EVIDENCE.contains(&status)).then(|| {
+        Error::conflict(if after_upload {
             format!("the request became {status} during the upload: nothing was kept")
         } else {
             format!(
                 "evidence is delivered while a request is transmitted, acknowledged or preserved; this one is {status}"
             )
-        }));
-    }
-    Ok(row)
+        })
+    })
+}
+
+/// Whether `viewer` may deliver evidence to `row` as it stands.
+pub fn open_to(viewer: &Viewer, row: &RequestRow) -> bool {
+    refusal(viewer, row, false).is_none()
 }
 
 /// Checks that `viewer` may deliver to request `id` now, and returns how many
