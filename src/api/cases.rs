@@ -105,6 +105,12 @@ impl CaseIn {
     }
 }
 
+/// A case's body, as the API and the portal's form send it.
+pub fn parse_case(body: serde_json::Value) -> Result<NewCase, Error> {
+    let case: CaseIn = serde_json::from_value(body).map_err(|e| Error::malformed(e.to_string()))?;
+    case.parse()
+}
+
 /// The agency of a liaison officer; everyone else has no cases.
 fn officer_agency(caller: &Caller) -> Option<String> {
     (caller.role == Role::LiaisonOfficer)

@@ -311,6 +311,131 @@ pub fn check_basis(
     errors
 }
 
+/// What each item of a request is for, in the words of the instrument: the
+/// help a form gives next to the field, and what a refusal to submit says is
+/// missing.
+pub mod items {
+    pub const AUTHORITY: &str =
+        "the authority seeking the measure: your agency, on record (Budapest Art. 29(2)(a))";
+    pub const FACTS: &str = "a brief summary of the facts of the offence (Budapest Art. 29(2)(b))";
+    pub const DATA: &str = "the data to be preserved or produced (Art. 29(2)(c))";
+    pub const IDENTIFIERS: &str = "at least one identifier of the data sought (Art. 29(2)(c))";
+    pub const RELEVANCE: &str = "the relation of the data to the offence (Art. 29(2)(c))";
+    pub const CUSTODIAN: &str = "what is known of the custodian of the data or the location of \
+                                 the system (Art. 29(2)(d))";
+    pub const NECESSITY: &str = "why the measure is necessary (Art. 29(2)(e))";
+    pub const FOLLOW_UP_INTENT: &str = "a preservation request states that a request for the \
+                                        data will follow (Art. 29(2)(f))";
+    pub const EMERGENCY: &str =
+        "why this is an emergency (an imminent threat to life or physical integrity)";
+    pub const PERIOD: &str = "traffic and content data need a period: open-ended requests are \
+                              refused as overbroad";
+    pub const CYBERTIPLINE: &str = "when the provider submitted its CyberTipline report: the \
+                                    year of preservation runs from it (18 U.S.C. 2258A(h)(1))";
+    pub const NON_DISCLOSURE: &str = "asks the responder not to tell the account holder (Budapest Art. 29(3), Regulation \
+         2023/1543 Art. 11)";
+}
+
+/// An item a form asks for under a legal basis: `required` when a request
+/// cannot be submitted without it (`missing_for_submission`), `needed_if`
+/// when only some choices make it so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub field: &'static str,
+    pub required: bool,
+    pub needed_if: Option<&'static str>,
+    pub help: &'static str,
+}
+
+/// The items a request on `basis` asks for, in the order a form shows them;
+/// an item the basis has no use for is not asked.
+pub fn asked_by(basis: &LegalBasis) -> Vec<Asked> {
+    let item = |field, required, help| Asked {
+        field,
+        required,
+        needed_if: None,
+        help,
+    };
+    let mut out = vec![
+        item("data_categories", true, items::DATA),
+        item("identifiers", true, items::IDENTIFIERS),
+    ];
+    if basis
+        .data_categories
+        .iter()
+        .any(|c| matches!(c, DataCategory::Traffic | DataCategory::Content))
+    {
+        for field in ["date_from", "date_to"] {
+            out.push(Asked {
+                needed_if: Some("for traffic or content data"),
+                ..item(field, false, items::PERIOD)
+            });
+        }
+    }
+    out.push(item("facts", true, items::FACTS));
+    out.push(item("relevance", true, items::RELEVANCE));
+    out.push(item(
+        "custodian",
+        basis.route == Route::CentralAuthority,
+        items::CUSTODIAN,
+    ));
+    out.push(item("necessity", true, items::NECESSITY));
+    if basis.kinds.contains(&RequestKind::Preservation) {
+        out.push(Asked {
+            needed_if: Some("for a preservation"),
+            ..item("follow_up_intent", false, items::FOLLOW_UP_INTENT)
+        });
+    }
+    if basis.needs_cybertipline_submission() {
+        out.push(item("cybertipline_submitted_at", true, items::CYBERTIPLINE));
+    }
+    if basis.emergency {
+        out.push(item("emergency", false, items::EMERGENCY));
+        out.push(Asked {
+            needed_if: Some("in an emergency"),
+            ..item("emergency_justification", false, items::EMERGENCY)
+        });
+    }
+    out.push(item("non_disclosure", false, items::NON_DISCLOSURE));
+    out
+}
+
+/// The legal bases a request from the issuing side to this responder may
+/// use: every enabled entry whose parties' rules (`check_basis`) hold for
+/// some request of a kind and a data category it allows.
+pub fn usable_bases<'c>(
+    catalogue: &'c super::legal_bases::Catalogue,
+    parties: &Parties<'_>,
+) -> Vec<&'c LegalBasis> {
+    catalogue
+        .legal_bases
+        .iter()
+        .filter(|basis| basis.enabled)
+        .filter(|basis| {
+            let probe = Content {
+                kind: basis.kinds[0],
+                legal_basis: basis.id.clone(),
+                responder_id: String::new(),
+                executing_jurisdiction: parties.responder_jurisdiction.to_owned(),
+                data_categories: vec![basis.data_categories[0]],
+                identifiers: Vec::new(),
+                date_from: None,
+                date_to: None,
+                facts: None,
+                necessity: None,
+                relevance: None,
+                custodian: None,
+                follow_up_intent: false,
+                emergency: false,
+                emergency_justification: None,
+                non_disclosure: false,
+                cybertipline_submitted_at: basis.needs_cybertipline_submission().then(UtcTime::now),
+            };
+            check_basis(&probe, basis, parties).is_empty()
+        })
+        .collect()
+}
+
 fn blank(text: &Option<String>) -> bool {
     text.as_deref().is_none_or(|t| t.trim().is_empty())
 }
@@ -321,52 +446,28 @@ fn blank(text: &Option<String>) -> bool {
 pub fn missing_for_submission(content: &Content, basis: &LegalBasis) -> Vec<FieldError> {
     let mut missing = Vec::new();
     if blank(&content.facts) {
-        missing.push(err(
-            "facts",
-            "a brief summary of the facts of the offence (Budapest Art. 29(2)(b))",
-        ));
+        missing.push(err("facts", items::FACTS));
     }
     if content.data_categories.is_empty() {
-        missing.push(err(
-            "data_categories",
-            "the data to be preserved or produced (Art. 29(2)(c))",
-        ));
+        missing.push(err("data_categories", items::DATA));
     }
     if content.identifiers.is_empty() {
-        missing.push(err(
-            "identifiers",
-            "at least one identifier of the data sought (Art. 29(2)(c))",
-        ));
+        missing.push(err("identifiers", items::IDENTIFIERS));
     }
     if blank(&content.relevance) {
-        missing.push(err(
-            "relevance",
-            "the relation of the data to the offence (Art. 29(2)(c))",
-        ));
+        missing.push(err("relevance", items::RELEVANCE));
     }
     if basis.route == Route::CentralAuthority && blank(&content.custodian) {
-        missing.push(err(
-            "custodian",
-            "what is known of the custodian of the data or the location of the system (Art. 29(2)(d))",
-        ));
+        missing.push(err("custodian", items::CUSTODIAN));
     }
     if blank(&content.necessity) {
-        missing.push(err(
-            "necessity",
-            "why the measure is necessary (Art. 29(2)(e))",
-        ));
+        missing.push(err("necessity", items::NECESSITY));
     }
     if content.kind == RequestKind::Preservation && !content.follow_up_intent {
-        missing.push(err(
-            "follow_up_intent",
-            "a preservation request states that a request for the data will follow (Art. 29(2)(f))",
-        ));
+        missing.push(err("follow_up_intent", items::FOLLOW_UP_INTENT));
     }
     if content.emergency && blank(&content.emergency_justification) {
-        missing.push(err(
-            "emergency_justification",
-            "why this is an emergency (an imminent threat to life or physical integrity)",
-        ));
+        missing.push(err("emergency_justification", items::EMERGENCY));
     }
     let needs_period = content
         .data_categories
@@ -374,16 +475,10 @@ pub fn missing_for_submission(content: &Content, basis: &LegalBasis) -> Vec<Fiel
         .any(|c| matches!(c, DataCategory::Traffic | DataCategory::Content));
     if needs_period {
         if content.date_from.is_none() {
-            missing.push(err(
-                "date_from",
-                "traffic and content data need a period: open-ended requests are refused as overbroad",
-            ));
+            missing.push(err("date_from", items::PERIOD));
         }
         if content.date_to.is_none() {
-            missing.push(err(
-                "date_to",
-                "traffic and content data need a period: open-ended requests are refused as overbroad",
-            ));
+            missing.push(err("date_to", items::PERIOD));
         }
     }
     missing
@@ -668,5 +763,93 @@ mod tests {
         c.legal_basis = "provider-voluntary".into();
         let errors = check_basis(&c, catalogue.get("provider-voluntary").unwrap(), &p);
         assert_eq!(fields(&errors), ["cybertipline_submitted_at"]);
+    }
+
+    /// A form that shows `asked_by` never leaves out an item that
+    /// `missing_for_submission` could refuse the request for.
+    #[test]
+    fn every_item_a_submission_may_lack_is_asked_by_the_form() {
+        let catalogue = Catalogue::embedded();
+        for basis in &catalogue.legal_bases {
+            let asked: Vec<&str> = asked_by(basis).iter().map(|a| a.field).collect();
+            for kind in &basis.kinds {
+                let blank = Content {
+                    kind: *kind,
+                    legal_basis: basis.id.clone(),
+                    data_categories: Vec::new(),
+                    identifiers: Vec::new(),
+                    facts: None,
+                    necessity: None,
+                    relevance: None,
+                    follow_up_intent: false,
+                    emergency: basis.emergency,
+                    ..complete()
+                };
+                let mut with_data = blank.clone();
+                with_data.data_categories = basis.data_categories.clone();
+                for content in [blank, with_data] {
+                    for missing in missing_for_submission(&content, basis) {
+                        assert!(
+                            asked.contains(&missing.field.as_str()),
+                            "{}: {} is refused but not asked",
+                            basis.id,
+                            missing.field
+                        );
+                    }
+                }
+            }
+            if basis.needs_cybertipline_submission() {
+                assert!(asked.contains(&"cybertipline_submitted_at"), "{}", basis.id);
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_bases_the_parties_may_use_are_offered() {
+        let catalogue = Catalogue::embedded();
+        let ids = |parties: &Parties<'_>| -> Vec<String> {
+            usable_bases(&catalogue, parties)
+                .iter()
+                .map(|b| b.id.clone())
+                .collect()
+        };
+        let budapest = vec!["budapest".to_owned()];
+        let none: Vec<String> = Vec::new();
+        // GB to a provider in IE, both Budapest parties, neither in the EU
+        // regime: Art. 29 goes through the central authority, not to a provider.
+        let to_provider = ids(&parties(OrganisationKind::Provider, &budapest, &budapest));
+        assert!(
+            to_provider.contains(&"provider-voluntary".to_owned()),
+            "{to_provider:?}"
+        );
+        assert!(
+            !to_provider.contains(&"budapest-29".to_owned()),
+            "{to_provider:?}"
+        );
+        assert!(
+            !to_provider.contains(&"eu-epoc-pr".to_owned()),
+            "{to_provider:?}"
+        );
+        let to_authority = ids(&parties(
+            OrganisationKind::CentralAuthority,
+            &budapest,
+            &budapest,
+        ));
+        assert!(
+            to_authority.contains(&"budapest-29".to_owned()),
+            "{to_authority:?}"
+        );
+        assert!(!to_authority.contains(&"provider-voluntary".to_owned()));
+        // No Budapest membership on the executing side: no Art. 29.
+        let outside = ids(&parties(
+            OrganisationKind::CentralAuthority,
+            &budapest,
+            &none,
+        ));
+        assert!(!outside.contains(&"budapest-29".to_owned()), "{outside:?}");
+        // Disabled entries are never offered.
+        for id in to_provider.iter().chain(&to_authority) {
+            assert!(catalogue.get(id).unwrap().enabled, "{id}");
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! The responder's answers as forms: what each step means, the fields it
-//! takes, and the post that takes it through the same use case as the API
+//! Every workflow step as a form (the issuing side's, the approver's and the
+//! responder's): what each step means, the fields it takes, and the post that
+//! takes it through the same use case as the API
 //! (`service::requests::transition`, its body read by the API's own parser).
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use serde_json::{Map, Value};
 use super::requests::{Notice, render_request};
 use super::{Failure, Visitor};
 use crate::domain::requests::RefusalGround;
-use crate::domain::workflow::{Action, Party};
+use crate::domain::workflow::Action;
 use crate::error::{Error, Kind};
 use crate::state::AppState;
 
@@ -41,6 +42,8 @@ pub enum Input {
     Provider,
     Jurisdiction,
     Check,
+    /// One of the request's follow-ups.
+    FollowUp,
 }
 
 /// A step as a form: its name, what it means, what it asks.
@@ -69,8 +72,8 @@ fn required(field: Field) -> Field {
     }
 }
 
-/// The form of a responder's step, or `None` for the issuing side's steps
-/// (their pages come with issue #19).
+/// The form of a step. `Some` for every step; an `Option` because the
+/// address a form posts to is a name anyone can type.
 ///
 /// Long on purpose: one entry per step, each its words and fields.
 pub fn form_of(action: Action) -> Option<StepForm> {
@@ -204,10 +207,98 @@ pub fn form_of(action: Action) -> Option<StepForm> {
                 note(),
             ],
         },
-        _ => return None,
+        Action::Submit => StepForm {
+            action: "submit",
+            title: "Submit for approval",
+            meaning: "Sends the request to your central authority, which judges whether it is necessary and proportionate. Only a request with everything its legal basis requires can be submitted; after that it can no longer be edited, unless it is returned.",
+            button: "Submit for approval",
+            fields: vec![note()],
+        },
+        Action::Transmit => StepForm {
+            action: "transmit",
+            title: "Transmit to the responder",
+            meaning: "Sends the request to the organisation it is addressed to. Its clocks start when it is received, which is now.",
+            button: "Transmit",
+            fields: vec![note()],
+        },
+        Action::Withdraw => StepForm {
+            action: "withdraw",
+            title: "Withdraw",
+            meaning: "Withdraws the request: nothing more is asked of anyone, and its clocks stop. It cannot be undone.",
+            button: "Withdraw the request",
+            fields: vec![note()],
+        },
+        Action::RequestExtension => StepForm {
+            action: "request-extension",
+            title: "Ask to keep the data longer",
+            meaning: "Asks the responder to extend the preservation by the period the legal basis allows, while the request for the data is on its way.",
+            button: "Ask for the extension",
+            fields: vec![note()],
+        },
+        Action::AnswerClarification => StepForm {
+            action: "answer-clarification",
+            title: "Answer the question",
+            meaning: "Answers the responder's question; the request goes back to it with your answer.",
+            button: "Send the answer",
+            fields: vec![required(field(
+                "answer",
+                "Your answer",
+                "The responder reads it as written.",
+                Input::Text,
+            ))],
+        },
+        Action::Release => StepForm {
+            action: "release",
+            title: "Release the preserved data",
+            meaning: "Tells the responder that the data no longer needs to be kept. It cannot be undone: the data may be deleted at once.",
+            button: "Release",
+            fields: vec![note()],
+        },
+        Action::ConfirmProduction => StepForm {
+            action: "confirm-production",
+            title: "Confirm that a production order was issued",
+            meaning: "Tells the addressee that the production order for this data has been issued, which keeps the data preserved until it is answered (Regulation 2023/1543 Art. 11(1), Annex V).",
+            button: "Confirm",
+            fields: vec![required(field(
+                "follow_up_id",
+                "The production order",
+                "A follow-up of this request, already transmitted.",
+                Input::FollowUp,
+            ))],
+        },
+        Action::Approve => StepForm {
+            action: "approve",
+            title: "Approve",
+            meaning: "Approves the request as necessary and proportionate, so that it may be transmitted. For an emergency already transmitted, this is its validation after the event.",
+            button: "Approve",
+            fields: vec![note()],
+        },
+        Action::Return => StepForm {
+            action: "return",
+            title: "Return with questions",
+            meaning: "Sends the request back to the officer as a draft, with your questions; it can be submitted again.",
+            button: "Return to the officer",
+            fields: vec![required(field(
+                "comment",
+                "Your questions",
+                "What the officer must add or change.",
+                Input::Text,
+            ))],
+        },
+        Action::Reject => StepForm {
+            action: "reject",
+            title: "Reject",
+            meaning: "Rejects the request for good, with your reason. For an emergency already transmitted, validation is refused.",
+            button: "Reject the request",
+            fields: vec![required(field(
+                "reason",
+                "Reason",
+                "The officer reads it.",
+                Input::Text,
+            ))],
+        },
     };
     debug_assert_eq!(form.action, action.as_str());
-    debug_assert_eq!(action.party(), Party::Responder);
     Some(form)
 }
 
@@ -258,6 +349,20 @@ fn moved_on(extra: Option<&Value>, typed: &BTreeMap<String, String>) -> bool {
     current.is_some() && current != read
 }
 
+/// Refuses a form that does not carry the session's token.
+pub(super) fn check_token(
+    visitor: &Visitor,
+    typed: &BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    if visitor.sent_its_token(typed.get("csrf_token").map_or("", String::as_str)) {
+        Ok(())
+    } else {
+        Err(Failure(Error::forbidden(
+            "This form did not come from your session. Go back, reload the page and try again.",
+        )))
+    }
+}
+
 /// `POST /requests/{id}/{action}`: one step from a form. Done, the page is
 /// shown again with what was done; refused, it is shown with why, next to
 /// the form, and what was typed; stale, as it now is, saying so.
@@ -273,11 +378,7 @@ pub async fn take(
     let Some(action) = action else {
         return Err(Failure(Error::not_found("no such step")));
     };
-    if !visitor.sent_its_token(typed.get("csrf_token").map_or("", String::as_str)) {
-        return Err(Failure(Error::forbidden(
-            "This form did not come from your session. Go back, reload the page and try again.",
-        )));
-    }
+    check_token(&visitor, &typed)?;
     let (viewer, actor, app) = (visitor.viewer()?, visitor.actor(), state.clone());
     let target = id.clone();
     let taken = async {
@@ -370,12 +471,23 @@ mod tests {
                 ],
             ),
             (Action::Fulfil, vec![("no_data", "yes"), ("note", "")]),
+            (Action::Submit, vec![("note", "Urgent.")]),
+            (Action::Transmit, vec![]),
+            (Action::Withdraw, vec![("note", "Case closed.")]),
+            (Action::RequestExtension, vec![]),
+            (Action::AnswerClarification, vec![("answer", "UTC.")]),
+            (Action::Release, vec![]),
+            (Action::ConfirmProduction, vec![("follow_up_id", provider)]),
+            (Action::Approve, vec![("note", "Proportionate.")]),
+            (Action::Return, vec![("comment", "Name the platform.")]),
+            (Action::Reject, vec![("reason", "Not proportionate.")]),
         ];
         let offered: std::collections::BTreeSet<&str> = Action::ALL
             .iter()
             .filter(|a| form_of(**a).is_some())
             .map(|a| a.as_str())
             .collect();
+        assert_eq!(offered.len(), Action::ALL.len(), "every step has a form");
         assert_eq!(
             offered,
             filled.iter().map(|(a, _)| a.as_str()).collect(),
@@ -419,12 +531,33 @@ mod tests {
                 (Action::NotifyDelay, Step::NotifyDelay { expected_by, .. }) => {
                     assert!(expected_by.is_some());
                 }
+                (Action::ConfirmProduction, Step::ConfirmProduction { follow_up_id }) => {
+                    assert_eq!(follow_up_id, provider);
+                }
+                (Action::Return, Step::Return { comment }) => {
+                    assert_eq!(comment, "Name the platform.");
+                }
+                (Action::Reject, Step::Reject { reason }) => {
+                    assert_eq!(reason, "Not proportionate.");
+                }
+                (Action::AnswerClarification, Step::AnswerClarification { answer }) => {
+                    assert_eq!(answer, "UTC.");
+                }
                 (action, input) => {
                     assert!(
                         matches!(
                             (action, &input),
-                            (Action::ConfirmExtension | Action::Decide, Step::Note(_))
-                                | (Action::AskClarification, Step::AskClarification { .. })
+                            (
+                                Action::ConfirmExtension
+                                    | Action::Decide
+                                    | Action::Submit
+                                    | Action::Transmit
+                                    | Action::Withdraw
+                                    | Action::RequestExtension
+                                    | Action::Release
+                                    | Action::Approve,
+                                Step::Note(_)
+                            ) | (Action::AskClarification, Step::AskClarification { .. })
                         ),
                         "{action}: {input:?}"
                     );

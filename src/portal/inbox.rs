@@ -47,10 +47,10 @@ pub struct InboxQuery {
     after: String,
 }
 
-struct Choice {
-    value: &'static str,
-    label: String,
-    chosen: bool,
+pub(super) struct Choice {
+    pub value: &'static str,
+    pub label: String,
+    pub chosen: bool,
 }
 
 struct Line {
@@ -97,7 +97,7 @@ pub(super) fn due(d: &crate::repo::deadlines::DeadlineRow, now: UtcTime) -> Due 
     }
 }
 
-fn choices<T: Copy + PartialEq>(
+pub(super) fn choices<T: Copy + PartialEq>(
     all: &[T],
     chosen: Option<T>,
     name: impl Fn(T) -> &'static str,

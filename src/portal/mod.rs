@@ -6,6 +6,7 @@
 
 mod answers;
 mod board;
+mod cases;
 mod evidence;
 mod inbox;
 mod pages;
@@ -46,6 +47,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/sign-out").post(pages::sign_out))
     .service(web::resource("/inbox").get(inbox::show))
     .service(web::resource("/at-risk").get(board::show))
+    .service(web::resource("/cases").get(cases::list).post(cases::create))
+    .service(web::resource("/cases/new").get(cases::new_form))
+    .service(web::resource("/cases/{id}").get(cases::show))
     // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
     .service(web::resource("/requests/{id}").get(requests::show))
     // Before the steps' pattern, which would take `evidence` for a step.

@@ -109,10 +109,18 @@ pub fn error(status: StatusCode, err: &Error) -> HttpResponse {
 
 pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, Failure> {
     let chrome = visitor.chrome();
-    // Whoever requests are addressed to starts from them.
-    if chrome.responder {
+    // Whoever requests are addressed to starts from them; an officer from
+    // the agency's cases.
+    let start = if chrome.responder {
+        Some("/inbox")
+    } else if chrome.officer {
+        Some("/cases")
+    } else {
+        None
+    };
+    if let Some(start) = start {
         return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/inbox"))
+            .insert_header((header::LOCATION, start))
             .finish());
     }
     let user = visitor.session.account.user.clone();

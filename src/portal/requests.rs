@@ -63,6 +63,17 @@ struct Exchange {
     text: String,
 }
 
+/// A provider's report that the data sits elsewhere, with where a follow-up
+/// would go.
+struct MovedLine {
+    at: String,
+    provider: Option<(String, String)>,
+    jurisdiction: Option<String>,
+    note: String,
+    /// The prefilled follow-up form (for the issuing agency only).
+    follow_up: Option<String>,
+}
+
 struct EvidenceLine {
     id: String,
     filename: String,
@@ -104,6 +115,17 @@ struct RequestPage {
     evidence_max: String,
     forms: Vec<StepForm>,
     providers: Vec<(String, String)>,
+    /// The request this one follows up, and those that follow it up (for
+    /// the issuing side only).
+    parent: Option<(String, String)>,
+    children: Vec<(String, String)>,
+    moved: Vec<MovedLine>,
+    case_id: Option<String>,
+    /// Links for the agency that filed it: edit while a draft, follow up
+    /// once transmitted.
+    editable: bool,
+    may_follow_up: bool,
+    answer_heading: &'static str,
     grounds: Vec<(&'static str, String)>,
     history: Vec<HistoryLine>,
 }
@@ -217,6 +239,16 @@ struct Read {
     /// Whether the upload is offered (`service::evidence::open_to`).
     may_deliver: bool,
     providers: Vec<OrganisationRow>,
+    family: Option<Family>,
+    /// Names of the providers the "data moved" reports name.
+    named: BTreeMap<String, String>,
+}
+
+/// What the issuing side sees of a request's relatives.
+struct Family {
+    parent: Option<(String, String)>,
+    children: Vec<(String, String)>,
+    creator: bool,
 }
 
 /// The request page as it stands now, with `notice` above it.
@@ -243,6 +275,26 @@ pub async fn render_request(
             } else {
                 Vec::new()
             };
+            let family = if viewer.sees_case_content(&row.access()) {
+                let parent = match &row.parent_id {
+                    Some(p) => crate::repo::requests::get_visible(conn, &viewer, p)?
+                        .map(|p| (p.id, p.reference)),
+                    None => None,
+                };
+                Some(Family {
+                    parent,
+                    children: crate::repo::requests::children_visible(conn, &viewer, &row.id)?,
+                    creator: viewer.relations(&row.access()).creator,
+                })
+            } else {
+                None
+            };
+            let mut named = BTreeMap::new();
+            for id in moved_to(&row.response) {
+                if let Some(org) = crate::repo::organisations::get(conn, &id)? {
+                    named.insert(id, org.name);
+                }
+            }
             Ok(Read {
                 row,
                 clocks,
@@ -251,6 +303,8 @@ pub async fn render_request(
                 steps,
                 may_deliver,
                 providers,
+                family,
+                named,
             })
         })
         .await?;
@@ -258,6 +312,53 @@ pub async fn render_request(
         .render()
         .map_err(Error::internal)?;
     Ok(page(status, html))
+}
+
+/// The providers the "data moved" reports of a request name.
+fn moved_to(response: &str) -> Vec<String> {
+    let response: Value = serde_json::from_str(response).unwrap_or_default();
+    response
+        .get("moved")
+        .and_then(Value::as_array)
+        .map(|reports| {
+            reports
+                .iter()
+                .filter_map(|r| r.get("to_provider_id").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn moved_lines(
+    response: &Value,
+    named: &BTreeMap<String, String>,
+    follow_up_base: Option<&str>,
+) -> Vec<MovedLine> {
+    let Some(reports) = response.get("moved").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+            MovedLine {
+                at: r
+                    .get("at")
+                    .and_then(|t| serde_json::from_value::<UtcTime>(t.clone()).ok())
+                    .map(minute)
+                    .unwrap_or_default(),
+                provider: text("to_provider_id").map(|id| {
+                    let name = named.get(&id).cloned().unwrap_or_else(|| id.clone());
+                    (id, name)
+                }),
+                jurisdiction: text("to_jurisdiction"),
+                note: text("note").unwrap_or_default(),
+                follow_up: follow_up_base.map(|base| format!("{base}?moved={i}")),
+            }
+        })
+        .collect()
 }
 
 fn page_of(
@@ -274,6 +375,8 @@ fn page_of(
         steps,
         may_deliver,
         providers,
+        family,
+        named,
     } = read;
     let basis = state.catalogue.get(&row.legal_basis);
     let identifiers: Vec<Identifier> =
@@ -313,7 +416,30 @@ fn page_of(
         } => (None, None, Some((action, message)), typed),
     };
     let now = UtcTime::now();
+    let creator = family.as_ref().is_some_and(|f| f.creator);
+    let may_follow_up = creator && row.transmitted_at.is_some();
+    let follow_up_base = format!("/requests/{}/follow-up", row.id);
+    let moved = moved_lines(
+        &response,
+        &named,
+        may_follow_up.then_some(follow_up_base.as_str()),
+    );
+    let (parent, children) = family.map(|f| (f.parent, f.children)).unwrap_or_default();
     Ok(RequestPage {
+        parent,
+        children,
+        moved,
+        case_id: creator.then(|| row.case_id.clone()),
+        editable: creator && row.status == crate::domain::workflow::Status::Draft,
+        may_follow_up,
+        answer_heading: if steps
+            .iter()
+            .all(|a| a.party() == crate::domain::workflow::Party::Responder)
+        {
+            "Your answer"
+        } else {
+            "What you can do now"
+        },
         chrome: visitor.chrome(),
         id: row.id.clone(),
         version: row.version,

@@ -30,6 +30,10 @@ pub struct Chrome {
     /// Whether requests are addressed to the person's organisation (a
     /// provider, or a central authority executing requests): it has an inbox.
     pub responder: bool,
+    /// A liaison officer: has cases.
+    pub officer: bool,
+    /// A central authority: approves its jurisdiction's outgoing requests.
+    pub approver: bool,
 }
 
 impl Visitor {
@@ -40,6 +44,8 @@ impl Visitor {
             name: user.name.clone(),
             csrf_token: self.session.csrf_token.clone(),
             responder: matches!(user.role, Role::Provider | Role::CentralAuthority),
+            officer: user.role == Role::LiaisonOfficer,
+            approver: user.role == Role::CentralAuthority,
         }
     }
 

@@ -74,3 +74,55 @@ pub fn list_for_agency(
     let rows = query.load(conn)?;
     Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
 }
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// What an agency's list of cases is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Part of the reference or the title, as typed.
+    pub search: Option<String>,
+    /// Only cases with a request in this status.
+    pub request_status: Option<crate::domain::workflow::Status>,
+}
+
+/// The cases of `agency_id` that match, newest first.
+pub fn search_for_agency(
+    conn: &mut DbConn,
+    agency_id: &str,
+    filter: &CaseFilter,
+    page: &PageRequest,
+) -> QueryResult<Page<CaseRow>> {
+    use super::requests::containing;
+    use crate::db::schema::requests;
+    let mut query = cases::table
+        .filter(cases::agency_id.eq(agency_id.to_owned()))
+        .select(CaseRow::as_select())
+        .order(cases::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = containing(text.trim());
+        query = query.filter(
+            lower(cases::reference)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(cases::title).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(status) = filter.request_status {
+        query = query.filter(
+            cases::id.eq_any(
+                requests::table
+                    .filter(requests::agency_id.eq(agency_id.to_owned()))
+                    .filter(requests::status.eq(status))
+                    .select(requests::case_id),
+            ),
+        );
+    }
+    if let Some(cursor) = &page.cursor {
+        query = query.filter(cases::id.lt(cursor.clone()));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
+}

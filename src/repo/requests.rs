@@ -253,7 +253,7 @@ pub struct InboxRow {
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// `%text%` for LIKE, with LIKE's own characters taken literally.
-fn containing(text: &str) -> String {
+pub(crate) fn containing(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.to_lowercase().chars() {

@@ -62,3 +62,66 @@ pub fn create(
     )?;
     Ok(row)
 }
+
+/// A case with its requests as the trail shows them: each request's
+/// soonest open deadline, and the names of the organisations named.
+pub struct Trail {
+    pub case: CaseRow,
+    pub requests: Vec<crate::repo::requests::RequestRow>,
+    pub next: std::collections::BTreeMap<String, crate::repo::deadlines::DeadlineRow>,
+    pub names: std::collections::BTreeMap<String, String>,
+}
+
+/// The case `id` of `agency_id` with its requests as `viewer` may see them;
+/// another agency's case is `None`, as one that does not exist.
+pub fn trail(
+    conn: &mut DbConn,
+    viewer: &crate::domain::access::Viewer,
+    agency_id: &str,
+    id: &str,
+) -> Result<Option<Trail>, Error> {
+    use crate::domain::deadlines::DeadlineStatus;
+    let Some(case) = repo::cases::get_for_agency(conn, id, agency_id)? else {
+        return Ok(None);
+    };
+    let requests = repo::requests::of_case_visible(conn, viewer, &case.id)?;
+    let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
+    let mut next = std::collections::BTreeMap::new();
+    for d in repo::deadlines::for_requests(conn, &ids)? {
+        if d.status != DeadlineStatus::Open {
+            continue;
+        }
+        let sooner = next
+            .get(&d.request_id)
+            .is_none_or(|n: &crate::repo::deadlines::DeadlineRow| d.due_at < n.due_at);
+        if sooner {
+            next.insert(d.request_id.clone(), d);
+        }
+    }
+    let mut named: std::collections::BTreeSet<String> =
+        requests.iter().map(|r| r.responder_id.clone()).collect();
+    for r in &requests {
+        let response: serde_json::Value =
+            serde_json::from_str(&r.response).map_err(Error::internal)?;
+        if let Some(reports) = response.get("moved").and_then(|m| m.as_array()) {
+            named.extend(
+                reports
+                    .iter()
+                    .filter_map(|m| m.get("to_provider_id").and_then(|p| p.as_str()))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    let mut names = std::collections::BTreeMap::new();
+    for org in named {
+        if let Some(row) = repo::organisations::get(conn, &org)? {
+            names.insert(org, row.name);
+        }
+    }
+    Ok(Some(Trail {
+        case,
+        requests,
+        next,
+        names,
+    }))
+}
