@@ -1,5 +1,7 @@
 // mlat portal: the only script, and nothing depends on it. It shows the
-// progress of an evidence upload; without it the form posts as any other.
+// progress of an evidence upload, and the retention risk of an identifier
+// as it is typed; without it the forms post as any other, and the request
+// form shows the risk when it is shown again.
 "use strict";
 
 function showStatus(form, text) {
@@ -59,4 +61,42 @@ document.addEventListener("submit", (event) => {
   if (typeof XMLHttpRequest === "undefined" || typeof FormData === "undefined") return;
   event.preventDefault();
   upload(form);
+});
+
+// The server says what the responder's retention means for an identifier
+// (one rule, `domain::deadlines::retention_end`); this only asks it sooner.
+function showRisk(form, row) {
+  const observed = row.querySelector("[data-observed]");
+  const risk = row.querySelector("[data-risk]");
+  const responder = form.querySelector("input[name=responder_id]");
+  if (!observed || !risk || !responder) return;
+  const categories = Array.from(form.querySelectorAll("[data-category]:checked"))
+    .map((box) => box.name.replace("category.", ""))
+    .join(",");
+  const query = new URLSearchParams({
+    responder: responder.value,
+    observed_at: observed.value.trim(),
+    categories,
+  });
+  const request = new XMLHttpRequest();
+  request.open("GET", `/retention?${query}`);
+  request.responseType = "json";
+  request.addEventListener("load", () => {
+    if (request.status !== 200 || !request.response) return;
+    risk.textContent = request.response.text;
+    risk.classList.toggle("past", request.response.past === true);
+  });
+  request.send();
+}
+
+document.querySelectorAll("form[data-retention]").forEach((form) => {
+  const rows = () => form.querySelectorAll("[data-row]");
+  form.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("[data-observed]")) {
+      showRisk(form, target.closest("[data-row]"));
+    } else if (target.matches("[data-category]")) {
+      rows().forEach((row) => showRisk(form, row));
+    }
+  });
 });

@@ -947,6 +947,32 @@ fn follow_up_due(
     )
 }
 
+/// When a provider's retention lets go of what was seen at `seen`: the
+/// soonest end over the categories asked for that it states a period for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionEnd {
+    pub at: UtcTime,
+    pub category: DataCategory,
+    pub days: u32,
+}
+
+pub fn retention_end(
+    seen: UtcTime,
+    categories: &[DataCategory],
+    retention_days: &BTreeMap<DataCategory, u32>,
+) -> Option<RetentionEnd> {
+    categories
+        .iter()
+        .filter_map(|category| {
+            retention_days.get(category).map(|days| RetentionEnd {
+                at: seen + TimeDelta::days(i64::from(*days)),
+                category: *category,
+                days: *days,
+            })
+        })
+        .min_by_key(|end| end.at)
+}
+
 /// The provider's own deletion clock runs from when the identifier was seen.
 fn retention_risk(
     facts: &Facts<'_>,
@@ -959,13 +985,10 @@ fn retention_risk(
         let Some(seen) = identifier.observed_at else {
             continue;
         };
-        for category in facts.data_categories {
-            if let Some(days) = facts.retention_days.get(category) {
-                let at = seen + TimeDelta::days(i64::from(*days));
-                if earliest.is_none_or(|(e, ..)| at < e) {
-                    earliest = Some((at, identifier, seen, *category, *days));
-                }
-            }
+        if let Some(end) = retention_end(seen, facts.data_categories, facts.retention_days)
+            && earliest.is_none_or(|(e, ..)| end.at < e)
+        {
+            earliest = Some((end.at, identifier, seen, end.category, end.days));
         }
     }
     let (due, identifier, seen, category, days) = earliest?;

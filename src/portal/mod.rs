@@ -5,8 +5,10 @@
 //! the session cookie: it reads bearer tokens only.
 
 mod answers;
+mod approvals;
 mod board;
 mod cases;
+mod drafting;
 mod evidence;
 mod inbox;
 mod pages;
@@ -47,13 +49,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/sign-out").post(pages::sign_out))
     .service(web::resource("/inbox").get(inbox::show))
     .service(web::resource("/at-risk").get(board::show))
+    .service(web::resource("/approvals").get(approvals::show))
     .service(web::resource("/cases").get(cases::list).post(cases::create))
     .service(web::resource("/cases/new").get(cases::new_form))
     .service(web::resource("/cases/{id}").get(cases::show))
+    .service(web::resource("/cases/{id}/requests/new").get(drafting::new_form))
+    .service(web::resource("/cases/{id}/requests").post(drafting::create))
+    .service(web::resource("/retention").get(drafting::risk))
     // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
     .service(web::resource("/requests/{id}").get(requests::show))
-    // Before the steps' pattern, which would take `evidence` for a step.
+    // Before the steps' pattern, which would take `evidence`, `edit` and
+    // `follow-up` for steps.
     .service(web::resource("/requests/{id}/evidence").post(evidence::upload))
+    .service(
+        web::resource("/requests/{id}/edit")
+            .get(drafting::edit_form)
+            .post(drafting::update),
+    )
+    .service(
+        web::resource("/requests/{id}/follow-up")
+            .get(drafting::follow_up_form)
+            .post(drafting::file_follow_up),
+    )
     .service(web::resource("/requests/{id}/{action}").post(answers::take))
     .service(web::resource("/evidence/{id}").get(evidence::download))
     .service(web::resource("/assets/portal.css").get(stylesheet))

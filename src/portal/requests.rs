@@ -115,6 +115,7 @@ struct RequestPage {
     evidence_max: String,
     forms: Vec<StepForm>,
     providers: Vec<(String, String)>,
+    case: Option<CaseLine>,
     /// The request this one follows up, and those that follow it up (for
     /// the issuing side only).
     parent: Option<(String, String)>,
@@ -249,6 +250,18 @@ struct Family {
     parent: Option<(String, String)>,
     children: Vec<(String, String)>,
     creator: bool,
+    case: Option<crate::repo::cases::CaseRow>,
+    agency: Option<String>,
+}
+
+/// The case a request belongs to, for those who judge it (its agency, its
+/// central authority): what it is about, beyond the request's own words.
+struct CaseLine {
+    reference: String,
+    title: String,
+    offences: String,
+    summary: String,
+    agency: String,
 }
 
 /// The request page as it stands now, with `notice` above it.
@@ -285,6 +298,8 @@ pub async fn render_request(
                     parent,
                     children: crate::repo::requests::children_visible(conn, &viewer, &row.id)?,
                     creator: viewer.relations(&row.access()).creator,
+                    case: crate::repo::cases::get_for_agency(conn, &row.case_id, &row.agency_id)?,
+                    agency: crate::repo::organisations::get(conn, &row.agency_id)?.map(|o| o.name),
                 })
             } else {
                 None
@@ -424,8 +439,29 @@ fn page_of(
         &named,
         may_follow_up.then_some(follow_up_base.as_str()),
     );
-    let (parent, children) = family.map(|f| (f.parent, f.children)).unwrap_or_default();
+    let (parent, children, case) = match family {
+        Some(f) => {
+            let case = match f.case {
+                Some(c) => Some(CaseLine {
+                    offences: serde_json::from_str::<Vec<String>>(&c.offence_categories)
+                        .map_err(Error::internal)?
+                        .iter()
+                        .map(|o| words(o))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    reference: c.reference,
+                    title: c.title,
+                    summary: c.summary,
+                    agency: f.agency.unwrap_or_default(),
+                }),
+                None => None,
+            };
+            (f.parent, f.children, case)
+        }
+        None => (None, Vec::new(), None),
+    };
     Ok(RequestPage {
+        case,
         parent,
         children,
         moved,

@@ -84,3 +84,15 @@ pub fn providers(conn: &mut DbConn) -> QueryResult<Vec<OrganisationRow>> {
         .limit(1000)
         .load(conn)
 }
+
+/// Every organisation a request can be addressed to (providers and central
+/// authorities), by country and name.
+pub fn responders(conn: &mut DbConn) -> QueryResult<Vec<OrganisationRow>> {
+    use crate::domain::reference::OrganisationKind;
+    organisations::table
+        .filter(organisations::kind.ne(OrganisationKind::Agency))
+        .select(OrganisationRow::as_select())
+        .order((organisations::jurisdiction, organisations::name))
+        .limit(1000)
+        .load(conn)
+}

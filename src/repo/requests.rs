@@ -214,6 +214,36 @@ pub fn children_visible(
         .load(conn)
 }
 
+/// Requests that may wait for the decision of a central authority of
+/// `viewer`'s jurisdiction: those submitted for approval, and emergencies
+/// transmitted before it (validated afterwards), at most `limit`, the
+/// oldest first. The workflow has the last word on which really wait
+/// (`service::approvals`).
+pub fn approval_candidates(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    limit: i64,
+) -> QueryResult<Vec<RequestRow>> {
+    let jurisdiction = viewer.jurisdiction.clone().unwrap_or_default();
+    requests::table
+        .filter(visible_to(viewer))
+        .filter(requests::issuing_jurisdiction.eq(jurisdiction))
+        .filter(
+            requests::status
+                .eq(Status::PendingApproval)
+                .or(requests::emergency
+                    .eq(true)
+                    .and(requests::approved_at.is_null())
+                    .and(requests::transmitted_at.is_not_null())
+                    .and(requests::status.ne(Status::Rejected))
+                    .and(requests::status.ne(Status::Withdrawn))),
+        )
+        .select(RequestRow::as_select())
+        .order(requests::id)
+        .limit(limit)
+        .load(conn)
+}
+
 /// A request by id, whoever may see it: for the system's own work (deadlines,
 /// the watcher), never for answering a caller.
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<RequestRow>> {

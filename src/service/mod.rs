@@ -3,6 +3,7 @@
 //! must accompany it commit together.
 
 pub mod accounts;
+pub mod approvals;
 pub mod cases;
 pub mod deadlines;
 pub mod evidence;

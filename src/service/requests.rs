@@ -122,6 +122,55 @@ fn resolve(
     Ok(drafted.content)
 }
 
+/// What a form for a new request offers an officer of `issuing_jurisdiction`
+/// in `case`: whom a request can go to, and for the responder chosen the
+/// legal bases the pair may use (`domain::requests::usable_bases`).
+pub struct Offer {
+    pub responders: Vec<repo::organisations::OrganisationRow>,
+    pub responder: Option<repo::organisations::OrganisationRow>,
+    pub bases: Vec<String>,
+}
+
+pub fn offer(
+    conn: &mut DbConn,
+    catalogue: &Catalogue,
+    issuing_jurisdiction: &str,
+    case: &repo::cases::CaseRow,
+    responder_id: Option<&str>,
+) -> Result<Offer, Error> {
+    let responders = repo::organisations::responders(conn)?;
+    let responder = responders
+        .iter()
+        .find(|o| Some(o.id.as_str()) == responder_id)
+        .cloned();
+    let bases = match &responder {
+        Some(responder) => {
+            let offences: Vec<OffenceCategory> =
+                serde_json::from_str(&case.offence_categories).map_err(Error::internal)?;
+            let issuing = memberships(conn, issuing_jurisdiction)?;
+            let executing = memberships(conn, &responder.jurisdiction)?;
+            let parties = Parties {
+                responder_kind: responder.kind,
+                responder_jurisdiction: &responder.jurisdiction,
+                issuing_jurisdiction,
+                issuing_memberships: &issuing,
+                executing_memberships: &executing,
+                case_offences: &offences,
+            };
+            crate::domain::requests::usable_bases(catalogue, &parties)
+                .into_iter()
+                .map(|b| b.id.clone())
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    Ok(Offer {
+        responders,
+        responder,
+        bases,
+    })
+}
+
 /// The central authority a request goes to when the officer named only the
 /// executing jurisdiction: there must be exactly one on record.
 fn sole_central_authority(conn: &mut DbConn, jurisdiction: &str) -> Result<String, Error> {

@@ -247,7 +247,7 @@ pub struct PatchIn {
 }
 
 impl PatchIn {
-    pub(super) fn parse(self) -> Result<(i64, Patch), Error> {
+    pub fn parse(self) -> Result<(i64, Patch), Error> {
         let mut e = Errors::new();
         let text = |e: &mut Errors, field: &str, v: Option<Option<String>>, max: usize| {
             v.map(|inner| optional_text(e, field, inner.as_deref(), max))
