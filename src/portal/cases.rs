@@ -205,7 +205,8 @@ fn case_body(typed: &BTreeMap<String, String>) -> Value {
         "title": text("title"),
         "offence_categories": offences,
         "summary": text("summary"),
-        "priority": text("priority"),
+        // Left out, a case is of normal priority, as in the API.
+        "priority": Some(text("priority")).filter(|p| !p.is_empty()),
     })
 }
 

@@ -58,27 +58,27 @@ fn multipart(fields: &[(&str, &str)], filename: &str, bytes: &[u8]) -> Body {
 }
 
 /// What a browser keeps between requests.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     client: awc::Client,
     cookies: BTreeMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }
 
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -86,7 +86,7 @@ impl Page {
     }
 
     /// The value of the hidden input `name` in the page's form.
-    fn hidden(&self, name: &str) -> String {
+    pub fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self
             .body
@@ -106,7 +106,7 @@ impl Page {
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             client: awc::Client::builder().disable_redirects().finish(),
@@ -167,16 +167,16 @@ impl<'a> Browser<'a> {
         page
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         self.send("GET", path, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send("POST", path, Some(form)).await
     }
 
     /// Signs in through the form at `/sign-in?next=..`.
-    async fn sign_in(&mut self, email: &str, password: &str, next: &str) -> Page {
+    pub async fn sign_in(&mut self, email: &str, password: &str, next: &str) -> Page {
         let form = self.get(&format!("/sign-in?next={next}")).await;
         assert_eq!(form.status, 200, "{}", form.body);
         let token = form.hidden("form_token");
@@ -357,7 +357,9 @@ async fn a_session_cookie_never_opens_the_api(app: &TestApp) {
     browser
         .sign_in("officer@gb.test.example", PASSWORD, "%2F")
         .await;
-    assert_eq!(browser.get("/").await.status, 200);
+    // An officer starts from the agency's cases.
+    assert_eq!(browser.get("/").await.location(), "/cases");
+    assert_eq!(browser.get("/cases").await.status, 200);
     let api = browser.get("/api/v1/me").await;
     assert_eq!(api.status, 401, "{}", api.body);
     assert_eq!(api.header("content-type"), "application/problem+json");
@@ -386,7 +388,9 @@ async fn an_idle_session_ends_and_a_deactivated_account_loses_its_sessions(app: 
     browser
         .sign_in("officer@gb.test.example", PASSWORD, "%2F")
         .await;
-    assert_eq!(browser.get("/").await.status, 200);
+    // An officer starts from the agency's cases.
+    assert_eq!(browser.get("/").await.location(), "/cases");
+    assert_eq!(browser.get("/cases").await.status, 200);
     let mut elsewhere = Browser::new(app);
     elsewhere
         .sign_in("ca@gb.test.example", PASSWORD, "%2F")
@@ -469,7 +473,14 @@ async fn pages_carry_a_strict_policy_and_are_never_cached(app: &TestApp) {
     browser
         .sign_in("officer@gb.test.example", PASSWORD, "%2F")
         .await;
-    for path in ["/sign-in", "/", "/inbox", "/at-risk", "/no/such/page"] {
+    for path in [
+        "/sign-in",
+        "/inbox",
+        "/at-risk",
+        "/cases",
+        "/cases/new",
+        "/no/such/page",
+    ] {
         let page = browser.get(path).await;
         assert_eq!(
             page.header("content-security-policy"),
@@ -486,7 +497,7 @@ async fn pages_carry_a_strict_policy_and_are_never_cached(app: &TestApp) {
         assert!(!page.header("referrer-policy").is_empty(), "{path}");
     }
     // No inline script or style on any page: the policy would block it.
-    let home = browser.get("/").await;
+    let home = browser.get("/cases").await;
     assert!(!home.body.contains("<script"), "{}", home.body);
     assert!(!home.body.contains("style="), "{}", home.body);
     let css = browser.get("/assets/portal.css").await;
@@ -573,7 +584,7 @@ async fn the_link_in_an_e_mail_opens_the_request_for_its_provider_and_no_one_els
 }
 
 /// Where each of `needles` first appears in `haystack`, in that order.
-fn in_order(haystack: &str, needles: &[&str]) {
+pub(crate) fn in_order(haystack: &str, needles: &[&str]) {
     let places: Vec<usize> = needles
         .iter()
         .map(|n| {
@@ -725,7 +736,7 @@ async fn the_inbox_puts_the_soonest_deadline_first_and_narrows_as_asked(app: &Te
 }
 
 /// The section of `page` from `start` up to `end`.
-fn section<'p>(page: &'p str, start: &str, end: &str) -> &'p str {
+pub(crate) fn section<'p>(page: &'p str, start: &str, end: &str) -> &'p str {
     let from = page
         .find(start)
         .unwrap_or_else(|| panic!("{start} missing from {page}"));
@@ -733,7 +744,7 @@ fn section<'p>(page: &'p str, start: &str, end: &str) -> &'p str {
     &rest[..rest.find(end).unwrap_or(rest.len())]
 }
 
-async fn status_of(app: &TestApp, token: &str, id: &str) -> serde_json::Value {
+pub(crate) async fn status_of(app: &TestApp, token: &str, id: &str) -> serde_json::Value {
     app.get(&format!("/api/v1/requests/{id}"), token).await.json
 }
 
