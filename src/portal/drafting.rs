@@ -143,8 +143,15 @@ impl FormPage {
         }
     }
 
-    fn help(&self, field: &str) -> &'static str {
-        self.asks(field).map_or("", |a| a.help)
+    /// The item's help as a sentence (the domain words it as a phrase, to
+    /// be said after "missing:" too).
+    fn help(&self, field: &str) -> String {
+        let text = self.asks(field).map_or("", |a| a.help);
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
     }
 
     /// Problems the form has no field for (the responder, the basis, the

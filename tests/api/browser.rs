@@ -33,6 +33,26 @@ mod a_provider_does_its_day_in_the_browser_from_the_e_mail_link_to_the_fulfilled
     }
 }
 
+mod the_issuing_side_files_approves_and_follows_up_in_the_browser {
+    #[actix_web::test]
+    #[cfg_attr(
+        not(mlat_browser_tests),
+        ignore = "browser: set MLAT_TEST_CHROMEDRIVER (README)"
+    )]
+    async fn sqlite() {
+        super::issuing_side_in_the_browser(super::Backend::Sqlite).await
+    }
+
+    #[actix_web::test]
+    #[cfg_attr(
+        any(not(mlat_browser_tests), not(mlat_postgres_tests)),
+        ignore = "browser and PostgreSQL: set MLAT_TEST_CHROMEDRIVER and MLAT_TEST_POSTGRES_URL (README)"
+    )]
+    async fn postgres() {
+        super::issuing_side_in_the_browser(super::Backend::Postgres).await
+    }
+}
+
 /// chromedriver on a port of its own, stopped with the test.
 struct Driver {
     child: Child,
@@ -129,6 +149,20 @@ async fn in_the_browser(backend: Backend) {
             let driver = Driver::start();
             let browser = driver.browser().await;
             a_providers_day(app, &browser, backend).await;
+            browser.close().await.unwrap();
+        },
+    )
+    .await
+}
+
+async fn issuing_side_in_the_browser(backend: Backend) {
+    run_with(
+        backend,
+        |s| s.public_url = "http://localhost".into(),
+        async |app: &TestApp| {
+            let driver = Driver::start();
+            let browser = driver.browser().await;
+            the_issuing_side(app, &browser, backend).await;
             browser.close().await.unwrap();
         },
     )
@@ -426,4 +460,262 @@ async fn a_providers_day(app: &TestApp, browser: &Client, backend: Backend) {
     assert!(!page.contains(&reference));
     accessible(browser, "not found").await;
     screenshot(browser, &shot("not-found")).await;
+}
+
+/// Signs out (the session's cookie forgotten) and in again as `email`.
+async fn as_person(app: &TestApp, browser: &Client, email: &str) {
+    browser.delete_all_cookies().await.unwrap();
+    browser.goto(&app.url("/sign-in")).await.unwrap();
+    sign_in(browser, email).await;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("nav.account"))
+        .await
+        .expect("signed in");
+}
+
+async fn type_into(browser: &Client, id: &str, text: &str) {
+    let field = browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("{id}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn choose(browser: &Client, id: &str, value: &str) {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("{id}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+/// An officer opens a case and files an Art. 29 request through the guided
+/// form (refused in place without one of its items), a central authority
+/// approves it from its queue, the executing authority answers that the data
+/// is with a provider, and the officer's prefilled follow-up joins the trail.
+async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
+    let net = app.network().await;
+    let tag = format!("{backend:?}").to_lowercase();
+    let shot = |name: &str| format!("{tag}-{name}");
+
+    // The officer starts from the agency's cases and opens one.
+    as_person(app, browser, "officer@gb.test.example").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), "/cases");
+    click(browser, "//a[normalize-space()='Open a case']").await;
+    accessible(browser, "new case").await;
+    type_into(browser, "reference", "OP-HARBOUR").await;
+    type_into(browser, "title", "Extortion over a game chat").await;
+    click(browser, "//input[@name='offence.sexual_extortion']").await;
+    type_into(browser, "summary", "A 14-year-old was made to send images.").await;
+    click(browser, "//button[normalize-space()='Open the case']").await;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//a[normalize-space()='File a request']"))
+        .await
+        .expect("the case page");
+    accessible(browser, "empty case").await;
+
+    // The guided form: whom, under what, then what that basis asks.
+    click(browser, "//a[normalize-space()='File a request']").await;
+    choose(browser, "responder", &net.nl_ca).await;
+    click(browser, "//button[normalize-space()='Continue']").await;
+    accessible(browser, "request form, bases").await;
+    click(browser, "//input[@name='basis' and @value='budapest-29']").await;
+    click(browser, "//button[normalize-space()='Continue']").await;
+    click(browser, "//input[@name='category.subscriber']").await;
+    click(browser, "//input[@name='category.traffic']").await;
+    type_into(browser, "id0-value", "harbour_kid").await;
+    choose(browser, "id1-type", "ip").await;
+    type_into(browser, "id1-value", "198.51.100.23").await;
+    type_into(browser, "id1-port", "40112").await;
+    type_into(browser, "id1-observed_at", "2026-11-20T21:15:03+01:00").await;
+    browser
+        .execute(
+            "document.getElementById('date_from').value = '2026-11-01';
+             document.getElementById('date_to').value = '2026-11-25';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    type_into(
+        browser,
+        "facts",
+        "A 14-year-old was made to send images over a game chat.",
+    )
+    .await;
+    type_into(browser, "custodian", "The platform's Dutch subsidiary.").await;
+    type_into(
+        browser,
+        "necessity",
+        "The platform deletes its logs after 30 days.",
+    )
+    .await;
+    accessible(browser, "request form").await;
+    // The whole form in one picture, for docs/portal.md.
+    browser.set_window_size(1280, 3000).await.unwrap();
+    screenshot(browser, &shot("request-form")).await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    click(
+        browser,
+        "//button[normalize-space()='Save and submit for approval']",
+    )
+    .await;
+    // Refused in place: the relation of the data to the offence is missing.
+    let problem = browser
+        .find(Locator::Id("relevance-problem"))
+        .await
+        .expect("the problem next to the field")
+        .text()
+        .await
+        .unwrap();
+    assert!(problem.contains("Art. 29(2)(c)"), "{problem}");
+    assert!(notice(browser).await.contains("Saved as draft"));
+    accessible(browser, "request form refused").await;
+    screenshot(browser, &shot("request-form-refused")).await;
+    type_into(browser, "relevance", "The account sent the demands.").await;
+    click(
+        browser,
+        "//button[normalize-space()='Save and submit for approval']",
+    )
+    .await;
+    wait_for_query(browser, "done=submit").await;
+    let reference = browser
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let request_url = browser.current_url().await.unwrap();
+    let request_path = request_url.path().to_owned();
+
+    // The central authority approves it from its queue.
+    as_person(app, browser, "ca@gb.test.example").await;
+    browser.goto(&app.url("/approvals")).await.unwrap();
+    assert!(browser.source().await.unwrap().contains(&reference));
+    accessible(browser, "approvals").await;
+    screenshot(browser, &shot("approvals")).await;
+    click(browser, &format!("//a[normalize-space()='{reference}']")).await;
+    accessible(browser, "request to approve").await;
+    click(browser, "//summary[normalize-space()='Approve']").await;
+    click(browser, "//button[normalize-space()='Approve']").await;
+    wait_for_query(browser, "done=approve").await;
+
+    // The officer transmits it.
+    as_person(app, browser, "officer@gb.test.example").await;
+    browser.goto(&app.url(&request_path)).await.unwrap();
+    click(
+        browser,
+        "//summary[normalize-space()='Transmit to the responder']",
+    )
+    .await;
+    click(browser, "//button[normalize-space()='Transmit']").await;
+    wait_for_query(browser, "done=transmit").await;
+
+    // The executing authority answers that a provider in Ireland holds it.
+    as_person(app, browser, "ca@nl.test.example").await;
+    browser.goto(&app.url("/inbox")).await.unwrap();
+    click(browser, &format!("//a[normalize-space()='{reference}']")).await;
+    click(
+        browser,
+        "//summary[normalize-space()='Report that the data is elsewhere']",
+    )
+    .await;
+    choose(browser, "report-moved-to_provider_id", &net.w.ie_provider).await;
+    type_into(browser, "report-moved-to_jurisdiction", "IE").await;
+    type_into(
+        browser,
+        "report-moved-note",
+        "The service is run from Dublin.",
+    )
+    .await;
+    click(browser, "//button[normalize-space()='Send the report']").await;
+    wait_for_query(browser, "done=report-moved").await;
+
+    // One click from the answer to a follow-up addressed there.
+    as_person(app, browser, "officer@gb.test.example").await;
+    browser.goto(&app.url(&request_path)).await.unwrap();
+    click(browser, "//a[normalize-space()='File a follow-up there']").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("IE Provider (IE, service provider)"),
+        "not addressed there"
+    );
+    click(
+        browser,
+        "//input[@name='basis' and @value='provider-voluntary']",
+    )
+    .await;
+    click(browser, "//button[normalize-space()='Continue']").await;
+    let value = browser
+        .find(Locator::Id("id0-value"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        value.as_deref(),
+        Some("harbour_kid"),
+        "prefilled from the request"
+    );
+    // The provider's retention of what was seen, said as it is typed.
+    click(browser, "//input[@name='category.identification']").await;
+    type_into(browser, "id1-observed_at", "2026-11-20T21:15:03+00:00").await;
+    browser
+        .find(Locator::Id("facts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let risk = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@data-risk][contains(., 'The responder keeps identification data 25 days')]",
+        ))
+        .await
+        .expect("the retention risk, shown by the script")
+        .text()
+        .await
+        .unwrap();
+    assert!(risk.contains("2026-12-15 21:15 UTC"), "{risk}");
+    accessible(browser, "follow-up form").await;
+    screenshot(browser, &shot("follow-up-form")).await;
+    click(browser, "//button[normalize-space()='Save the draft']").await;
+    wait_for_query(browser, "saved=1").await;
+
+    // The case shows the trail across providers and countries.
+    click(browser, "//a[normalize-space()='OP-HARBOUR']").await;
+    let trail = browser
+        .find(Locator::Css("ol.trail"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        reference.as_str(),
+        "NL Central Authority",
+        "Data reported moved to IE Provider in IE",
+        "IE Provider",
+    ] {
+        assert!(
+            trail.contains(shown),
+            "{shown} is not on the trail: {trail}"
+        );
+    }
+    browser
+        .find(Locator::Css("ol.trail li.depth-1"))
+        .await
+        .expect("the follow-up under the request it follows");
+    accessible(browser, "case trail").await;
+    screenshot(browser, &shot("case-trail")).await;
 }
