@@ -14,6 +14,9 @@ use crate::service::reference::{self, JurisdictionChange, NewJurisdiction};
 use crate::state::AppState;
 use crate::time::UtcTime;
 
+/// How long a change of calendar waits for the deadlines it moves.
+pub const RECOMPUTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JurisdictionIn {
@@ -164,7 +167,7 @@ pub async fn create(
 }
 
 #[utoipa::path(patch, path = "/api/v1/jurisdictions/{code}", tag = "reference", security(("bearer" = [])), params(("code" = String, Path, description = "ISO 3166-1 alpha-2 code, such as IE", example = "IE")), request_body = JurisdictionPatch,
-    responses((status = 200, description = "Changed (administrators); new holidays apply to deadlines computed from now on", body = JurisdictionOut)))]
+    responses((status = 200, description = "Changed (administrators). A change of holidays or time zone recomputes the stored deadlines of the jurisdiction's open requests: before the answer when that takes under 10 seconds, else in the background (finished by the watcher if the process stops)", body = JurisdictionOut)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
@@ -195,5 +198,8 @@ pub async fn update(
             reference::update_jurisdiction(conn, &actor, &code, change)
         })
         .await?;
+    // The stored deadlines follow the new calendar before the answer, when
+    // that is quick; otherwise in the background.
+    reference::recompute_after_change(state.into_inner(), RECOMPUTE_WAIT).await;
     Ok(HttpResponse::Ok().json(JurisdictionOut::try_from(row)?))
 }

@@ -62,7 +62,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(organisations::list)
                     .post(organisations::create),
             )
-            .service(web::resource("/organisations/{id}").get(organisations::get))
+            .service(
+                web::resource("/organisations/{id}")
+                    .get(organisations::get)
+                    .patch(organisations::update),
+            )
             .service(web::resource("/users").get(users::list).post(users::create))
             .service(
                 web::resource("/users/{id}")

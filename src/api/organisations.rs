@@ -10,7 +10,7 @@ use crate::domain::validation::{Email, Errors, text_field};
 use crate::error::Error;
 use crate::repo;
 use crate::repo::organisations::{Filter, OrganisationRow};
-use crate::service::reference::{self, NewOrganisation};
+use crate::service::reference::{self, NewOrganisation, OrganisationChange};
 use crate::state::AppState;
 use crate::time::UtcTime;
 
@@ -56,6 +56,80 @@ impl TryFrom<OrganisationRow> for OrganisationOut {
     }
 }
 
+/// A retention profile as sent: providers only, each category once, days
+/// from 1 to 100 years.
+fn parse_retention(
+    errors: &mut Errors,
+    kind: Option<OrganisationKind>,
+    entries: BTreeMap<String, i64>,
+) -> BTreeMap<DataCategory, u32> {
+    let mut retention = BTreeMap::new();
+    if !entries.is_empty() && kind.is_some_and(|k| k != OrganisationKind::Provider) {
+        errors.add("retention_days", "only a provider has retention periods");
+    }
+    for (category, days) in entries {
+        let field = format!("retention_days.{category}");
+        let Some(category) = errors.check(&field, DataCategory::parse(&category)) else {
+            continue;
+        };
+        if (1..=MAX_RETENTION_DAYS).contains(&days) {
+            retention.insert(category, days as u32);
+        } else {
+            errors.add(
+                field,
+                format!("must be a number of days from 1 to {MAX_RETENTION_DAYS}"),
+            );
+        }
+    }
+    retention
+}
+
+/// A change to an organisation: what is sent changes, the rest stays. Its
+/// kind and jurisdiction do not change: requests and accounts depend on them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationPatch {
+    pub name: Option<String>,
+    /// `null` removes it (not for a provider: legal process goes there).
+    #[serde(default, deserialize_with = "super::requests::present")]
+    pub contact_email: Option<Option<String>>,
+    /// The whole profile, replacing the one stored. Providers only.
+    pub retention_days: Option<BTreeMap<String, i64>>,
+}
+
+impl OrganisationPatch {
+    /// Parses the change for an organisation of `kind`.
+    pub fn parse(self, kind: OrganisationKind) -> Result<OrganisationChange, Error> {
+        let mut errors = Errors::new();
+        let name = self
+            .name
+            .and_then(|n| errors.check("name", text_field(&n, 200)));
+        let contact_email = match self.contact_email {
+            None => None,
+            Some(None) if kind == OrganisationKind::Provider => {
+                errors.add(
+                    "contact_email",
+                    "a provider needs the address where it receives legal process",
+                );
+                None
+            }
+            Some(None) => Some(None),
+            Some(Some(text)) => errors
+                .check("contact_email", Email::parse(&text))
+                .map(Some),
+        };
+        let retention_days = self
+            .retention_days
+            .map(|entries| parse_retention(&mut errors, Some(kind), entries));
+        errors.into_result()?;
+        Ok(OrganisationChange {
+            name,
+            contact_email,
+            retention_days,
+        })
+    }
+}
+
 impl OrganisationIn {
     pub fn parse(self) -> Result<NewOrganisation, Error> {
         let mut errors = Errors::new();
@@ -73,25 +147,8 @@ impl OrganisationIn {
                 "a provider needs the address where it receives legal process",
             );
         }
-        let mut retention = BTreeMap::new();
-        let entries = self.retention_days.unwrap_or_default();
-        if !entries.is_empty() && kind.is_some_and(|k| k != OrganisationKind::Provider) {
-            errors.add("retention_days", "only a provider has retention periods");
-        }
-        for (category, days) in entries {
-            let field = format!("retention_days.{category}");
-            let Some(category) = errors.check(&field, DataCategory::parse(&category)) else {
-                continue;
-            };
-            if (1..=MAX_RETENTION_DAYS).contains(&days) {
-                retention.insert(category, days as u32);
-            } else {
-                errors.add(
-                    field,
-                    format!("must be a number of days from 1 to {MAX_RETENTION_DAYS}"),
-                );
-            }
-        }
+        let retention =
+            parse_retention(&mut errors, kind, self.retention_days.unwrap_or_default());
         let (name, kind, jurisdiction, contact_email) =
             errors.finish((|| Some((name?, kind?, jurisdiction?, contact_email?)))())?;
         Ok(NewOrganisation {
@@ -186,4 +243,28 @@ pub async fn create(
         .await?;
     tracing::info!(organisation_id = %row.id, by = %caller.user_id, "organisation created");
     Ok(HttpResponse::Created().json(OrganisationOut::try_from(row)?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/organisations/{id}", tag = "reference", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An organisation")), request_body = OrganisationPatch,
+    responses((status = 200, description = "Changed (administrators). A new retention profile recomputes the retention risks of the open requests addressed to the provider", body = OrganisationOut)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<OrganisationPatch>,
+) -> Result<HttpResponse, Error> {
+    caller.require_admin()?;
+    let (actor, id, patch) = (caller.actor(), id.into_inner(), body.into_inner());
+    let row = state
+        .write_as(&caller, move |conn| {
+            let kind = repo::organisations::get(conn, &id)?
+                .ok_or_else(|| Error::not_found(format!("no organisation `{id}`")))?
+                .kind;
+            let change = patch.parse(kind)?;
+            reference::update_organisation(conn, &actor, &id, change)
+        })
+        .await?;
+    reference::recompute_after_change(state.into_inner(), super::jurisdictions::RECOMPUTE_WAIT)
+        .await;
+    Ok(HttpResponse::Ok().json(OrganisationOut::try_from(row)?))
 }

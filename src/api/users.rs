@@ -31,6 +31,48 @@ pub struct UserIn {
 pub struct UserPatch {
     pub active: Option<bool>,
     pub name: Option<String>,
+    /// A new role; it must fit the kind of the organisation (the new one,
+    /// if that changes too). The account's sessions end.
+    #[schema(value_type = Option<crate::domain::reference::Role>)]
+    pub role: Option<String>,
+    /// A new organisation; `null` for none (administrators only). The
+    /// account's sessions end.
+    #[schema(format = Uuid)]
+    #[serde(default, deserialize_with = "super::requests::present")]
+    pub organisation_id: Option<Option<String>>,
+}
+
+impl UserPatch {
+    pub fn parse(self) -> Result<UserChange, Error> {
+        let mut errors = Errors::new();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| errors.check("name", text_field(n, 200)));
+        let role = self
+            .role
+            .as_deref()
+            .and_then(|r| errors.check("role", Role::parse(r)));
+        if let Some(Some(org)) = &self.organisation_id
+            && uuid::Uuid::parse_str(org).is_err()
+        {
+            errors.add("organisation_id", format!("`{org}` is not an organisation id"));
+        }
+        if self.active.is_none()
+            && self.name.is_none()
+            && self.role.is_none()
+            && self.organisation_id.is_none()
+        {
+            errors.add("body", "give `active`, `name`, `role` or `organisation_id`");
+        }
+        errors.into_result()?;
+        Ok(UserChange {
+            active: self.active,
+            name,
+            role,
+            organisation_id: self.organisation_id,
+        })
+    }
 }
 
 /// A user as others see it: never the password hash.
@@ -163,7 +205,7 @@ pub async fn create(
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An account")), request_body = UserPatch,
-    responses((status = 200, description = "Changed (administrators); deactivating revokes the account's sessions", body = UserOut)))]
+    responses((status = 200, description = "Changed (administrators); deactivating, or a new role or organisation, ends the account's sessions", body = UserOut)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
@@ -171,20 +213,7 @@ pub async fn update(
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
-    let patch = body.into_inner();
-    let mut errors = Errors::new();
-    let name = patch
-        .name
-        .as_deref()
-        .and_then(|n| errors.check("name", text_field(n, 200)));
-    if patch.active.is_none() && patch.name.is_none() {
-        errors.add("body", "give `active` or `name`");
-    }
-    errors.into_result()?;
-    let change = UserChange {
-        active: patch.active,
-        name,
-    };
+    let change = body.into_inner().parse()?;
     let id = id.into_inner();
     let actor = caller.actor();
     let row = state

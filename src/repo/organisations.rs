@@ -31,6 +31,18 @@ pub fn insert(conn: &mut DbConn, row: &OrganisationRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Saves an organisation's name, contact and retention profile.
+pub fn update(conn: &mut DbConn, row: &OrganisationRow) -> QueryResult<()> {
+    diesel::update(organisations::table.find(&row.id))
+        .set((
+            organisations::name.eq(&row.name),
+            organisations::contact_email.eq(&row.contact_email),
+            organisations::retention_days.eq(&row.retention_days),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<OrganisationRow>> {
     organisations::table
         .find(id)

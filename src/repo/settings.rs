@@ -40,3 +40,24 @@ pub fn put(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
     };
     Ok(())
 }
+
+/// The keys starting with `prefix` and their values.
+pub fn with_prefix(conn: &mut DbConn, prefix: &str) -> QueryResult<Vec<(String, String)>> {
+    settings::table
+        .filter(settings::key.like(format!("{prefix}%")))
+        .select((settings::key, settings::value))
+        .order(settings::key)
+        .load(conn)
+}
+
+/// Forgets `key` if it still holds `value`: a marker set again meanwhile
+/// stays for the next pass.
+pub fn clear_if(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<bool> {
+    diesel::delete(
+        settings::table
+            .filter(settings::key.eq(key))
+            .filter(settings::value.eq(value)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}

@@ -4,6 +4,7 @@ use super::{Page, PageRequest};
 use crate::db::DbConn;
 use crate::db::schema::{organisations, refresh_tokens, users};
 use crate::domain::reference::OrganisationKind;
+use crate::domain::reference::Role;
 use crate::time::UtcTime;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -136,6 +137,22 @@ pub fn list(conn: &mut DbConn, page: &PageRequest) -> QueryResult<Page<UserRow>>
 pub fn set_active(conn: &mut DbConn, id: &str, active: bool, now: UtcTime) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::active.eq(active), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+pub fn set_place(
+    conn: &mut DbConn,
+    id: &str,
+    role: Role,
+    organisation_id: Option<&str>,
+    now: UtcTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::role.eq(role),
+            users::organisation_id.eq(organisation_id),
+            users::updated_at.eq(now),
+        ))
         .execute(conn)
 }
 

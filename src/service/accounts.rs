@@ -77,6 +77,9 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<Use
 pub struct UserChange {
     pub active: Option<bool>,
     pub name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)`: no organisation (administrators only).
+    pub organisation_id: Option<Option<String>>,
 }
 
 /// Applies a change to a user. Deactivation also revokes every refresh token;
@@ -101,6 +104,45 @@ pub fn update_user(
             "name".into(),
             serde_json::json!({"from": user.name, "to": name}),
         );
+    }
+    let role = change.role.unwrap_or(user.role);
+    let organisation_id = change
+        .organisation_id
+        .clone()
+        .unwrap_or_else(|| user.organisation_id.clone());
+    if role != user.role || organisation_id != user.organisation_id {
+        if Some(id) == actor.user_id.as_deref() {
+            return Err(Error::conflict(
+                "you cannot change your own role or organisation; ask another administrator",
+            ));
+        }
+        let kind = match &organisation_id {
+            Some(org) => Some(
+                repo::organisations::get(conn, org)?
+                    .ok_or_else(|| {
+                        Error::field("organisation_id", format!("no organisation `{org}` exists"))
+                    })?
+                    .kind,
+            ),
+            None => None,
+        };
+        role.fits(kind)
+            .map_err(|message| Error::field("role", message))?;
+        repo::users::set_place(conn, id, role, organisation_id.as_deref(), now)?;
+        changes.insert(
+            "role".into(),
+            serde_json::json!({"from": user.role, "to": role}),
+        );
+        changes.insert(
+            "organisation_id".into(),
+            serde_json::json!({"from": user.organisation_id, "to": organisation_id}),
+        );
+        // What the person may see changes with the place: every session
+        // starts again under it.
+        let revoked = repo::sessions::revoke_all_for_user(conn, id, now)?;
+        let ended = repo::portal_sessions::delete_all_for_user(conn, id)?;
+        tracing::warn!(user_id = %id, by = %actor_id, %role, revoked_refresh_tokens = revoked,
+            ended_portal_sessions = ended, "user moved to another role or organisation");
     }
     if let Some(active) = change.active {
         if !active && Some(id) == actor.user_id.as_deref() {

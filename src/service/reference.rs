@@ -34,8 +34,8 @@ pub struct JurisdictionChange {
 }
 
 /// Changes a jurisdiction: admins keep memberships and public holidays current.
-/// Deadlines already stored are recomputed at the requests' next change or
-/// watcher pass.
+/// A change of calendar (holidays, time zone) marks the jurisdiction's open
+/// requests for recomputation; `recompute_after_change` then does it.
 pub fn update_jurisdiction(
     conn: &mut DbConn,
     actor: &Actor,
@@ -63,6 +63,16 @@ pub fn update_jurisdiction(
         holidays.dedup();
         changed.insert("holidays".into(), serde_json::json!(holidays));
         row.holidays = serde_json::to_string(&holidays).map_err(Error::internal)?;
+    }
+    // Deadlines count in the jurisdiction's calendar: stored ones are
+    // recomputed, and the mark is kept with the change so that a stop
+    // before that is done loses nothing (`upgrade::recompute_pending`).
+    if changed.contains_key("holidays") || changed.contains_key("timezone") {
+        crate::service::upgrade::mark_pending(
+            conn,
+            &crate::service::upgrade::Scope::Jurisdiction(code.to_owned()),
+            UtcTime::now(),
+        )?;
     }
     repo::jurisdictions::update(conn, &row)?;
     repo::audit::append(
@@ -174,4 +184,124 @@ pub fn create_organisation(
         },
     )?;
     Ok(row)
+}
+
+/// A change to an organisation; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct OrganisationChange {
+    pub name: Option<String>,
+    /// `Some(None)` removes it.
+    pub contact_email: Option<Option<Email>>,
+    pub retention_days: Option<BTreeMap<DataCategory, u32>>,
+}
+
+/// Changes an organisation's name, contact or retention profile, audited; a
+/// new retention profile marks the provider's open requests for
+/// recomputation (their retention risks move with it).
+pub fn update_organisation(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    change: OrganisationChange,
+) -> Result<OrganisationRow, Error> {
+    crate::db::lock_row(conn, "organisations", "id", id)?;
+    let mut row = repo::organisations::get(conn, id)?
+        .ok_or_else(|| Error::not_found(format!("no organisation `{id}`")))?;
+    let mut changed = serde_json::Map::new();
+    if let Some(name) = change.name
+        && name != row.name
+    {
+        changed.insert("name".into(), serde_json::json!({"from": row.name, "to": name}));
+        row.name = name;
+    }
+    if let Some(email) = change.contact_email {
+        let email = email.map(Email::into_string);
+        if email != row.contact_email {
+            changed.insert(
+                "contact_email".into(),
+                serde_json::json!({"from": row.contact_email, "to": email}),
+            );
+            row.contact_email = email;
+        }
+    }
+    if let Some(retention) = change.retention_days {
+        let retention: BTreeMap<&str, u32> = retention
+            .iter()
+            .map(|(category, days)| (category.as_str(), *days))
+            .collect();
+        let text = serde_json::to_string(&retention).map_err(Error::internal)?;
+        if text != row.retention_days {
+            changed.insert(
+                "retention_days".into(),
+                serde_json::json!({
+                    "from": serde_json::from_str::<serde_json::Value>(&row.retention_days)
+                        .map_err(Error::internal)?,
+                    "to": retention,
+                }),
+            );
+            row.retention_days = text;
+            crate::service::upgrade::mark_pending(
+                conn,
+                &crate::service::upgrade::Scope::Responder(row.id.clone()),
+                UtcTime::now(),
+            )?;
+        }
+    }
+    if changed.is_empty() {
+        return Ok(row);
+    }
+    repo::organisations::update(conn, &row).map_err(|e| {
+        Error::from(e).when_taken(|| {
+            format!(
+                "an organisation named `{}` already exists in {}",
+                row.name, row.jurisdiction
+            )
+        })
+    })?;
+    repo::audit::append(
+        conn,
+        NewEvent {
+            chain: REFERENCE_CHAIN.into(),
+            actor,
+            action: "organisation_changed",
+            object_type: "organisation",
+            object_id: Some(&row.id),
+            request_id: None,
+            details: serde_json::Value::Object(changed),
+        },
+    )?;
+    Ok(row)
+}
+
+/// What recomputing after a calendar change did, when it finished within
+/// the time a page waits for it.
+pub enum Recomputation {
+    Done(Vec<(crate::service::upgrade::Scope, crate::service::upgrade::Recomputed)>),
+    /// Still running: it finishes in the background, or at the watcher's
+    /// next pass if this process stops first.
+    Continuing,
+}
+
+/// Recomputes the deadlines a calendar change moved, off the request's
+/// thread, waiting at most `wait` for it.
+pub async fn recompute_after_change(
+    state: std::sync::Arc<crate::state::AppState>,
+    wait: std::time::Duration,
+) -> Recomputation {
+    let task = tokio::task::spawn_blocking(move || {
+        let mut conn = state.pool.get().map_err(Error::from)?;
+        crate::service::upgrade::recompute_pending(&mut conn, &state.writers, &state.rules())
+    });
+    match tokio::time::timeout(wait, task).await {
+        Ok(Ok(Ok(done))) => Recomputation::Done(done),
+        Ok(Ok(Err(e))) => {
+            tracing::error!(error = %e, "recomputing after a calendar change failed; the watcher retries");
+            Recomputation::Continuing
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "recomputing after a calendar change stopped; the watcher retries");
+            Recomputation::Continuing
+        }
+        Err(_) => Recomputation::Continuing,
+    }
 }

@@ -106,17 +106,111 @@ pub fn recompute_all(
     rules: &Rules<'_>,
     reason: &str,
 ) -> Result<Recomputed, Error> {
+    recompute_open(conn, writers, rules, &Scope::All, reason)
+}
+
+/// Which open requests a change of reference data moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Issued from or executed in a jurisdiction whose calendar changed.
+    Jurisdiction(String),
+    /// Addressed to an organisation whose retention profile changed.
+    Responder(String),
+}
+
+impl Scope {
+    /// Its marker in `settings` (value: when it was set).
+    fn key(&self) -> Option<String> {
+        match self {
+            Scope::All => None,
+            Scope::Jurisdiction(code) => Some(format!("recompute:jurisdiction:{code}")),
+            Scope::Responder(id) => Some(format!("recompute:responder:{id}")),
+        }
+    }
+
+    fn of_key(key: &str) -> Option<Scope> {
+        let rest = key.strip_prefix("recompute:")?;
+        match rest.split_once(':')? {
+            ("jurisdiction", code) => Some(Scope::Jurisdiction(code.to_owned())),
+            ("responder", id) => Some(Scope::Responder(id.to_owned())),
+            _ => None,
+        }
+    }
+
+    fn reason(&self) -> String {
+        match self {
+            Scope::All => "the deadline rules changed".into(),
+            Scope::Jurisdiction(code) => format!("the calendar of {code} changed"),
+            Scope::Responder(_) => "the responder's retention profile changed".into(),
+        }
+    }
+}
+
+/// Records, in the transaction that changes reference data, that the
+/// deadlines it moves are to be recomputed: if the process stops before that
+/// is done, the watcher's next pass does it (`recompute_pending`).
+pub fn mark_pending(conn: &mut DbConn, scope: &Scope, now: UtcTime) -> Result<(), Error> {
+    if let Some(key) = scope.key() {
+        repo::settings::put(conn, &key, &now.to_string())?;
+    }
+    Ok(())
+}
+
+/// Recomputes the open requests of every scope marked pending, then forgets
+/// the mark (unless it was set again meanwhile). Returns what was done.
+pub fn recompute_pending(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    rules: &Rules<'_>,
+) -> Result<Vec<(Scope, Recomputed)>, Error> {
+    let mut done = Vec::new();
+    for (key, value) in repo::settings::with_prefix(conn, "recompute:")? {
+        let Some(scope) = Scope::of_key(&key) else {
+            continue;
+        };
+        let report = recompute_open(conn, writers, rules, &scope, &scope.reason())?;
+        writers.write(conn, |conn| {
+            repo::settings::clear_if(conn, &key, &value).map_err(Error::from)
+        })?;
+        done.push((scope, report));
+    }
+    Ok(done)
+}
+
+/// Recomputes the open requests in `scope`.
+fn recompute_open(
+    conn: &mut DbConn,
+    writers: &WriterQueue,
+    rules: &Rules<'_>,
+    scope: &Scope,
+    reason: &str,
+) -> Result<Recomputed, Error> {
     let finals: Vec<&str> = FINAL.iter().map(|s| s.as_str()).collect();
     let mut report = Recomputed::default();
     let mut after = String::new();
     loop {
-        let ids: Vec<String> = requests::table
-            .filter(requests::id.gt(&after))
-            .filter(requests::status.ne_all(&finals))
+        let mut query = requests::table
+            .filter(requests::id.gt(after.clone()))
+            .filter(requests::status.ne_all(finals.clone()))
             .select(requests::id)
             .order(requests::id)
             .limit(500)
-            .load(conn)?;
+            .into_boxed();
+        match scope {
+            Scope::All => {}
+            Scope::Jurisdiction(code) => {
+                query = query.filter(
+                    requests::issuing_jurisdiction
+                        .eq(code.clone())
+                        .or(requests::executing_jurisdiction.eq(code.clone())),
+                );
+            }
+            Scope::Responder(id) => {
+                query = query.filter(requests::responder_id.eq(id.clone()));
+            }
+        }
+        let ids: Vec<String> = query.load(conn)?;
         let Some(last) = ids.last() else { break };
         after = last.clone();
         for id in ids {

@@ -19,7 +19,7 @@ pub(super) const FACTS_MAX: usize = 20_000;
 pub(super) const TEXT_MAX: usize = 5_000;
 
 /// Distinguishes a field sent as `null` (clear it) from one not sent at all.
-pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
