@@ -1,16 +1,10 @@
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::paging::Items;
 use crate::auth::Caller;
-use crate::db::schema::outbox;
-use crate::domain::audit::SYSTEM_CHAIN;
 use crate::domain::messages::{MessageKind, MessageStatus};
 use crate::error::Error;
-use crate::repo;
-use crate::repo::audit::NewEvent;
 use crate::repo::outbox::OutboxRow;
 use crate::state::AppState;
 use crate::time::UtcTime;
@@ -76,12 +70,7 @@ pub async fn outbox(
     }
     let rows = state
         .db_as(&caller, move |conn| {
-            Ok(outbox::table
-                .filter(outbox::status.eq(status))
-                .select(OutboxRow::as_select())
-                .order(outbox::id)
-                .limit(limit)
-                .load(conn)?)
+            crate::service::outbox::in_status(conn, status, limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Items::<OutboxOut>::of(rows)))
@@ -99,37 +88,7 @@ pub async fn retry(
     let (actor, id) = (caller.actor(), id.into_inner());
     let row = state
         .write_as(&caller, move |conn| {
-            let now = UtcTime::now();
-            let changed = diesel::update(
-                outbox::table
-                    .filter(outbox::id.eq(&id))
-                    .filter(outbox::status.eq(MessageStatus::Dead)),
-            )
-            .set((
-                outbox::status.eq(MessageStatus::Pending),
-                outbox::attempts.eq(0),
-                outbox::next_attempt_at.eq(now),
-            ))
-            .execute(conn)?;
-            if changed == 0 {
-                return Err(Error::not_found(format!("no dead message `{id}`")));
-            }
-            repo::audit::append(
-                conn,
-                NewEvent {
-                    chain: SYSTEM_CHAIN.into(),
-                    actor: &actor,
-                    action: "outbox_retried",
-                    object_type: "outbox",
-                    object_id: Some(&id),
-                    request_id: None,
-                    details: json!({}),
-                },
-            )?;
-            Ok(outbox::table
-                .find(&id)
-                .select(OutboxRow::as_select())
-                .first(conn)?)
+            crate::service::outbox::retry(conn, &actor, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(OutboxOut::from(row)))

@@ -91,6 +91,36 @@ impl TryFrom<JurisdictionRow> for JurisdictionOut {
     }
 }
 
+impl JurisdictionPatch {
+    pub fn parse(self) -> Result<JurisdictionChange, Error> {
+        let patch = self;
+        let mut errors = Errors::new();
+        let change = JurisdictionChange {
+            name: patch
+                .name
+                .and_then(|n| errors.check("name", text_field(&n, 200))),
+            timezone: patch
+                .timezone
+                .and_then(|t| errors.check("timezone", parse_timezone(&t))),
+            memberships: patch
+                .memberships
+                .map(|list| parse_memberships(&mut errors, &list)),
+            holidays: patch
+                .holidays
+                .map(|list| parse_holidays(&mut errors, &list)),
+        };
+        errors.into_result()?;
+        Ok(change)
+    }
+}
+
+/// A change as the portal's forms send it: the API's body and parser.
+pub fn parse_patch(body: serde_json::Value) -> Result<JurisdictionChange, Error> {
+    let patch: JurisdictionPatch =
+        serde_json::from_value(body).map_err(|e| Error::malformed(e.to_string()))?;
+    patch.parse()
+}
+
 impl JurisdictionIn {
     pub fn parse(self) -> Result<NewJurisdiction, Error> {
         let mut errors = Errors::new();
@@ -175,23 +205,7 @@ pub async fn update(
     body: web::Json<JurisdictionPatch>,
 ) -> Result<HttpResponse, Error> {
     caller.require_admin()?;
-    let patch = body.into_inner();
-    let mut errors = Errors::new();
-    let change = JurisdictionChange {
-        name: patch
-            .name
-            .and_then(|n| errors.check("name", text_field(&n, 200))),
-        timezone: patch
-            .timezone
-            .and_then(|t| errors.check("timezone", parse_timezone(&t))),
-        memberships: patch
-            .memberships
-            .map(|list| parse_memberships(&mut errors, &list)),
-        holidays: patch
-            .holidays
-            .map(|list| parse_holidays(&mut errors, &list)),
-    };
-    errors.into_result()?;
+    let change = body.into_inner().parse()?;
     let (actor, code) = (caller.actor(), code.into_inner());
     let row = state
         .write_as(&caller, move |conn| {

@@ -114,9 +114,7 @@ impl OrganisationPatch {
                 None
             }
             Some(None) => Some(None),
-            Some(Some(text)) => errors
-                .check("contact_email", Email::parse(&text))
-                .map(Some),
+            Some(Some(text)) => errors.check("contact_email", Email::parse(&text)).map(Some),
         };
         let retention_days = self
             .retention_days
@@ -147,8 +145,7 @@ impl OrganisationIn {
                 "a provider needs the address where it receives legal process",
             );
         }
-        let retention =
-            parse_retention(&mut errors, kind, self.retention_days.unwrap_or_default());
+        let retention = parse_retention(&mut errors, kind, self.retention_days.unwrap_or_default());
         let (name, kind, jurisdiction, contact_email) =
             errors.finish((|| Some((name?, kind?, jurisdiction?, contact_email?)))())?;
         Ok(NewOrganisation {

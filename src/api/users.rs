@@ -56,7 +56,10 @@ impl UserPatch {
         if let Some(Some(org)) = &self.organisation_id
             && uuid::Uuid::parse_str(org).is_err()
         {
-            errors.add("organisation_id", format!("`{org}` is not an organisation id"));
+            errors.add(
+                "organisation_id",
+                format!("`{org}` is not an organisation id"),
+            );
         }
         if self.active.is_none()
             && self.name.is_none()

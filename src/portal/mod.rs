@@ -4,6 +4,7 @@
 //! changes something carries a token the server checks. The API never accepts
 //! the session cookie: it reads bearer tokens only.
 
+mod admin;
 mod answers;
 mod approvals;
 mod board;
@@ -56,6 +57,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/cases/{id}/requests/new").get(drafting::new_form))
     .service(web::resource("/cases/{id}/requests").post(drafting::create))
     .service(web::resource("/retention").get(drafting::risk))
+    .service(web::resource("/admin").get(admin::overview))
+    .service(web::resource("/admin/jurisdictions").get(admin::jurisdictions))
+    .service(
+        web::resource("/admin/jurisdictions/{code}")
+            .get(admin::jurisdiction)
+            .post(admin::change_jurisdiction),
+    )
+    .service(web::resource("/admin/organisations").get(admin::organisations))
+    .service(
+        web::resource("/admin/organisations/{id}")
+            .get(admin::organisation)
+            .post(admin::change_organisation),
+    )
+    .service(
+        web::resource("/admin/accounts")
+            .get(admin::accounts)
+            .post(admin::create_account),
+    )
+    .service(
+        web::resource("/admin/accounts/{id}")
+            .get(admin::account)
+            .post(admin::change_account),
+    )
+    .service(web::resource("/admin/outbox").get(admin::outbox))
+    .service(web::resource("/admin/outbox/{id}/resend").post(admin::resend))
     // The address every notification links to (`<MLAT_PUBLIC_URL>/requests/<id>`).
     .service(web::resource("/requests/{id}").get(requests::show))
     // Before the steps' pattern, which would take `evidence`, `edit` and

@@ -12,7 +12,6 @@ use super::{Failure, Visitor, page, words};
 use crate::auth::tokens::{hash_secret, new_secret};
 use crate::domain::validation::{Email, PASSWORD_MAX_BYTES};
 use crate::error::{Error, Kind};
-use crate::repo;
 use crate::service::{portal_sessions, sessions};
 use crate::state::AppState;
 use crate::time::UtcTime;
@@ -29,14 +28,6 @@ struct SignInPage<'a> {
     form_token: &'a str,
     next: &'a str,
     email: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "portal/home.html")]
-struct HomePage<'a> {
-    chrome: super::Chrome,
-    role: &'a str,
-    organisation: Option<String>,
 }
 
 #[derive(Template)]
@@ -107,37 +98,21 @@ pub fn error(status: StatusCode, err: &Error) -> HttpResponse {
     }
 }
 
-pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, Failure> {
+/// `/`: each person starts from their work: whoever requests are addressed
+/// to from the inbox, an officer from the agency's cases, an administrator
+/// from the administration.
+pub async fn home(visitor: Visitor) -> HttpResponse {
     let chrome = visitor.chrome();
-    // Whoever requests are addressed to starts from them; an officer from
-    // the agency's cases.
     let start = if chrome.responder {
-        Some("/inbox")
+        "/inbox"
     } else if chrome.officer {
-        Some("/cases")
+        "/cases"
     } else {
-        None
+        "/admin"
     };
-    if let Some(start) = start {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, start))
-            .finish());
-    }
-    let user = visitor.session.account.user.clone();
-    let organisation = match user.organisation_id.clone() {
-        Some(id) => {
-            state
-                .db(move |conn| Ok(repo::organisations::get(conn, &id)?.map(|o| o.name)))
-                .await?
-        }
-        None => None,
-    };
-    let html = render(&HomePage {
-        chrome,
-        role: user.role.as_str(),
-        organisation,
-    })?;
-    Ok(page(StatusCode::OK, html))
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, start))
+        .finish()
 }
 
 #[derive(Debug, Deserialize)]

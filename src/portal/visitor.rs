@@ -34,6 +34,7 @@ pub struct Chrome {
     pub officer: bool,
     /// A central authority: approves its jurisdiction's outgoing requests.
     pub approver: bool,
+    pub admin: bool,
 }
 
 impl Visitor {
@@ -46,6 +47,7 @@ impl Visitor {
             responder: matches!(user.role, Role::Provider | Role::CentralAuthority),
             officer: user.role == Role::LiaisonOfficer,
             approver: user.role == Role::CentralAuthority,
+            admin: user.role == Role::Admin,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod housekeeping;
 pub mod inbox;
 pub mod notify;
+pub mod outbox;
 pub mod portal_sessions;
 pub mod reference;
 pub mod requests;

@@ -211,7 +211,10 @@ pub fn update_organisation(
     if let Some(name) = change.name
         && name != row.name
     {
-        changed.insert("name".into(), serde_json::json!({"from": row.name, "to": name}));
+        changed.insert(
+            "name".into(),
+            serde_json::json!({"from": row.name, "to": name}),
+        );
         row.name = name;
     }
     if let Some(email) = change.contact_email {
@@ -276,7 +279,12 @@ pub fn update_organisation(
 /// What recomputing after a calendar change did, when it finished within
 /// the time a page waits for it.
 pub enum Recomputation {
-    Done(Vec<(crate::service::upgrade::Scope, crate::service::upgrade::Recomputed)>),
+    Done(
+        Vec<(
+            crate::service::upgrade::Scope,
+            crate::service::upgrade::Recomputed,
+        )>,
+    ),
     /// Still running: it finishes in the background, or at the watcher's
     /// next pass if this process stops first.
     Continuing,

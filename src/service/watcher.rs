@@ -53,8 +53,12 @@ pub fn tick(
     // A change of reference data whose recomputation did not finish (the
     // process stopped) is finished here.
     for (scope, done) in crate::service::upgrade::recompute_pending(conn, writers, rules)? {
-        tracing::info!(?scope, examined = done.examined, changed = done.changed,
-            "recomputed deadlines after a change of reference data");
+        tracing::info!(
+            ?scope,
+            examined = done.examined,
+            changed = done.changed,
+            "recomputed deadlines after a change of reference data"
+        );
     }
     // The server runs this pass every minute: a cheap moment to forget spent
     // sign-in state, and to keep the planner's statistics in step with the

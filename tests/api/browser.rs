@@ -718,4 +718,74 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
         .expect("the follow-up under the request it follows");
     accessible(browser, "case trail").await;
     screenshot(browser, &shot("case-trail")).await;
+
+    // An administrator makes the last day of a European Production Order's
+    // period a public holiday in Ireland: the order's page shows the clock
+    // rolled to the next working day.
+    let de_case = open_case(app, &net.officer_de).await;
+    let order = transmitted(
+        app,
+        &net.officer_de,
+        &net.ca_de,
+        json!({
+            "case_id": de_case, "kind": "production", "legal_basis": "eu-epoc",
+            "responder_id": net.w.ie_provider, "data_categories": ["subscriber"],
+            "identifiers": [{"type": "account", "value": "quiet_fox_77"}],
+            "facts": "Extortion of a minor.", "necessity": "To identify the account holder.",
+            "relevance": "The account sent the demands."
+        }),
+    )
+    .await;
+    let order_path = format!("/requests/{}", order["id"].as_str().unwrap());
+    // The UTC cell after the clock's name on the request page.
+    let clock = |page: &str| -> String {
+        let marker = "<td>response due</td>";
+        let from = page.find(marker).expect("the response clock") + marker.len();
+        let cell = &page[from..];
+        let start = cell.find('>').unwrap() + 1;
+        cell[start..start + cell[start..].find('<').unwrap()].to_owned()
+    };
+    as_person(app, browser, "provider@ie.test.example").await;
+    browser.goto(&app.url(&order_path)).await.unwrap();
+    let before = clock(&browser.source().await.unwrap());
+    // Due at the end of the last day, shown as the midnight that ends it.
+    let end = chrono::NaiveDateTime::parse_from_str(&before[..16], "%Y-%m-%d %H:%M").unwrap();
+    let last_day = (end - chrono::TimeDelta::minutes(1)).date();
+
+    as_person(app, browser, "admin@test.example").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), "/admin");
+    accessible(browser, "administration").await;
+    click(
+        browser,
+        "//nav[@aria-label='Administration']//a[normalize-space()='Jurisdictions']",
+    )
+    .await;
+    accessible(browser, "jurisdictions").await;
+    click(browser, "//a[normalize-space()='IE']").await;
+    browser
+        .execute(
+            "document.getElementById('holiday').value = arguments[0];",
+            vec![json!(last_day.to_string())],
+        )
+        .await
+        .unwrap();
+    click(browser, "//button[normalize-space()='Add the holiday']").await;
+    wait_for_query(browser, "done=").await;
+    assert!(notice(browser).await.contains("recomputed"));
+    accessible(browser, "jurisdiction").await;
+    screenshot(browser, &shot("admin-holidays")).await;
+    for page in [
+        "/admin/organisations",
+        "/admin/accounts",
+        "/admin/outbox",
+        "/admin?verify=1",
+    ] {
+        browser.goto(&app.url(page)).await.unwrap();
+        accessible(browser, page).await;
+    }
+
+    as_person(app, browser, "provider@ie.test.example").await;
+    browser.goto(&app.url(&order_path)).await.unwrap();
+    let after = clock(&browser.source().await.unwrap());
+    assert!(after > before, "the clock did not roll: {before} → {after}");
 }

@@ -18,6 +18,7 @@ mod mail;
 mod migrations;
 mod plans;
 mod portal;
+mod portal_admin;
 mod portal_desk;
 mod reference;
 mod users;
