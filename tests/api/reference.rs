@@ -14,7 +14,80 @@ backend_tests!(
     organisations_list_filters_and_pages,
     the_legal_bases_catalogue_is_served_with_flags_and_clocks,
     admins_keep_memberships_and_public_holidays_current,
+    an_admin_changes_an_organisation_s_name_contact_and_retention,
 );
+
+async fn an_admin_changes_an_organisation_s_name_contact_and_retention(app: &TestApp) {
+    let world = app.world().await;
+    let provider = format!("/api/v1/organisations/{}", world.ie_provider);
+    let reply = app
+        .patch(
+            &provider,
+            &world.admin,
+            json!({"name": "IE Provider Ltd", "retention_days": {"traffic": 90, "content": 30}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["name"], "IE Provider Ltd");
+    assert_eq!(
+        reply.json["retention_days"],
+        json!({"content": 30, "traffic": 90})
+    );
+    assert_eq!(reply.json["kind"], "provider", "the kind does not change");
+    // A provider keeps its address for legal process; only a provider has a
+    // retention profile; days are bounded; each problem is named.
+    let reply = app
+        .patch(
+            &provider,
+            &world.admin,
+            json!({"contact_email": null, "retention_days": {"traffic": 0, "dreams": 3}}),
+        )
+        .await;
+    reply.problem(422);
+    assert_eq!(
+        reply.fields(),
+        [
+            "contact_email",
+            "retention_days.dreams",
+            "retention_days.traffic"
+        ]
+    );
+    let agency = format!("/api/v1/organisations/{}", world.gb_agency);
+    let reply = app
+        .patch(
+            &agency,
+            &world.admin,
+            json!({"retention_days": {"traffic": 9}}),
+        )
+        .await;
+    assert_eq!(reply.fields(), ["retention_days"]);
+    let reply = app
+        .patch(&agency, &world.admin, json!({"contact_email": null}))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["contact_email"], json!(null));
+    // Nothing else changes, and only an administrator changes anything.
+    let reply = app
+        .patch(&agency, &world.admin, json!({"kind": "provider"}))
+        .await;
+    assert!(
+        reply.status == 400 || reply.status == 422,
+        "{:?}",
+        reply.json
+    );
+    let reply = app
+        .patch(&provider, &world.officer, json!({"name": "Mine"}))
+        .await;
+    reply.problem(403);
+    let reply = app
+        .patch(
+            "/api/v1/organisations/01a2235d-d22a-7c3e-8f00-5ad0c1f1e2a4",
+            &world.admin,
+            json!({"name": "Nobody"}),
+        )
+        .await;
+    reply.problem(404);
+}
 
 async fn admins_keep_memberships_and_public_holidays_current(app: &TestApp) {
     let world = app.world().await;

@@ -11,7 +11,72 @@ backend_tests!(
     passwords_need_twelve_characters_and_emails_are_unique,
     only_admins_manage_accounts_and_people_see_only_themselves,
     an_admin_cannot_deactivate_themself,
+    an_admin_moves_an_account_and_its_sessions_end,
 );
+
+async fn an_admin_moves_an_account_and_its_sessions_end(app: &TestApp) {
+    let world = app.world().await;
+    let officer = format!("/api/v1/users/{}", world.officer_id);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "officer@gb.test.example", "password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    let refresh = login.json["refresh_token"].as_str().unwrap().to_owned();
+    // The role must fit the organisation, the new one when both change.
+    let reply = app
+        .patch(&officer, &world.admin, json!({"role": "central_authority"}))
+        .await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), ["role"]);
+    let reply = app
+        .patch(
+            &officer,
+            &world.admin,
+            json!({"role": "central_authority", "organisation_id": world.gb_ca}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["role"], "central_authority");
+    assert_eq!(reply.json["organisation_id"], json!(world.gb_ca));
+    // What the person may see changed: the refresh token ends.
+    let refreshed = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    refreshed.problem(401);
+    // An administrator with no organisation; not oneself.
+    let reply = app
+        .patch(
+            &officer,
+            &world.admin,
+            json!({"role": "admin", "organisation_id": null}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let own = format!("/api/v1/users/{}", world.admin_id);
+    let reply = app
+        .patch(
+            &own,
+            &world.admin,
+            json!({"role": "provider", "organisation_id": world.ie_provider}),
+        )
+        .await;
+    reply.problem(409);
+    let reply = app
+        .patch(
+            &officer,
+            &world.admin,
+            json!({"organisation_id": "not-an-id"}),
+        )
+        .await;
+    assert_eq!(reply.fields(), ["organisation_id"]);
+}
 
 async fn an_admin_creates_an_account_that_can_sign_in(app: &TestApp) {
     let world = app.world().await;
