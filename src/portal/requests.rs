@@ -80,6 +80,15 @@ struct EvidenceLine {
     size: String,
     sha256: String,
     uploaded_at: String,
+    /// Who held it, and when: its upload and every download, from the
+    /// request's audit trail.
+    custody: Vec<CustodyLine>,
+}
+
+struct CustodyLine {
+    at: String,
+    what: String,
+    who: String,
 }
 
 #[derive(Template)]
@@ -241,7 +250,8 @@ struct Read {
     may_deliver: bool,
     providers: Vec<OrganisationRow>,
     family: Option<Family>,
-    /// Names of the providers the "data moved" reports name.
+    /// Names of the providers the "data moved" reports name, and of the
+    /// people and organisations in the evidence's custody.
     named: BTreeMap<String, String>,
 }
 
@@ -305,9 +315,23 @@ pub async fn render_request(
                 None
             };
             let mut named = BTreeMap::new();
-            for id in moved_to(&row.response) {
-                if let Some(org) = crate::repo::organisations::get(conn, &id)? {
-                    named.insert(id, org.name);
+            let custodians = history
+                .iter()
+                .filter(|(e, _)| e.object_type == "evidence")
+                .flat_map(|(e, _)| e.organisation_id.iter());
+            for id in moved_to(&row.response).iter().chain(custodians) {
+                if !named.contains_key(id)
+                    && let Some(org) = crate::repo::organisations::get(conn, id)?
+                {
+                    named.insert(id.clone(), org.name);
+                }
+            }
+            for (e, _) in history.iter().filter(|(e, _)| e.object_type == "evidence") {
+                if let Some(id) = &e.actor_id
+                    && !named.contains_key(id)
+                    && let Some(user) = crate::repo::users::get(conn, id)?
+                {
+                    named.insert(id.clone(), user.name);
                 }
             }
             Ok(Read {
@@ -530,6 +554,29 @@ fn page_of(
         evidence: evidence
             .into_iter()
             .map(|e| EvidenceLine {
+                custody: history
+                    .iter()
+                    .filter(|(event, _)| {
+                        event.object_type == "evidence"
+                            && event.object_id.as_deref() == Some(e.id.as_str())
+                    })
+                    .map(|(event, _)| {
+                        let name = |id: &Option<String>| {
+                            id.as_ref()
+                                .and_then(|id| named.get(id).cloned())
+                                .unwrap_or_else(|| "mlat".to_owned())
+                        };
+                        CustodyLine {
+                            at: minute(event.occurred_at),
+                            what: words(event.action.trim_start_matches("evidence_")),
+                            who: format!(
+                                "{} ({})",
+                                name(&event.actor_id),
+                                name(&event.organisation_id)
+                            ),
+                        }
+                    })
+                    .collect(),
                 id: e.id,
                 filename: e.filename,
                 size: size_text(e.size),

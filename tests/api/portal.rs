@@ -1155,6 +1155,26 @@ async fn evidence_goes_up_from_a_form_and_comes_back_unaltered(app: &TestApp) {
         closed.body
     );
     assert!(closed.body.contains(&sha));
+
+    // The officer downloads it too: its custody, upload and downloads, is
+    // on the page with who and when.
+    let mut officer = Browser::new(app);
+    officer
+        .sign_in("officer@gb.test.example", PASSWORD, "%2F")
+        .await;
+    let theirs = officer.get(&download).await;
+    assert_eq!(theirs.status, 200);
+    let page = officer.get(&link).await;
+    let custody = section(&page.body, "<details class=\"custody\">", "</details>");
+    assert!(custody.contains("3 events"), "{custody}");
+    in_order(
+        custody,
+        &[
+            "uploaded by Test Person (IE Provider)",
+            "downloaded by Test Person (IE Provider)",
+            "downloaded by Test Person (GB Police)",
+        ],
+    );
 }
 
 async fn the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it(app: &TestApp) {
