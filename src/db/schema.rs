@@ -80,6 +80,7 @@ diesel::table! {
 
 diesel::joinable!(organisations -> jurisdictions (jurisdiction));
 diesel::joinable!(portal_sessions -> users (user_id));
+diesel::joinable!(request_reads -> requests (request_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
@@ -97,6 +98,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     refresh_tokens,
     portal_sessions,
+    request_reads,
 );
 
 diesel::table! {
@@ -184,6 +186,15 @@ diesel::table! {
         updated_at -> Timestamp,
         cybertipline_submitted_at -> Nullable<Timestamp>,
         responder_due_at -> Nullable<Timestamp>,
+        responder_acted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    request_reads (user_id, request_id) {
+        user_id -> Text,
+        request_id -> Text,
+        read_at -> Timestamp,
     }
 }
 

@@ -1,6 +1,8 @@
 //! The at-risk board: the deadlines of every request the person may see
 //! that fall due soonest, overdue ones first, by the same use case as
-//! `GET /api/v1/deadlines` (`service::deadlines::board`).
+//! `GET /api/v1/deadlines` (`service::deadlines::board`); for an officer,
+//! also the answers, questions and evidence waiting to be read
+//! (`service::reads`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -42,6 +44,19 @@ struct Line {
     explanation: String,
 }
 
+/// A request the responder acted on since the officer last opened it.
+struct UnreadLine {
+    request_id: String,
+    reference: String,
+    what: String,
+    responder: String,
+    at: String,
+}
+
+/// How many unread requests the board lists: the rest follow as these are
+/// read.
+const UNREAD_ROWS: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "portal/board.html")]
 struct BoardPage {
@@ -49,6 +64,7 @@ struct BoardPage {
     spans: Vec<(&'static str, &'static str, bool)>,
     lines: Vec<Line>,
     next_page: Option<String>,
+    unread: Vec<UnreadLine>,
 }
 
 pub async fn show(
@@ -78,8 +94,12 @@ pub async fn show(
         limit: PAGE_ROWS,
     };
     let viewer = visitor.viewer()?;
-    let mut rows = state
-        .db(move |conn| crate::service::deadlines::board(conn, &viewer, &q))
+    let (mut rows, unread) = state
+        .db(move |conn| {
+            let rows = crate::service::deadlines::board(conn, &viewer, &q)?;
+            let unread = crate::service::reads::waiting(conn, &viewer, UNREAD_ROWS)?;
+            Ok((rows, unread))
+        })
         .await?;
     let next_page = if rows.len() as i64 > PAGE_ROWS {
         rows.truncate(PAGE_ROWS as usize);
@@ -111,6 +131,16 @@ pub async fn show(
             })
             .collect(),
         next_page,
+        unread: unread
+            .into_iter()
+            .map(|u| UnreadLine {
+                request_id: u.request.id,
+                reference: u.request.reference,
+                what: words(&u.what),
+                responder: u.responder_name,
+                at: super::inbox::minute(u.at),
+            })
+            .collect(),
     };
     Ok(page(StatusCode::OK, super::pages::render(&html)?))
 }

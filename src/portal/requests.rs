@@ -250,6 +250,8 @@ struct Read {
     may_deliver: bool,
     providers: Vec<OrganisationRow>,
     family: Option<Family>,
+    /// The responder acted since this officer last opened the request.
+    unread: bool,
     /// Names of the providers the "data moved" reports name, and of the
     /// people and organisations in the evidence's custody.
     named: BTreeMap<String, String>,
@@ -334,7 +336,9 @@ pub async fn render_request(
                     named.insert(id.clone(), user.name);
                 }
             }
+            let unread = crate::service::reads::is_unread(conn, &viewer, &row)?;
             Ok(Read {
+                unread,
                 row,
                 clocks,
                 history,
@@ -347,6 +351,15 @@ pub async fn render_request(
             })
         })
         .await?;
+    if read.unread {
+        // Opened: no longer waiting to be read on the officer's board.
+        let (viewer, id) = (visitor.viewer()?, read.row.id.clone());
+        state
+            .write_for(&visitor.principal(), move |conn| {
+                crate::service::reads::mark_read(conn, &viewer, &id)
+            })
+            .await?;
+    }
     let html = page_of(state, visitor, read, notice)?
         .render()
         .map_err(Error::internal)?;
@@ -416,6 +429,7 @@ fn page_of(
         providers,
         family,
         named,
+        unread: _,
     } = read;
     let basis = state.catalogue.get(&row.legal_basis);
     let identifiers: Vec<Identifier> =

@@ -9,6 +9,7 @@ pub mod jurisdictions;
 pub mod organisations;
 pub mod outbox;
 pub mod portal_sessions;
+pub mod reads;
 pub mod requests;
 pub mod sessions;
 pub mod settings;

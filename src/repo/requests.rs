@@ -244,6 +244,25 @@ pub fn approval_candidates(
         .load(conn)
 }
 
+/// Records that the responder acted on a request (answered, asked,
+/// delivered) at `at`: what the issuing agency has not read yet.
+pub fn mark_acted(conn: &mut DbConn, id: &str, at: UtcTime) -> QueryResult<()> {
+    diesel::update(requests::table.find(id))
+        .set(requests::responder_acted_at.eq(Some(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// When the responder last acted on a request.
+pub fn acted_at(conn: &mut DbConn, id: &str) -> QueryResult<Option<UtcTime>> {
+    requests::table
+        .find(id)
+        .select(requests::responder_acted_at)
+        .first::<Option<UtcTime>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
 /// A request by id, whoever may see it: for the system's own work (deadlines,
 /// the watcher), never for answering a caller.
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<RequestRow>> {

@@ -105,7 +105,7 @@ pub fn record(
         uploaded_at: UtcTime::now(),
     };
     repo::evidence::insert(conn, &row)?;
-    repo::audit::append_for_request(
+    let event = repo::audit::append_for_request(
         conn,
         actor,
         &request.id,
@@ -114,6 +114,7 @@ pub fn record(
         json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
                 "media_type": row.media_type }),
     )?;
+    repo::requests::mark_acted(conn, &request.id, event.occurred_at)?;
     Ok(row)
 }
 

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod notify;
 pub mod outbox;
 pub mod portal_sessions;
+pub mod reads;
 pub mod reference;
 pub mod requests;
 pub mod sessions;

@@ -660,6 +660,9 @@ pub fn transition(
     let details = apply(&mut row, next, outcome)?;
     save(conn, &mut row)?;
     let event = audit(conn, actor, &row, action.as_str(), Value::Object(details))?;
+    if action.party() == workflow::Party::Responder {
+        repo::requests::mark_acted(conn, &row.id, event.occurred_at)?;
+    }
     crate::service::notify::on_transition(
         conn,
         &row,

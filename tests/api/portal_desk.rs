@@ -14,6 +14,8 @@ backend_tests!(
     the_guided_form_offers_the_bases_the_pair_may_use_and_refuses_what_is_missing_in_place,
     a_central_authority_decides_from_its_queue_the_most_urgent_first,
     a_follow_up_opens_prefilled_where_the_data_moved_and_the_case_shows_the_trail,
+    an_officer_s_board_lists_what_the_responder_did_until_it_is_read,
+    the_migration_fills_in_when_the_responder_last_acted_as_each_step_keeps_it,
 );
 
 async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
@@ -630,4 +632,126 @@ async fn a_follow_up_opens_prefilled_where_the_data_moved_and_the_case_shows_the
         case.body
             .contains("2 requests to 2 organisations in 2 countries")
     );
+}
+
+async fn an_officer_s_board_lists_what_the_responder_did_until_it_is_read(app: &TestApp) {
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let request = transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let reference = request["reference"].as_str().unwrap().to_owned();
+    let id = request["id"].as_str().unwrap().to_owned();
+    let mut officer = signed_in(app, "officer@gb.test.example").await;
+    let board = officer.get("/at-risk").await;
+    assert!(
+        board.body.contains("You have read every answer"),
+        "{}",
+        board.body
+    );
+
+    // Acknowledged: waiting to be read, by each officer of the agency.
+    let request = step(app, &w.provider, &request, "acknowledge", json!({})).await;
+    let board = officer.get("/at-risk").await;
+    let unread = section(&board.body, "id=\"unread\"", "</table>");
+    assert!(unread.contains(&reference), "{unread}");
+    assert!(unread.contains("acknowledge"), "{unread}");
+    assert!(unread.contains("IE Provider"), "{unread}");
+    // Opened: read, for this officer only.
+    assert_eq!(officer.get(&format!("/requests/{id}")).await.status, 200);
+    let board = officer.get("/at-risk").await;
+    assert!(!section(&board.body, "id=\"unread\"", "<h2>Deadlines").contains(&reference));
+    let mut colleague = signed_in(app, "officer2@gb.test.example").await;
+    let theirs = colleague.get("/at-risk").await;
+    assert!(section(&theirs.body, "id=\"unread\"", "</table>").contains(&reference));
+    // A question from the responder: waiting again, said as what it is.
+    step(
+        app,
+        &w.provider,
+        &request,
+        "ask-clarification",
+        json!({"question": "Which time zone?"}),
+    )
+    .await;
+    let board = officer.get("/at-risk").await;
+    let unread = section(&board.body, "id=\"unread\"", "</table>");
+    assert!(unread.contains("ask clarification"), "{unread}");
+    // Another agency's officer, a provider: nothing of it.
+    let mut other = signed_in(app, "officer@gb-b.test.example").await;
+    let theirs = other.get("/at-risk").await;
+    assert!(!theirs.body.contains(&reference), "{}", theirs.body);
+    let mut provider = signed_in(app, "provider@ie.test.example").await;
+    let theirs = provider.get("/at-risk").await;
+    assert!(
+        !theirs.body.contains("Waiting to be read"),
+        "{}",
+        theirs.body
+    );
+}
+
+async fn the_migration_fills_in_when_the_responder_last_acted_as_each_step_keeps_it(app: &TestApp) {
+    use diesel::prelude::*;
+    use mlat::db::schema::requests;
+    let net = app.network().await;
+    let w = &net.w;
+    let case_id = open_case(app, &w.officer).await;
+    let answered = transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let answered = step(app, &w.provider, &answered, "acknowledge", json!({})).await;
+    step(app, &w.provider, &answered, "preserve", json!({})).await;
+    transmitted(
+        app,
+        &w.officer,
+        &w.ca,
+        preservation(Some(&case_id), &w.ie_provider),
+    )
+    .await;
+    let backend = match app.state.settings.database_url.backend() {
+        mlat::db::Backend::Sqlite => "sqlite",
+        mlat::db::Backend::Postgres => "postgres",
+    };
+    let up = std::fs::read_to_string(format!(
+        "{}/migrations/{backend}/2026-12-03-000012_reading/up.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let backfill =
+        up[up.find("UPDATE requests").unwrap()..up.find("CREATE INDEX").unwrap()].to_owned();
+    let state = app.state.clone();
+    let (kept, filled) = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let read = |conn: &mut mlat::db::DbConn| {
+            requests::table
+                .select((requests::reference, requests::responder_acted_at))
+                .order(requests::reference)
+                .load::<(String, Option<mlat::time::UtcTime>)>(conn)
+                .unwrap()
+        };
+        let kept = read(&mut conn);
+        diesel::update(requests::table)
+            .set(requests::responder_acted_at.eq(None::<mlat::time::UtcTime>))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query(backfill).execute(&mut conn).unwrap();
+        (kept, read(&mut conn))
+    })
+    .await
+    .unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        kept.iter().filter(|(_, at)| at.is_some()).count(),
+        1,
+        "only the answered request: {kept:?}"
+    );
+    assert_eq!(filled, kept);
 }
