@@ -577,6 +577,13 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     assert!(problem.contains("Art. 29(2)(c)"), "{problem}");
     assert!(notice(browser).await.contains("Saved as draft"));
     accessible(browser, "request form refused").await;
+    browser
+        .execute(
+            "document.getElementById('relevance-problem').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .unwrap();
     screenshot(browser, &shot("request-form-refused")).await;
     type_into(browser, "relevance", "The account sent the demands.").await;
     click(
