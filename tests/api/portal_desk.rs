@@ -517,6 +517,68 @@ async fn a_central_authority_decides_from_its_queue_the_most_urgent_first(app: &
         status_of(app, &w.officer, plain_id).await["status"],
         "transmitted"
     );
+
+    // An emergency sent before approval waits for its validation, first in
+    // the queue, its 48-hour clock in view; validated, it leaves the queue.
+    let de_case = open_case(app, &net.officer_de).await;
+    let pending = create(
+        app,
+        &net.officer_de,
+        json!({
+            "case_id": de_case, "kind": "production", "legal_basis": "eu-epoc",
+            "responder_id": w.ie_provider, "data_categories": ["subscriber"],
+            "identifiers": [{"type": "account", "value": "quiet_fox_77"}],
+            "facts": "Extortion of a minor.", "necessity": "To identify the account holder.",
+            "relevance": "The account sent the demands."
+        }),
+    )
+    .await;
+    step(app, &net.officer_de, &pending, "submit", json!({})).await;
+    let urgent = create(
+        app,
+        &net.officer_de,
+        json!({
+            "case_id": de_case, "kind": "emergency_disclosure", "legal_basis": "eu-epoc",
+            "responder_id": w.ie_provider, "data_categories": ["subscriber"],
+            "identifiers": [{"type": "account", "value": "threat_account"}],
+            "facts": "A child announced self-harm tonight.", "necessity": "Imminent threat to life.",
+            "relevance": "The account made the threats.",
+            "emergency": true, "emergency_justification": "Threat to life within hours."
+        }),
+    )
+    .await;
+    let urgent = step(app, &net.officer_de, &urgent, "transmit", json!({})).await;
+    let urgent_ref = urgent["reference"].as_str().unwrap();
+    let mut de = signed_in(app, "ca@de.test.example").await;
+    let queue = de.get("/approvals").await;
+    in_order(
+        &queue.body,
+        &[urgent_ref, pending["reference"].as_str().unwrap()],
+    );
+    let row = section(&queue.body, urgent_ref, "</tr>");
+    assert!(row.contains("Emergency"), "{row}");
+    assert!(row.contains("validate it"), "{row}");
+    assert!(row.contains("ex post validation"), "{row}");
+    let urgent_id = urgent["id"].as_str().unwrap();
+    let page = de.get(&format!("/requests/{urgent_id}")).await;
+    assert!(page.body.contains("ex post validation"), "{}", page.body);
+    let validated = de
+        .post(
+            &format!("/requests/{urgent_id}/approve"),
+            &[
+                ("csrf_token", &page.hidden("csrf_token")),
+                ("version", &page.hidden("version")),
+            ],
+        )
+        .await;
+    assert_eq!(validated.status, 303, "{}", validated.body);
+    let queue = de.get("/approvals").await;
+    assert!(!queue.body.contains(urgent_ref), "{}", queue.body);
+    assert_eq!(
+        status_of(app, &net.officer_de, urgent_id).await["status"],
+        "transmitted",
+        "validation leaves the request where it is"
+    );
 }
 
 async fn a_follow_up_opens_prefilled_where_the_data_moved_and_the_case_shows_the_trail(
