@@ -85,12 +85,20 @@ impl Sink {
     }
 }
 
+/// A port free now that stays free until the sink starts: the sink is
+/// started late on purpose (an outage first), so the port is taken below
+/// the kernel's ephemeral range (32768 and up on Linux), where the other
+/// tests' `bind(0)` listeners and every outgoing connection get theirs.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % 5_000) as u16;
+    loop {
+        let port = 20_000 + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % 10_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Runs a test with an app whose mail goes to a sink on `port` (not yet
