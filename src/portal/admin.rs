@@ -42,24 +42,7 @@ fn see_other(to: String) -> HttpResponse {
 
 /// The problems of a refused change, by field, for the form that made it.
 fn problems(err: &Error) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    match err.kind() {
-        Kind::Invalid(errors) => {
-            for e in errors {
-                let key = e.field.split(['[', '.']).next().unwrap_or_default();
-                out.entry(key.to_owned())
-                    .and_modify(|m: &mut String| {
-                        m.push_str("; ");
-                        m.push_str(&e.message);
-                    })
-                    .or_insert_with(|| e.message.clone());
-            }
-        }
-        _ => {
-            out.insert(String::new(), super::pages::said(err));
-        }
-    }
-    out
+    super::pages::problems_by_field(err, super::pages::top_field)
 }
 
 fn refusal(e: &Error) -> bool {

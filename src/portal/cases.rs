@@ -210,33 +210,6 @@ fn case_body(typed: &BTreeMap<String, String>) -> Value {
     })
 }
 
-/// Each field's problem, by the form's own field names.
-pub(super) fn problems_of(err: &Error) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    match err.kind() {
-        Kind::Invalid(errors) => {
-            for e in errors {
-                // `identifiers[2].value` is said next to row 2's value.
-                let field = e.field.replace('[', "").replace("].", ".").replace(']', "");
-                let field = field
-                    .split_once('.')
-                    .filter(|(head, _)| *head == "offence_categories")
-                    .map_or(field.clone(), |(head, _)| head.to_owned());
-                out.entry(field)
-                    .and_modify(|m: &mut String| {
-                        m.push_str("; ");
-                        m.push_str(&e.message);
-                    })
-                    .or_insert_with(|| e.message.clone());
-            }
-        }
-        _ => {
-            out.insert(String::new(), super::pages::said(err));
-        }
-    }
-    out
-}
-
 pub async fn create(
     state: web::Data<AppState>,
     visitor: Visitor,
@@ -260,7 +233,7 @@ pub async fn create(
             .insert_header((header::LOCATION, format!("/cases/{}", case.id)))
             .finish()),
         Err(e) if matches!(e.kind(), Kind::Invalid(_) | Kind::Conflict { .. }) => {
-            let mut problems = problems_of(&e);
+            let mut problems = super::pages::problems_by_field(&e, super::pages::top_field);
             if matches!(e.kind(), Kind::Conflict { .. }) {
                 problems = BTreeMap::from([("reference".to_owned(), super::pages::said(&e))]);
             }

@@ -198,24 +198,7 @@ fn form_key(field: &str, rows: &[usize]) -> String {
 }
 
 fn problems_of(err: &Error, rows: &[usize]) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    let mut add = |key: String, message: &str| {
-        out.entry(key)
-            .and_modify(|m| {
-                m.push_str("; ");
-                m.push_str(message);
-            })
-            .or_insert_with(|| message.to_owned());
-    };
-    match err.kind() {
-        Kind::Invalid(errors) => {
-            for e in errors {
-                add(form_key(&e.field, rows), &e.message);
-            }
-        }
-        _ => add("form".into(), &super::pages::said(err)),
-    }
-    out
+    super::pages::problems_by_field(err, |field| form_key(field, rows))
 }
 
 /// A request's content as the form's fields.

@@ -79,6 +79,39 @@ pub fn said(err: &Error) -> String {
     }
 }
 
+/// A refusal's problems by the form's field: `key` names the form's field
+/// for the API's (`identifiers[2].value`), several problems of one field
+/// are joined, and a refusal that names no field is under "".
+pub fn problems_by_field(
+    err: &Error,
+    key: impl Fn(&str) -> String,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out: std::collections::BTreeMap<String, String> = Default::default();
+    let mut add = |field: String, message: &str| {
+        out.entry(field)
+            .and_modify(|m| {
+                m.push_str("; ");
+                m.push_str(message);
+            })
+            .or_insert_with(|| message.to_owned());
+    };
+    match err.kind() {
+        Kind::Invalid(errors) => {
+            for e in errors {
+                add(key(&e.field), &e.message);
+            }
+        }
+        _ => add(String::new(), &said(err)),
+    }
+    out
+}
+
+/// The field a problem is shown at on a form with one input per top-level
+/// field: `offence_categories[1]` and `retention_days.traffic` at theirs.
+pub fn top_field(field: &str) -> String {
+    field.split(['[', '.']).next().unwrap_or_default().to_owned()
+}
+
 pub fn error(status: StatusCode, err: &Error) -> HttpResponse {
     let title = status.canonical_reason().unwrap_or("Error");
     // The person's own mistakes are said; mlat's are not described.
