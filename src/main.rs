@@ -349,7 +349,7 @@ fn create_user(
         .read_line(&mut password)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let password = password.trim_end_matches(['\r', '\n']);
-    password_policy(password).map_err(|m| format!("password: {m}"))?;
+    password_policy(password, &[email.as_str(), &name]).map_err(|m| format!("password: {m}"))?;
     let (pool, _) = startup::open_database(settings).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let password_hash = accounts::hash_password(password).map_err(|e| describe(&e))?;

@@ -131,7 +131,10 @@ impl UserIn {
                 format!("`{id}` is not an organisation id"),
             );
         }
-        errors.check("password", password_policy(&self.password));
+        errors.check(
+            "password",
+            password_policy(&self.password, &[&self.email, &self.name]),
+        );
         let (email, name, role) = errors.finish((|| Some((email?, name?, role?)))())?;
         Ok(ParsedUser {
             email,

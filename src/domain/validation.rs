@@ -129,8 +129,10 @@ pub const PASSWORD_MIN_CHARS: usize = 12;
 pub const PASSWORD_MAX_BYTES: usize = 1024;
 
 /// The password policy: at least 12 characters (NIST SP 800-63B favours length
-/// over composition rules), and not absurdly long.
-pub fn password_policy(password: &str) -> Result<(), String> {
+/// over composition rules), not absurdly long, and not easy to guess (SP
+/// 800-63B 5.1.1.2 asks that commonly used, expected or compromised values be
+/// refused).
+pub fn password_policy(password: &str, said_by_the_account: &[&str]) -> Result<(), String> {
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(format!(
             "must be at least {PASSWORD_MIN_CHARS} characters long"
@@ -142,8 +144,35 @@ pub fn password_policy(password: &str) -> Result<(), String> {
     if password.trim().is_empty() {
         return Err("must not be only white space".into());
     }
+    // Length is not strength: `aaaaaaaaaaaa` and `password1234` are guessed
+    // at once. zxcvbn estimates the guesses an attacker needs, knowing
+    // common passwords, words, names, keyboard walks, dates and repeats, and
+    // what the account itself says (its e-mail address and name).
+    let words: Vec<String> = said_by_the_account
+        .iter()
+        .flat_map(|s| s.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .chain(said_by_the_account.iter().map(|s| s.to_lowercase()))
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &words);
+    if (estimate.score() as u8) < PASSWORD_MIN_SCORE {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning().map(|w| w.to_string()))
+            .unwrap_or_else(|| "it is too easy to guess".to_owned());
+        return Err(format!(
+            "is too easy to guess ({hint}); use a longer passphrase of unrelated words"
+        ));
+    }
     Ok(())
 }
+
+/// The score (0 to 4) zxcvbn must give a password: 3, "safely
+/// unguessable: moderate protection from offline slow-hash scenarios"
+/// (about 10^10 guesses), which argon2 makes an offline attack's floor.
+pub const PASSWORD_MIN_SCORE: u8 = 3;
 
 #[cfg(test)]
 mod tests {
@@ -177,13 +206,37 @@ mod tests {
     }
 
     #[test]
-    fn password_policy_needs_twelve_characters() {
-        assert!(password_policy("short-pass1").is_err());
-        assert!(password_policy("twelve-chars").is_ok());
-        assert!(password_policy("            ").is_err());
-        assert!(password_policy(&"x".repeat(2000)).is_err());
-        // Characters, not bytes: twelve accented letters pass.
-        assert!(password_policy("éééééééééééé").is_ok());
+    fn password_policy_needs_twelve_characters_that_are_hard_to_guess() {
+        let ok = |p: &str| password_policy(p, &[]).is_ok();
+        assert!(!ok("short-pass1"));
+        assert!(!ok("            "));
+        assert!(!ok(&"x".repeat(2000)));
+        // Long enough, guessed at once: repeats, common passwords, keyboard
+        // walks, sequences.
+        for easy in [
+            "aaaaaaaaaaaa",
+            "password1234",
+            "qwertyuiopas",
+            "123456789012",
+            "abcdefghijkl",
+        ] {
+            let said = password_policy(easy, &[]).unwrap_err();
+            assert!(said.contains("too easy to guess"), "{easy}: {said}");
+        }
+        // What the account says of itself does not make a password.
+        assert!(!ok_with(
+            "officerolivia",
+            &["olivia.officer@gb.test", "Olivia Officer"]
+        ));
+        assert!(ok("correct horse battery staple"));
+        assert!(ok("a long enough password"));
+        assert!(ok("Tw4-ptarmigan-vellum"));
+        // Characters, not bytes: long enough in letters, and unguessable.
+        assert!(ok("Ébène-Ωmega-Ørsted-17"));
+    }
+
+    fn ok_with(password: &str, said: &[&str]) -> bool {
+        password_policy(password, said).is_ok()
     }
 
     #[test]

@@ -109,7 +109,11 @@ pub fn problems_by_field(
 /// The field a problem is shown at on a form with one input per top-level
 /// field: `offence_categories[1]` and `retention_days.traffic` at theirs.
 pub fn top_field(field: &str) -> String {
-    field.split(['[', '.']).next().unwrap_or_default().to_owned()
+    field
+        .split(['[', '.'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 pub fn error(status: StatusCode, err: &Error) -> HttpResponse {

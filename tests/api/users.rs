@@ -8,7 +8,7 @@ use crate::helpers::TestApp;
 backend_tests!(
     an_admin_creates_an_account_that_can_sign_in,
     a_role_must_fit_the_organisation_kind,
-    passwords_need_twelve_characters_and_emails_are_unique,
+    passwords_need_twelve_hard_to_guess_characters_and_emails_are_unique,
     only_admins_manage_accounts_and_people_see_only_themselves,
     an_admin_cannot_deactivate_themself,
     an_admin_moves_an_account_and_its_sessions_end,
@@ -164,7 +164,7 @@ async fn a_role_must_fit_the_organisation_kind(app: &TestApp) {
     assert_eq!(reply.fields(), ["organisation_id"]);
 }
 
-async fn passwords_need_twelve_characters_and_emails_are_unique(app: &TestApp) {
+async fn passwords_need_twelve_hard_to_guess_characters_and_emails_are_unique(app: &TestApp) {
     let world = app.world().await;
     let reply = app
         .post(
@@ -174,6 +174,23 @@ async fn passwords_need_twelve_characters_and_emails_are_unique(app: &TestApp) {
         )
         .await;
     assert_eq!(reply.fields(), ["email", "name", "password"]);
+    // Twelve characters, guessed at once: refused, saying so.
+    for easy in ["aaaaaaaaaaaa", "password1234"] {
+        let reply = app
+            .post(
+                "/api/v1/users",
+                Some(&world.admin),
+                json!({"email": "new@gb.test.example", "name": "New", "role": "admin",
+                       "password": easy}),
+            )
+            .await;
+        assert_eq!(reply.fields(), ["password"], "{easy}");
+        assert!(
+            reply.json.to_string().contains("too easy to guess"),
+            "{}",
+            reply.json
+        );
+    }
     let reply = app
         .post(
             "/api/v1/users",
