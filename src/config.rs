@@ -39,6 +39,13 @@ pub struct Settings {
     pub body_idle_timeout: std::time::Duration,
     /// Open connections per worker; more wait in the listen queue.
     pub max_connections: usize,
+    /// Sign-ins one address may make at once, then per minute
+    /// (`auth::sign_in_limit`).
+    pub sign_in_burst: u32,
+    pub sign_in_per_minute: u32,
+    /// Behind a reverse proxy the deployment runs: believe the client address
+    /// it names in `Forwarded` / `X-Forwarded-For`.
+    pub trust_forwarded: bool,
 }
 
 /// How notifications leave: SMTP when a URL is set, otherwise `.eml` files in
@@ -225,6 +232,18 @@ impl Settings {
             number("MLAT_BODY_IDLE_TIMEOUT_SECS", 30, 3_600)?.into(),
         );
         let max_connections = number("MLAT_MAX_CONNECTIONS", 1_024, 100_000)? as usize;
+        let sign_in_burst = number("MLAT_SIGN_IN_BURST", 20, 100_000)?;
+        let sign_in_per_minute = number("MLAT_SIGN_IN_PER_MINUTE", 10, 100_000)?;
+        let trust_forwarded = match get("MLAT_TRUST_FORWARDED").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(err(
+                    "MLAT_TRUST_FORWARDED",
+                    format!("`{other}` is not `true` or `false`"),
+                ));
+            }
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -245,6 +264,9 @@ impl Settings {
             evidence_max_bytes,
             body_idle_timeout,
             max_connections,
+            sign_in_burst,
+            sign_in_per_minute,
+            trust_forwarded,
         })
     }
 }

@@ -149,6 +149,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         settings.database_url.backend(),
         crate::db::writers::PATIENCE,
     );
+    let sign_in_limit = crate::auth::sign_in_limit::SignInLimit::new(
+        settings.sign_in_burst,
+        settings.sign_in_per_minute,
+    );
     let state = AppState {
         pool,
         keys,
@@ -157,6 +161,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         mailer,
         store,
         writers,
+        sign_in_limit,
     };
     let mut conn = state.pool.get()?;
     let upgraded =

@@ -36,9 +36,25 @@ pub struct AppState {
     pub store: crate::store::EvidenceStore,
     /// This process's writers, in turn on SQLite (`db::writers`).
     pub writers: WriterQueue,
+    /// Sign-ins by source address (`auth::sign_in_limit`).
+    pub sign_in_limit: crate::auth::sign_in_limit::SignInLimit,
 }
 
 impl AppState {
+    /// Takes one sign-in from the address `req` comes from, or refuses it
+    /// (429, with when to try again) before any password is hashed.
+    pub fn admit_sign_in(&self, req: &actix_web::HttpRequest) -> Result<std::net::IpAddr, Error> {
+        let from = crate::auth::sign_in_limit::client_address(req, self.settings.trust_forwarded);
+        self.sign_in_limit.check(from).map_err(|wait| {
+            tracing::warn!(%from, "sign-in refused: too many from this address");
+            Error::too_many_attempts(
+                "too many sign-ins from your address: try again in a moment",
+                wait.as_secs().max(1),
+            )
+        })?;
+        Ok(from)
+    }
+
     /// The deadline rules in force: the catalogue and the deployment's targets.
     pub fn rules(&self) -> crate::service::deadlines::Rules<'_> {
         crate::service::deadlines::Rules {

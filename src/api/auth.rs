@@ -23,12 +23,14 @@ pub struct LoginIn {
     responses(
         (status = 200, description = "Signed in: an access token and a refresh token", body = sessions::TokenPair),
         (status = 401, description = "The e-mail address or the password is wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts for this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this account from this address, or too many sign-ins from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginIn>,
 ) -> Result<HttpResponse, Error> {
+    let from = state.admit_sign_in(&req)?;
     let LoginIn { email, password } = body.into_inner();
     let email = Email::parse(&email).map_err(|m| Error::field("email", m))?;
     if password.is_empty() || password.len() > crate::domain::validation::PASSWORD_MAX_BYTES {
@@ -40,9 +42,10 @@ pub async fn login(
     // Takes a connection for each of its transactions, not for the whole
     // sign-in (`sessions::login`).
     let app = state.clone();
-    let pair =
-        web::block(move || sessions::login(&app.pool, &app.writers, &app.keys, &email, &password))
-            .await??;
+    let pair = web::block(move || {
+        sessions::login(&app.pool, &app.writers, &app.keys, &email, &password, from)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(pair))
 }
 

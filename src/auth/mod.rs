@@ -2,6 +2,7 @@
 
 pub mod caller;
 pub mod password;
+pub mod sign_in_limit;
 pub mod tokens;
 
 pub use caller::Caller;

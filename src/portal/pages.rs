@@ -230,6 +230,10 @@ pub async fn sign_in(
     if password.is_empty() || password.len() > PASSWORD_MAX_BYTES {
         return again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your password.");
     }
+    let from = match state.admit_sign_in(&req) {
+        Ok(from) => from,
+        Err(err) => return again(StatusCode::TOO_MANY_REQUESTS, &err.to_string()),
+    };
     let app = state.clone();
     let opened = web::block(move || {
         sessions::authenticate(
@@ -238,6 +242,7 @@ pub async fn sign_in(
             &address,
             &password,
             "portal",
+            from,
             |conn, account| portal_sessions::open(conn, account, UtcTime::now()),
         )
     })

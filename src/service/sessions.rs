@@ -90,23 +90,27 @@ pub fn authenticate<T>(
     email: &Email,
     password: &str,
     via: &str,
+    from: std::net::IpAddr,
     then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let email = email.as_str();
+    // Failures count per account and address: another address's failures
+    // cannot lock the owner out (`auth::sign_in_limit` bounds each address).
+    let throttled = throttle_key(email, from);
     let now = UtcTime::now();
     let (outcome, user) = writers
         .write_pooled(pool, |conn| {
-            let throttle = repo::sessions::lock_throttle(conn, email)?;
+            let throttle = repo::sessions::lock_throttle(conn, &throttled)?;
             if let Some(until) = throttle.locked_at(now) {
                 return Err(locked(until, now));
             }
             let (counted, outcome) = throttle.fail(now);
-            repo::sessions::save_throttle(conn, email, &counted)?;
+            repo::sessions::save_throttle(conn, &throttled, &counted)?;
             Ok((outcome, repo::users::find_by_email(conn, email)?))
         })
         .inspect_err(|e| {
             if e.is_too_many_attempts() {
-                tracing::warn!(email, "sign-in refused: address locked");
+                tracing::warn!(email, %from, "sign-in refused: locked for this address");
             }
         })?;
 
@@ -125,11 +129,12 @@ pub fn authenticate<T>(
                 Some(_) => "wrong_password",
                 None => "unknown_address",
             };
-            tracing::warn!(email, reason, "sign-in failed");
+            tracing::warn!(email, %from, reason, "sign-in failed");
             if outcome == FailureOutcome::LockedNow {
                 tracing::warn!(
                     email,
-                    "address locked for 15 minutes after 5 failed sign-ins"
+                    %from,
+                    "address locked for 15 minutes after 5 failed sign-ins from there"
                 );
             }
             writers.write_pooled(pool, |conn| {
@@ -139,8 +144,8 @@ pub fn authenticate<T>(
         }
     };
     let pair = writers.write_pooled(pool, |conn| {
-        repo::sessions::lock_throttle(conn, email)?;
-        repo::sessions::save_throttle(conn, email, &Default::default())?;
+        repo::sessions::lock_throttle(conn, &throttled)?;
+        repo::sessions::save_throttle(conn, &throttled, &Default::default())?;
         let actor = Actor::user(&user.id, user.organisation_id.as_deref());
         repo::audit::append(
             conn,
@@ -163,6 +168,11 @@ pub fn authenticate<T>(
     Ok(pair)
 }
 
+/// The lockout's key: the account's e-mail and the address tried from.
+fn throttle_key(email: &str, from: std::net::IpAddr) -> String {
+    format!("{email} from {from}")
+}
+
 /// Signs in through the API: a new token family (`authenticate`).
 pub fn login(
     pool: &Pool,
@@ -170,10 +180,17 @@ pub fn login(
     keys: &TokenKeys,
     email: &Email,
     password: &str,
+    from: std::net::IpAddr,
 ) -> Result<TokenPair, Error> {
-    authenticate(pool, writers, email, password, "api", |conn, account| {
-        issue_pair(conn, keys, &Holder::of(account), &new_id())
-    })
+    authenticate(
+        pool,
+        writers,
+        email,
+        password,
+        "api",
+        from,
+        |conn, account| issue_pair(conn, keys, &Holder::of(account), &new_id()),
+    )
 }
 
 /// Audits a failed sign-in, and the lockout it caused, on the account's chain
@@ -314,6 +331,8 @@ pub fn logout(pool: &Pool, writers: &WriterQueue, token: &str) -> Result<(), Err
 mod tests {
     use super::*;
 
+    const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     /// A sign-in whose password waits for a hashing thread holds none of the
     /// pool's connections meanwhile: with a pool of one, the connection is free
     /// for every other request until the hash has run. The hashers are held,
@@ -351,7 +370,7 @@ mod tests {
             let (shared, email) = (for_sign_in.clone(), email.clone());
             move || {
                 let (pool, writers, keys) = &*shared;
-                login(pool, writers, keys, &email, password)
+                login(pool, writers, keys, &email, password, LOOPBACK)
             }
         });
         // The attempt is counted in the sign-in's first transaction, before the
@@ -362,7 +381,7 @@ mod tests {
             // The only connection; while the sign-in held it, nothing is counted.
             let mut conn = pool.try_get()?;
             login_throttle::table
-                .find(email.as_str())
+                .find(throttle_key(email.as_str(), LOOPBACK))
                 .select(login_throttle::failures)
                 .first::<i32>(&mut *conn)
                 .optional()

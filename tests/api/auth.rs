@@ -20,7 +20,101 @@ backend_tests!(
     forged_or_missing_tokens_are_refused,
     sign_ins_and_refreshes_write_in_turn,
     spent_sign_in_state_is_forgotten_and_live_state_kept,
+    failures_from_one_address_do_not_keep_the_owner_out,
 );
+
+backend_tests!(
+    with |s| { s.sign_in_burst = 5; s.sign_in_per_minute = 1; };
+    a_flood_from_one_address_is_refused_while_others_sign_in,
+);
+
+/// A sign-in sent from `from` (a loopback address of its own: the server
+/// listens on 127.0.0.1 and Linux routes the whole 127/8 to it).
+async fn login_from(
+    app: &TestApp,
+    from: [u8; 4],
+    email: &str,
+    password: &str,
+) -> (u16, Option<String>, serde_json::Value) {
+    let client = awc::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .finish();
+    let mut response = client
+        .post(app.url("/api/v1/auth/login"))
+        .send_json(&json!({"email": email, "password": password}))
+        .await
+        .expect("the server answers");
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_or_default();
+    (response.status().as_u16(), retry, body)
+}
+
+async fn failures_from_one_address_do_not_keep_the_owner_out(app: &TestApp) {
+    app.world().await;
+    let email = "officer@gb.test.example";
+    for _ in 0..5 {
+        let (status, ..) = login_from(app, [127, 0, 0, 2], email, "wrong password!").await;
+        assert_eq!(status, 401);
+    }
+    // Locked for that address, even with the right password...
+    let (status, retry, _) = login_from(app, [127, 0, 0, 2], email, PASSWORD).await;
+    assert_eq!(status, 429);
+    assert!(retry.is_some());
+    // ...but the owner, elsewhere, signs in.
+    let (status, _, body) = login_from(app, [127, 0, 0, 3], email, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn a_flood_from_one_address_is_refused_while_others_sign_in(app: &TestApp) {
+    app.world().await;
+    // Twenty at once from one address, each for an address of its own (so
+    // that no account's lockout answers): five pass the bucket, the rest
+    // are refused before any password is hashed.
+    let flood = (0..20).map(|i| async move {
+        login_from(
+            app,
+            [127, 0, 0, 4],
+            &format!("ghost{i}@nowhere.example"),
+            "wrong password!",
+        )
+        .await
+    });
+    let answers = futures_util::future::join_all(flood).await;
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(status, ..)| *status == 429)
+        .collect();
+    assert_eq!(refused.len(), 15, "{answers:?}");
+    for (_, retry, body) in &refused {
+        assert!(
+            retry
+                .as_deref()
+                .and_then(|r| r.parse::<u64>().ok())
+                .is_some()
+        );
+        assert_eq!(body["status"], 429);
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("from your address"),
+            "{body}"
+        );
+    }
+    // Another address signs in as usual.
+    let (status, _, body) =
+        login_from(app, [127, 0, 0, 5], "officer@gb.test.example", PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, ..) = login_from(app, [127, 0, 0, 4], "officer@gb.test.example", PASSWORD).await;
+    assert_eq!(status, 429, "the flooding address waits its turn");
+}
 
 async fn login_body(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
     app.post(
@@ -403,8 +497,9 @@ async fn sign_in_rows(app: &TestApp, email: &str, family: &str) -> (i64, i64, i6
     let (state, email, family) = (app.state.clone(), email.to_owned(), family.to_owned());
     actix_web::web::block(move || {
         let mut conn = state.pool.get().unwrap();
+        // The lockout is kept per account and address (`<email> from <ip>`).
         let throttles = login_throttle::table
-            .filter(login_throttle::email.eq(&email))
+            .filter(login_throttle::email.like(format!("{email} from %")))
             .count()
             .get_result(&mut *conn)
             .unwrap();
