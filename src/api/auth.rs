@@ -128,3 +128,57 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         organisation: organisation.map(OrganisationOut::try_from).transpose()?,
     }))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeIn {
+    #[schema(format = Password)]
+    pub current_password: String,
+    /// At least 12 characters and hard to guess.
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+/// Changes the caller's own password. The current one is checked as a
+/// sign-in's (the same lockout and per-address limit); every other session
+/// and refresh token of the account ends, this session's family stays.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChangeIn,
+    responses(
+        (status = 204, description = "Changed; every other session and refresh token of the account has ended"),
+        (status = 422, description = "`current_password` is wrong, or `new_password` is too short or easy to guess", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts for this account from this address, or too many from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<PasswordChangeIn>,
+) -> Result<HttpResponse, Error> {
+    let PasswordChangeIn {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let max = crate::domain::validation::PASSWORD_MAX_BYTES;
+    if current_password.is_empty() || current_password.len() > max {
+        return Err(Error::field(
+            "current_password",
+            "must be given, at most 1024 bytes",
+        ));
+    }
+    let from = state.admit_sign_in(&req)?;
+    let app = state.clone();
+    let keep = crate::service::accounts::Keep::Family(caller.session_id.clone());
+    web::block(move || {
+        crate::service::accounts::change_password(
+            &app.pool,
+            &app.writers,
+            &caller.user_id,
+            &current_password,
+            &new_password,
+            from,
+            keep,
+        )
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/refresh").post(auth::refresh))
             .service(web::resource("/auth/logout").post(auth::logout))
             .service(web::resource("/me").get(auth::me))
+            .service(web::resource("/me/password").post(auth::change_password))
             .service(web::resource("/audit/verify").get(audit::verify))
             .service(web::resource("/admin/outbox").get(admin::outbox))
             .service(web::resource("/admin/outbox/{id}/retry").post(admin::retry))

@@ -4,6 +4,7 @@
 //! changes something carries a token the server checks. The API never accepts
 //! the session cookie: it reads bearer tokens only.
 
+mod account;
 mod admin;
 mod answers;
 mod approvals;
@@ -48,6 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(pages::sign_in),
     )
     .service(web::resource("/sign-out").post(pages::sign_out))
+    .service(web::resource("/account").get(account::show))
+    .service(web::resource("/account/password").post(account::change_password))
     .service(web::resource("/inbox").get(inbox::show))
     .service(web::resource("/at-risk").get(board::show))
     .service(web::resource("/approvals").get(approvals::show))

@@ -50,6 +50,20 @@ pub fn delete_all_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usiz
         .execute(conn)
 }
 
+/// Ends every portal session of a user but `keep` (by its id's hash).
+pub fn delete_others_for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::delete(
+        portal_sessions::table
+            .filter(portal_sessions::user_id.eq(user_id))
+            .filter(portal_sessions::id_hash.ne(keep.unwrap_or_default().to_owned())),
+    )
+    .execute(conn)
+}
+
 /// Sessions idle since `idle_before` or started before `started_before`.
 pub fn purge_expired(
     conn: &mut DbConn,

@@ -126,6 +126,24 @@ pub fn revoke_all_for_user(conn: &mut DbConn, user_id: &str, now: UtcTime) -> Qu
     .execute(conn)
 }
 
+/// Revokes every live refresh token of a user but those of `keep` (the
+/// family of the session that asked).
+pub fn revoke_others_for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: Option<&str>,
+    now: UtcTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::family_id.ne(keep.unwrap_or_default().to_owned())),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
 /// How many rows one purge deletes at most; the next pass takes the rest.
 pub const PURGE_BATCH: i64 = 1_000;
 

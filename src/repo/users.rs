@@ -156,6 +156,17 @@ pub fn set_place(
         .execute(conn)
 }
 
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    id: &str,
+    hash: &str,
+    now: UtcTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
 pub fn set_name(conn: &mut DbConn, id: &str, name: &str, now: UtcTime) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::name.eq(name), users::updated_at.eq(now)))

@@ -181,3 +181,90 @@ pub fn update_user(
     }
     repo::users::get(conn, id)?.ok_or_else(|| Error::not_found(format!("no user `{id}`")))
 }
+
+/// The session a password change keeps: the one that asked for it.
+#[derive(Debug, Clone)]
+pub enum Keep {
+    /// A refresh-token family (the API's session).
+    Family(String),
+    /// A portal session, by its id's hash.
+    Portal(String),
+}
+
+/// Changes the password of `user_id`, who must give the current one: a
+/// sign-in in all but name, counted by the same lockout and per-address
+/// limit. The new password is checked against the policy and hashed before
+/// anything is written. Every other session and refresh token of the account
+/// ends in the same transaction as the change, which is audited.
+pub fn change_password(
+    pool: &crate::db::Pool,
+    writers: &crate::db::WriterQueue,
+    user_id: &str,
+    current: &str,
+    new: &str,
+    from: std::net::IpAddr,
+    keep: Keep,
+) -> Result<(), Error> {
+    let user = {
+        let mut conn = pool.get()?;
+        repo::users::get(&mut conn, user_id)?
+            .ok_or_else(|| Error::unauthenticated("the account is gone"))?
+    };
+    crate::domain::validation::password_policy(new, &[&user.email, &user.name])
+        .map_err(|m| Error::field("new_password", m))?;
+    if new == current {
+        return Err(Error::field(
+            "new_password",
+            "is the password you have: choose another",
+        ));
+    }
+    let new_hash = hash_password(new)?;
+    let email = Email::parse(&user.email).map_err(Error::internal)?;
+    let changed = crate::service::sessions::authenticate(
+        pool,
+        writers,
+        &email,
+        current,
+        "password_change",
+        from,
+        |conn, account| {
+            if account.user.id != user_id {
+                return Err(Error::internal("the account changed its address meanwhile"));
+            }
+            let now = UtcTime::now();
+            repo::users::set_password_hash(conn, user_id, &new_hash, now)?;
+            let (family, portal) = match &keep {
+                Keep::Family(f) => (Some(f.as_str()), None),
+                Keep::Portal(p) => (None, Some(p.as_str())),
+            };
+            let revoked = repo::sessions::revoke_others_for_user(conn, user_id, family, now)?;
+            let ended = repo::portal_sessions::delete_others_for_user(conn, user_id, portal)?;
+            let actor = Actor::user(user_id, account.user.organisation_id.as_deref());
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: user_chain(user_id),
+                    actor: &actor,
+                    action: "password_changed",
+                    object_type: "user",
+                    object_id: Some(user_id),
+                    request_id: None,
+                    details: serde_json::json!({
+                        "revoked_refresh_tokens": revoked, "ended_portal_sessions": ended,
+                    }),
+                },
+            )?;
+            tracing::warn!(%user_id, revoked_refresh_tokens = revoked, ended_portal_sessions = ended,
+                "password changed by its holder; other sessions ended");
+            Ok(())
+        },
+    );
+    // The current password is checked as a sign-in's: a wrong one says so at
+    // its field, not as a failed sign-in.
+    changed.map_err(|e| match e.kind() {
+        crate::error::Kind::Unauthenticated(_) => {
+            Error::field("current_password", "is not your current password")
+        }
+        _ => e,
+    })
+}

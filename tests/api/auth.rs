@@ -21,6 +21,7 @@ backend_tests!(
     sign_ins_and_refreshes_write_in_turn,
     spent_sign_in_state_is_forgotten_and_live_state_kept,
     failures_from_one_address_do_not_keep_the_owner_out,
+    a_person_changes_their_own_password_and_their_other_sessions_end,
 );
 
 backend_tests!(
@@ -583,4 +584,76 @@ async fn spent_sign_in_state_is_forgotten_and_live_state_kept(app: &TestApp) {
     // Past the lock, and past the successor's expiry: both forgotten.
     app.tick(at(61)).await;
     assert_eq!(sign_in_rows(app, address, "live-family").await, (0, 0, 0));
+}
+
+async fn a_person_changes_their_own_password_and_their_other_sessions_end(app: &TestApp) {
+    app.world().await;
+    let email = "officer@gb.test.example";
+    let here = login_body(app, email, PASSWORD).await.json;
+    let elsewhere = login_body(app, email, PASSWORD).await.json;
+    let token = here["access_token"].as_str().unwrap().to_owned();
+    let change = |current: &str, new: &str| {
+        let token = token.clone();
+        let body = json!({"current_password": current, "new_password": new});
+        async move { app.post("/api/v1/me/password", Some(&token), body).await }
+    };
+    let new = "vellum ptarmigan quarry lantern";
+    // The current password is proven; the new one follows the policy.
+    let wrong = change("not the password", new).await;
+    assert_eq!(wrong.fields(), ["current_password"]);
+    let weak = change(PASSWORD, "password1234").await;
+    assert_eq!(weak.fields(), ["new_password"]);
+    assert_eq!(change(PASSWORD, new).await.status, 204);
+    // This session's refresh token lives on; every other one has ended.
+    let kept = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": here["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(kept.status, 200, "{:?}", kept.json);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": elsewhere["refresh_token"]}),
+    )
+    .await
+    .problem(401);
+    login_body(app, email, PASSWORD).await.problem(401);
+    assert_eq!(login_body(app, email, new).await.status, 200);
+    // Guessing the current password through this door meets the lockout.
+    for _ in 0..5 {
+        assert_eq!(
+            change("not the password", "another long passphrase here")
+                .await
+                .status,
+            422
+        );
+    }
+    change(new, "another long passphrase here")
+        .await
+        .problem(429);
+    // The trail says what happened, and holds no password.
+    use diesel::prelude::*;
+    use mlat::db::schema::audit_events;
+    let state = app.state.clone();
+    let events: Vec<String> = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        audit_events::table
+            .filter(audit_events::action.eq("password_changed"))
+            .select(audit_events::details)
+            .load(&mut conn)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    // Two other families: `elsewhere`, and the world's own sign-in.
+    assert!(
+        events[0].contains("\"revoked_refresh_tokens\":2"),
+        "{}",
+        events[0]
+    );
+    assert!(!events[0].contains(new) && !events[0].contains(PASSWORD));
 }

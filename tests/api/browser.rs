@@ -614,8 +614,10 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     click(browser, "//button[normalize-space()='Approve']").await;
     wait_for_query(browser, "done=approve").await;
 
-    // The officer transmits it.
+    // The officer transmits it (after a look at their own account page).
     as_person(app, browser, "officer@gb.test.example").await;
+    click(browser, "//a[@href='/account']").await;
+    accessible(browser, "account").await;
     browser.goto(&app.url(&request_path)).await.unwrap();
     click(
         browser,

@@ -26,6 +26,7 @@ backend_tests!(
     a_provider_answers_through_forms_and_a_stale_page_says_so,
     the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it,
     evidence_goes_up_from_a_form_and_comes_back_unaltered,
+    a_person_changes_their_password_from_their_account_page,
 );
 
 enum Body {
@@ -1265,4 +1266,52 @@ async fn the_migration_fills_in_the_inbox_order_as_storing_deadlines_keeps_it(ap
     assert_eq!(kept.len(), 3);
     assert!(kept.iter().all(|(_, due)| due.is_some()), "{kept:?}");
     assert_eq!(filled, kept);
+}
+
+async fn a_person_changes_their_password_from_their_account_page(app: &TestApp) {
+    app.world().await;
+    let email = "provider@ie.test.example";
+    let mut here = Browser::new(app);
+    here.sign_in(email, PASSWORD, "%2F").await;
+    let mut elsewhere = Browser::new(app);
+    elsewhere.sign_in(email, PASSWORD, "%2F").await;
+    let page = here.get("/account").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(email));
+    assert!(page.body.contains("IE Provider"));
+    let token = page.hidden("csrf_token");
+    let new = "vellum ptarmigan quarry lantern";
+    let mut change = async |current: &str, new: &str, again: &str| {
+        here.post(
+            "/account/password",
+            &[
+                ("csrf_token", token.as_str()),
+                ("current_password", current),
+                ("new_password", new),
+                ("new_password_again", again),
+            ],
+        )
+        .await
+    };
+    let mismatch = change(PASSWORD, new, "vellum ptarmigan quarry").await;
+    assert_eq!(mismatch.status, 422);
+    assert!(
+        mismatch
+            .body
+            .contains("is not the same as the new password")
+    );
+    let wrong = change("not the password", new, new).await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("is not your current password"));
+    assert!(!wrong.body.contains(new), "a password is never shown back");
+    let weak = change(PASSWORD, "password1234", "password1234").await;
+    assert!(weak.body.contains("too easy to guess"), "{}", weak.body);
+    let done = change(PASSWORD, new, new).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), "/account?done=password");
+    // This browser stays signed in; the other session has ended.
+    assert_eq!(here.get("/inbox").await.status, 200);
+    assert_eq!(elsewhere.get("/inbox").await.status, 303);
+    let again = elsewhere.sign_in(email, new, "%2F").await;
+    assert_eq!(again.status, 303, "{}", again.body);
 }

@@ -1,0 +1,133 @@
+//! A person's own account: who they are here, and their password (changed
+//! by the same use case as `POST /api/v1/me/password`).
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Chrome, Failure, Visitor, page, words};
+use crate::error::Error;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "portal/account_page.html")]
+struct AccountPage {
+    chrome: Chrome,
+    email: String,
+    role: String,
+    organisation: Option<String>,
+    notice: Option<&'static str>,
+    problems: BTreeMap<String, String>,
+}
+
+impl AccountPage {
+    fn problem(&self, field: &str) -> Option<&str> {
+        self.problems.get(field).map(String::as_str)
+    }
+}
+
+async fn account_page(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    notice: Option<&'static str>,
+    problems: BTreeMap<String, String>,
+    status: StatusCode,
+) -> Result<HttpResponse, Failure> {
+    let user = visitor.session.account.user.clone();
+    let organisation = match user.organisation_id.clone() {
+        Some(id) => {
+            state
+                .db_for(&visitor.principal(), move |conn| {
+                    Ok(crate::repo::organisations::get(conn, &id)?.map(|o| o.name))
+                })
+                .await?
+        }
+        None => None,
+    };
+    let html = AccountPage {
+        chrome: visitor.chrome(),
+        email: user.email,
+        role: words(user.role.as_str()),
+        organisation,
+        notice,
+        problems,
+    };
+    Ok(page(status, super::pages::render(&html)?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    query: web::Query<DoneQuery>,
+) -> Result<HttpResponse, Failure> {
+    let notice = (query.done == "password")
+        .then_some("Your password was changed. Every other session of yours has ended.");
+    account_page(&state, &visitor, notice, BTreeMap::new(), StatusCode::OK).await
+}
+
+/// `POST /account/password`: the current password, the new one twice.
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    let typed = form.into_inner();
+    super::answers::check_token(&visitor, &typed)?;
+    let text = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    let (current, new, again) = (
+        text("current_password"),
+        text("new_password"),
+        text("new_password_again"),
+    );
+    let changed = async {
+        if new != again {
+            return Err(Error::field(
+                "new_password_again",
+                "is not the same as the new password",
+            ));
+        }
+        let max = crate::domain::validation::PASSWORD_MAX_BYTES;
+        if current.is_empty() || current.len() > max {
+            return Err(Error::field(
+                "current_password",
+                "enter your current password",
+            ));
+        }
+        let from = state.admit_sign_in(&req)?;
+        let (app, user_id) = (state.clone(), visitor.session.account.user.id.clone());
+        let keep = crate::service::accounts::Keep::Portal(visitor.session.id_hash.clone());
+        web::block(move || {
+            crate::service::accounts::change_password(
+                &app.pool,
+                &app.writers,
+                &user_id,
+                &current,
+                &new,
+                from,
+                keep,
+            )
+        })
+        .await?
+    }
+    .await;
+    match changed {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/account?done=password"))
+            .finish()),
+        Err(e) if e.status_code().is_client_error() => {
+            let problems = super::pages::problems_by_field(&e, super::pages::top_field);
+            account_page(&state, &visitor, None, problems, e.status_code()).await
+        }
+        Err(e) => Err(Failure(e)),
+    }
+}
