@@ -1029,9 +1029,15 @@ async fn take(
             ))
             .finish()),
         Err(e) if refused(&e) => {
-            // The draft is kept; what stops it is said next to its field.
+            // The draft is kept; what stops it is said next to its field,
+            // as missing (the items' words name what is to be given).
             let (_, rows) = body_of(&typed, basis)?;
-            let problems = problems_of(&e, &rows);
+            let mut problems = problems_of(&e, &rows);
+            for (field, message) in problems.iter_mut() {
+                if field != "legal_basis" && !field.is_empty() {
+                    *message = format!("Missing: {message}");
+                }
+            }
             typed.insert("version".into(), row.version.to_string());
             let context = Context {
                 mode: Mode::Edit {

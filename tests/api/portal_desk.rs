@@ -285,7 +285,7 @@ async fn the_guided_form_offers_the_bases_the_pair_may_use_and_refuses_what_is_m
     );
     let relevance = section(&refused.body, "for=\"relevance\"", "</textarea>");
     assert!(
-        relevance.contains("the relation of the data to the offence (Art. 29(2)(c))"),
+        relevance.contains("Missing: the relation of the data to the offence (Art. 29(2)(c))"),
         "{relevance}"
     );
     // What was typed is still there, and the form now edits the draft.
