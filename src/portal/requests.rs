@@ -469,6 +469,8 @@ fn page_of(
         } => (None, None, Some((action, message)), typed),
     };
     let now = UtcTime::now();
+    let insider = family.is_some();
+    let own_organisation = visitor.session.account.user.organisation_id.clone();
     let creator = family.as_ref().is_some_and(|f| f.creator);
     let may_follow_up = creator && row.transmitted_at.is_some();
     let follow_up_base = format!("/requests/{}/follow-up", row.id);
@@ -580,14 +582,25 @@ fn page_of(
                                 .and_then(|id| named.get(id).cloned())
                                 .unwrap_or_else(|| "mlat".to_owned())
                         };
-                        CustodyLine {
-                            at: minute(event.occurred_at),
-                            what: words(event.action.trim_start_matches("evidence_")),
-                            who: format!(
+                        // People are named to the issuing side, which
+                        // answers for the chain of custody, and to their
+                        // own organisation; to others, their organisation.
+                        let named_person = insider
+                            || (event.organisation_id.is_some()
+                                && event.organisation_id == own_organisation);
+                        let who = if named_person {
+                            format!(
                                 "{} ({})",
                                 name(&event.actor_id),
                                 name(&event.organisation_id)
-                            ),
+                            )
+                        } else {
+                            format!("someone at {}", name(&event.organisation_id))
+                        };
+                        CustodyLine {
+                            at: minute(event.occurred_at),
+                            what: words(event.action.trim_start_matches("evidence_")),
+                            who,
                         }
                     })
                     .collect(),

@@ -1176,6 +1176,19 @@ async fn evidence_goes_up_from_a_form_and_comes_back_unaltered(app: &TestApp) {
             "downloaded by Test Person (GB Police)",
         ],
     );
+    // The provider reads its own people by name, the other side's by
+    // organisation.
+    let theirs = provider.get(&link).await;
+    let custody = section(&theirs.body, "<details class=\"custody\">", "</details>");
+    assert!(
+        custody.contains("uploaded by Test Person (IE Provider)"),
+        "{custody}"
+    );
+    assert!(
+        custody.contains("downloaded by someone at GB Police"),
+        "{custody}"
+    );
+    assert!(!custody.contains("(GB Police)"), "{custody}");
 }
 
 async fn the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it(app: &TestApp) {
