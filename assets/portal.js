@@ -78,10 +78,14 @@ function showRisk(form, row) {
     observed_at: observed.value.trim(),
     categories,
   });
+  // Answers can arrive out of order: only the row's latest question counts.
+  const asked = String(Number(row.dataset.asked || "0") + 1);
+  row.dataset.asked = asked;
   const request = new XMLHttpRequest();
   request.open("GET", `/retention?${query}`);
   request.responseType = "json";
   request.addEventListener("load", () => {
+    if (row.dataset.asked !== asked) return;
     if (request.status !== 200 || !request.response) return;
     risk.textContent = request.response.text;
     risk.classList.toggle("past", request.response.past === true);

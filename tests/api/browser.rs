@@ -688,7 +688,7 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
-            "//p[@data-risk][contains(., 'The responder keeps identification data 25 days')]",
+            "//p[@data-risk][contains(., 'The responder keeps identification data 25 days: gone from about 2026-12-15 21:15 UTC')]",
         ))
         .await
         .expect("the retention risk, shown by the script")
