@@ -688,7 +688,8 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
-            "//p[@data-risk][contains(., 'The responder keeps identification data 25 days: gone from about 2026-12-15 21:15 UTC')]",
+            // Said "gone from" before that day and "gone since" after it.
+            "//p[@data-risk][contains(., 'The responder keeps identification data 25 days: gone')][contains(., '2026-12-15 21:15 UTC')]",
         ))
         .await
         .expect("the retention risk, shown by the script")
