@@ -626,12 +626,13 @@ async fn read_case(
 }
 
 /// Reads a request of the officer's agency with its case and what the form
-/// may offer; `None` for a request that is not the officer's agency's.
+/// may offer for the responder `responder` picks from it; the 404 page for a
+/// request that is not the officer's agency's.
 async fn read_request(
     state: &web::Data<AppState>,
     visitor: &Visitor,
     id: String,
-    responder: Option<String>,
+    responder: impl FnOnce(&RequestRow) -> Option<String> + Send + 'static,
 ) -> Result<(RequestRow, CaseRow, Offer), Failure> {
     let agency = agency_of(visitor)?;
     let viewer = visitor.viewer()?;
@@ -646,18 +647,23 @@ async fn read_request(
             else {
                 return Ok(None);
             };
-            let responder = responder.unwrap_or_else(|| row.responder_id.clone());
+            let responder = responder(&row);
             let offer = crate::service::requests::offer(
                 conn,
                 &app.catalogue,
                 &row.issuing_jurisdiction,
                 &case,
-                Some(&responder),
+                responder.as_deref(),
             )?;
             Ok(Some((row, case, offer)))
         })
         .await?;
     found.ok_or_else(|| Failure(Error::not_found("no such request")))
+}
+
+/// The responder chosen, else the request's own.
+fn or_its_own(chosen: Option<String>) -> impl FnOnce(&RequestRow) -> Option<String> + Send {
+    move |row| chosen.or_else(|| Some(row.responder_id.clone()))
 }
 
 fn chosen(text: &str) -> Option<String> {
@@ -709,8 +715,13 @@ pub async fn edit_form(
     query: web::Query<StepQuery>,
 ) -> Result<HttpResponse, Failure> {
     let query = query.into_inner();
-    let (row, case, offer) =
-        read_request(&state, &visitor, id.into_inner(), chosen(&query.responder)).await?;
+    let (row, case, offer) = read_request(
+        &state,
+        &visitor,
+        id.into_inner(),
+        or_its_own(chosen(&query.responder)),
+    )
+    .await?;
     if row.status != Status::Draft {
         // Only a draft is edited: the page says what it now is.
         return Ok(HttpResponse::SeeOther()
@@ -768,14 +779,18 @@ pub async fn follow_up_form(
 ) -> Result<HttpResponse, Failure> {
     let query = query.into_inner();
     let id = id.into_inner();
-    // Where the data went, when the follow-up comes from a report of it.
-    let (parent, _, _) = read_request(&state, &visitor, id.clone(), None).await?;
+    // Addressed where the data went, when the follow-up comes from a report
+    // of it; else to the same responder, unless another was chosen.
+    let (asked, moved) = (chosen(&query.responder), query.moved.clone());
+    let (parent, case, offer) = read_request(&state, &visitor, id, move |row| {
+        asked.or_else(|| match moved_report(row, &moved) {
+            Some((provider, _)) => provider,
+            None => Some(row.responder_id.clone()),
+        })
+    })
+    .await?;
     let report = moved_report(&parent, &query.moved);
-    let responder = chosen(&query.responder).or_else(|| match &report {
-        Some((provider, _)) => provider.clone(),
-        None => Some(parent.responder_id.clone()),
-    });
-    let (parent, case, offer) = read_request(&state, &visitor, id, responder.clone()).await?;
+    let responder = offer.responder.as_ref().map(|o| o.id.clone());
     if parent.transmitted_at.is_none() {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/requests/{}", parent.id)))
@@ -1089,7 +1104,8 @@ pub async fn update(
 ) -> Result<HttpResponse, Failure> {
     let typed = form.into_inner();
     let responder = typed.get("responder_id").cloned();
-    let (row, case, offer) = read_request(&state, &visitor, id.into_inner(), responder).await?;
+    let (row, case, offer) =
+        read_request(&state, &visitor, id.into_inner(), or_its_own(responder)).await?;
     let context = Context {
         case,
         offer,
@@ -1109,7 +1125,8 @@ pub async fn file_follow_up(
 ) -> Result<HttpResponse, Failure> {
     let typed = form.into_inner();
     let responder = typed.get("responder_id").cloned();
-    let (parent, case, offer) = read_request(&state, &visitor, id.into_inner(), responder).await?;
+    let (parent, case, offer) =
+        read_request(&state, &visitor, id.into_inner(), or_its_own(responder)).await?;
     let context = Context {
         case,
         offer,

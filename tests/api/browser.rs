@@ -197,9 +197,13 @@ async fn accessible(browser: &Client, page: &str) {
     assert!(grave.is_empty(), "{page}: {grave:#?}");
 }
 
+/// Clicks what `xpath` names once the page shows it (a click that
+/// navigates may return before the next page has loaded).
 async fn click(browser: &Client, xpath: &str) {
     browser
-        .find(Locator::XPath(xpath))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(xpath))
         .await
         .unwrap_or_else(|e| panic!("{xpath}: {e}"))
         .click()
@@ -477,7 +481,9 @@ async fn as_person(app: &TestApp, browser: &Client, email: &str) {
 
 async fn type_into(browser: &Client, id: &str, text: &str) {
     let field = browser
-        .find(Locator::Id(id))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
         .await
         .unwrap_or_else(|e| panic!("{id}: {e}"));
     field.clear().await.unwrap();
@@ -486,7 +492,9 @@ async fn type_into(browser: &Client, id: &str, text: &str) {
 
 async fn choose(browser: &Client, id: &str, value: &str) {
     browser
-        .find(Locator::Id(id))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
         .await
         .unwrap_or_else(|e| panic!("{id}: {e}"))
         .select_by_value(value)
@@ -618,6 +626,7 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     as_person(app, browser, "officer@gb.test.example").await;
     click(browser, "//a[@href='/account']").await;
     accessible(browser, "account").await;
+    screenshot(browser, &shot("account")).await;
     browser.goto(&app.url(&request_path)).await.unwrap();
     click(
         browser,
@@ -647,8 +656,13 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     click(browser, "//button[normalize-space()='Send the report']").await;
     wait_for_query(browser, "done=report-moved").await;
 
-    // One click from the answer to a follow-up addressed there.
+    // The answer waits to be read on the officer's board; one click from it
+    // to a follow-up addressed there.
     as_person(app, browser, "officer@gb.test.example").await;
+    browser.goto(&app.url("/at-risk")).await.unwrap();
+    assert!(browser.source().await.unwrap().contains("report moved"));
+    accessible(browser, "board with an answer to read").await;
+    screenshot(browser, &shot("board-unread")).await;
     browser.goto(&app.url(&request_path)).await.unwrap();
     click(browser, "//a[normalize-space()='File a follow-up there']").await;
     let page = browser.source().await.unwrap();
@@ -662,8 +676,11 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     )
     .await;
     click(browser, "//button[normalize-space()='Continue']").await;
+    // The next page, once it has loaded.
     let value = browser
-        .find(Locator::Id("id0-value"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("id0-value"))
         .await
         .unwrap()
         .prop("value")
@@ -728,6 +745,13 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
         .expect("the follow-up under the request it follows");
     accessible(browser, "case trail").await;
     screenshot(browser, &shot("case-trail")).await;
+    click(
+        browser,
+        "//nav[@aria-label='Your work']//a[normalize-space()='Cases']",
+    )
+    .await;
+    accessible(browser, "cases").await;
+    screenshot(browser, &shot("cases")).await;
 
     // An administrator makes the last day of a European Production Order's
     // period a public holiday in Ireland: the order's page shows the clock
@@ -792,6 +816,8 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     ] {
         browser.goto(&app.url(page)).await.unwrap();
         accessible(browser, page).await;
+        let name = page.trim_start_matches('/').replace(['/', '?', '='], "-");
+        screenshot(browser, &shot(&name)).await;
     }
 
     as_person(app, browser, "provider@ie.test.example").await;
