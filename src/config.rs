@@ -18,6 +18,11 @@ pub struct Settings {
     /// The master key that wraps each evidence file's data key; `None`:
     /// `<data dir>/evidence.key`, generated once.
     pub evidence_key_file: Option<PathBuf>,
+    /// The key that seals second factors' secrets in the database; `None`:
+    /// `<data dir>/factor.key`, generated once.
+    pub factor_key_file: Option<PathBuf>,
+    /// The roles that must sign in with a second factor.
+    pub mfa_required: crate::domain::mfa::MfaPolicy,
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
     /// Keep a connection open and replace it in the background (a server);
@@ -244,6 +249,11 @@ impl Settings {
                 ));
             }
         };
+        let mfa_required = match get("MLAT_MFA_REQUIRED") {
+            None => crate::domain::mfa::MfaPolicy::default(),
+            Some(text) => crate::domain::mfa::MfaPolicy::parse(&text)
+                .map_err(|message| err("MLAT_MFA_REQUIRED", message))?,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -252,6 +262,8 @@ impl Settings {
             jwt_key_file: get("MLAT_JWT_KEY_FILE").map(PathBuf::from),
             legal_bases_file: get("MLAT_LEGAL_BASES_FILE").map(PathBuf::from),
             evidence_key_file: get("MLAT_EVIDENCE_KEY_FILE").map(PathBuf::from),
+            factor_key_file: get("MLAT_FACTOR_KEY_FILE").map(PathBuf::from),
+            mfa_required,
             cors_origins,
             db_pool_size,
             keep_connections: true,

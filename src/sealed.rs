@@ -48,13 +48,13 @@ impl std::fmt::Debug for MasterKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("the evidence key file {0} cannot be read: {1}")]
+    #[error("the key file {0} cannot be read: {1}")]
     Read(String, io::Error),
-    #[error("the evidence key file {0} must hold 32 bytes in base64 on one line")]
+    #[error("the key file {0} must hold 32 bytes in base64 on one line")]
     Format(String),
-    #[error("cannot write a new evidence key to {0}: {1}")]
+    #[error("cannot write a new key to {0}: {1}")]
     Write(String, io::Error),
-    #[error("no randomness for a new evidence key: {0}")]
+    #[error("no randomness for a new key: {0}")]
     Random(String),
 }
 
@@ -173,6 +173,48 @@ impl MasterKey {
         let mut stream_nonce = [0u8; STREAM_NONCE];
         stream_nonce.copy_from_slice(&header[HEADER - STREAM_NONCE..]);
         Ok((data_key, stream_nonce))
+    }
+
+    /// Seals a small secret kept in the database (a second factor's): a
+    /// random nonce and the ciphertext, in base64. `context` (the owner's id,
+    /// say) is bound as associated data, so a sealed value copied to another
+    /// row does not open there.
+    pub fn seal_value(&self, context: &[u8], plain: &[u8]) -> io::Result<String> {
+        let nonce = random::<WRAP_NONCE>()?;
+        let sealed = self
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context,
+                },
+            )
+            .map_err(|_| io::Error::other("cannot seal a value"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(base64::engine::general_purpose::STANDARD.encode(out))
+    }
+
+    /// The value `seal_value` sealed with this key and `context`; fails if
+    /// the key, the context or a byte differs.
+    pub fn open_value(&self, context: &[u8], sealed: &str) -> io::Result<Vec<u8>> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| invalid("a sealed value that is not base64"))?;
+        if bytes.len() < WRAP_NONCE + TAG {
+            return Err(invalid("a sealed value too short to be one"));
+        }
+        let (nonce, sealed) = bytes.split_at(WRAP_NONCE);
+        self.cipher()
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: context,
+                },
+            )
+            .map_err(|_| invalid("the value does not open with this key, or was altered"))
     }
 
     /// The same header with its data key wrapped by `new` instead (rotation):
@@ -328,6 +370,28 @@ mod tests {
             out.extend_from_slice(&segment);
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_with_its_key_and_context() {
+        let key = MasterKey::from_bytes([3; 32]);
+        let sealed = key.seal_value(b"user-1", b"secret bytes").unwrap();
+        assert!(!sealed.contains("secret"));
+        assert_eq!(key.open_value(b"user-1", &sealed).unwrap(), b"secret bytes");
+        assert!(key.open_value(b"user-2", &sealed).is_err());
+        assert!(
+            MasterKey::from_bytes([4; 32])
+                .open_value(b"user-1", &sealed)
+                .is_err()
+        );
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(&sealed)
+            .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let altered = base64::engine::general_purpose::STANDARD.encode(bytes);
+        assert!(key.open_value(b"user-1", &altered).is_err());
+        assert_ne!(sealed, key.seal_value(b"user-1", b"secret bytes").unwrap());
     }
 
     #[test]

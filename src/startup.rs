@@ -40,6 +40,8 @@ pub enum StartupError {
     Catalogue { path: String, message: String },
     #[error("{0}")]
     EvidenceKey(String),
+    #[error("{0}")]
+    FactorKey(String),
     #[error("cannot bring stored deadlines up to the current rules: {0}")]
     Upgrade(String),
     #[error("cannot listen on {address}: {source}")]
@@ -145,6 +147,12 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
                 settings.data_dir.display()
             ))
         })?;
+    // Every instance must read the same factor key (as the evidence key).
+    let factor_key = match &settings.factor_key_file {
+        Some(path) => crate::sealed::MasterKey::load(path, false),
+        None => crate::sealed::MasterKey::load(&settings.data_dir.join("factor.key"), true),
+    }
+    .map_err(|e| StartupError::FactorKey(e.to_string()))?;
     let writers = crate::db::WriterQueue::new(
         settings.database_url.backend(),
         crate::db::writers::PATIENCE,
@@ -162,6 +170,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         store,
         writers,
         sign_in_limit,
+        factor_key,
     };
     let mut conn = state.pool.get()?;
     let upgraded =

@@ -38,6 +38,8 @@ pub struct AppState {
     pub writers: WriterQueue,
     /// Sign-ins by source address (`auth::sign_in_limit`).
     pub sign_in_limit: crate::auth::sign_in_limit::SignInLimit,
+    /// Seals second factors' secrets in the database.
+    pub factor_key: crate::sealed::MasterKey,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::domain::validation::Email;
 use crate::error::Error;
 use crate::repo;
+use crate::service::second_factor::{self, Challenge};
 use crate::service::sessions;
 use crate::state::AppState;
 
@@ -19,9 +20,17 @@ pub struct LoginIn {
     pub password: String,
 }
 
+/// A sign-in's answer: the tokens, or the challenge of its second step.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LoginOut {
+    Tokens(sessions::TokenPair),
+    SecondStep(Challenge),
+}
+
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses(
-        (status = 200, description = "Signed in: an access token and a refresh token", body = sessions::TokenPair),
+        (status = 200, description = "Signed in (an access token and a refresh token), or, when the account has a second factor or must enrol one, `{mfa, challenge}` for the second step", body = LoginOut),
         (status = 401, description = "The e-mail address or the password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed sign-ins for this account from this address, or too many sign-ins from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -42,11 +51,165 @@ pub async fn login(
     // Takes a connection for each of its transactions, not for the whole
     // sign-in (`sessions::login`).
     let app = state.clone();
+    let passed = web::block(move || {
+        sessions::login(
+            &app.pool,
+            &app.writers,
+            &app.keys,
+            &app.settings.mfa_required,
+            &email,
+            &password,
+            from,
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(match passed {
+        sessions::Passed::SignedIn(pair) => LoginOut::Tokens(pair),
+        sessions::Passed::Challenged(challenge) => LoginOut::SecondStep(challenge),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeIn {
+    /// From the sign-in's answer.
+    pub challenge: String,
+    /// Six digits from the authenticator app, or one of the recovery codes.
+    #[schema(example = "492039")]
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeIn {
+    pub challenge: String,
+}
+
+fn check_challenge_shape(challenge: &str) -> Result<(), Error> {
+    if challenge.is_empty() || challenge.len() > 256 {
+        return Err(Error::field(
+            "challenge",
+            "must be the challenge the sign-in gave",
+        ));
+    }
+    Ok(())
+}
+
+fn check_code_shape(code: &str) -> Result<(), Error> {
+    if code.trim().is_empty() || code.len() > 64 {
+        return Err(Error::field(
+            "code",
+            "must be the six digits the authenticator shows, or a recovery code",
+        ));
+    }
+    Ok(())
+}
+
+/// Completes a sign-in with a code from the account's authenticator (each
+/// code once) or one of its recovery codes (each once).
+#[utoipa::path(post, path = "/api/v1/auth/login/mfa", tag = "auth", request_body = CodeIn,
+    responses(
+        (status = 200, description = "Signed in", body = sessions::TokenPair),
+        (status = 401, description = "The code is wrong or was used already, or the challenge has expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account must enrol a factor first", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this account from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login_mfa(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CodeIn>,
+) -> Result<HttpResponse, Error> {
+    let CodeIn { challenge, code } = body.into_inner();
+    check_challenge_shape(&challenge)?;
+    check_code_shape(&code)?;
+    let from = state.admit_sign_in(&req)?;
+    let app = state.clone();
     let pair = web::block(move || {
-        sessions::login(&app.pool, &app.writers, &app.keys, &email, &password, from)
+        second_factor::complete(
+            &app.pool,
+            &app.writers,
+            &app.factor_key,
+            &challenge,
+            &code,
+            from,
+            |conn, account| sessions::start_family(conn, &app.keys, account),
+        )
     })
     .await??;
     Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Gives the secret of a new second factor to an account that must enrol
+/// one; asked again during the same sign-in, the same secret.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/enrol", tag = "auth", request_body = ChallengeIn,
+    responses(
+        (status = 200, description = "The secret to give the authenticator app, and its `otpauth://` URI", body = second_factor::Enrolment),
+        (status = 401, description = "The challenge has expired or is spent", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account has a factor already", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mfa_enrol(
+    state: web::Data<AppState>,
+    body: web::Json<ChallengeIn>,
+) -> Result<HttpResponse, Error> {
+    let challenge = body.into_inner().challenge;
+    check_challenge_shape(&challenge)?;
+    let app = state.clone();
+    let enrolment = web::block(move || {
+        second_factor::begin_enrolment(&app.pool, &app.writers, &app.factor_key, &challenge)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(enrolment))
+}
+
+/// Signed in with a new factor: the tokens and ten recovery codes, shown
+/// this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EnrolledOut {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    /// Each signs in once in place of a code; keep them apart from the phone.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms the enrolment with the first code the app shows, and signs in.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/confirm", tag = "auth", request_body = CodeIn,
+    responses(
+        (status = 200, description = "Enrolled and signed in, with the recovery codes", body = EnrolledOut),
+        (status = 401, description = "The code is wrong, or the challenge has expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No enrolment has begun (`/auth/mfa/enrol` first)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this account from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mfa_confirm(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CodeIn>,
+) -> Result<HttpResponse, Error> {
+    let CodeIn { challenge, code } = body.into_inner();
+    check_challenge_shape(&challenge)?;
+    check_code_shape(&code)?;
+    let from = state.admit_sign_in(&req)?;
+    let app = state.clone();
+    let (pair, recovery_codes) = web::block(move || {
+        second_factor::confirm_enrolment(
+            &app.pool,
+            &app.writers,
+            &app.factor_key,
+            &challenge,
+            &code,
+            from,
+            |conn, account| sessions::start_family(conn, &app.keys, account),
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(EnrolledOut {
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+        token_type: pair.token_type,
+        expires_in: pair.expires_in,
+        recovery_codes,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -32,7 +32,8 @@ use crate::domain::workflow::{Action, Party, Status};
         description = "Case-workflow backend for cross-border requests for electronic evidence: \
 cases, preservation and production requests, their legal deadlines, the providers' answers, \
 evidence and its custody.\n\n\
-Sign in at `/api/v1/auth/login` and send the access token as `Authorization: Bearer <token>`. \
+Sign in at `/api/v1/auth/login` (then, for an account with a second factor, `/api/v1/auth/login/mfa` \
+with a code) and send the access token as `Authorization: Bearer <token>`. \
 Every error is `application/problem+json` (RFC 9457). A change to a request carries the \
 `version` the caller read; a stale one is refused with 409. Instants are RFC 3339 with an offset \
 and are returned in UTC. docs/api.md walks through the whole story.",
@@ -43,6 +44,9 @@ and are returned in UTC. docs/api.md walks through the whole story.",
         health::healthz,
         health::readyz,
         auth::login,
+        auth::login_mfa,
+        auth::mfa_enrol,
+        auth::mfa_confirm,
         auth::refresh,
         auth::logout,
         auth::me,

@@ -78,7 +78,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    second_factors (user_id) {
+        user_id -> Text,
+        secret_sealed -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_challenges (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        need -> Text,
+        via -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisations -> jurisdictions (jurisdiction));
+diesel::joinable!(second_factors -> users (user_id));
+diesel::joinable!(sign_in_challenges -> users (user_id));
 diesel::joinable!(portal_sessions -> users (user_id));
 diesel::joinable!(request_reads -> requests (request_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -99,6 +129,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     portal_sessions,
     request_reads,
+    second_factors,
+    recovery_codes,
+    sign_in_challenges,
 );
 
 diesel::table! {

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 
+use crate::auth::totp::FactorSecret;
 use crate::db::{DbConn, write_tx};
 use crate::domain::reference::{DataCategory, OrganisationKind, Role};
 use crate::error::Error;
 use crate::repo;
-use crate::service::accounts;
+use crate::service::{accounts, second_factor};
 use crate::state::AppState;
 use crate::world::{self, Person, Plan};
 
@@ -179,6 +180,8 @@ pub struct DemoAccount {
     pub role: Role,
     pub organisation: Option<String>,
     pub password: Option<String>,
+    /// The second factor's key (base32), set with the password.
+    pub factor_key: Option<String>,
 }
 
 fn random_password() -> Result<String, Error> {
@@ -252,6 +255,26 @@ pub fn load(state: &AppState) -> Result<Loaded, Error> {
     let plan = plan(&hashes);
     write_tx(&mut conn, |conn| {
         let built = world::build(conn, &plan)?;
+        // Each new account comes enrolled, its key printed beside its password.
+        let now = crate::time::UtcTime::now();
+        let mut keys = BTreeMap::new();
+        for (email, (id, created)) in &built.people {
+            if !created {
+                continue;
+            }
+            let user = repo::users::get(conn, id)?
+                .ok_or_else(|| Error::internal("a demo account vanished"))?;
+            let secret = FactorSecret::generate().map_err(Error::internal)?;
+            second_factor::enrol_directly(
+                conn,
+                &state.factor_key,
+                &user,
+                &secret,
+                &crate::domain::audit::Actor::system(),
+                now,
+            )?;
+            keys.insert(email.clone(), secret.to_base32());
+        }
         let names: BTreeMap<&str, &str> = ORGANISATIONS
             .iter()
             .map(|&(key, name, ..)| (key, name))
@@ -264,6 +287,7 @@ pub fn load(state: &AppState) -> Result<Loaded, Error> {
                 role,
                 organisation: organisation.map(|key| names[key].to_owned()),
                 password: built.people[email].1.then_some(password),
+                factor_key: keys.remove(email),
             })
             .collect();
         let told = story::tell(conn, &state.rules(), &state.store)?;
@@ -290,17 +314,22 @@ pub fn describe(loaded: &Loaded) -> String {
 }
 
 fn describe_accounts(accounts: &[DemoAccount]) -> String {
-    let mut text = String::from("Demo accounts (passwords are shown once; store them now):\n");
+    let mut text = String::from(
+        "Demo accounts: role, e-mail, password, second-factor key (shown once; store them now).\n\
+         Sign-in asks for a code from the key: add the key to an authenticator app, or run\n\
+         `oathtool --totp -b KEY`. Each code signs in once; the next comes within 30 seconds.\n",
+    );
     for account in accounts {
         let password = account
             .password
             .as_deref()
             .unwrap_or("(existed already: password unchanged)");
         text.push_str(&format!(
-            "  {:<18} {:<32} {}\n      {}\n",
+            "  {:<18} {:<32} {} {}\n      {}\n",
             account.role.as_str(),
             account.email,
             password,
+            account.factor_key.as_deref().unwrap_or(""),
             account.organisation.as_deref().unwrap_or("no organisation"),
         ));
     }

@@ -100,6 +100,7 @@ pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;
 pub mod messages;
+pub mod mfa;
 pub mod portal_sessions;
 pub mod reference;
 pub mod reminders;

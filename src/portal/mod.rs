@@ -15,6 +15,7 @@ mod evidence;
 mod inbox;
 mod pages;
 mod requests;
+mod second_step;
 mod visitor;
 
 use actix_web::http::StatusCode;
@@ -47,6 +48,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/sign-in")
             .get(pages::sign_in_form)
             .post(pages::sign_in),
+    )
+    .service(
+        web::resource("/sign-in/code")
+            .get(second_step::code_form)
+            .post(second_step::code),
+    )
+    .service(
+        web::resource("/sign-in/enrol")
+            .get(second_step::enrol_form)
+            .post(second_step::enrol),
     )
     .service(web::resource("/sign-out").post(pages::sign_out))
     .service(web::resource("/account").get(account::show))

@@ -45,7 +45,7 @@ pub(super) fn render(template: &impl Template) -> Result<String, Failure> {
     template.render().map_err(|e| Failure(Error::internal(e)))
 }
 
-fn secure(state: &AppState) -> bool {
+pub(super) fn secure(state: &AppState) -> bool {
     state.settings.public_url.starts_with("https://")
 }
 
@@ -154,7 +154,10 @@ pub async fn home(visitor: Visitor) -> HttpResponse {
 
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
-    next: Option<String>,
+    pub(super) next: Option<String>,
+    /// Sent back here because a second step ran out.
+    #[serde(default)]
+    expired: Option<String>,
 }
 
 /// The sign-in form, with a fresh form token.
@@ -188,7 +191,11 @@ pub async fn sign_in_form(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, Failure> {
     let next = query.next.as_deref().unwrap_or("/");
-    sign_in_page(&state, StatusCode::OK, None, next, "")
+    let problem = query
+        .expired
+        .is_some()
+        .then_some("That sign-in ran out or was finished. Sign in again with your password.");
+    sign_in_page(&state, StatusCode::OK, problem, next, "")
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,12 +250,20 @@ pub async fn sign_in(
             &password,
             "portal",
             from,
+            Some(&app.settings.mfa_required),
             |conn, account| portal_sessions::open(conn, account, UtcTime::now()),
         )
     })
     .await?;
     let opened = match opened {
-        Ok(opened) => opened,
+        Ok(sessions::Passed::SignedIn(opened)) => opened,
+        Ok(sessions::Passed::Challenged(challenge)) => {
+            let mut response = super::second_step::challenged(&state, &challenge, &next)?;
+            response
+                .add_cookie(&spent(FORM_COOKIE, "/sign-in"))
+                .map_err(Error::internal)?;
+            return Ok(response);
+        }
         Err(err) => {
             return match err.kind() {
                 Kind::Unauthenticated(_) => again(

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cases;
 pub mod deadlines;
 pub mod evidence;
+pub mod factors;
 pub mod jurisdictions;
 pub mod organisations;
 pub mod outbox;

@@ -227,6 +227,7 @@ pub fn change_password(
         current,
         "password_change",
         from,
+        None,
         |conn, account| {
             if account.user.id != user_id {
                 return Err(Error::internal("the account changed its address meanwhile"));
@@ -258,7 +259,8 @@ pub fn change_password(
                 "password changed by its holder; other sessions ended");
             Ok(())
         },
-    );
+    )
+    .and_then(crate::service::sessions::Passed::signed_in);
     // The current password is checked as a sign-in's: a wrong one says so at
     // its field, not as a failed sign-in.
     changed.map_err(|e| match e.kind() {

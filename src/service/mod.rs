@@ -15,6 +15,7 @@ pub mod portal_sessions;
 pub mod reads;
 pub mod reference;
 pub mod requests;
+pub mod second_factor;
 pub mod sessions;
 pub mod upgrade;
 pub mod watcher;

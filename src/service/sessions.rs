@@ -8,12 +8,14 @@ use crate::auth::tokens::{self, ACCESS_TTL, Holder, REFRESH_TTL, TokenKeys};
 use crate::db::{DbConn, Pool, WriterQueue, new_id};
 use crate::domain::audit::{Actor, SYSTEM_CHAIN, user_chain};
 use crate::domain::lockout::FailureOutcome;
+use crate::domain::mfa::{self, MfaPolicy, Need};
 use crate::domain::validation::Email;
 use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::NewEvent;
 use crate::repo::sessions::RefreshTokenRow;
 use crate::repo::users::{UserRow, UserWithOrganisation};
+use crate::service::second_factor::{self, Challenge};
 use crate::time::UtcTime;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -28,7 +30,7 @@ fn invalid_credentials() -> Error {
     Error::unauthenticated("the e-mail address or the password is wrong")
 }
 
-fn locked(until: UtcTime, now: UtcTime) -> Error {
+pub(crate) fn locked(until: UtcTime, now: UtcTime) -> Error {
     let seconds = (until - now).num_seconds().max(1) as u64;
     Error::too_many_attempts(
         format!(
@@ -84,6 +86,16 @@ fn issue_pair(
 /// `via` names the door in the audit trail (`api`, `portal`); `then` runs in the
 /// success's transaction with the account, to start what the door keeps (a
 /// token family, a portal session), so that a crash leaves both or neither.
+///
+/// With a `policy`, an account with a second factor, or one the policy says
+/// must have one, is not signed in: it gets a challenge for the second step
+/// (`service::second_factor`), and the attempt stays counted until that step
+/// passes, so that a known password does not reset the count of wrong codes.
+/// Without one (a password re-checked for a change), the password suffices.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each door gives its own account, address, policy and continuation"
+)]
 pub fn authenticate<T>(
     pool: &Pool,
     writers: &WriterQueue,
@@ -91,8 +103,9 @@ pub fn authenticate<T>(
     password: &str,
     via: &str,
     from: std::net::IpAddr,
+    policy: Option<&MfaPolicy>,
     then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error>,
-) -> Result<T, Error> {
+) -> Result<Passed<T>, Error> {
     let email = email.as_str();
     // Failures count per account and address: another address's failures
     // cannot lock the owner out (`auth::sign_in_limit` bounds each address).
@@ -144,6 +157,30 @@ pub fn authenticate<T>(
         }
     };
     let pair = writers.write_pooled(pool, |conn| {
+        let need = match policy {
+            Some(policy) => mfa::need(
+                policy,
+                user.role,
+                second_factor::factor_of(conn, &user.id)?,
+            ),
+            None => Need::Nothing,
+        };
+        if need != Need::Nothing {
+            let challenge = second_factor::challenge(conn, &user, need, via, now)?;
+            repo::audit::append(
+                conn,
+                NewEvent {
+                    chain: user_chain(&user.id),
+                    actor: &Actor::user(&user.id, user.organisation_id.as_deref()),
+                    action: "password_accepted",
+                    object_type: "user",
+                    object_id: Some(&user.id),
+                    request_id: None,
+                    details: serde_json::json!({ "email": email, "via": via, "next": need.as_str() }),
+                },
+            )?;
+            return Ok(Passed::Challenged(challenge));
+        }
         repo::sessions::lock_throttle(conn, &throttled)?;
         repo::sessions::save_throttle(conn, &throttled, &Default::default())?;
         let actor = Actor::user(&user.id, user.organisation_id.as_deref());
@@ -162,26 +199,51 @@ pub fn authenticate<T>(
         // The account with its organisation, as the token will describe it.
         let account = repo::users::find_active_with_organisation(conn, &user.id)?
             .ok_or_else(invalid_credentials)?;
-        then(conn, &account)
+        then(conn, &account).map(Passed::SignedIn)
     })?;
-    tracing::info!(email, user_id = %user.id, via, "sign-in succeeded");
+    match &pair {
+        Passed::SignedIn(_) => tracing::info!(email, user_id = %user.id, via, "sign-in succeeded"),
+        Passed::Challenged(c) => {
+            tracing::info!(email, user_id = %user.id, via, mfa = c.mfa, "password accepted: second step next")
+        }
+    }
     Ok(pair)
 }
 
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum Passed<T> {
+    SignedIn(T),
+    /// A second step is needed first.
+    Challenged(Challenge),
+}
+
+impl<T> Passed<T> {
+    /// What a password re-checked without a policy gave.
+    pub fn signed_in(self) -> Result<T, Error> {
+        match self {
+            Passed::SignedIn(made) => Ok(made),
+            Passed::Challenged(_) => Err(Error::internal("a second step where none was asked")),
+        }
+    }
+}
+
 /// The lockout's key: the account's e-mail and the address tried from.
-fn throttle_key(email: &str, from: std::net::IpAddr) -> String {
+pub(crate) fn throttle_key(email: &str, from: std::net::IpAddr) -> String {
     format!("{email} from {from}")
 }
 
-/// Signs in through the API: a new token family (`authenticate`).
+/// Signs in through the API: a new token family (`authenticate`), or the
+/// challenge of its second step.
 pub fn login(
     pool: &Pool,
     writers: &WriterQueue,
     keys: &TokenKeys,
+    policy: &MfaPolicy,
     email: &Email,
     password: &str,
     from: std::net::IpAddr,
-) -> Result<TokenPair, Error> {
+) -> Result<Passed<TokenPair>, Error> {
     authenticate(
         pool,
         writers,
@@ -189,13 +251,23 @@ pub fn login(
         password,
         "api",
         from,
-        |conn, account| issue_pair(conn, keys, &Holder::of(account), &new_id()),
+        Some(policy),
+        |conn, account| start_family(conn, keys, account),
     )
+}
+
+/// A new token family for a signed-in account.
+pub fn start_family(
+    conn: &mut DbConn,
+    keys: &TokenKeys,
+    account: &UserWithOrganisation,
+) -> Result<TokenPair, Error> {
+    issue_pair(conn, keys, &Holder::of(account), &new_id())
 }
 
 /// Audits a failed sign-in, and the lockout it caused, on the account's chain
 /// (or the system chain for an address with no account).
-fn record_failure(
+pub(crate) fn record_failure(
     conn: &mut DbConn,
     email: &str,
     user: Option<&UserRow>,
@@ -370,7 +442,15 @@ mod tests {
             let (shared, email) = (for_sign_in.clone(), email.clone());
             move || {
                 let (pool, writers, keys) = &*shared;
-                login(pool, writers, keys, &email, password, LOOPBACK)
+                login(
+                    pool,
+                    writers,
+                    keys,
+                    &MfaPolicy::none(),
+                    &email,
+                    password,
+                    LOOPBACK,
+                )
             }
         });
         // The attempt is counted in the sign-in's first transaction, before the
@@ -420,7 +500,9 @@ mod tests {
         let pair = signing_in
             .join()
             .unwrap()
-            .expect("the sign-in succeeds once hashed");
+            .expect("the sign-in succeeds once hashed")
+            .signed_in()
+            .unwrap();
         assert!(!pair.access_token.is_empty());
     }
 }

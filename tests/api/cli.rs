@@ -54,6 +54,7 @@ fn a_bad_setting_stops_start_up_with_one_clear_line() {
     for (name, value) in [
         ("MLAT_BIND", "localhost"),
         ("MLAT_DATABASE_URL", "mysql://db/mlat"),
+        ("MLAT_MFA_REQUIRED", "admin,officer"),
     ] {
         let out = mlat(dir.path())
             .env(name, value)
@@ -283,6 +284,7 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
         }
     });
     let mut password = None;
+    let mut key = None;
     let mut port = None;
     let mut seen = Vec::new();
     // stdout (the accounts) and stderr (the log) arrive in either order.
@@ -293,6 +295,7 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.get(1) == Some(&"officer@gb-police.demo.test") {
             password = words.get(2).map(|p| p.to_string());
+            key = words.get(3).map(|k| k.to_string());
         }
         if let Some(p) = line.split("port=").nth(1) {
             port = p.trim().parse::<u16>().ok();
@@ -300,6 +303,16 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
         seen.push(line);
     }
     let password = password.expect("the demo accounts are printed");
+    // Beside each password, the key of the account's second factor: the
+    // code an authenticator app would show for it.
+    let key = key.expect("the demo accounts come enrolled, their key printed");
+    let secret = totp_rs::Secret::try_from_base32(&key).expect("a base32 key");
+    let code = totp_rs::Builder::new()
+        .with_secret(secret.as_ref().to_vec())
+        .build()
+        .unwrap()
+        .generate_current()
+        .to_string();
     let port = port.unwrap();
     let result = actix_web::rt::System::new().block_on(async move {
         let client = awc::Client::default();
@@ -307,6 +320,14 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
         let mut reply = client
             .post(format!("{base}/auth/login"))
             .send_json(&json!({"email": "officer@gb-police.demo.test", "password": password}))
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let login: Value = reply.json().await.unwrap();
+        assert_eq!(login["mfa"], "required", "{login}");
+        let mut reply = client
+            .post(format!("{base}/auth/login/mfa"))
+            .send_json(&json!({"challenge": login["challenge"], "code": code}))
             .await
             .unwrap();
         assert_eq!(reply.status(), 200);

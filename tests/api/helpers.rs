@@ -103,6 +103,10 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         jwt_key_file: None,
         legal_bases_file: None,
         evidence_key_file: None,
+        factor_key_file: None,
+        // Most tests sign in with a password alone; the second factor's own
+        // tests (auth.rs, browser.rs) set the default policy back.
+        mfa_required: mlat::domain::mfa::MfaPolicy::none(),
         cors_origins: Vec::new(),
         db_pool_size: 4,
         keep_connections: true,
@@ -316,16 +320,22 @@ impl TestApp {
     }
 
     /// Creates reference data and one account per role directly through the
-    /// service layer, and returns their ids and tokens.
-    pub async fn world(&self) -> World {
+    /// service layer, without signing anyone in.
+    pub async fn seed(&self) -> world::Built {
         let state = self.state.clone();
-        let built = web::block(move || {
+        web::block(move || {
             let mut conn = state.pool.get().unwrap();
             write_tx(&mut conn, |conn| world::build(conn, &plan()))
         })
         .await
         .unwrap()
-        .expect("seed the world");
+        .expect("seed the world")
+    }
+
+    /// Creates reference data and one account per role directly through the
+    /// service layer, and returns their ids and tokens.
+    pub async fn world(&self) -> World {
+        let built = self.seed().await;
         let mut tokens = Vec::new();
         for email in SEED_EMAILS {
             tokens.push(self.login(email).await);

@@ -21,6 +21,7 @@ mod portal;
 mod portal_admin;
 mod portal_desk;
 mod reference;
+mod second_factor;
 mod users;
 mod watcher;
 mod workflow;
