@@ -53,6 +53,26 @@ mod the_issuing_side_files_approves_and_follows_up_in_the_browser {
     }
 }
 
+mod someone_enrols_a_second_factor_and_signs_in_with_codes_in_the_browser {
+    #[actix_web::test]
+    #[cfg_attr(
+        not(mlat_browser_tests),
+        ignore = "browser: set MLAT_TEST_CHROMEDRIVER (README)"
+    )]
+    async fn sqlite() {
+        super::second_factor_in_the_browser(super::Backend::Sqlite).await
+    }
+
+    #[actix_web::test]
+    #[cfg_attr(
+        any(not(mlat_browser_tests), not(mlat_postgres_tests)),
+        ignore = "browser and PostgreSQL: set MLAT_TEST_CHROMEDRIVER and MLAT_TEST_POSTGRES_URL (README)"
+    )]
+    async fn postgres() {
+        super::second_factor_in_the_browser(super::Backend::Postgres).await
+    }
+}
+
 /// chromedriver on a port of its own, stopped with the test.
 struct Driver {
     child: Child,
@@ -167,6 +187,165 @@ async fn issuing_side_in_the_browser(backend: Backend) {
         },
     )
     .await
+}
+
+async fn second_factor_in_the_browser(backend: Backend) {
+    run_with(
+        backend,
+        |s| {
+            s.public_url = "http://localhost".into();
+            s.mfa_required = Default::default();
+        },
+        async |app: &TestApp| {
+            let driver = Driver::start();
+            let browser = driver.browser().await;
+            two_step_sign_in(app, &browser, backend).await;
+            browser.close().await.unwrap();
+        },
+    )
+    .await
+}
+
+/// The code an authenticator app shows for `key` (base32, as the page shows
+/// it, spaces and all) at `at`: computed with totp-rs, not with mlat.
+fn authenticator_code(key: &str, at: u64) -> String {
+    let key: String = key.split_whitespace().collect();
+    let secret = totp_rs::Secret::try_from_base32(&key).expect("a base32 key");
+    totp_rs::Builder::new()
+        .with_secret(secret.as_ref().to_vec())
+        .build()
+        .expect("an RFC 6238 secret")
+        .generate(at)
+        .to_string()
+}
+
+async fn path_is(browser: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let at = browser.current_url().await.unwrap();
+        if at.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached {path}: at {at}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An officer whose account must have a second factor signs in for the first
+/// time: the password leads to the enrolment (a QR code and the key), the
+/// app's first code to the recovery codes, shown once; then a sign-in asks
+/// for a code, refuses a wrong one in place, and a recovery code works too.
+async fn two_step_sign_in(app: &TestApp, browser: &Client, backend: Backend) {
+    app.seed().await;
+    let shot = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let officer = "officer@gb.test.example";
+    browser.goto(&app.url("/cases")).await.unwrap();
+    sign_in(browser, officer).await;
+    path_is(browser, "/sign-in/enrol").await;
+    let qr = browser
+        .find(Locator::Css("figure.qr svg"))
+        .await
+        .expect("the QR code is drawn");
+    assert!(qr.attr("viewBox").await.unwrap().is_some());
+    let key = browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    accessible(browser, "enrolment").await;
+    screenshot(browser, &shot("enrol-second-factor")).await;
+
+    // A code from another key is refused in place, the same key still shown.
+    type_into(
+        browser,
+        "code",
+        &authenticator_code("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", now()),
+    )
+    .await;
+    click(browser, "//button[text()='Confirm and sign in']").await;
+    let problem = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("p.problem"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(problem.contains("not the one the app shows"), "{problem}");
+    let shown_again = browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown_again, key, "a reloaded enrolment keeps its key");
+
+    let enrolled_at = now();
+    type_into(browser, "code", &authenticator_code(&key, enrolled_at)).await;
+    click(browser, "//button[text()='Confirm and sign in']").await;
+    let list = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("recovery-codes"))
+        .await
+        .expect("the recovery codes are shown");
+    let codes: Vec<String> = {
+        let mut codes = Vec::new();
+        for item in list.find_all(Locator::Css("li")).await.unwrap() {
+            codes.push(item.text().await.unwrap());
+        }
+        codes
+    };
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    accessible(browser, "recovery codes").await;
+    screenshot(browser, &shot("recovery-codes")).await;
+    click(browser, "//a[contains(text(), 'continue')]").await;
+    path_is(browser, "/cases").await;
+
+    // Next time: the password, then a code.
+    click(browser, "//button[text()='Sign out']").await;
+    path_is(browser, "/sign-in").await;
+    sign_in(browser, officer).await;
+    path_is(browser, "/sign-in/code").await;
+    accessible(browser, "code").await;
+    screenshot(browser, &shot("sign-in-code")).await;
+    // The code that confirmed the enrolment is spent.
+    type_into(browser, "code", &authenticator_code(&key, enrolled_at)).await;
+    click(browser, "//button[text()='Sign in']").await;
+    let problem = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("p.problem"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(problem.contains("wrong, or was used already"), "{problem}");
+    // The app's next one signs in, back to where the person was going.
+    type_into(browser, "code", &authenticator_code(&key, enrolled_at + 30)).await;
+    click(browser, "//button[text()='Sign in']").await;
+    path_is(browser, "/cases").await;
+
+    // A lost phone: a recovery code, as read off paper.
+    click(browser, "//button[text()='Sign out']").await;
+    path_is(browser, "/sign-in").await;
+    sign_in(browser, officer).await;
+    path_is(browser, "/sign-in/code").await;
+    type_into(browser, "code", &codes[0].to_lowercase()).await;
+    click(browser, "//button[text()='Sign in']").await;
+    path_is(browser, "/cases").await;
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// axe-core's own script (MLAT_TEST_AXE names `axe.min.js`; `.ci/run` takes
