@@ -345,3 +345,50 @@ pub async fn change_password(
     .await??;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountLinkIn {
+    /// The `token` of the link e-mailed to the holder.
+    pub token: String,
+    /// At least 12 characters and hard to guess.
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+/// Sets the password from an invitation or a reset link (used once; a reset
+/// link works one hour, an invitation seven days). Every session of the
+/// account ends; a reset that said so also removes the second factor.
+#[utoipa::path(post, path = "/api/v1/auth/account-link", tag = "auth", request_body = AccountLinkIn,
+    responses(
+        (status = 204, description = "The password is set; sign in with it"),
+        (status = 422, description = "The link has run out or was used, or the password is too short or easy to guess", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn use_account_link(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<AccountLinkIn>,
+) -> Result<HttpResponse, Error> {
+    let AccountLinkIn {
+        token,
+        new_password,
+    } = body.into_inner();
+    if token.is_empty() || token.len() > 256 {
+        return Err(Error::field(
+            "token",
+            "must be the token of the link you were sent",
+        ));
+    }
+    if new_password.len() > crate::domain::validation::PASSWORD_MAX_BYTES {
+        return Err(Error::field("new_password", "at most 1024 bytes"));
+    }
+    // Guessing tokens is held to the sign-in limit per address.
+    state.admit_sign_in(&req)?;
+    let app = state.clone();
+    web::block(move || {
+        crate::service::stewardship::use_link(&app.pool, &app.writers, &token, &new_password)
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}

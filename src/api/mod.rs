@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/login/mfa").post(auth::login_mfa))
             .service(web::resource("/auth/mfa/enrol").post(auth::mfa_enrol))
             .service(web::resource("/auth/mfa/confirm").post(auth::mfa_confirm))
+            .service(web::resource("/auth/account-link").post(auth::use_account_link))
             .service(web::resource("/auth/refresh").post(auth::refresh))
             .service(web::resource("/auth/logout").post(auth::logout))
             .service(web::resource("/me").get(auth::me))
@@ -77,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(users::get)
                     .patch(users::update),
             )
+            .service(web::resource("/users/{id}/reset").post(users::reset))
             .service(web::resource("/cases").get(cases::list).post(cases::create))
             .service(web::resource("/cases/{id}").get(cases::get))
             .service(

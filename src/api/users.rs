@@ -1,14 +1,17 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::error::Problem;
 use super::paging::{PageOut, PageQuery};
 use crate::auth::Caller;
 use crate::domain::reference::Role;
-use crate::domain::validation::{Email, Errors, password_policy, text_field};
+use crate::domain::stewardship::Scope;
+use crate::domain::validation::{Email, Errors, text_field};
 use crate::error::Error;
 use crate::repo;
 use crate::repo::users::UserRow;
-use crate::service::accounts::{self, NewUser, UserChange};
+use crate::service::accounts::{self, UserChange};
+use crate::service::stewardship::{self, Invitation};
 use crate::state::AppState;
 use crate::time::UtcTime;
 
@@ -21,9 +24,9 @@ pub struct UserIn {
     pub role: String,
     #[schema(format = Uuid)]
     pub organisation_id: Option<String>,
-    /// At least 12 characters.
-    #[schema(format = Password)]
-    pub password: String,
+    /// The right to run the organisation's accounts.
+    #[serde(default)]
+    pub org_admin: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -40,6 +43,8 @@ pub struct UserPatch {
     #[schema(format = Uuid)]
     #[serde(default, deserialize_with = "super::requests::present")]
     pub organisation_id: Option<Option<String>>,
+    /// Grants or takes the right to run the organisation's accounts.
+    pub org_admin: Option<bool>,
 }
 
 impl UserPatch {
@@ -65,8 +70,12 @@ impl UserPatch {
             && self.name.is_none()
             && self.role.is_none()
             && self.organisation_id.is_none()
+            && self.org_admin.is_none()
         {
-            errors.add("body", "give `active`, `name`, `role` or `organisation_id`");
+            errors.add(
+                "body",
+                "give `active`, `name`, `role`, `organisation_id` or `org_admin`",
+            );
         }
         errors.into_result()?;
         Ok(UserChange {
@@ -74,6 +83,7 @@ impl UserPatch {
             name,
             role,
             organisation_id: self.organisation_id,
+            org_admin: self.org_admin,
         })
     }
 }
@@ -86,6 +96,8 @@ pub struct UserOut {
     pub name: String,
     pub role: crate::domain::reference::Role,
     pub organisation_id: Option<String>,
+    /// Runs the organisation's accounts.
+    pub org_admin: bool,
     pub active: bool,
     pub created_at: UtcTime,
     pub updated_at: UtcTime,
@@ -99,6 +111,7 @@ impl From<UserRow> for UserOut {
             name: row.name,
             role: row.role,
             organisation_id: row.organisation_id,
+            org_admin: row.org_admin,
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -106,18 +119,8 @@ impl From<UserRow> for UserOut {
     }
 }
 
-/// Checked input of a new account, with the password still in clear: it is
-/// hashed by the caller, outside any transaction.
-pub struct ParsedUser {
-    pub email: Email,
-    pub name: String,
-    pub role: Role,
-    pub organisation_id: Option<String>,
-    pub password: String,
-}
-
 impl UserIn {
-    pub fn parse(self) -> Result<ParsedUser, Error> {
+    pub fn parse(self) -> Result<Invitation, Error> {
         let mut errors = Errors::new();
         let email = errors.check("email", Email::parse(&self.email));
         let name = errors.check("name", text_field(&self.name, 200));
@@ -131,37 +134,41 @@ impl UserIn {
                 format!("`{id}` is not an organisation id"),
             );
         }
-        errors.check(
-            "password",
-            password_policy(&self.password, &[&self.email, &self.name]),
-        );
         let (email, name, role) = errors.finish((|| Some((email?, name?, role?)))())?;
-        Ok(ParsedUser {
+        Ok(Invitation {
             email,
             name,
             role,
             organisation_id,
-            password: self.password,
+            org_admin: self.org_admin,
         })
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, description = "Accounts (administrators)", body = PageOut<UserOut>)))]
+    responses((status = 200, description = "Accounts: every one to the platform administrator, its organisation's to an organisation's administrator", body = PageOut<UserOut>)))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.require_admin()?;
     let page = query.to_request()?;
+    let by = caller.user_id.clone();
     let page = state
-        .db_as(&caller, move |conn| Ok(repo::users::list(conn, &page)?))
+        .db_as(&caller, move |conn| {
+            let by = stewardship::steward(conn, &by)?;
+            let organisation = match stewardship::scope_of(&by)? {
+                Scope::Organisation(org) => Some(org.to_owned()),
+                _ => None,
+            };
+            Ok(repo::users::list(conn, organisation.as_deref(), &page)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageOut::from(page.map(UserOut::from))))
 }
 
-/// An administrator sees any account; anyone else only their own.
+/// The platform administrator sees any account, an organisation's
+/// administrator its organisation's; anyone else only their own.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An account")),
     responses((status = 200, description = "The account", body = UserOut)))]
 pub async fn get(
@@ -170,55 +177,110 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
-    if !caller.is_admin() && id != caller.user_id {
-        return Err(Error::not_found(format!("no user `{id}`")));
-    }
-    let shown = id.clone();
+    let by = caller.user_id.clone();
     let row = state
-        .db_as(&caller, move |conn| Ok(repo::users::get(conn, &id)?))
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no user `{shown}`")))?;
+        .db_as(&caller, move |conn| {
+            let by = stewardship::steward(conn, &by)?;
+            if by.id == id {
+                return Ok(by);
+            }
+            match stewardship::scope_of(&by) {
+                Ok(_) => stewardship::visible_account(conn, &by, &id),
+                Err(_) => Err(Error::not_found(format!("no user `{id}`"))),
+            }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(UserOut::from(row)))
 }
 
+/// A new account, invited: what came back, and when the invitation runs out.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvitedOut {
+    #[serde(flatten)]
+    pub user: UserOut,
+    pub invitation_expires_at: UtcTime,
+}
+
+/// Invites a person: the account is created with no password anyone knows,
+/// and its holder is e-mailed a link (valid seven days, used once) to set
+/// their own; at their first sign-in they enrol their second factor. The
+/// platform administrator invites into organisations that have no
+/// administrator of their own (their first one, say); an organisation's
+/// administrator into theirs. The organisation's administrators are told.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = UserIn,
-    responses((status = 201, description = "Created (administrators)", body = UserOut)))]
+    responses(
+        (status = 201, description = "Invited", body = InvitedOut),
+        (status = 403, description = "The caller runs no accounts, or the organisation runs its own", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<UserIn>,
 ) -> Result<HttpResponse, Error> {
-    caller.require_admin()?;
-    let parsed = body.into_inner().parse()?;
-    let password_hash =
-        web::block(move || accounts::hash_password(&parsed.password).map(|h| (h, parsed)))
-            .await??;
-    let (password_hash, parsed) = password_hash;
-    let actor = caller.actor();
-    let new = NewUser {
-        email: parsed.email,
-        name: parsed.name,
-        role: parsed.role,
-        organisation_id: parsed.organisation_id,
-        password_hash,
-    };
-    let row = state
+    let invitation = body.into_inner().parse()?;
+    let unusable = web::block(stewardship::unusable_password_hash).await??;
+    let by = caller.user_id.clone();
+    let public_url = state.settings.public_url.clone();
+    let (row, expires_at) = state
         .write_as(&caller, move |conn| {
-            accounts::create_user(conn, &actor, new)
+            stewardship::invite(conn, &by, invitation, unusable, &public_url)
         })
         .await?;
-    Ok(HttpResponse::Created().json(UserOut::from(row)))
+    Ok(HttpResponse::Created().json(InvitedOut {
+        user: UserOut::from(row),
+        invitation_expires_at: expires_at,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetIn {
+    /// Also remove the account's second factor when the link is used (a
+    /// lost phone and no recovery code): the holder enrols again.
+    #[serde(default)]
+    pub second_factor: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResetOut {
+    pub link_expires_at: UtcTime,
+}
+
+/// E-mails the account's holder a link (one hour, used once) to choose a new
+/// password; using it ends every session of the account. Nobody else learns
+/// the password.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset", tag = "users", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An account")), request_body = ResetIn,
+    responses(
+        (status = 202, description = "The link is on its way to the holder", body = ResetOut),
+        (status = 403, description = "The caller runs no accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or another organisation's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ResetIn>,
+) -> Result<HttpResponse, Error> {
+    let (id, reset_factor) = (id.into_inner(), body.into_inner().second_factor);
+    let by = caller.user_id.clone();
+    let public_url = state.settings.public_url.clone();
+    let link_expires_at = state
+        .write_as(&caller, move |conn| {
+            stewardship::send_reset(conn, &by, &id, reset_factor, &public_url)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(ResetOut { link_expires_at }))
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An account")), request_body = UserPatch,
-    responses((status = 200, description = "Changed (administrators); deactivating, or a new role or organisation, ends the account's sessions", body = UserOut)))]
+    responses((status = 200, description = "Changed by the platform administrator or the organisation's administrator (who alone changes roles once the organisation has one); deactivating, or a new role or organisation, ends the account's sessions", body = UserOut)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, Error> {
-    caller.require_admin()?;
     let change = body.into_inner().parse()?;
     let id = id.into_inner();
     let actor = caller.actor();

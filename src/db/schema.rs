@@ -44,6 +44,20 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        org_admin -> Bool,
+    }
+}
+
+diesel::table! {
+    account_links (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        reset_factor -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -132,6 +146,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     second_factors,
     recovery_codes,
     sign_in_challenges,
+    account_links,
 );
 
 diesel::table! {

@@ -34,6 +34,9 @@ pub enum MessageKind {
     Step(Action),
     Reminder,
     DeadlineMissed,
+    /// About the recipient's own account: an invitation, a reset link, a
+    /// new colleague, a security change.
+    Account,
 }
 
 impl MessageKind {
@@ -42,6 +45,7 @@ impl MessageKind {
             MessageKind::Step(action) => action.as_str(),
             MessageKind::Reminder => "reminder",
             MessageKind::DeadlineMissed => "deadline_missed",
+            MessageKind::Account => "account",
         }
     }
 
@@ -49,9 +53,10 @@ impl MessageKind {
         match text {
             "reminder" => Ok(MessageKind::Reminder),
             "deadline_missed" => Ok(MessageKind::DeadlineMissed),
+            "account" => Ok(MessageKind::Account),
             step => Action::parse(step).map(MessageKind::Step).map_err(|_| {
                 format!(
-                    "`{text}` is not a message kind: reminder, deadline_missed or a workflow step"
+                    "`{text}` is not a message kind: reminder, deadline_missed, account or a workflow step"
                 )
             }),
         }
@@ -72,7 +77,7 @@ impl Serialize for MessageKind {
 
 impl utoipa::PartialSchema for MessageKind {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let mut names = vec!["reminder", "deadline_missed"];
+        let mut names = vec!["reminder", "deadline_missed", "account"];
         names.extend(Action::ALL.iter().map(|a| a.as_str()));
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
@@ -91,7 +96,11 @@ mod tests {
 
     #[test]
     fn every_kind_reads_back_as_itself() {
-        let mut all = vec![MessageKind::Reminder, MessageKind::DeadlineMissed];
+        let mut all = vec![
+            MessageKind::Reminder,
+            MessageKind::DeadlineMissed,
+            MessageKind::Account,
+        ];
         all.extend(Action::ALL.iter().map(|a| MessageKind::Step(*a)));
         for kind in all {
             assert_eq!(MessageKind::parse(kind.as_str()), Ok(kind));
@@ -104,5 +113,6 @@ mod tests {
         assert!(MessageKind::Reminder.is_digestible());
         assert!(MessageKind::DeadlineMissed.is_digestible());
         assert!(!MessageKind::Step(Action::Transmit).is_digestible());
+        assert!(!MessageKind::Account.is_digestible());
     }
 }

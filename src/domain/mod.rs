@@ -106,5 +106,6 @@ pub mod reference;
 pub mod reminders;
 pub mod requests;
 pub mod steps;
+pub mod stewardship;
 pub mod validation;
 pub mod workflow;

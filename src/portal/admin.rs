@@ -650,7 +650,7 @@ async fn read_accounts(
                 cursor: None,
                 limit: LIST_MAX,
             };
-            let users = crate::repo::users::list(conn, &page)?.items;
+            let users = crate::repo::users::list(conn, None, &page)?.items;
             let orgs = crate::repo::organisations::list(conn, &Default::default(), &page)?.items;
             Ok((users, orgs))
         })
@@ -709,7 +709,8 @@ pub async fn accounts(
 ) -> Result<HttpResponse, Failure> {
     admin_only(&visitor)?;
     let (users, orgs) = read_accounts(&state, &visitor).await?;
-    let notice = (!query.done.is_empty()).then(|| "The account was created.".to_owned());
+    let notice = (!query.done.is_empty())
+        .then(|| "The account was created and its holder e-mailed an invitation.".to_owned());
     accounts_page(
         &visitor,
         users,
@@ -721,49 +722,38 @@ pub async fn accounts(
     )
 }
 
-/// `POST /admin/accounts`: a new account, through the API's parser and use
-/// case; the password is hashed outside the transaction, as there.
+/// `POST /admin/accounts`: an invitation, through the API's parser and use
+/// case.
 pub async fn create_account(
     state: web::Data<AppState>,
     visitor: Visitor,
     form: web::Form<BTreeMap<String, String>>,
 ) -> Result<HttpResponse, Failure> {
     admin_only(&visitor)?;
-    let mut typed = form.into_inner();
+    let typed = form.into_inner();
     super::answers::check_token(&visitor, &typed)?;
     let text = |k: &str| typed.get(k).cloned().unwrap_or_default();
     let body = json!({
         "email": text("email").trim(), "name": text("name").trim(), "role": text("role"),
         "organisation_id": Some(text("organisation_id")).filter(|o| !o.is_empty()),
-        "password": text("password"),
+        "org_admin": text("org_admin") == "true",
     });
-    let actor = visitor.actor();
+    let by = visitor.session.account.user.id.clone();
+    let public_url = state.settings.public_url.clone();
     let made = async {
         let user: crate::api::users::UserIn =
             serde_json::from_value(body).map_err(|e| Error::malformed(e.to_string()))?;
-        let parsed = user.parse()?;
-        let hash = web::block(move || {
-            crate::service::accounts::hash_password(&parsed.password).map(|h| (parsed, h))
-        })
-        .await
-        .map_err(Error::internal)??;
-        let (parsed, password_hash) = hash;
-        let new = crate::service::accounts::NewUser {
-            email: parsed.email,
-            name: parsed.name,
-            role: parsed.role,
-            organisation_id: parsed.organisation_id,
-            password_hash,
-        };
+        let invitation = user.parse()?;
+        let unusable = web::block(crate::service::stewardship::unusable_password_hash)
+            .await
+            .map_err(Error::internal)??;
         state
             .write_for(&visitor.principal(), move |conn| {
-                crate::service::accounts::create_user(conn, &actor, new)
+                crate::service::stewardship::invite(conn, &by, invitation, unusable, &public_url)
             })
             .await
     }
     .await;
-    // A password is never shown back.
-    typed.remove("password");
     match made {
         Ok(_) => Ok(see_other("/admin/accounts?done=1".into())),
         Err(e) if refusal(&e) => {

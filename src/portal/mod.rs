@@ -13,6 +13,7 @@ mod cases;
 mod drafting;
 mod evidence;
 mod inbox;
+mod links;
 mod pages;
 mod requests;
 mod second_step;
@@ -62,6 +63,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/sign-out").post(pages::sign_out))
     .service(web::resource("/account").get(account::show))
     .service(web::resource("/account/password").post(account::change_password))
+    .service(
+        web::resource("/account/setup")
+            .get(links::setup_form)
+            .post(links::setup),
+    )
     .service(web::resource("/inbox").get(inbox::show))
     .service(web::resource("/at-risk").get(board::show))
     .service(web::resource("/approvals").get(approvals::show))

@@ -25,6 +25,7 @@ const FORM_COOKIE: &str = "mlat_sign_in";
 #[template(path = "portal/sign_in.html")]
 struct SignInPage<'a> {
     problem: Option<&'a str>,
+    notice: Option<&'a str>,
     form_token: &'a str,
     next: &'a str,
     email: &'a str,
@@ -158,6 +159,9 @@ pub struct NextQuery {
     /// Sent back here because a second step ran out.
     #[serde(default)]
     expired: Option<String>,
+    /// Sent here after choosing a password from a link.
+    #[serde(default)]
+    set: Option<String>,
 }
 
 /// The sign-in form, with a fresh form token.
@@ -165,12 +169,14 @@ fn sign_in_page(
     state: &AppState,
     status: StatusCode,
     problem: Option<&str>,
+    notice: Option<&str>,
     next: &str,
     email: &str,
 ) -> Result<HttpResponse, Failure> {
     let form_token = new_secret().map_err(Error::internal)?;
     let html = render(&SignInPage {
         problem,
+        notice,
         form_token: &form_token,
         next: safe_next(next),
         email,
@@ -195,7 +201,11 @@ pub async fn sign_in_form(
         .expired
         .is_some()
         .then_some("That sign-in ran out or was finished. Sign in again with your password.");
-    sign_in_page(&state, StatusCode::OK, problem, next, "")
+    let notice = query
+        .set
+        .is_some()
+        .then_some("Your password is set. Sign in with it.");
+    sign_in_page(&state, StatusCode::OK, problem, notice, next, "")
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,7 +228,8 @@ pub async fn sign_in(
         email,
         password,
     } = form.into_inner();
-    let again = |status, problem: &str| sign_in_page(&state, status, Some(problem), &next, &email);
+    let again =
+        |status, problem: &str| sign_in_page(&state, status, Some(problem), None, &next, &email);
     let sent_with_form = req
         .cookie(FORM_COOKIE)
         .is_some_and(|c| hash_secret(c.value()) == hash_secret(&form_token));

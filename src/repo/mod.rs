@@ -1,6 +1,7 @@
 //! Diesel queries per aggregate. Each function takes `&mut DbConn` and does one
 //! thing, so that a use case can compose several in one transaction.
 
+pub mod account_links;
 pub mod audit;
 pub mod cases;
 pub mod deadlines;

@@ -95,6 +95,18 @@ pub fn reminders_for(
     Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
 }
 
+/// Messages about accounts (invitations, links, notices) to one address,
+/// oldest first.
+pub fn about_accounts_to(conn: &mut DbConn, email: &str) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::kind.eq(MessageKind::Account))
+        .filter(outbox::recipient_email.eq(email))
+        .select(OutboxRow::as_select())
+        .order(outbox::created_at)
+        .then_order_by(outbox::id)
+        .load(conn)
+}
+
 pub fn for_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
         .filter(outbox::request_id.eq(request_id))

@@ -19,6 +19,8 @@ pub struct UserRow {
     pub active: bool,
     pub created_at: UtcTime,
     pub updated_at: UtcTime,
+    /// Runs the accounts of the organisation.
+    pub org_admin: bool,
 }
 
 /// A user with what the authorisation rules need of their organisation.
@@ -121,12 +123,20 @@ fn find_active(
         })
 }
 
-pub fn list(conn: &mut DbConn, page: &PageRequest) -> QueryResult<Page<UserRow>> {
+/// Accounts, all of them or one organisation's.
+pub fn list(
+    conn: &mut DbConn,
+    organisation: Option<&str>,
+    page: &PageRequest,
+) -> QueryResult<Page<UserRow>> {
     let mut query = users::table
         .select(UserRow::as_select())
         .order(users::id)
         .limit(page.limit + 1)
         .into_boxed();
+    if let Some(organisation) = organisation {
+        query = query.filter(users::organisation_id.eq(organisation.to_owned()));
+    }
     if let Some(cursor) = &page.cursor {
         query = query.filter(users::id.gt(cursor.clone()));
     }
@@ -165,6 +175,28 @@ pub fn set_password_hash(
     diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(conn)
+}
+
+pub fn set_org_admin(
+    conn: &mut DbConn,
+    id: &str,
+    org_admin: bool,
+    now: UtcTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::org_admin.eq(org_admin), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// The active administrators of an organisation.
+pub fn org_admins_of(conn: &mut DbConn, organisation_id: &str) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::organisation_id.eq(organisation_id))
+        .filter(users::org_admin.eq(true))
+        .filter(users::active.eq(true))
+        .select(UserRow::as_select())
+        .order(users::id)
+        .load(conn)
 }
 
 pub fn set_name(conn: &mut DbConn, id: &str, name: &str, now: UtcTime) -> QueryResult<usize> {

@@ -50,6 +50,7 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, new: NewUser) -> Result<Use
         active: true,
         created_at: now,
         updated_at: now,
+        org_admin: false,
     };
     repo::users::insert(conn, &row).map_err(|e| {
         Error::from(e).when_taken(|| format!("a user with e-mail `{}` already exists", row.email))
@@ -80,6 +81,8 @@ pub struct UserChange {
     pub role: Option<Role>,
     /// `Some(None)`: no organisation (administrators only).
     pub organisation_id: Option<Option<String>>,
+    /// The right to run the organisation's accounts.
+    pub org_admin: Option<bool>,
 }
 
 /// Applies a change to a user. Deactivation also revokes every refresh token;
@@ -90,9 +93,54 @@ pub fn update_user(
     id: &str,
     change: UserChange,
 ) -> Result<UserRow, Error> {
+    use crate::domain::stewardship::AccountAct;
+    use crate::service::stewardship::{check, steward, visible_account};
     crate::db::lock_row(conn, "users", "id", id)?;
-    let user =
-        repo::users::get(conn, id)?.ok_or_else(|| Error::not_found(format!("no user `{id}`")))?;
+    // A person acts within what they run (`domain::stewardship`); the
+    // operator's command line (no user) is not held to it.
+    let by = match &actor.user_id {
+        Some(by) => Some(steward(conn, by)?),
+        None => None,
+    };
+    let user = match &by {
+        Some(by) => visible_account(conn, by, id)?,
+        None => repo::users::get(conn, id)?
+            .ok_or_else(|| Error::not_found(format!("no user `{id}`")))?,
+    };
+    let org_admin = match (&change.organisation_id, change.org_admin) {
+        (_, Some(wanted)) => wanted,
+        (Some(new), None) if *new != user.organisation_id => false,
+        _ => user.org_admin,
+    };
+    if let Some(by) = &by {
+        let here = user.organisation_id.as_deref();
+        let unseen = format!("no user `{id}`");
+        if change.name.as_ref().is_some_and(|n| *n != user.name) {
+            check(conn, by, AccountAct::Rename, here, &unseen)?;
+        }
+        let moved = change
+            .organisation_id
+            .as_ref()
+            .filter(|new| **new != user.organisation_id);
+        if change.role.is_some_and(|r| r != user.role)
+            || moved.is_some()
+            || org_admin != user.org_admin
+        {
+            check(conn, by, AccountAct::ChangePlace, here, &unseen)?;
+            if let Some(new) = moved {
+                check(
+                    conn,
+                    by,
+                    AccountAct::ChangePlace,
+                    new.as_deref(),
+                    &format!("no organisation `{}`", new.as_deref().unwrap_or_default()),
+                )?;
+            }
+        }
+        if change.active.is_some_and(|a| a != user.active) {
+            check(conn, by, AccountAct::Deactivate, here, &unseen)?;
+        }
+    }
     let now = UtcTime::now();
     let actor_id = actor.user_id.as_deref().unwrap_or("system");
     let mut changes = serde_json::Map::new();
@@ -144,6 +192,23 @@ pub fn update_user(
         tracing::warn!(user_id = %id, by = %actor_id, %role, revoked_refresh_tokens = revoked,
             ended_portal_sessions = ended, "user moved to another role or organisation");
     }
+    if org_admin != user.org_admin {
+        let organisation_id = change
+            .organisation_id
+            .clone()
+            .unwrap_or_else(|| user.organisation_id.clone());
+        if org_admin && organisation_id.is_none() {
+            return Err(Error::field(
+                "org_admin",
+                "an organisation's administrator belongs to an organisation",
+            ));
+        }
+        repo::users::set_org_admin(conn, id, org_admin, now)?;
+        changes.insert(
+            "org_admin".into(),
+            serde_json::json!({"from": user.org_admin, "to": org_admin}),
+        );
+    }
     if let Some(active) = change.active {
         if !active && Some(id) == actor.user_id.as_deref() {
             return Err(Error::conflict(
@@ -166,6 +231,22 @@ pub fn update_user(
         }
     }
     if !changes.is_empty() {
+        let told: Vec<String> = changes
+            .iter()
+            .filter(|(what, _)| *what != "name")
+            .map(|(what, change)| format!("{what}: {} → {}", change["from"], change["to"]))
+            .collect();
+        if !told.is_empty() {
+            crate::service::account_mail::security_notice(
+                conn,
+                &user,
+                &format!(
+                    "Your mlat account was changed by {}: {}. Every session of yours that this affects has ended.",
+                    by.as_ref().map_or("the operator", |b| b.name.as_str()),
+                    told.join("; ")
+                ),
+            )?;
+        }
         repo::audit::append(
             conn,
             NewEvent {
@@ -254,6 +335,11 @@ pub fn change_password(
                         "revoked_refresh_tokens": revoked, "ended_portal_sessions": ended,
                     }),
                 },
+            )?;
+            crate::service::account_mail::security_notice(
+                conn,
+                &account.user,
+                "Your mlat password was changed. Every other session of yours ended.",
             )?;
             tracing::warn!(%user_id, revoked_refresh_tokens = revoked, ended_portal_sessions = ended,
                 "password changed by its holder; other sessions ended");

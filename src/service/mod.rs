@@ -2,6 +2,7 @@
 //! transaction, and composes repository calls, so that a state change and what
 //! must accompany it commit together.
 
+pub mod account_mail;
 pub mod accounts;
 pub mod approvals;
 pub mod cases;
@@ -17,5 +18,6 @@ pub mod reference;
 pub mod requests;
 pub mod second_factor;
 pub mod sessions;
+pub mod stewardship;
 pub mod upgrade;
 pub mod watcher;

@@ -264,6 +264,14 @@ pub fn complete<T>(
                 "recovery_code_used",
                 serde_json::json!({ "recovery_codes_left": left }),
             )?;
+            crate::service::account_mail::security_notice(
+                conn,
+                user,
+                &format!(
+                    "A recovery code was used to sign in to your mlat account; {left} are left. \
+                     If you lost your phone, ask your organisation's administrator for a reset."
+                ),
+            )?;
             Ok(Some((
                 (),
                 serde_json::json!({ "second_factor": "recovery_code" }),
@@ -377,6 +385,11 @@ pub fn confirm_enrolment<T>(
                 user,
                 "second_factor_enrolled",
                 serde_json::json!({ "kind": "totp", "recovery_codes": hashes.len() }),
+            )?;
+            crate::service::account_mail::security_notice(
+                conn,
+                user,
+                "A second factor (an authenticator app) was set up for your mlat account.",
             )?;
             Ok(Some((
                 codes,

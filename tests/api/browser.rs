@@ -753,9 +753,12 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
         "//button[normalize-space()='Save and submit for approval']",
     )
     .await;
-    // Refused in place: the relation of the data to the offence is missing.
+    // Refused in place: the relation of the data to the offence is missing
+    // (waited for: the click may return before the answer's page is shown).
     let problem = browser
-        .find(Locator::Id("relevance-problem"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("relevance-problem"))
         .await
         .expect("the problem next to the field")
         .text()

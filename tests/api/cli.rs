@@ -306,13 +306,7 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
     // Beside each password, the key of the account's second factor: the
     // code an authenticator app would show for it.
     let key = key.expect("the demo accounts come enrolled, their key printed");
-    let secret = totp_rs::Secret::try_from_base32(&key).expect("a base32 key");
-    let code = totp_rs::Builder::new()
-        .with_secret(secret.as_ref().to_vec())
-        .build()
-        .unwrap()
-        .generate_current()
-        .to_string();
+    let code = crate::helpers::authenticator_code(&key);
     let port = port.unwrap();
     let result = actix_web::rt::System::new().block_on(async move {
         let client = awc::Client::default();

@@ -512,12 +512,13 @@ fn a_200_mib_upload_keeps_the_server_memory_bounded() {
     };
     let demo = mlat().arg("demo").output().unwrap();
     let accounts = String::from_utf8_lossy(&demo.stdout).into_owned();
+    // Each account's password and second-factor key, as the demo prints them.
     let password = |email: &str| {
         accounts
             .lines()
             .find_map(|l| {
                 let w: Vec<&str> = l.split_whitespace().collect();
-                (w.get(1) == Some(&email)).then(|| w[2].to_owned())
+                (w.get(1) == Some(&email)).then(|| (w[2].to_owned(), w[3].to_owned()))
             })
             .unwrap()
     };
@@ -554,10 +555,17 @@ fn a_200_mib_upload_keeps_the_server_memory_bounded() {
             .timeout(std::time::Duration::from_secs(300))
             .finish();
         let mut tokens = Vec::new();
-        for (email, password) in &credentials {
+        for (email, (password, key)) in &credentials {
             let mut r = client
                 .post(format!("{base}/auth/login"))
                 .send_json(&json!({"email": email, "password": password}))
+                .await
+                .unwrap();
+            let v: Value = r.json().await.unwrap();
+            let code = crate::helpers::authenticator_code(key);
+            let mut r = client
+                .post(format!("{base}/auth/login/mfa"))
+                .send_json(&json!({"challenge": v["challenge"], "code": code}))
                 .await
                 .unwrap();
             let v: Value = r.json().await.unwrap();

@@ -94,6 +94,18 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// The code an authenticator app shows now for `key` (base32): computed with
+/// totp-rs, not with mlat.
+pub fn authenticator_code(key: &str) -> String {
+    let secret = totp_rs::Secret::try_from_base32(key).expect("a base32 key");
+    totp_rs::Builder::new()
+        .with_secret(secret.as_ref().to_vec())
+        .build()
+        .expect("an RFC 6238 secret")
+        .generate_current()
+        .to_string()
+}
+
 pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settings {
     Settings {
         database_url,
@@ -317,6 +329,75 @@ impl TestApp {
             reply.json
         );
         reply.json["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Account e-mails to `email` (invitations, links, notices), oldest
+    /// first: (subject, body).
+    pub async fn account_mail_to(&self, email: &str) -> Vec<(String, String)> {
+        let (state, email) = (self.state.clone(), email.to_owned());
+        web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            mlat::repo::outbox::about_accounts_to(&mut conn, &email).unwrap()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.subject, m.body))
+        .collect()
+    }
+
+    /// The token of the last link e-mailed to `email` (an invitation or a
+    /// reset), read from the message as its holder would.
+    pub async fn link_sent_to(&self, email: &str) -> String {
+        let mail = self.account_mail_to(email).await;
+        let body = mail
+            .iter()
+            .rev()
+            .map(|(_, body)| body)
+            .find(|body| body.contains("/account/setup?token="))
+            .unwrap_or_else(|| panic!("no link was e-mailed to {email}: {mail:?}"));
+        let at = body.find("/account/setup?token=").unwrap() + "/account/setup?token=".len();
+        body[at..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// An account made directly through the service layer, with the tests'
+    /// password, as the world's are: its id.
+    pub async fn add_person(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+        organisation: &str,
+    ) -> String {
+        let state = self.state.clone();
+        let new = accounts::NewUser {
+            email: mlat::domain::validation::Email::parse(email).unwrap(),
+            name: name.to_owned(),
+            role: Role::parse(role).unwrap(),
+            organisation_id: Some(organisation.to_owned()),
+            password_hash: accounts::hash_password(PASSWORD).unwrap(),
+        };
+        web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            write_tx(&mut conn, |conn| {
+                accounts::create_user(conn, &mlat::domain::audit::Actor::system(), new)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+    }
+
+    /// Sets a password from the link e-mailed to `email`.
+    pub async fn use_link(&self, email: &str, password: &str) -> Reply {
+        let token = self.link_sent_to(email).await;
+        self.post(
+            "/api/v1/auth/account-link",
+            None,
+            serde_json::json!({"token": token, "new_password": password}),
+        )
+        .await
     }
 
     /// Creates reference data and one account per role directly through the

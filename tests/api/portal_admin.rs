@@ -259,7 +259,6 @@ async fn an_administrator_runs_accounts_under_the_api_s_rules(app: &TestApp) {
                 ("email", "ann@gb.test.example"),
                 ("role", "liaison_officer"),
                 ("organisation_id", &w.ie_provider),
-                ("password", "a long enough passphrase"),
             ],
         )
         .await;
@@ -270,8 +269,8 @@ async fn an_administrator_runs_accounts_under_the_api_s_rules(app: &TestApp) {
             .contains("needs an organisation of kind `agency`")
     );
     assert!(
-        !misplaced.body.contains("a long enough passphrase"),
-        "a password is never shown back"
+        !misplaced.body.contains("name=\"password\""),
+        "nobody chooses another person's password"
     );
     let created = admin
         .post(
@@ -282,12 +281,50 @@ async fn an_administrator_runs_accounts_under_the_api_s_rules(app: &TestApp) {
                 ("email", "ann@gb.test.example"),
                 ("role", "liaison_officer"),
                 ("organisation_id", &w.gb_agency),
-                ("password", "a long enough passphrase"),
             ],
         )
         .await;
     assert_eq!(created.status, 303, "{}", created.body);
+    let listed = admin.get(created.location()).await;
+    assert!(
+        listed.body.contains("e-mailed an invitation"),
+        "{}",
+        listed.body
+    );
+    // Ann follows the link she was e-mailed and chooses her own password.
     let mut ann = Browser::new(app);
+    let link = app.link_sent_to("ann@gb.test.example").await;
+    let setup = ann.get(&format!("/account/setup?token={link}")).await;
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    assert!(setup.body.contains("Choose your password"));
+    assert!(setup.body.contains("Ann Other"));
+    let differ = ann
+        .post(
+            "/account/setup",
+            &[
+                ("token", &link),
+                ("new_password", "a long enough passphrase"),
+                ("new_password_again", "a different passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(differ.status, 422);
+    assert!(differ.body.contains("The two passwords differ"));
+    let set = ann
+        .post(
+            "/account/setup",
+            &[
+                ("token", &link),
+                ("new_password", "a long enough passphrase"),
+                ("new_password_again", "a long enough passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    assert_eq!(set.location(), "/sign-in?set=1");
+    let spent = ann.get(&format!("/account/setup?token={link}")).await;
+    assert_eq!(spent.status, 410);
+    assert!(spent.body.contains("This link no longer works"));
     let signed = ann
         .sign_in("ann@gb.test.example", "a long enough passphrase", "%2F")
         .await;

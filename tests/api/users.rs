@@ -1,17 +1,22 @@
-//! Accounts: creation, visibility, deactivation.
+//! Accounts: invitations, organisations' administrators, reset links,
+//! visibility, deactivation.
 
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::TestApp;
+use crate::helpers::{PASSWORD, TestApp};
 
 backend_tests!(
-    an_admin_creates_an_account_that_can_sign_in,
+    an_invited_person_sets_their_own_password_from_the_link,
     a_role_must_fit_the_organisation_kind,
-    passwords_need_twelve_hard_to_guess_characters_and_emails_are_unique,
+    new_accounts_are_checked_and_emails_are_unique,
     only_admins_manage_accounts_and_people_see_only_themselves,
     an_admin_cannot_deactivate_themself,
     an_admin_moves_an_account_and_its_sessions_end,
+    an_organisations_administrator_runs_its_people_and_nobody_elses,
+    the_platform_administrator_holds_no_one_elses_keys,
+    a_reset_link_works_once_within_its_hour_and_ends_every_session,
+    a_reset_can_remove_a_lost_second_factor,
 );
 
 async fn an_admin_moves_an_account_and_its_sessions_end(app: &TestApp) {
@@ -78,31 +83,111 @@ async fn an_admin_moves_an_account_and_its_sessions_end(app: &TestApp) {
     assert_eq!(reply.fields(), ["organisation_id"]);
 }
 
-async fn an_admin_creates_an_account_that_can_sign_in(app: &TestApp) {
+async fn an_invited_person_sets_their_own_password_from_the_link(app: &TestApp) {
     let world = app.world().await;
+    let email = "new.officer@gb.test.example";
     let reply = app
         .post(
             "/api/v1/users",
             Some(&world.admin),
-            json!({"email": "new.officer@gb.test.example", "name": "New Officer",
-                   "role": "liaison_officer", "organisation_id": world.gb_agency,
-                   "password": "a long enough password"}),
+            json!({"email": email, "name": "New Officer",
+                   "role": "liaison_officer", "organisation_id": world.gb_agency}),
         )
         .await;
     assert_eq!(reply.status, 201, "{:?}", reply.json);
     assert_eq!(reply.json["active"], true);
+    assert_eq!(reply.json["org_admin"], false);
     assert!(reply.json.get("password_hash").is_none());
-    assert!(reply.json.get("password").is_none());
+    let expires: chrono::DateTime<chrono::Utc> = reply.json["invitation_expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let days = (expires - chrono::Utc::now()).num_hours();
+    assert!((167..=168).contains(&days), "{days} hours");
+    // The link goes to the holder alone: the inviter never sees its token.
+    let token = app.link_sent_to(email).await;
+    assert!(!reply.json.to_string().contains(&token));
+    let mail = app.account_mail_to(email).await;
+    assert_eq!(mail[0].0, "You are invited to mlat");
+    assert!(
+        mail[0]
+            .1
+            .contains("https://mlat.test.example/account/setup?token=")
+    );
+    // Until then no password opens the account.
+    for guess in [PASSWORD, "", "a long enough password"] {
+        let login = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": guess}),
+            )
+            .await;
+        assert_ne!(login.status, 200, "{guess:?}");
+    }
+    // The holder's password must pass the policy.
+    let weak = app.use_link(email, "aaaaaaaaaaaa").await;
+    assert_eq!(weak.fields(), ["new_password"]);
+    assert!(
+        weak.json.to_string().contains("too easy to guess"),
+        "{}",
+        weak.json
+    );
+    assert_eq!(
+        app.use_link(email, "my own long passphrase").await.status,
+        204
+    );
+    // Used once.
+    let again = app
+        .post(
+            "/api/v1/auth/account-link",
+            None,
+            json!({"token": token, "new_password": "another long passphrase"}),
+        )
+        .await;
+    assert_eq!(again.fields(), ["token"]);
     let login = app
         .post(
             "/api/v1/auth/login",
             None,
-            json!({"email": "new.officer@gb.test.example", "password": "a long enough password"}),
+            json!({"email": email, "password": "my own long passphrase"}),
         )
         .await;
-    assert_eq!(login.status, 200);
+    assert_eq!(login.status, 200, "{:?}", login.json);
     let list = app.get("/api/v1/users", &world.admin).await;
     assert_eq!(list.json["items"].as_array().unwrap().len(), 5);
+    // The trail says who invited whom.
+    let id = reply.json["id"].as_str().unwrap();
+    let events = user_trail(app, id).await;
+    let invited = events
+        .iter()
+        .find(|(action, _)| action == "invitation_sent")
+        .expect("the invitation is on the trail");
+    assert_eq!(invited.1["invited_by"], json!(world.admin_id));
+    assert!(events.iter().any(|(action, _)| action == "password_set"));
+    assert!(!events.iter().any(|(_, d)| d.to_string().contains(&token)));
+}
+
+/// A person's audit trail: (action, details), oldest first.
+pub async fn user_trail(app: &TestApp, id: &str) -> Vec<(String, serde_json::Value)> {
+    use diesel::prelude::*;
+    use mlat::db::schema::audit_events;
+    let (state, chain) = (app.state.clone(), format!("user:{id}"));
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        audit_events::table
+            .filter(audit_events::chain.eq(chain))
+            .order(audit_events::seq)
+            .select((audit_events::action, audit_events::details))
+            .load::<(String, String)>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|(a, d)| (a, serde_json::from_str(&d).unwrap()))
+            .collect()
+    })
+    .await
+    .unwrap()
 }
 
 async fn a_role_must_fit_the_organisation_kind(app: &TestApp) {
@@ -118,7 +203,7 @@ async fn a_role_must_fit_the_organisation_kind(app: &TestApp) {
                 "/api/v1/users",
                 Some(&world.admin),
                 json!({"email": "x@test.example", "name": "X", "role": role,
-                       "organisation_id": organisation, "password": "a long enough password"}),
+                       "organisation_id": organisation}),
             )
             .await;
         assert_eq!(reply.fields(), ["role"], "{role}");
@@ -137,7 +222,7 @@ async fn a_role_must_fit_the_organisation_kind(app: &TestApp) {
                 "/api/v1/users",
                 Some(&world.admin),
                 json!({"email": format!("fit{i}@test.example"), "name": "Fits", "role": role,
-                       "organisation_id": organisation, "password": "a long enough password"}),
+                       "organisation_id": organisation}),
             )
             .await;
         assert_eq!(reply.status, 201, "{role}: {:?}", reply.json);
@@ -147,8 +232,7 @@ async fn a_role_must_fit_the_organisation_kind(app: &TestApp) {
             "/api/v1/users",
             Some(&world.admin),
             json!({"email": "x@test.example", "name": "X", "role": "wizard",
-                   "organisation_id": "0192f0c1-0000-7000-8000-000000000000",
-                   "password": "a long enough password"}),
+                   "organisation_id": "0192f0c1-0000-7000-8000-000000000000"}),
         )
         .await;
     assert_eq!(reply.fields(), ["role"]);
@@ -157,49 +241,40 @@ async fn a_role_must_fit_the_organisation_kind(app: &TestApp) {
             "/api/v1/users",
             Some(&world.admin),
             json!({"email": "x@test.example", "name": "X", "role": "provider",
-                   "organisation_id": "0192f0c1-0000-7000-8000-000000000000",
-                   "password": "a long enough password"}),
+                   "organisation_id": "0192f0c1-0000-7000-8000-000000000000"}),
         )
         .await;
     assert_eq!(reply.fields(), ["organisation_id"]);
 }
 
-async fn passwords_need_twelve_hard_to_guess_characters_and_emails_are_unique(app: &TestApp) {
+async fn new_accounts_are_checked_and_emails_are_unique(app: &TestApp) {
     let world = app.world().await;
     let reply = app
         .post(
             "/api/v1/users",
             Some(&world.admin),
-            json!({"email": "bad", "name": "", "role": "admin", "password": "short"}),
+            json!({"email": "bad", "name": "", "role": "admin"}),
         )
         .await;
-    assert_eq!(reply.fields(), ["email", "name", "password"]);
-    // Twelve characters, guessed at once: refused, saying so.
-    for easy in ["aaaaaaaaaaaa", "password1234"] {
-        let reply = app
-            .post(
-                "/api/v1/users",
-                Some(&world.admin),
-                json!({"email": "new@gb.test.example", "name": "New", "role": "admin",
-                       "password": easy}),
-            )
-            .await;
-        assert_eq!(reply.fields(), ["password"], "{easy}");
-        assert!(
-            reply.json.to_string().contains("too easy to guess"),
-            "{}",
-            reply.json
-        );
-    }
+    assert_eq!(reply.fields(), ["email", "name"]);
     let reply = app
         .post(
             "/api/v1/users",
             Some(&world.admin),
             json!({"email": "OFFICER@gb.test.example", "name": "Dup", "role": "liaison_officer",
-                   "organisation_id": world.gb_agency, "password": "a long enough password"}),
+                   "organisation_id": world.gb_agency}),
         )
         .await;
     reply.problem(409);
+    // An organisation's administrator belongs to one.
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(&world.admin),
+            json!({"email": "boss@test.example", "name": "Boss", "role": "admin", "org_admin": true}),
+        )
+        .await;
+    assert_eq!(reply.fields(), ["org_admin"]);
 }
 
 async fn only_admins_manage_accounts_and_people_see_only_themselves(app: &TestApp) {
@@ -209,8 +284,7 @@ async fn only_admins_manage_accounts_and_people_see_only_themselves(app: &TestAp
         app.post(
             "/api/v1/users",
             Some(token),
-            json!({"email": "x@test.example", "name": "X", "role": "admin",
-                   "password": "a long enough password"}),
+            json!({"email": "x@test.example", "name": "X", "role": "admin"}),
         )
         .await
         .problem(403);
@@ -263,4 +337,402 @@ async fn an_admin_cannot_deactivate_themself(app: &TestApp) {
     .await
     .problem(409);
     assert_eq!(app.get("/api/v1/me", &world.admin).await.status, 200);
+}
+
+/// Invites a provider's administrator as the platform administrator, and
+/// signs them in once they set their password: their token.
+async fn first_administrator(
+    app: &TestApp,
+    admin: &str,
+    organisation: &str,
+    email: &str,
+    role: &str,
+) -> String {
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(admin),
+            json!({"email": email, "name": "Org Admin", "role": role,
+                   "organisation_id": organisation, "org_admin": true}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    assert_eq!(reply.json["org_admin"], true);
+    assert_eq!(
+        app.use_link(email, "the boss's own passphrase")
+            .await
+            .status,
+        204
+    );
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": "the boss's own passphrase"}),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{:?}", login.json);
+    login.json["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn an_organisations_administrator_runs_its_people_and_nobody_elses(app: &TestApp) {
+    let world = app.world().await;
+    let boss = first_administrator(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "boss@ie.test.example",
+        "provider",
+    )
+    .await;
+    // Its own organisation: invite a colleague, see and reset them.
+    let colleague = app
+        .post(
+            "/api/v1/users",
+            Some(&boss),
+            json!({"email": "colleague@ie.test.example", "name": "Colleague", "role": "provider",
+                   "organisation_id": world.ie_provider}),
+        )
+        .await;
+    assert_eq!(colleague.status, 201, "{:?}", colleague.json);
+    let colleague_id = colleague.json["id"].as_str().unwrap().to_owned();
+    let list = app.get("/api/v1/users", &boss).await;
+    let emails: Vec<&str> = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 3, "{emails:?}");
+    assert!(
+        emails.contains(&"provider@ie.test.example")
+            && emails.contains(&"colleague@ie.test.example")
+    );
+    let reply = app
+        .post(
+            &format!("/api/v1/users/{colleague_id}/reset"),
+            Some(&boss),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.json);
+    // A second administrator is told of the next new account.
+    let made = app
+        .patch(
+            &format!("/api/v1/users/{colleague_id}"),
+            &boss,
+            json!({"org_admin": true}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.json);
+    app.post(
+        "/api/v1/users",
+        Some(&boss),
+        json!({"email": "third@ie.test.example", "name": "Third", "role": "provider",
+               "organisation_id": world.ie_provider}),
+    )
+    .await;
+    let told = app.account_mail_to("colleague@ie.test.example").await;
+    assert!(
+        told.iter()
+            .any(|(subject, body)| subject.starts_with("New account at")
+                && body.contains("third@ie.test.example")),
+        "{told:?}"
+    );
+    // Nobody else's: another organisation's people are not there for it.
+    let officer = format!("/api/v1/users/{}", world.officer_id);
+    app.get(&officer, &boss).await.problem(404);
+    app.patch(&officer, &boss, json!({"active": false}))
+        .await
+        .problem(404);
+    app.post(&format!("{officer}/reset"), Some(&boss), json!({}))
+        .await
+        .problem(404);
+    app.post(
+        "/api/v1/users",
+        Some(&boss),
+        json!({"email": "mole@gb.test.example", "name": "Mole", "role": "liaison_officer",
+               "organisation_id": world.gb_agency}),
+    )
+    .await
+    .problem(404);
+    // Nor can it move its people elsewhere.
+    app.patch(
+        &format!("/api/v1/users/{colleague_id}"),
+        &boss,
+        json!({"role": "liaison_officer", "organisation_id": world.gb_agency}),
+    )
+    .await
+    .problem(404);
+    // And the officer's organisation's administrator cannot reach the provider's.
+    let gb_boss = first_administrator(
+        app,
+        &world.admin,
+        &world.gb_agency,
+        "boss@gb.test.example",
+        "liaison_officer",
+    )
+    .await;
+    app.get(&format!("/api/v1/users/{colleague_id}"), &gb_boss)
+        .await
+        .problem(404);
+    app.patch(
+        &format!("/api/v1/users/{colleague_id}"),
+        &gb_boss,
+        json!({"active": false}),
+    )
+    .await
+    .problem(404);
+    // The ordinary members of an organisation run nobody.
+    app.get("/api/v1/users", &world.provider).await.problem(403);
+}
+
+async fn the_platform_administrator_holds_no_one_elses_keys(app: &TestApp) {
+    let world = app.world().await;
+    // A password of the administrator's choosing is no longer taken.
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(&world.admin),
+            json!({"email": "puppet@gb.test.example", "name": "Puppet", "role": "liaison_officer",
+                   "organisation_id": world.gb_agency, "password": "a password I chose myself"}),
+        )
+        .await;
+    reply.problem(422);
+    assert!(
+        reply.json.to_string().contains("password"),
+        "{}",
+        reply.json
+    );
+    // Once the agency has its own administrator, the platform administrator
+    // no longer adds people to it nor changes their roles...
+    first_administrator(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "boss@ie.test.example",
+        "provider",
+    )
+    .await;
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(&world.admin),
+            json!({"email": "puppet@ie.test.example", "name": "Puppet", "role": "provider",
+                   "organisation_id": world.ie_provider}),
+        )
+        .await;
+    assert!(
+        reply.problem(403)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("runs its own accounts"),
+        "{:?}",
+        reply.json
+    );
+    let provider_id = app.viewer_of("provider@ie.test.example").await.user_id;
+    app.patch(
+        &format!("/api/v1/users/{provider_id}"),
+        &world.admin,
+        json!({"org_admin": true}),
+    )
+    .await
+    .problem(403);
+    // ...but may still deactivate an account there (which gives no way in).
+    let reply = app
+        .patch(
+            &format!("/api/v1/users/{provider_id}"),
+            &world.admin,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let told = app.account_mail_to("provider@ie.test.example").await;
+    assert!(
+        told.iter()
+            .any(|(s, b)| s == "A security change to your mlat account" && b.contains("active")),
+        "{told:?}"
+    );
+}
+
+async fn a_reset_link_works_once_within_its_hour_and_ends_every_session(app: &TestApp) {
+    let world = app.world().await;
+    let email = "officer@gb.test.example";
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    let refresh = login.json["refresh_token"].as_str().unwrap().to_owned();
+    let reply = app
+        .post(
+            &format!("/api/v1/users/{}/reset", world.officer_id),
+            Some(&world.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.json);
+    let expires: chrono::DateTime<chrono::Utc> = reply.json["link_expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((expires - chrono::Utc::now()).num_minutes() <= 60);
+    // Nothing changes until the holder uses it.
+    assert_eq!(app.get("/api/v1/me", &world.officer).await.status, 200);
+    assert_eq!(
+        app.use_link(email, "a brand new passphrase").await.status,
+        204
+    );
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await
+    .problem(401);
+    app.get("/api/v1/me", &world.officer).await.problem(401);
+    let old = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    old.problem(401);
+    let new = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(new.status, 200, "{:?}", new.json);
+    assert_eq!(
+        app.use_link(email, "yet another passphrase").await.fields(),
+        ["token"]
+    );
+    let notices = app.account_mail_to(email).await;
+    assert!(
+        notices
+            .iter()
+            .any(|(s, b)| s == "A security change to your mlat account"
+                && b.contains("reset from a link")),
+        "{notices:?}"
+    );
+    // A link past its hour does not work.
+    app.post(
+        &format!("/api/v1/users/{}/reset", world.officer_id),
+        Some(&world.admin),
+        json!({}),
+    )
+    .await;
+    {
+        use diesel::prelude::*;
+        use mlat::db::schema::account_links;
+        let state = app.state.clone();
+        actix_web::web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            diesel::update(account_links::table.filter(account_links::used_at.is_null()))
+                .set(
+                    account_links::expires_at
+                        .eq(mlat::time::UtcTime::now() - chrono::Duration::seconds(1)),
+                )
+                .execute(&mut *conn)
+                .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        app.use_link(email, "yet another passphrase").await.fields(),
+        ["token"]
+    );
+    // Only the last link sent works.
+    app.post(
+        &format!("/api/v1/users/{}/reset", world.officer_id),
+        Some(&world.admin),
+        json!({}),
+    )
+    .await;
+    let first = app.link_sent_to(email).await;
+    app.post(
+        &format!("/api/v1/users/{}/reset", world.officer_id),
+        Some(&world.admin),
+        json!({}),
+    )
+    .await;
+    let stale = app
+        .post(
+            "/api/v1/auth/account-link",
+            None,
+            json!({"token": first, "new_password": "yet another passphrase"}),
+        )
+        .await;
+    assert_eq!(stale.fields(), ["token"]);
+    assert_eq!(
+        app.use_link(email, "yet another passphrase").await.status,
+        204
+    );
+}
+
+async fn a_reset_can_remove_a_lost_second_factor(app: &TestApp) {
+    let world = app.world().await;
+    let officer = app.viewer_of("officer@gb.test.example").await.user_id;
+    // An enrolled factor, as the demo sets one up.
+    {
+        let state = app.state.clone();
+        let id = officer.clone();
+        actix_web::web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            let user = mlat::repo::users::get(&mut conn, &id).unwrap().unwrap();
+            mlat::service::second_factor::enrol_directly(
+                &mut conn,
+                &state.factor_key,
+                &user,
+                &mlat::auth::totp::FactorSecret::generate().unwrap(),
+                &mlat::domain::audit::Actor::system(),
+                mlat::time::UtcTime::now(),
+            )
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    let asks = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "officer@gb.test.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(asks.json["mfa"], "required", "{:?}", asks.json);
+    let reply = app
+        .post(
+            &format!("/api/v1/users/{officer}/reset"),
+            Some(&world.admin),
+            json!({"second_factor": true}),
+        )
+        .await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(
+        app.use_link("officer@gb.test.example", "a brand new passphrase")
+            .await
+            .status,
+        204
+    );
+    // With the factor gone (and, here, no policy) the password signs in.
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "officer@gb.test.example", "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert!(login.json["access_token"].is_string(), "{:?}", login.json);
+    let trail = user_trail(app, &officer).await;
+    let set = trail.iter().find(|(a, _)| a == "password_set").unwrap();
+    assert_eq!(set.1["second_factor_removed"], true);
 }

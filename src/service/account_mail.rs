@@ -1,0 +1,133 @@
+//! E-mails about people's own accounts, queued in the outbox in the
+//! transaction of what they report: invitations and reset links to the
+//! holder, a new account to its organisation's administrators, and a notice
+//! to the holder of every security change (so that a change they did not
+//! make does not go unnoticed). Never a password, a code or a secret; a
+//! link's token only in the message that carries the link.
+
+use crate::db::{DbConn, new_id};
+use crate::domain::messages::MessageKind;
+use crate::error::Error;
+use crate::repo;
+use crate::repo::outbox::NewMessage;
+use crate::repo::users::UserRow;
+
+fn queue(conn: &mut DbConn, to: &UserRow, subject: String, body: String) -> Result<(), Error> {
+    repo::outbox::enqueue(
+        conn,
+        &NewMessage {
+            dedupe_key: format!("account:{}:{}", to.id, new_id()),
+            kind: MessageKind::Account,
+            request_id: None,
+            recipient_user_id: Some(&to.id),
+            recipient_email: &to.email,
+            subject,
+            body,
+        },
+    )?;
+    Ok(())
+}
+
+fn link(public_url: &str, token: &str) -> String {
+    format!(
+        "{}/account/setup?token={token}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The link that lets an invited person set their own password.
+pub fn invitation(
+    conn: &mut DbConn,
+    to: &UserRow,
+    organisation: Option<&str>,
+    by: &UserRow,
+    token: &str,
+    valid_days: i64,
+    public_url: &str,
+) -> Result<(), Error> {
+    let place = organisation.map_or_else(String::new, |o| format!(" at {o}"));
+    queue(
+        conn,
+        to,
+        "You are invited to mlat".into(),
+        format!(
+            "{by} invited you to mlat{place}, the service that tracks cross-border requests for \
+             electronic evidence.\n\nChoose your password at this link within {valid_days} days; \
+             it works once:\n\n{link}\n\nWhen you first sign in you will set up a code from an \
+             authenticator app on your phone.\n\nIf you did not expect this, ignore this message \
+             and tell your organisation's administrator.\n",
+            by = by.name,
+            link = link(public_url, token),
+        ),
+    )
+}
+
+/// A reset link, sent by an administrator.
+pub fn reset(
+    conn: &mut DbConn,
+    to: &UserRow,
+    by: &UserRow,
+    token: &str,
+    reset_factor: bool,
+    public_url: &str,
+) -> Result<(), Error> {
+    let factor = if reset_factor {
+        " Your second factor is removed too: you will set it up again when you next sign in."
+    } else {
+        ""
+    };
+    queue(
+        conn,
+        to,
+        "Reset your mlat password".into(),
+        format!(
+            "{by} sent you a link to choose a new password for mlat. It works once, within one \
+             hour, and ends every session of yours.{factor}\n\n{link}\n\nIf you did not ask for \
+             this, ignore this message and tell your organisation's administrator.\n",
+            by = by.name,
+            link = link(public_url, token),
+        ),
+    )
+}
+
+/// Tells an organisation's administrators (but the one who did it) of a new
+/// account in it.
+pub fn announce_new_account(
+    conn: &mut DbConn,
+    account: &UserRow,
+    organisation_id: &str,
+    organisation: &str,
+    by: &UserRow,
+) -> Result<usize, Error> {
+    let admins = repo::users::org_admins_of(conn, organisation_id)?;
+    let mut told = 0;
+    for admin in admins.iter().filter(|a| a.id != by.id) {
+        queue(
+            conn,
+            admin,
+            format!("New account at {organisation}: {}", account.name),
+            format!(
+                "{by} ({by_email}) created an account at {organisation} for {name} <{email}>, \
+                 role {role}. The holder sets their own password from an invitation.\n\nIf this \
+                 account should not exist, deactivate it in mlat.\n",
+                by = by.name,
+                by_email = by.email,
+                name = account.name,
+                email = account.email,
+                role = account.role,
+            ),
+        )?;
+        told += 1;
+    }
+    Ok(told)
+}
+
+/// Tells the holder of a change to the security of their account.
+pub fn security_notice(conn: &mut DbConn, to: &UserRow, what: &str) -> Result<(), Error> {
+    queue(
+        conn,
+        to,
+        "A security change to your mlat account".into(),
+        format!("{what}\n\nIf this was not you, tell your organisation's administrator at once.\n"),
+    )
+}
