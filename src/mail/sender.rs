@@ -212,6 +212,13 @@ fn record(
                         outbox::last_error.eq(None::<String>),
                     ))
                     .execute(conn)?;
+                if row.kind == crate::domain::messages::MessageKind::Account
+                    && let Some(kept) = crate::service::account_mail::without_link_token(&row.body)
+                {
+                    diesel::update(outbox::table.find(&row.id))
+                        .set(outbox::body.eq(kept))
+                        .execute(conn)?;
+                }
                 report.sent += 1;
             }
             Err(error) => {

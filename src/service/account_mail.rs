@@ -28,11 +28,21 @@ fn queue(conn: &mut DbConn, to: &UserRow, subject: String, body: String) -> Resu
     Ok(())
 }
 
+const LINK_PATH: &str = "/account/setup?token=";
+
+/// A sent message's body with its link's token taken out: once the message
+/// has left, the outbox need not hold a token that opens an account.
+/// `None` when there is no link in it.
+pub fn without_link_token(body: &str) -> Option<String> {
+    let at = body.find(LINK_PATH)? + LINK_PATH.len();
+    let end = body[at..]
+        .find(char::is_whitespace)
+        .map_or(body.len(), |n| at + n);
+    Some(format!("{}(sent; not kept){}", &body[..at], &body[end..]))
+}
+
 fn link(public_url: &str, token: &str) -> String {
-    format!(
-        "{}/account/setup?token={token}",
-        public_url.trim_end_matches('/')
-    )
+    format!("{}{LINK_PATH}{token}", public_url.trim_end_matches('/'))
 }
 
 /// The link that lets an invited person set their own password.
@@ -130,4 +140,21 @@ pub fn security_notice(conn: &mut DbConn, to: &UserRow, what: &str) -> Result<()
         "A security change to your mlat account".into(),
         format!("{what}\n\nIf this was not you, tell your organisation's administrator at once.\n"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_link_keeps_no_token() {
+        let body = format!(
+            "Choose it here:\n\n{}\n\nThanks.\n",
+            link("https://m.example/", "abc_DEF-123")
+        );
+        let kept = without_link_token(&body).unwrap();
+        assert!(!kept.contains("abc_DEF-123"), "{kept}");
+        assert!(kept.contains("https://m.example/account/setup?token=(sent; not kept)\n\nThanks."));
+        assert_eq!(without_link_token("No link here."), None);
+    }
 }

@@ -137,6 +137,7 @@ macro_rules! mail_tests {
 }
 
 mail_tests!(
+    an_invitation_reaches_its_holder_and_the_outbox_keeps_no_token,
     each_step_mails_the_right_people_and_no_case_content,
     an_smtp_outage_loses_nothing,
     a_permanently_failing_address_ends_dead_and_can_be_retried,
@@ -445,4 +446,42 @@ async fn two_senders_deliver_each_message_once(app: &TestApp, sink: &Sink, port:
         6,
         "each of the six submissions mailed once"
     );
+}
+
+/// The invitation leaves with its link; once sent, the outbox keeps the
+/// message without the token, and the link still works for its holder.
+async fn an_invitation_reaches_its_holder_and_the_outbox_keeps_no_token(
+    app: &TestApp,
+    sink: &Sink,
+    port: u16,
+) {
+    sink.start(port);
+    let w = app.world().await;
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(&w.admin),
+            json!({"email": "new@gb.test.example", "name": "New Officer",
+                   "role": "liaison_officer", "organisation_id": w.gb_agency}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    let token = app.link_sent_to("new@gb.test.example").await;
+    assert_eq!(app.send_mail(Utc::now()).await.sent, 1);
+    let received = sink.all();
+    assert_eq!(received[0].to, ["new@gb.test.example"]);
+    // Quoted-printable may fold the line; the token is there once unfolded.
+    let unfolded = received[0].data.replace("=\r\n", "").replace("=3D", "=");
+    assert!(unfolded.contains(&token), "the holder gets the link");
+    let kept = app.account_mail_to("new@gb.test.example").await;
+    assert!(!kept[0].1.contains(&token), "{kept:?}");
+    assert!(kept[0].1.contains("token=(sent; not kept)"), "{kept:?}");
+    let set = app
+        .post(
+            "/api/v1/auth/account-link",
+            None,
+            json!({"token": token, "new_password": "my own long passphrase"}),
+        )
+        .await;
+    assert_eq!(set.status, 204, "{:?}", set.json);
 }
