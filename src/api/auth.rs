@@ -392,3 +392,53 @@ pub async fn use_account_link(
     .await??;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionsOut {
+    pub items: Vec<crate::service::own_sessions::OwnSession>,
+}
+
+/// The caller's own live sessions: token families (`api`) and browsers
+/// (`portal`), newest first, the one asking marked `current`.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's live sessions", body = SessionsOut)))]
+pub async fn my_sessions(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, Error> {
+    let (user_id, this) = (
+        caller.user_id.clone(),
+        crate::service::accounts::Keep::Family(caller.session_id.clone()),
+    );
+    let items = state
+        .db_as(&caller, move |conn| {
+            crate::service::own_sessions::list(conn, &user_id, &this)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(SessionsOut { items }))
+}
+
+/// Ends one of the caller's own sessions at once: its refresh token and
+/// access tokens, or its browser's session.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "auth", security(("bearer" = [])), params(("id" = String, Path, description = "A session of `GET /me/sessions`")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "No live session of the caller's by that id", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn end_my_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner();
+    if id.len() > 200 {
+        return Err(Error::not_found("no such session"));
+    }
+    let (user_id, actor) = (caller.user_id.clone(), caller.actor());
+    state
+        .write_as(&caller, move |conn| {
+            crate::service::own_sessions::end(conn, &actor, &user_id, &id)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

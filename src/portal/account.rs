@@ -19,8 +19,18 @@ struct AccountPage {
     email: String,
     role: String,
     organisation: Option<String>,
+    sessions: Vec<SessionLine>,
     notice: Option<&'static str>,
     problems: BTreeMap<String, String>,
+}
+
+/// One live session of the person's, as the page lists it.
+struct SessionLine {
+    id: String,
+    what: &'static str,
+    started: String,
+    last_active: String,
+    current: bool,
 }
 
 impl AccountPage {
@@ -37,21 +47,38 @@ async fn account_page(
     status: StatusCode,
 ) -> Result<HttpResponse, Failure> {
     let user = visitor.session.account.user.clone();
-    let organisation = match user.organisation_id.clone() {
-        Some(id) => {
-            state
-                .db_for(&visitor.principal(), move |conn| {
-                    Ok(crate::repo::organisations::get(conn, &id)?.map(|o| o.name))
-                })
-                .await?
-        }
-        None => None,
-    };
+    let this = crate::service::accounts::Keep::Portal(visitor.session.id_hash.clone());
+    let (organisation_id, user_id) = (user.organisation_id.clone(), user.id.clone());
+    let (organisation, sessions) = state
+        .db_for(&visitor.principal(), move |conn| {
+            let organisation = match organisation_id {
+                Some(id) => crate::repo::organisations::get(conn, &id)?.map(|o| o.name),
+                None => None,
+            };
+            let sessions = crate::service::own_sessions::list(conn, &user_id, &this)?;
+            Ok((organisation, sessions))
+        })
+        .await?;
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionLine {
+            what: match (s.kind, s.current) {
+                (_, true) => "This browser",
+                ("portal", false) => "Another browser",
+                _ => "A program, through the API",
+            },
+            started: super::inbox::minute(s.started_at),
+            last_active: super::inbox::minute(s.last_active_at),
+            current: s.current,
+            id: s.id,
+        })
+        .collect();
     let html = AccountPage {
         chrome: visitor.chrome(),
         email: user.email,
         role: words(user.role.as_str()),
         organisation,
+        sessions,
         notice,
         problems,
     };
@@ -69,8 +96,11 @@ pub async fn show(
     visitor: Visitor,
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, Failure> {
-    let notice = (query.done == "password")
-        .then_some("Your password was changed. Every other session of yours has ended.");
+    let notice = match query.done.as_str() {
+        "password" => Some("Your password was changed. Every other session of yours has ended."),
+        "session" => Some("That session has ended."),
+        _ => None,
+    };
     account_page(&state, &visitor, notice, BTreeMap::new(), StatusCode::OK).await
 }
 
@@ -130,4 +160,24 @@ pub async fn change_password(
         }
         Err(e) => Err(Failure(e)),
     }
+}
+
+/// `POST /account/sessions`: ends one of the person's own sessions.
+pub async fn end_session(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    let typed = form.into_inner();
+    super::answers::check_token(&visitor, &typed)?;
+    let id = typed.get("session").cloned().unwrap_or_default();
+    let (user_id, actor) = (visitor.session.account.user.id.clone(), visitor.actor());
+    state
+        .write_for(&visitor.principal(), move |conn| {
+            crate::service::own_sessions::end(conn, &actor, &user_id, &id)
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/account?done=session"))
+        .finish())
 }

@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/sign-out").post(pages::sign_out))
     .service(web::resource("/account").get(account::show))
     .service(web::resource("/account/password").post(account::change_password))
+    .service(web::resource("/account/sessions").post(account::end_session))
     .service(
         web::resource("/account/setup")
             .get(links::setup_form)

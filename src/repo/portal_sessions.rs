@@ -45,6 +45,25 @@ pub fn delete(conn: &mut DbConn, id_hash: &str) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
+pub fn of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<PortalSessionRow>> {
+    portal_sessions::table
+        .filter(portal_sessions::user_id.eq(user_id))
+        .select(PortalSessionRow::as_select())
+        .order(portal_sessions::created_at)
+        .load(conn)
+}
+
+/// Ends a session of `user_id`'s (false if it has none by that hash).
+pub fn delete_own(conn: &mut DbConn, user_id: &str, id_hash: &str) -> QueryResult<bool> {
+    diesel::delete(
+        portal_sessions::table
+            .filter(portal_sessions::user_id.eq(user_id))
+            .filter(portal_sessions::id_hash.eq(id_hash)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
 pub fn delete_all_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
     diesel::delete(portal_sessions::table.filter(portal_sessions::user_id.eq(user_id)))
         .execute(conn)

@@ -106,6 +106,54 @@ pub fn revoke_refresh(conn: &mut DbConn, id: &str, now: UtcTime) -> QueryResult<
     .map(|n| n == 1)
 }
 
+/// The token families of a user with a live refresh token at `now`: each
+/// one's id, when it began and when it was last rotated.
+pub fn live_families(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: UtcTime,
+) -> QueryResult<Vec<(String, UtcTime, UtcTime)>> {
+    use diesel::dsl::{max, min};
+    let live: Vec<String> = refresh_tokens::table
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .filter(refresh_tokens::expires_at.gt(now))
+        .select(refresh_tokens::family_id)
+        .distinct()
+        .load(conn)?;
+    let rows: Vec<(String, Option<UtcTime>, Option<UtcTime>)> = refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq_any(&live))
+        .group_by(refresh_tokens::family_id)
+        .select((
+            refresh_tokens::family_id,
+            min(refresh_tokens::created_at),
+            max(refresh_tokens::created_at),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(family, first, last)| Some((family, first?, last?)))
+        .collect())
+}
+
+/// Revokes a family of `user_id`'s (false if it has none live by that id).
+pub fn revoke_own_family(
+    conn: &mut DbConn,
+    user_id: &str,
+    family_id: &str,
+    now: UtcTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: UtcTime) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table

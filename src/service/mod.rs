@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod inbox;
 pub mod notify;
 pub mod outbox;
+pub mod own_sessions;
 pub mod portal_sessions;
 pub mod reads;
 pub mod reference;

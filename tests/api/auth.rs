@@ -22,6 +22,7 @@ backend_tests!(
     spent_sign_in_state_is_forgotten_and_live_state_kept,
     failures_from_one_address_do_not_keep_the_owner_out,
     a_person_changes_their_own_password_and_their_other_sessions_end,
+    a_person_sees_and_ends_their_own_sessions_and_no_one_elses,
 );
 
 backend_tests!(
@@ -656,4 +657,57 @@ async fn a_person_changes_their_own_password_and_their_other_sessions_end(app: &
         events[0]
     );
     assert!(!events[0].contains(new) && !events[0].contains(PASSWORD));
+}
+
+async fn a_person_sees_and_ends_their_own_sessions_and_no_one_elses(app: &TestApp) {
+    let world = app.world().await;
+    let second = app.login("officer@gb.test.example").await;
+    let list = app.get("/api/v1/me/sessions", &world.officer).await;
+    assert_eq!(list.status, 200, "{:?}", list.json);
+    let items = list.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items.iter().all(|s| s["kind"] == "api"));
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    let other = items.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Someone else's session is not theirs to end.
+    let ca_sessions = app.get("/api/v1/me/sessions", &world.ca).await;
+    let ca_session = ca_sessions.json["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.call(
+        "DELETE",
+        &format!("/api/v1/me/sessions/{ca_session}"),
+        Some(&world.officer),
+        None,
+    )
+    .await
+    .problem(404);
+    assert_eq!(app.get("/api/v1/me", &world.ca).await.status, 200);
+    app.call(
+        "DELETE",
+        "/api/v1/me/sessions/api-nothing",
+        Some(&world.officer),
+        None,
+    )
+    .await
+    .problem(404);
+    // Its own: the other token stops at once, this one goes on.
+    assert_eq!(app.get("/api/v1/me", &second).await.status, 200);
+    let ended = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/me/sessions/{other}"),
+            Some(&world.officer),
+            None,
+        )
+        .await;
+    assert_eq!(ended.status, 204, "{:?}", ended.json);
+    app.get("/api/v1/me", &second).await.problem(401);
+    assert_eq!(app.get("/api/v1/me", &world.officer).await.status, 200);
+    let list = app.get("/api/v1/me/sessions", &world.officer).await;
+    assert_eq!(list.json["items"].as_array().unwrap().len(), 1);
 }

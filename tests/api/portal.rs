@@ -27,6 +27,7 @@ backend_tests!(
     the_at_risk_board_shows_what_falls_due_soonest_to_whoever_may_see_it,
     evidence_goes_up_from_a_form_and_comes_back_unaltered,
     a_person_changes_their_password_from_their_account_page,
+    a_person_ends_a_session_left_open_in_another_browser,
 );
 
 enum Body {
@@ -1327,4 +1328,61 @@ async fn a_person_changes_their_password_from_their_account_page(app: &TestApp) 
     assert_eq!(elsewhere.get("/inbox").await.status, 303);
     let again = elsewhere.sign_in(email, new, "%2F").await;
     assert_eq!(again.status, 303, "{}", again.body);
+}
+
+async fn a_person_ends_a_session_left_open_in_another_browser(app: &TestApp) {
+    let w = app.world().await;
+    let email = "provider@ie.test.example";
+    let mut here = Browser::new(app);
+    here.sign_in(email, PASSWORD, "%2F").await;
+    let mut elsewhere = Browser::new(app);
+    elsewhere.sign_in(email, PASSWORD, "%2F").await;
+    let page = here.get("/account").await;
+    assert!(
+        page.body.contains("Where you are signed in"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("This browser"));
+    assert!(page.body.contains("Another browser"));
+    assert!(
+        page.body.contains("A program, through the API"),
+        "the world's token"
+    );
+    let token = page.hidden("csrf_token");
+    // The other browser's session, by the id of its form.
+    let other = page
+        .body
+        .split("name=\"session\" value=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .find(|id| id.starts_with("portal-"))
+        .expect("the other browser's line has an End button");
+    // Another person cannot end it.
+    let mut someone = Browser::new(app);
+    someone.sign_in("ca@gb.test.example", PASSWORD, "%2F").await;
+    let their = someone.get("/account").await.hidden("csrf_token");
+    let refused = someone
+        .post(
+            "/account/sessions",
+            &[("csrf_token", &their), ("session", &other)],
+        )
+        .await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    assert_eq!(elsewhere.get("/inbox").await.status, 200);
+    let ended = here
+        .post(
+            "/account/sessions",
+            &[("csrf_token", &token), ("session", &other)],
+        )
+        .await;
+    assert_eq!(ended.status, 303, "{}", ended.body);
+    assert_eq!(ended.location(), "/account?done=session");
+    assert_eq!(
+        elsewhere.get("/inbox").await.status,
+        303,
+        "signed out there"
+    );
+    assert_eq!(here.get("/inbox").await.status, 200, "not here");
+    let _ = w;
 }
