@@ -243,17 +243,31 @@ pub async fn create(
 }
 
 #[utoipa::path(patch, path = "/api/v1/organisations/{id}", tag = "reference", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "An organisation")), request_body = OrganisationPatch,
-    responses((status = 200, description = "Changed (administrators). A new retention profile recomputes the retention risks of the open requests addressed to the provider", body = OrganisationOut)))]
+    responses((status = 200, description = "Changed by the platform administrator, or by the organisation's own administrator (its contact address and retention profile, not its name). A new retention profile recomputes the retention risks of the open requests addressed to the provider", body = OrganisationOut)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<OrganisationPatch>,
 ) -> Result<HttpResponse, Error> {
-    caller.require_admin()?;
     let (actor, id, patch) = (caller.actor(), id.into_inner(), body.into_inner());
+    let by = caller.user_id.clone();
     let row = state
         .write_as(&caller, move |conn| {
+            let by = crate::service::stewardship::steward(conn, &by)?;
+            let own = by.org_admin && by.organisation_id.as_deref() == Some(id.as_str());
+            if by.role != crate::domain::reference::Role::Admin {
+                if !own {
+                    return Err(Error::forbidden(
+                        "only the platform administrator or the organisation's own administrator changes it",
+                    ));
+                }
+                if patch.name.is_some() {
+                    return Err(Error::forbidden(
+                        "an organisation's name is how others know it: ask the platform administrator to change it",
+                    ));
+                }
+            }
             let kind = repo::organisations::get(conn, &id)?
                 .ok_or_else(|| Error::not_found(format!("no organisation `{id}`")))?
                 .kind;

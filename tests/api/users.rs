@@ -17,6 +17,7 @@ backend_tests!(
     the_platform_administrator_holds_no_one_elses_keys,
     a_reset_link_works_once_within_its_hour_and_ends_every_session,
     a_reset_can_remove_a_lost_second_factor,
+    an_organisations_administrator_keeps_its_details_and_no_one_elses,
 );
 
 async fn an_admin_moves_an_account_and_its_sessions_end(app: &TestApp) {
@@ -735,4 +736,47 @@ async fn a_reset_can_remove_a_lost_second_factor(app: &TestApp) {
     let trail = user_trail(app, &officer).await;
     let set = trail.iter().find(|(a, _)| a == "password_set").unwrap();
     assert_eq!(set.1["second_factor_removed"], true);
+}
+
+async fn an_organisations_administrator_keeps_its_details_and_no_one_elses(app: &TestApp) {
+    let world = app.world().await;
+    let boss = first_administrator(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "boss@ie.test.example",
+        "provider",
+    )
+    .await;
+    let own = format!("/api/v1/organisations/{}", world.ie_provider);
+    let reply = app
+        .patch(
+            &own,
+            &boss,
+            json!({"contact_email": "lawful@ie.test.example",
+                   "retention_days": {"subscriber": 365, "identification": 90, "traffic": 90, "content": 30}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["contact_email"], "lawful@ie.test.example");
+    assert_eq!(reply.json["retention_days"]["traffic"], 90);
+    // Its name is how others know it: the platform administrator's to change.
+    app.patch(&own, &boss, json!({"name": "Renamed"}))
+        .await
+        .problem(403);
+    // Not another organisation's, nor is an ordinary member's.
+    app.patch(
+        &format!("/api/v1/organisations/{}", world.gb_agency),
+        &boss,
+        json!({"contact_email": "x@gb.test.example"}),
+    )
+    .await
+    .problem(403);
+    app.patch(
+        &own,
+        &world.provider,
+        json!({"contact_email": "x@ie.test.example"}),
+    )
+    .await
+    .problem(403);
 }
