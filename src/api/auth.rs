@@ -442,3 +442,85 @@ pub async fn end_my_session(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnFactorIn {
+    /// To replace a factor: a code of the current one, or a recovery code.
+    /// Not needed for a first one.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// Begins setting up the caller's second factor: a first one, or a new
+/// phone in place of theirs (proven by a code of the current factor or a
+/// recovery code: the way back from a lost phone). The current factor keeps
+/// working until `/me/second-factor/confirm`.
+#[utoipa::path(post, path = "/api/v1/me/second-factor", tag = "auth", security(("bearer" = [])), request_body = OwnFactorIn,
+    responses(
+        (status = 200, description = "The new secret for the authenticator app", body = second_factor::Enrolment),
+        (status = 422, description = "Replacing needs a right `code`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes for this account from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn begin_own_factor(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<OwnFactorIn>,
+) -> Result<HttpResponse, Error> {
+    let code = body.into_inner().code;
+    if let Some(code) = &code {
+        check_code_shape(code)?;
+    }
+    let from = state.admit_sign_in(&req)?;
+    let app = state.clone();
+    let user_id = caller.user_id.clone();
+    let enrolment = web::block(move || {
+        second_factor::begin_own(
+            &app.pool,
+            &app.writers,
+            &app.factor_key,
+            &user_id,
+            code.as_deref(),
+            from,
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(enrolment))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnFactorConfirmIn {
+    /// The first code the new authenticator shows.
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodesOut {
+    /// Ten new recovery codes, shown this once; the old ones stop working.
+    pub recovery_codes: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/second-factor/confirm", tag = "auth", security(("bearer" = [])), request_body = OwnFactorConfirmIn,
+    responses(
+        (status = 200, description = "The new factor is in force", body = RecoveryCodesOut),
+        (status = 409, description = "Nothing waits to be confirmed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not the code the new authenticator shows", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_own_factor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<OwnFactorConfirmIn>,
+) -> Result<HttpResponse, Error> {
+    let code = body.into_inner().code;
+    check_code_shape(&code)?;
+    let (user_id, key) = (caller.user_id.clone(), state.factor_key.clone());
+    let recovery_codes = state
+        .write_as(&caller, move |conn| {
+            let user = crate::service::stewardship::steward(conn, &user_id)?;
+            second_factor::confirm_own(conn, &key, &user, &code)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(RecoveryCodesOut { recovery_codes }))
+}

@@ -50,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/me").get(auth::me))
             .service(web::resource("/me/password").post(auth::change_password))
             .service(web::resource("/me/sessions").get(auth::my_sessions))
+            .service(web::resource("/me/second-factor").post(auth::begin_own_factor))
+            .service(web::resource("/me/second-factor/confirm").post(auth::confirm_own_factor))
             .service(web::resource("/me/sessions/{id}").delete(auth::end_my_session))
             .service(web::resource("/audit/verify").get(audit::verify))
             .service(web::resource("/admin/outbox").get(admin::outbox))

@@ -99,6 +99,8 @@ diesel::table! {
         confirmed_at -> Nullable<Timestamp>,
         last_step -> Nullable<BigInt>,
         created_at -> Timestamp,
+        pending_sealed -> Nullable<Text>,
+        pending_at -> Nullable<Timestamp>,
     }
 }
 

@@ -19,6 +19,8 @@ struct AccountPage {
     email: String,
     role: String,
     organisation: Option<String>,
+    /// When the second factor in force was set up, if there is one.
+    factor_since: Option<String>,
     sessions: Vec<SessionLine>,
     notice: Option<&'static str>,
     problems: BTreeMap<String, String>,
@@ -49,14 +51,17 @@ async fn account_page(
     let user = visitor.session.account.user.clone();
     let this = crate::service::accounts::Keep::Portal(visitor.session.id_hash.clone());
     let (organisation_id, user_id) = (user.organisation_id.clone(), user.id.clone());
-    let (organisation, sessions) = state
+    let (organisation, sessions, factor_since) = state
         .db_for(&visitor.principal(), move |conn| {
             let organisation = match organisation_id {
                 Some(id) => crate::repo::organisations::get(conn, &id)?.map(|o| o.name),
                 None => None,
             };
             let sessions = crate::service::own_sessions::list(conn, &user_id, &this)?;
-            Ok((organisation, sessions))
+            let factor = crate::repo::factors::find(conn, &user_id)?
+                .and_then(|f| f.confirmed_at)
+                .map(super::inbox::minute);
+            Ok((organisation, sessions, factor))
         })
         .await?;
     let sessions = sessions
@@ -78,6 +83,7 @@ async fn account_page(
         email: user.email,
         role: words(user.role.as_str()),
         organisation,
+        factor_since,
         sessions,
         notice,
         problems,
@@ -180,4 +186,100 @@ pub async fn end_session(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/account?done=session"))
         .finish())
+}
+
+/// `POST /account/second-factor`: begins setting up a factor (a first one,
+/// or a new phone, proven by a code of the current one or a recovery code).
+pub async fn begin_factor(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    let typed = form.into_inner();
+    super::answers::check_token(&visitor, &typed)?;
+    let code = typed
+        .get("code")
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty() && c.len() <= 64);
+    let begun = async {
+        let from = state.admit_sign_in(&req)?;
+        let (app, user_id) = (state.clone(), visitor.session.account.user.id.clone());
+        web::block(move || {
+            crate::service::second_factor::begin_own(
+                &app.pool,
+                &app.writers,
+                &app.factor_key,
+                &user_id,
+                code.as_deref(),
+                from,
+            )
+        })
+        .await?
+    }
+    .await;
+    match begun {
+        Ok(enrolment) => {
+            let (svg, grouped) = super::second_step::drawn(&enrolment)?;
+            let html = super::pages::render(&super::second_step::EnrolPage {
+                problem: None,
+                next: "/account",
+                secret: &grouped,
+                qr_svg: &svg,
+                action: "/account/second-factor/confirm",
+                csrf_token: Some(&visitor.session.csrf_token),
+            })?;
+            Ok(page(StatusCode::OK, html))
+        }
+        Err(e) if e.status_code().is_client_error() => {
+            let problems = super::pages::problems_by_field(&e, |_| "code".to_owned());
+            account_page(&state, &visitor, None, problems, e.status_code()).await
+        }
+        Err(e) => Err(Failure(e)),
+    }
+}
+
+/// `POST /account/second-factor/confirm`: the new app's first code; the
+/// recovery codes are shown once.
+pub async fn confirm_factor(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    let typed = form.into_inner();
+    super::answers::check_token(&visitor, &typed)?;
+    let code = typed.get("code").cloned().unwrap_or_default();
+    let (user_id, key) = (
+        visitor.session.account.user.id.clone(),
+        state.factor_key.clone(),
+    );
+    let confirmed = state
+        .write_for(&visitor.principal(), move |conn| {
+            let user = crate::service::stewardship::steward(conn, &user_id)?;
+            crate::service::second_factor::confirm_own(conn, &key, &user, &code)
+        })
+        .await;
+    match confirmed {
+        Ok(codes) => {
+            let html = super::pages::render(&super::second_step::RecoveryCodesPage {
+                next: "/account",
+                codes: &codes,
+            })?;
+            let mut response = page(StatusCode::OK, html);
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
+        }
+        Err(e) if e.status_code().is_client_error() => {
+            let mut problems = BTreeMap::new();
+            problems.insert(
+                "code".to_owned(),
+                format!("{}: start again below.", super::pages::said(&e)),
+            );
+            account_page(&state, &visitor, None, problems, e.status_code()).await
+        }
+        Err(e) => Err(Failure(e)),
+    }
 }

@@ -64,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/account").get(account::show))
     .service(web::resource("/account/password").post(account::change_password))
     .service(web::resource("/account/sessions").post(account::end_session))
+    .service(web::resource("/account/second-factor").post(account::begin_factor))
+    .service(web::resource("/account/second-factor/confirm").post(account::confirm_factor))
     .service(
         web::resource("/account/setup")
             .get(links::setup_form)

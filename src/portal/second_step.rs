@@ -34,18 +34,22 @@ struct CodePage<'a> {
 
 #[derive(Template)]
 #[template(path = "portal/sign_in_enrol.html")]
-struct EnrolPage<'a> {
-    problem: Option<&'a str>,
-    next: &'a str,
-    secret: &'a str,
-    qr_svg: &'a str,
+pub(super) struct EnrolPage<'a> {
+    pub(super) problem: Option<&'a str>,
+    pub(super) next: &'a str,
+    pub(super) secret: &'a str,
+    pub(super) qr_svg: &'a str,
+    /// Where the code goes: the sign-in's second step, or the account page's.
+    pub(super) action: &'a str,
+    /// The session's form token, when signed in.
+    pub(super) csrf_token: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "portal/recovery_codes.html")]
-struct RecoveryCodesPage<'a> {
-    next: &'a str,
-    codes: &'a [String],
+pub(super) struct RecoveryCodesPage<'a> {
+    pub(super) next: &'a str,
+    pub(super) codes: &'a [String],
 }
 
 /// Where a right password leads when a second step is needed: the code's
@@ -228,10 +232,28 @@ async fn enrol_page(
         }
         Err(err) => return Err(Failure(err)),
     };
+    let (svg, grouped) = drawn(&enrolment)?;
+    Ok(page(
+        status,
+        render(&EnrolPage {
+            problem,
+            next,
+            secret: &grouped,
+            qr_svg: &svg,
+            action: "/sign-in/enrol",
+            csrf_token: None,
+        })?,
+    ))
+}
+
+/// What the enrolment page shows of a secret: its QR code as an SVG drawing
+/// (without the XML declaration before it), and the key grouped by four, as
+/// apps show keys, so that it can be read out.
+pub(super) fn drawn(enrolment: &second_factor::Enrolment) -> Result<(String, String), Failure> {
     let svg = crate::auth::totp::qr_svg(&enrolment.otpauth_uri).map_err(Error::internal)?;
-    // The drawing alone, without the XML declaration before it.
-    let svg = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
-    // Grouped by four, as apps show keys, so that it can be read out.
+    let svg = svg
+        .find("<svg")
+        .map_or(svg.clone(), |at| svg[at..].to_owned());
     let grouped = enrolment
         .secret
         .as_bytes()
@@ -239,15 +261,7 @@ async fn enrol_page(
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    Ok(page(
-        status,
-        render(&EnrolPage {
-            problem,
-            next,
-            secret: &grouped,
-            qr_svg: svg,
-        })?,
-    ))
+    Ok((svg, grouped))
 }
 
 pub async fn enrol_form(

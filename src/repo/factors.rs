@@ -15,6 +15,9 @@ pub struct FactorRow {
     pub confirmed_at: Option<UtcTime>,
     pub last_step: Option<i64>,
     pub created_at: UtcTime,
+    /// A replacement's secret, waiting for its first code.
+    pub pending_sealed: Option<String>,
+    pub pending_at: Option<UtcTime>,
 }
 
 pub fn find(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<FactorRow>> {
@@ -74,6 +77,51 @@ pub fn spend_step(conn: &mut DbConn, user_id: &str, step: i64) -> QueryResult<bo
             ),
     )
     .set(second_factors::last_step.eq(step))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Puts a replacement secret beside a confirmed factor.
+pub fn set_pending(
+    conn: &mut DbConn,
+    user_id: &str,
+    sealed: &str,
+    now: UtcTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        second_factors::table
+            .find(user_id)
+            .filter(second_factors::confirmed_at.is_not_null()),
+    )
+    .set((
+        second_factors::pending_sealed.eq(sealed),
+        second_factors::pending_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// The replacement takes over, confirmed by a code of `step`; false if it
+/// was no longer pending.
+pub fn promote_pending(
+    conn: &mut DbConn,
+    user_id: &str,
+    sealed: &str,
+    step: i64,
+    now: UtcTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        second_factors::table
+            .find(user_id)
+            .filter(second_factors::pending_sealed.eq(sealed)),
+    )
+    .set((
+        second_factors::secret_sealed.eq(sealed),
+        second_factors::pending_sealed.eq(None::<String>),
+        second_factors::pending_at.eq(None::<UtcTime>),
+        second_factors::confirmed_at.eq(now),
+        second_factors::last_step.eq(step),
+    ))
     .execute(conn)
     .map(|n| n == 1)
 }

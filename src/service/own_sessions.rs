@@ -55,7 +55,7 @@ pub fn list(conn: &mut DbConn, user_id: &str, this: &Keep) -> Result<Vec<OwnSess
                 last_active_at: s.last_seen_at,
             }),
     );
-    out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    out.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     Ok(out)
 }
 

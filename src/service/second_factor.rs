@@ -320,6 +320,8 @@ pub fn begin_enrolment(
                     confirmed_at: None,
                     last_step: None,
                     created_at: now,
+                    pending_sealed: None,
+                    pending_at: None,
                 };
                 if !repo::factors::begin(conn, &row)? {
                     return Err(Error::conflict("this account has a second factor already"));
@@ -420,6 +422,8 @@ pub fn enrol_directly(
         confirmed_at: Some(now),
         last_step: None,
         created_at: now,
+        pending_sealed: None,
+        pending_at: None,
     };
     if !repo::factors::begin(conn, &row)? {
         return Err(Error::conflict("this account has a second factor already"));
@@ -437,4 +441,178 @@ pub fn enrol_directly(
         },
     )?;
     Ok(())
+}
+
+/// How a signed-in person proved they hold their current factor.
+fn prove(
+    conn: &mut DbConn,
+    key: &MasterKey,
+    factor: &FactorRow,
+    code: &str,
+    now: UtcTime,
+) -> Result<Option<&'static str>, Error> {
+    if totp::normalise_totp(code).is_some() {
+        let secret = open_secret(key, factor)?;
+        let after = factor.last_step.map(|s| s.max(0) as u64);
+        return Ok(match secret.accepts(code, unix_seconds(now), after) {
+            Some(step) if repo::factors::spend_step(conn, &factor.user_id, step as i64)? => {
+                Some("totp")
+            }
+            _ => None,
+        });
+    }
+    let Some(recovery) = totp::normalise_recovery_code(code) else {
+        return Ok(None);
+    };
+    Ok(
+        repo::factors::spend_recovery_code(conn, &factor.user_id, &hash_secret(&recovery), now)?
+            .then_some("recovery_code"),
+    )
+}
+
+/// Begins setting up a second factor for a signed-in person: a first one,
+/// or a new phone in place of theirs. Replacing needs a code of the current
+/// factor or one of its recovery codes (the way back from a lost phone); a
+/// wrong one counts toward the sign-in lockout for the account and address.
+/// The current factor keeps working until the new one is confirmed.
+pub fn begin_own(
+    pool: &Pool,
+    writers: &WriterQueue,
+    key: &MasterKey,
+    user_id: &str,
+    proof: Option<&str>,
+    from: std::net::IpAddr,
+) -> Result<Enrolment, Error> {
+    let now = UtcTime::now();
+    let verdict = writers.write_pooled(pool, |conn| -> Result<Verdict<Enrolment>, Error> {
+        let user = repo::users::get(conn, user_id)?
+            .filter(|u| u.active)
+            .ok_or_else(|| Error::unauthenticated("the account is gone"))?;
+        let factor = repo::factors::find(conn, user_id)?;
+        let secret = FactorSecret::generate().map_err(Error::internal)?;
+        let sealed = key
+            .seal_value(&context(user_id), secret.as_bytes())
+            .map_err(Error::internal)?;
+        match factor {
+            Some(factor) if factor.confirmed_at.is_some() => {
+                let code = proof.ok_or_else(|| {
+                    Error::field(
+                        "code",
+                        "give a code from your current authenticator, or one of your recovery codes",
+                    )
+                })?;
+                let throttled = throttle_key(&user.email, from);
+                let throttle = repo::sessions::lock_throttle(conn, &throttled)?;
+                if let Some(until) = throttle.locked_at(now) {
+                    return Ok(Verdict::Locked(until));
+                }
+                let (counted, outcome) = throttle.fail(now);
+                let Some(how) = prove(conn, key, &factor, code, now)? else {
+                    repo::sessions::save_throttle(conn, &throttled, &counted)?;
+                    record_failure(conn, &user.email, Some(&user), "wrong_code", outcome)?;
+                    return Ok(Verdict::Wrong);
+                };
+                repo::sessions::save_throttle(conn, &throttled, &Default::default())?;
+                repo::factors::set_pending(conn, user_id, &sealed, now)?;
+                audit(
+                    conn,
+                    &user,
+                    "second_factor_replacement_begun",
+                    serde_json::json!({ "proof": how }),
+                )?;
+            }
+            _ => {
+                repo::factors::remove(conn, user_id)?;
+                repo::factors::begin(
+                    conn,
+                    &FactorRow {
+                        user_id: user_id.to_owned(),
+                        secret_sealed: sealed,
+                        confirmed_at: None,
+                        last_step: None,
+                        created_at: now,
+                        pending_sealed: None,
+                        pending_at: None,
+                    },
+                )?;
+                audit(conn, &user, "second_factor_enrolment_begun", serde_json::json!({}))?;
+            }
+        }
+        Ok(Verdict::Passed(Enrolment {
+            secret: secret.to_base32(),
+            otpauth_uri: secret.otpauth_uri(&user.email).map_err(Error::internal)?,
+        }))
+    })?;
+    match verdict {
+        Verdict::Passed(enrolment) => Ok(enrolment),
+        Verdict::Wrong => Err(Error::field(
+            "code",
+            "the code is wrong, or was used already",
+        )),
+        Verdict::Locked(until) => Err(locked(until, now)),
+        Verdict::Over => Err(over()),
+    }
+}
+
+/// Confirms what `begin_own` began with the first code of the new secret:
+/// the new factor takes over, with ten new recovery codes (the old ones stop
+/// working), shown this once. The holder is told by e-mail.
+pub fn confirm_own(
+    conn: &mut DbConn,
+    key: &MasterKey,
+    user: &UserRow,
+    code: &str,
+) -> Result<Vec<String>, Error> {
+    let now = UtcTime::now();
+    let factor = repo::factors::find(conn, &user.id)?;
+    let (sealed, replacing) = match &factor {
+        Some(f) if f.confirmed_at.is_none() => (f.secret_sealed.clone(), false),
+        Some(f) if f.pending_sealed.is_some() => {
+            (f.pending_sealed.clone().unwrap_or_default(), true)
+        }
+        _ => {
+            return Err(Error::conflict(
+                "nothing waits to be confirmed: begin setting up a factor first",
+            ));
+        }
+    };
+    let secret = key
+        .open_value(&context(&user.id), &sealed)
+        .map(FactorSecret::from_bytes)
+        .map_err(Error::internal)?;
+    let wrong = || Error::field("code", "that is not the code the new authenticator shows");
+    let step = secret
+        .accepts(code, unix_seconds(now), None)
+        .ok_or_else(wrong)? as i64;
+    let confirmed = if replacing {
+        repo::factors::promote_pending(conn, &user.id, &sealed, step, now)?
+    } else {
+        repo::factors::confirm(conn, &user.id, step, now)?
+    };
+    if !confirmed {
+        return Err(wrong());
+    }
+    let codes = totp::new_recovery_codes().map_err(Error::internal)?;
+    let hashes: Vec<String> = codes
+        .iter()
+        .filter_map(|c| totp::normalise_recovery_code(c))
+        .map(|c| hash_secret(&c))
+        .collect();
+    repo::factors::replace_recovery_codes(conn, &user.id, &hashes)?;
+    audit(
+        conn,
+        user,
+        "second_factor_enrolled",
+        serde_json::json!({ "kind": "totp", "recovery_codes": hashes.len(), "replaced": replacing }),
+    )?;
+    crate::service::account_mail::security_notice(
+        conn,
+        user,
+        if replacing {
+            "A new authenticator app replaced the second factor of your mlat account; your old recovery codes no longer work."
+        } else {
+            "A second factor (an authenticator app) was set up for your mlat account."
+        },
+    )?;
+    Ok(codes)
 }

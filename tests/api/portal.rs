@@ -28,6 +28,7 @@ backend_tests!(
     evidence_goes_up_from_a_form_and_comes_back_unaltered,
     a_person_changes_their_password_from_their_account_page,
     a_person_ends_a_session_left_open_in_another_browser,
+    a_person_sets_up_and_replaces_their_second_factor_from_their_account_page,
 );
 
 enum Body {
@@ -1385,4 +1386,103 @@ async fn a_person_ends_a_session_left_open_in_another_browser(app: &TestApp) {
     );
     assert_eq!(here.get("/inbox").await.status, 200, "not here");
     let _ = w;
+}
+
+/// The key an enrolment page shows (grouped by four), as one string.
+fn shown_key(body: &str) -> String {
+    let at = body.find("id=\"secret\">").expect("the key is shown") + "id=\"secret\">".len();
+    body[at..]
+        .split('<')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect()
+}
+
+async fn a_person_sets_up_and_replaces_their_second_factor_from_their_account_page(app: &TestApp) {
+    app.world().await;
+    let email = "provider@ie.test.example";
+    let mut here = Browser::new(app);
+    here.sign_in(email, PASSWORD, "%2F").await;
+    let page = here.get("/account").await;
+    assert!(
+        page.body.contains("Set up an authenticator"),
+        "{}",
+        page.body
+    );
+    let token = page.hidden("csrf_token");
+    let begun = here
+        .post("/account/second-factor", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(begun.status, 200, "{}", begun.body);
+    assert!(begun.body.contains("<svg"), "the QR code is drawn");
+    let key = shown_key(&begun.body);
+    let done = here
+        .post(
+            "/account/second-factor/confirm",
+            &[
+                ("csrf_token", &token),
+                ("code", &crate::helpers::authenticator_code(&key)),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Your recovery codes"));
+    let recovery: Vec<String> = done
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    let page = here.get("/account").await;
+    assert!(
+        page.body
+            .contains("asks for a code from your authenticator app"),
+        "{}",
+        page.body
+    );
+    // A new phone: a wrong proof is said at its field, a recovery code does.
+    let wrong = here
+        .post(
+            "/account/second-factor",
+            &[("csrf_token", &token), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(
+        wrong
+            .body
+            .contains("the code is wrong, or was used already"),
+        "{}",
+        wrong.body
+    );
+    let begun = here
+        .post(
+            "/account/second-factor",
+            &[("csrf_token", &token), ("code", &recovery[0])],
+        )
+        .await;
+    assert_eq!(begun.status, 200, "{}", begun.body);
+    let new_key = shown_key(&begun.body);
+    assert_ne!(new_key, key);
+    let done = here
+        .post(
+            "/account/second-factor/confirm",
+            &[
+                ("csrf_token", &token),
+                ("code", &crate::helpers::authenticator_code(&new_key)),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    // Signing in now asks for the new phone's code.
+    let asks = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(asks.json["mfa"], "required", "{:?}", asks.json);
 }

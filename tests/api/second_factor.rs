@@ -17,11 +17,13 @@ backend_tests!(
     a_challenge_is_spent_by_its_sign_in_and_runs_out,
     the_secret_is_sealed_at_rest_and_nothing_secret_is_audited,
     two_sign_ins_racing_with_one_code_let_exactly_one_in,
+    a_lost_phone_is_replaced_with_a_recovery_code,
 );
 
 backend_tests!(
     with |s| { s.mfa_required = mlat::domain::mfa::MfaPolicy::parse("admin").unwrap(); };
     the_policy_decides_who_must_enrol_and_an_enrolled_factor_is_always_asked,
+    someone_the_policy_does_not_cover_sets_up_a_factor_and_is_asked_for_it,
 );
 
 const OFFICER: &str = "officer@gb.test.example";
@@ -414,4 +416,120 @@ async fn the_policy_decides_who_must_enrol_and_an_enrolled_factor_is_always_aske
     let challenge = challenge_for_code(app, "admin@test.example").await;
     let reply = send_code(app, &challenge, &code(&secret, at + 30)).await;
     assert_eq!(reply.status, 200, "{:?}", reply.json);
+}
+
+async fn a_lost_phone_is_replaced_with_a_recovery_code(app: &TestApp) {
+    app.seed().await;
+    let (old, at, codes) = enrol(app, OFFICER).await;
+    // The phone is lost: a recovery code signs in...
+    let challenge = challenge_for_code(app, OFFICER).await;
+    let reply = send_code(app, &challenge, &codes[0]).await;
+    let token = reply.json["access_token"].as_str().unwrap().to_owned();
+    // ...and another proves it is them to set up a new phone.
+    let begin = |code: Option<&str>| {
+        let token = token.clone();
+        let body = match code {
+            Some(c) => json!({"code": c}),
+            None => json!({}),
+        };
+        async move {
+            app.post("/api/v1/me/second-factor", Some(&token), body)
+                .await
+        }
+    };
+    assert_eq!(begin(None).await.fields(), ["code"]);
+    assert_eq!(begin(Some("123456")).await.fields(), ["code"]);
+    let reply = begin(Some(&codes[1])).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let new = reply.json["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    // Until the new one is confirmed, the old one still works.
+    let challenge = challenge_for_code(app, OFFICER).await;
+    assert_eq!(
+        send_code(app, &challenge, &code(&old, at + 30))
+            .await
+            .status,
+        200
+    );
+    let confirm = |c: String| {
+        let token = token.clone();
+        async move {
+            app.post(
+                "/api/v1/me/second-factor/confirm",
+                Some(&token),
+                json!({"code": c}),
+            )
+            .await
+        }
+    };
+    assert_eq!(confirm(code(&old, now())).await.fields(), ["code"]);
+    let done = confirm(code(&new, now())).await;
+    assert_eq!(done.status, 200, "{:?}", done.json);
+    let fresh = done.json["recovery_codes"].as_array().unwrap();
+    assert_eq!(fresh.len(), 10);
+    // The new phone signs in, the old one and the old recovery codes do not.
+    let later = now() + 30;
+    let challenge = challenge_for_code(app, OFFICER).await;
+    send_code(app, &challenge, &code(&old, later))
+        .await
+        .problem(401);
+    send_code(app, &challenge, &codes[2]).await.problem(401);
+    assert_eq!(
+        send_code(app, &challenge, &code(&new, later)).await.status,
+        200
+    );
+    let trail = trail(app, OFFICER).await;
+    assert!(
+        trail
+            .iter()
+            .any(|e| e["action"] == "second_factor_replacement_begun"
+                && e["details"]["proof"] == "recovery_code")
+    );
+    let told = app.account_mail_to(OFFICER).await;
+    assert!(
+        told.iter()
+            .any(|(_, body)| body.contains("replaced the second factor")),
+        "{told:?}"
+    );
+}
+
+async fn someone_the_policy_does_not_cover_sets_up_a_factor_and_is_asked_for_it(app: &TestApp) {
+    app.seed().await;
+    let token = crate::helpers::TestApp::login(app, OFFICER).await;
+    let reply = app
+        .post("/api/v1/me/second-factor", Some(&token), json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let secret = reply.json["secret"].as_str().unwrap().to_owned();
+    app.post(
+        "/api/v1/me/second-factor/confirm",
+        Some(&token),
+        json!({"code": "000000"}),
+    )
+    .await
+    .fields();
+    let at = now();
+    let done = app
+        .post(
+            "/api/v1/me/second-factor/confirm",
+            Some(&token),
+            json!({"code": code(&secret, at)}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.json);
+    // Nothing is pending now.
+    app.post(
+        "/api/v1/me/second-factor/confirm",
+        Some(&token),
+        json!({"code": code(&secret, at + 30)}),
+    )
+    .await
+    .problem(409);
+    let challenge = challenge_for_code(app, OFFICER).await;
+    assert_eq!(
+        send_code(app, &challenge, &code(&secret, at + 30))
+            .await
+            .status,
+        200
+    );
 }

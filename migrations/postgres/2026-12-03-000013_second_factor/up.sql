@@ -2,13 +2,17 @@
 -- deployment's factor key (XChaCha20-Poly1305, the account's id as associated
 -- data), so a copy of the database alone yields no codes. Until its first code
 -- confirms it, an enrolment is pending (confirmed_at null). last_step is the
--- last time step a code was accepted for: no code is accepted twice.
+-- last time step a code was accepted for: no code is accepted twice. A
+-- confirmed factor being replaced (a new phone) keeps working until the new
+-- secret, pending beside it, is confirmed by its first code.
 CREATE TABLE second_factors (
     user_id TEXT PRIMARY KEY NOT NULL REFERENCES users (id),
     secret_sealed TEXT NOT NULL,
     confirmed_at TIMESTAMPTZ,
     last_step BIGINT,
-    created_at TIMESTAMPTZ NOT NULL
+    created_at TIMESTAMPTZ NOT NULL,
+    pending_sealed TEXT,
+    pending_at TIMESTAMPTZ
 );
 -- Single-use recovery codes, shown once; only their SHA-256 is kept (each
 -- carries 80 random bits, so a slow hash adds nothing).
