@@ -255,19 +255,7 @@ pub async fn update(
     let row = state
         .write_as(&caller, move |conn| {
             let by = crate::service::stewardship::steward(conn, &by)?;
-            let own = by.org_admin && by.organisation_id.as_deref() == Some(id.as_str());
-            if by.role != crate::domain::reference::Role::Admin {
-                if !own {
-                    return Err(Error::forbidden(
-                        "only the platform administrator or the organisation's own administrator changes it",
-                    ));
-                }
-                if patch.name.is_some() {
-                    return Err(Error::forbidden(
-                        "an organisation's name is how others know it: ask the platform administrator to change it",
-                    ));
-                }
-            }
+            crate::service::stewardship::may_change_organisation(&by, &id, patch.name.is_some())?;
             let kind = repo::organisations::get(conn, &id)?
                 .ok_or_else(|| Error::not_found(format!("no organisation `{id}`")))?
                 .kind;

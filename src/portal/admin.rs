@@ -514,7 +514,10 @@ pub async fn organisation(
 
 /// The organisation form as the API's `PATCH` body: a blank retention field
 /// is a category the provider states no period for.
-fn organisation_body(typed: &BTreeMap<String, String>, provider: bool) -> Result<Value, Error> {
+pub(super) fn organisation_body(
+    typed: &BTreeMap<String, String>,
+    provider: bool,
+) -> Result<Value, Error> {
     let text = |k: &str| typed.get(k).map(|v| v.trim()).unwrap_or_default();
     let mut body = json!({ "name": text("name") });
     body["contact_email"] = match text("contact_email") {

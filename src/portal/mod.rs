@@ -14,6 +14,7 @@ mod drafting;
 mod evidence;
 mod inbox;
 mod links;
+mod organisation;
 mod pages;
 mod requests;
 mod second_step;
@@ -71,6 +72,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(links::setup_form)
             .post(links::setup),
     )
+    .service(web::resource("/organisation").get(organisation::show))
+    .service(web::resource("/organisation/accounts").post(organisation::invite))
+    .service(web::resource("/organisation/accounts/{id}").post(organisation::act))
+    .service(web::resource("/organisation/details").post(organisation::details))
     .service(web::resource("/inbox").get(inbox::show))
     .service(web::resource("/at-risk").get(board::show))
     .service(web::resource("/approvals").get(approvals::show))

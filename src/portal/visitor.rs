@@ -35,6 +35,8 @@ pub struct Chrome {
     /// A central authority: approves its jurisdiction's outgoing requests.
     pub approver: bool,
     pub admin: bool,
+    /// Runs its organisation's accounts.
+    pub org_admin: bool,
 }
 
 impl Visitor {
@@ -48,6 +50,7 @@ impl Visitor {
             officer: user.role == Role::LiaisonOfficer,
             approver: user.role == Role::CentralAuthority,
             admin: user.role == Role::Admin,
+            org_admin: user.org_admin && user.organisation_id.is_some(),
         }
     }
 

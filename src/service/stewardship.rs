@@ -342,3 +342,23 @@ pub fn use_link(
         Ok(())
     })
 }
+
+/// Whether `by` may change organisation `id`: the platform administrator
+/// any; an organisation's administrator its own, but not its name (how
+/// others know it).
+pub fn may_change_organisation(by: &UserRow, id: &str, renames: bool) -> Result<(), Error> {
+    if by.role == Role::Admin {
+        return Ok(());
+    }
+    if !(by.org_admin && by.organisation_id.as_deref() == Some(id)) {
+        return Err(Error::forbidden(
+            "only the platform administrator or the organisation's own administrator changes it",
+        ));
+    }
+    if renames {
+        return Err(Error::forbidden(
+            "an organisation's name is how others know it: ask the platform administrator to change it",
+        ));
+    }
+    Ok(())
+}

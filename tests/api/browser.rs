@@ -339,6 +339,32 @@ async fn two_step_sign_in(app: &TestApp, browser: &Client, backend: Backend) {
     type_into(browser, "code", &codes[0].to_lowercase()).await;
     click(browser, "//button[text()='Sign in']").await;
     path_is(browser, "/cases").await;
+
+    // The account page (second factor, sessions) and, once the officer runs
+    // the agency's accounts, the organisation's page.
+    browser.goto(&app.url("/account")).await.unwrap();
+    accessible(browser, "account").await;
+    screenshot(browser, &shot("account")).await;
+    {
+        let state = app.state.clone();
+        actix_web::web::block(move || {
+            let mut conn = state.pool.get().unwrap();
+            let user = mlat::repo::users::find_by_email(&mut conn, "officer@gb.test.example")
+                .unwrap()
+                .unwrap();
+            mlat::repo::users::set_org_admin(&mut conn, &user.id, true, mlat::time::UtcTime::now())
+                .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    browser.goto(&app.url("/organisation")).await.unwrap();
+    click(browser, "//a[text()='Your organisation']").await;
+    path_is(browser, "/organisation").await;
+    accessible(browser, "organisation").await;
+    browser.set_window_size(1280, 1600).await.unwrap();
+    screenshot(browser, &shot("organisation")).await;
+    browser.set_window_size(1280, 900).await.unwrap();
 }
 
 fn now() -> u64 {

@@ -15,6 +15,7 @@ backend_tests!(
     an_administrator_runs_accounts_under_the_api_s_rules,
     an_administrator_sends_a_dead_message_again_and_verifies_the_record,
     only_an_administrator_opens_the_administration,
+    an_organisations_administrator_runs_its_people_from_the_portal,
 );
 
 async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
@@ -544,4 +545,126 @@ async fn only_an_administrator_opens_the_administration(app: &TestApp) {
     assert_eq!(forged.status, 403);
     let ie = app.get("/api/v1/jurisdictions/IE", &net.w.admin).await;
     assert_eq!(ie.json["holidays"], json!([]));
+}
+
+async fn an_organisations_administrator_runs_its_people_from_the_portal(app: &TestApp) {
+    let w = app.world().await;
+    let provider = app.viewer_of("provider@ie.test.example").await.user_id;
+    // The platform administrator makes the provider's first administrator.
+    let made = app
+        .patch(
+            &format!("/api/v1/users/{provider}"),
+            &w.admin,
+            json!({"org_admin": true}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.json);
+    let mut boss = signed_in(app, "provider@ie.test.example").await;
+    let page = boss.get("/organisation").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Your organisation"),
+        "the bar links to it"
+    );
+    assert!(page.body.contains("provider@ie.test.example"));
+    assert!(
+        !page.body.contains("officer@gb.test.example"),
+        "another organisation's people"
+    );
+    let token = page.hidden("csrf_token");
+    // Invite: refused in place without an address, then sent.
+    let bad = boss
+        .post(
+            "/organisation/accounts",
+            &[
+                ("csrf_token", &token),
+                ("name", "Colleague"),
+                ("email", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let invited = boss
+        .post(
+            "/organisation/accounts",
+            &[
+                ("csrf_token", &token),
+                ("name", "Colleague"),
+                ("email", "colleague@ie.test.example"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, 303, "{}", invited.body);
+    assert_eq!(invited.location(), "/organisation?done=invited");
+    app.link_sent_to("colleague@ie.test.example").await;
+    let colleague = app.viewer_of("colleague@ie.test.example").await;
+    assert_eq!(colleague.role, mlat::domain::reference::Role::Provider);
+    let path = format!("/organisation/accounts/{}", colleague.user_id);
+    let reset = boss
+        .post(&path, &[("csrf_token", &token), ("intent", "reset")])
+        .await;
+    assert_eq!(
+        reset.location(),
+        "/organisation?done=reset",
+        "{}",
+        reset.body
+    );
+    assert_eq!(
+        app.account_mail_to("colleague@ie.test.example")
+            .await
+            .last()
+            .unwrap()
+            .0,
+        "Reset your mlat password"
+    );
+    let off = boss
+        .post(&path, &[("csrf_token", &token), ("intent", "deactivate")])
+        .await;
+    assert_eq!(off.location(), "/organisation?done=changed", "{}", off.body);
+    let listed = boss.get("/organisation").await;
+    assert!(listed.body.contains("deactivated"), "{}", listed.body);
+    // Its details: the contact address and the retention profile.
+    let saved = boss
+        .post(
+            "/organisation/details",
+            &[
+                ("csrf_token", &token),
+                ("contact_email", "lawful@ie.test.example"),
+                ("retention.traffic", "120"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.location(),
+        "/organisation?done=details",
+        "{}",
+        saved.body
+    );
+    let org = app
+        .get(
+            &format!("/api/v1/organisations/{}", w.ie_provider),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(org.json["contact_email"], "lawful@ie.test.example");
+    assert_eq!(org.json["retention_days"]["traffic"], 120);
+    // Another organisation's account is not there for it.
+    let other = boss
+        .post(
+            &format!("/organisation/accounts/{}", w.officer_id),
+            &[("csrf_token", &token), ("intent", "deactivate")],
+        )
+        .await;
+    assert_eq!(other.status, 404, "{}", other.body);
+    assert_eq!(app.get("/api/v1/me", &w.officer).await.status, 200);
+    // Someone who runs no organisation finds nothing here.
+    let mut officer = signed_in(app, "officer@gb.test.example").await;
+    assert_eq!(officer.get("/organisation").await.status, 404);
+    assert!(
+        !officer
+            .get("/cases")
+            .await
+            .body
+            .contains("Your organisation")
+    );
 }
