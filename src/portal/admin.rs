@@ -741,23 +741,7 @@ pub async fn create_account(
         "organisation_id": Some(text("organisation_id")).filter(|o| !o.is_empty()),
         "org_admin": text("org_admin") == "true",
     });
-    let by = visitor.session.account.user.id.clone();
-    let public_url = state.settings.public_url.clone();
-    let made = async {
-        let user: crate::api::users::UserIn =
-            serde_json::from_value(body).map_err(|e| Error::malformed(e.to_string()))?;
-        let invitation = user.parse()?;
-        let unusable = web::block(crate::service::stewardship::unusable_password_hash)
-            .await
-            .map_err(Error::internal)??;
-        state
-            .write_for(&visitor.principal(), move |conn| {
-                crate::service::stewardship::invite(conn, &by, invitation, unusable, &public_url)
-            })
-            .await
-    }
-    .await;
-    match made {
+    match super::organisation::invite_from_form(&state, &visitor, body).await {
         Ok(_) => Ok(see_other("/admin/accounts?done=1".into())),
         Err(e) if refusal(&e) => {
             let status = e.status_code();

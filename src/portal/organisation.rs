@@ -204,23 +204,7 @@ pub async fn invite(
         "email": text("email"), "name": text("name"), "role": role.as_str(),
         "organisation_id": org, "org_admin": text("org_admin") == "true",
     });
-    let by = visitor.session.account.user.id.clone();
-    let public_url = state.settings.public_url.clone();
-    let made = async {
-        let user: crate::api::users::UserIn =
-            serde_json::from_value(body).map_err(|e| Error::malformed(e.to_string()))?;
-        let invitation = user.parse()?;
-        let unusable = web::block(crate::service::stewardship::unusable_password_hash)
-            .await
-            .map_err(Error::internal)??;
-        state
-            .write_for(&visitor.principal(), move |conn| {
-                crate::service::stewardship::invite(conn, &by, invitation, unusable, &public_url)
-            })
-            .await
-    }
-    .await;
-    match made {
+    match invite_from_form(&state, &visitor, body).await {
         Ok(_) => Ok(done("invited")),
         Err(e) if refused(&e) => {
             let problems = super::pages::problems_by_field(&e, super::pages::top_field);
@@ -236,6 +220,29 @@ pub async fn invite(
         }
         Err(e) => Err(Failure(e)),
     }
+}
+
+/// An invitation from a form, read into the API's body and parser and sent
+/// by the same use case (`service::stewardship::invite`).
+pub(super) async fn invite_from_form(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    body: serde_json::Value,
+) -> Result<UserRow, Error> {
+    let by = visitor.session.account.user.id.clone();
+    let public_url = state.settings.public_url.clone();
+    let user: crate::api::users::UserIn =
+        serde_json::from_value(body).map_err(|e| Error::malformed(e.to_string()))?;
+    let invitation = user.parse()?;
+    let unusable = web::block(crate::service::stewardship::unusable_password_hash)
+        .await
+        .map_err(Error::internal)??;
+    let (account, _) = state
+        .write_for(&visitor.principal(), move |conn| {
+            crate::service::stewardship::invite(conn, &by, invitation, unusable, &public_url)
+        })
+        .await?;
+    Ok(account)
 }
 
 /// `POST /organisation/accounts/{id}`: a reset link (with or without the

@@ -375,24 +375,7 @@ pub fn confirm_enrolment<T>(
             if !repo::factors::confirm(conn, &user.id, step as i64, now)? {
                 return Ok(None);
             }
-            let codes = totp::new_recovery_codes().map_err(Error::internal)?;
-            let hashes: Vec<String> = codes
-                .iter()
-                .filter_map(|c| totp::normalise_recovery_code(c))
-                .map(|c| hash_secret(&c))
-                .collect();
-            repo::factors::replace_recovery_codes(conn, &user.id, &hashes)?;
-            audit(
-                conn,
-                user,
-                "second_factor_enrolled",
-                serde_json::json!({ "kind": "totp", "recovery_codes": hashes.len() }),
-            )?;
-            crate::service::account_mail::security_notice(
-                conn,
-                user,
-                "A second factor (an authenticator app) was set up for your mlat account.",
-            )?;
+            let codes = put_in_force(conn, user, false)?;
             Ok(Some((
                 codes,
                 serde_json::json!({ "second_factor": "totp" }),
@@ -592,6 +575,12 @@ pub fn confirm_own(
     if !confirmed {
         return Err(wrong());
     }
+    put_in_force(conn, user, replacing)
+}
+
+/// What follows a new factor's first code: ten new recovery codes (the old
+/// ones stop working), the enrolment on the trail, and the holder told.
+fn put_in_force(conn: &mut DbConn, user: &UserRow, replaced: bool) -> Result<Vec<String>, Error> {
     let codes = totp::new_recovery_codes().map_err(Error::internal)?;
     let hashes: Vec<String> = codes
         .iter()
@@ -603,12 +592,12 @@ pub fn confirm_own(
         conn,
         user,
         "second_factor_enrolled",
-        serde_json::json!({ "kind": "totp", "recovery_codes": hashes.len(), "replaced": replacing }),
+        serde_json::json!({ "kind": "totp", "recovery_codes": hashes.len(), "replaced": replaced }),
     )?;
     crate::service::account_mail::security_notice(
         conn,
         user,
-        if replacing {
+        if replaced {
             "A new authenticator app replaced the second factor of your mlat account; your old recovery codes no longer work."
         } else {
             "A second factor (an authenticator app) was set up for your mlat account."
