@@ -100,6 +100,18 @@ pub fn may(
     }
 }
 
+/// Whether `steward` may give an account `role`: administrators' accounts
+/// (the platform's powers) are the platform administrator's to make, never
+/// an organisation's administrator's, whatever organisation they sit in.
+pub fn may_give_role(steward: Steward<'_>, role: Role) -> Result<(), Refusal> {
+    if role == Role::Admin && steward.role != Role::Admin {
+        return Err(Refusal::Forbidden(
+            "only the platform administrator makes administrators".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +174,16 @@ mod tests {
             assert_eq!(may(PLATFORM, act, Some("host"), true), Ok(()), "{act:?}");
         }
         assert_eq!(PLATFORM.scope(), Scope::All);
+    }
+
+    #[test]
+    fn only_the_platform_administrator_makes_administrators() {
+        assert!(matches!(
+            may_give_role(HOST_ADMIN, Role::Admin),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert_eq!(may_give_role(HOST_ADMIN, Role::Provider), Ok(()));
+        assert_eq!(may_give_role(PLATFORM, Role::Admin), Ok(()));
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub fn update_user(
             || org_admin != user.org_admin
         {
             check(conn, by, AccountAct::ChangePlace, here, &unseen)?;
+            if let Some(role) = change.role {
+                crate::service::stewardship::check_role(by, role)?;
+            }
             if let Some(new) = moved {
                 check(
                     conn,

@@ -57,6 +57,14 @@ fn has_admin(conn: &mut DbConn, organisation: Option<&str>) -> Result<bool, Erro
     })
 }
 
+/// Refuses giving `role` unless `by` may (`domain::stewardship::may_give_role`).
+pub fn check_role(by: &UserRow, role: Role) -> Result<(), Error> {
+    stewardship::may_give_role(as_steward(by), role).map_err(|refusal| match refusal {
+        Refusal::Forbidden(why) => Error::forbidden(why),
+        Refusal::Unseen => Error::forbidden("not yours to give"),
+    })
+}
+
 /// Refuses `act` on an account of `organisation` unless `by` may do it.
 pub fn check(
     conn: &mut DbConn,
@@ -161,6 +169,7 @@ pub fn invite(
             new.organisation_id.as_deref().unwrap_or_default()
         ),
     )?;
+    check_role(&by, new.role)?;
     if new.org_admin && new.organisation_id.is_none() {
         return Err(Error::field(
             "org_admin",

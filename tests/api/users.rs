@@ -457,6 +457,22 @@ async fn an_organisations_administrator_runs_its_people_and_nobody_elses(app: &T
     )
     .await
     .problem(404);
+    // Nor make anyone a platform administrator, new or old.
+    app.post(
+        "/api/v1/users",
+        Some(&boss),
+        json!({"email": "power@ie.test.example", "name": "Power", "role": "admin",
+               "organisation_id": world.ie_provider}),
+    )
+    .await
+    .problem(403);
+    app.patch(
+        &format!("/api/v1/users/{colleague_id}"),
+        &boss,
+        json!({"role": "admin"}),
+    )
+    .await
+    .problem(403);
     // Nor can it move its people elsewhere.
     app.patch(
         &format!("/api/v1/users/{colleague_id}"),
