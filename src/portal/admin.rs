@@ -820,6 +820,7 @@ pub async fn account(
                 .to_owned(),
         ),
         "deactivated" => Some("Deactivated. The person's sessions have ended.".to_owned()),
+        "reset" => Some("The reset link is on its way to the person.".to_owned()),
         _ => Some("Saved.".to_owned()),
     };
     account_page(
@@ -845,6 +846,30 @@ pub async fn change_account(
     let typed = form.into_inner();
     super::answers::check_token(&visitor, &typed)?;
     let text = |k: &str| typed.get(k).map(|v| v.trim()).unwrap_or_default();
+    if let intent @ ("reset" | "reset-factor") = text("intent") {
+        let (id, by) = (id.into_inner(), visitor.session.account.user.id.clone());
+        let (target, public_url) = (id.clone(), state.settings.public_url.clone());
+        let with_factor = intent == "reset-factor";
+        let sent = state
+            .write_for(&visitor.principal(), move |conn| {
+                crate::service::stewardship::send_reset(
+                    conn,
+                    &by,
+                    &target,
+                    with_factor,
+                    &public_url,
+                )
+            })
+            .await;
+        return match sent {
+            Ok(_) => Ok(see_other(format!("/admin/accounts/{id}?done=reset"))),
+            Err(e) if refusal(&e) => {
+                let status = e.status_code();
+                account_page(&state, &visitor, id, None, problems(&e), status).await
+            }
+            Err(e) => Err(Failure(e)),
+        };
+    }
     let (body, done) = match text("intent") {
         "place" => (
             json!({

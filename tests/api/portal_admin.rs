@@ -377,6 +377,32 @@ async fn an_administrator_runs_accounts_under_the_api_s_rules(app: &TestApp) {
     let me = app.get(&format!("/api/v1/users/{ann_id}"), &w.admin).await;
     assert_eq!(me.json["role"], "central_authority");
 
+    // A reset link goes to Ann, not to the administrator.
+    let reset = admin
+        .post(
+            &format!("/admin/accounts/{ann_id}"),
+            &[("csrf_token", &token), ("intent", "reset")],
+        )
+        .await;
+    assert_eq!(
+        reset.location(),
+        format!("/admin/accounts/{ann_id}?done=reset")
+    );
+    let shown = admin.get(reset.location()).await;
+    assert!(
+        shown.body.contains("The reset link is on its way"),
+        "{}",
+        shown.body
+    );
+    assert_eq!(
+        app.account_mail_to("ann@gb.test.example")
+            .await
+            .last()
+            .unwrap()
+            .0,
+        "Reset your mlat password"
+    );
+
     // Deactivated: out at once. An administrator cannot move themselves.
     let off = admin
         .post(
