@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::{Chrome, Failure, Visitor, page, words};
 use crate::error::Error;
@@ -91,16 +90,10 @@ async fn account_page(
     Ok(page(status, super::pages::render(&html)?))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    #[serde(default)]
-    done: String,
-}
-
 pub async fn show(
     state: web::Data<AppState>,
     visitor: Visitor,
-    query: web::Query<DoneQuery>,
+    query: web::Query<super::admin::NoticeQuery>,
 ) -> Result<HttpResponse, Failure> {
     let notice = match query.done.as_str() {
         "password" => Some("Your password was changed. Every other session of yours has ended."),
@@ -260,18 +253,7 @@ pub async fn confirm_factor(
         })
         .await;
     match confirmed {
-        Ok(codes) => {
-            let html = super::pages::render(&super::second_step::RecoveryCodesPage {
-                next: "/account",
-                codes: &codes,
-            })?;
-            let mut response = page(StatusCode::OK, html);
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            );
-            Ok(response)
-        }
+        Ok(codes) => super::second_step::recovery_codes_page("/account", &codes),
         Err(e) if e.status_code().is_client_error() => {
             let mut problems = BTreeMap::new();
             problems.insert(

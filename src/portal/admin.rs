@@ -45,7 +45,7 @@ fn problems(err: &Error) -> BTreeMap<String, String> {
     super::pages::problems_by_field(err, super::pages::top_field)
 }
 
-fn refusal(e: &Error) -> bool {
+pub(super) fn refusal(e: &Error) -> bool {
     matches!(
         e.kind(),
         Kind::Invalid(_) | Kind::Malformed(_) | Kind::Conflict { .. } | Kind::Forbidden(_)
@@ -198,7 +198,7 @@ impl JurisdictionPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct NoticeQuery {
     #[serde(default)]
-    done: String,
+    pub(super) done: String,
 }
 
 fn jurisdiction_page(
@@ -444,6 +444,25 @@ impl OrganisationPage {
     }
 }
 
+/// The organisation form filled in from what is stored: name, contact
+/// address and retention profile.
+pub(super) fn organisation_form(
+    row: &OrganisationRow,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let retention: BTreeMap<String, u32> =
+        serde_json::from_str(&row.retention_days).map_err(Error::internal)?;
+    let mut t: BTreeMap<String, String> = retention
+        .into_iter()
+        .map(|(c, d)| (format!("retention.{c}"), d.to_string()))
+        .collect();
+    t.insert("name".into(), row.name.clone());
+    t.insert(
+        "contact_email".into(),
+        row.contact_email.clone().unwrap_or_default(),
+    );
+    Ok(t)
+}
+
 fn organisation_page(
     visitor: &Visitor,
     row: OrganisationRow,
@@ -454,20 +473,7 @@ fn organisation_page(
 ) -> Result<HttpResponse, Failure> {
     let typed = match typed {
         Some(t) => t,
-        None => {
-            let retention: BTreeMap<String, u32> =
-                serde_json::from_str(&row.retention_days).map_err(Error::internal)?;
-            let mut t: BTreeMap<String, String> = retention
-                .into_iter()
-                .map(|(c, d)| (format!("retention.{c}"), d.to_string()))
-                .collect();
-            t.insert("name".into(), row.name.clone());
-            t.insert(
-                "contact_email".into(),
-                row.contact_email.clone().unwrap_or_default(),
-            );
-            t
-        }
+        None => organisation_form(&row)?,
     };
     let html = OrganisationPage {
         chrome: visitor.chrome(),

@@ -9,12 +9,11 @@ use std::collections::BTreeMap;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{Chrome, Failure, Visitor, page, words};
 use crate::domain::reference::{DataCategory, OrganisationKind, Role};
-use crate::error::{Error, Kind};
+use crate::error::Error;
 use crate::repo::organisations::OrganisationRow;
 use crate::repo::users::UserRow;
 use crate::state::AppState;
@@ -92,19 +91,7 @@ async fn show_page(
     let (row, people) = read(state, visitor, org).await?;
     let typed = match typed {
         Some(t) => t,
-        None => {
-            let retention: BTreeMap<String, u32> =
-                serde_json::from_str(&row.retention_days).map_err(Error::internal)?;
-            let mut t: BTreeMap<String, String> = retention
-                .into_iter()
-                .map(|(c, d)| (format!("retention.{c}"), d.to_string()))
-                .collect();
-            t.insert(
-                "contact_email".into(),
-                row.contact_email.clone().unwrap_or_default(),
-            );
-            t
-        }
+        None => super::admin::organisation_form(&row)?,
     };
     let me = visitor.session.account.user.id.clone();
     let mut lines: Vec<Line> = people
@@ -136,16 +123,10 @@ async fn show_page(
     Ok(page(status, super::pages::render(&html)?))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    #[serde(default)]
-    done: String,
-}
-
 pub async fn show(
     state: web::Data<AppState>,
     visitor: Visitor,
-    query: web::Query<DoneQuery>,
+    query: web::Query<super::admin::NoticeQuery>,
 ) -> Result<HttpResponse, Failure> {
     let notice = match query.done.as_str() {
         "invited" => Some("The invitation is on its way."),
@@ -169,13 +150,6 @@ fn done(what: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/organisation?done={what}")))
         .finish()
-}
-
-fn refused(e: &Error) -> bool {
-    matches!(
-        e.kind(),
-        Kind::Invalid(_) | Kind::Malformed(_) | Kind::Conflict { .. } | Kind::Forbidden(_)
-    )
 }
 
 /// `POST /organisation/accounts`: invites a colleague, in the role the
@@ -206,7 +180,7 @@ pub async fn invite(
     });
     match invite_from_form(&state, &visitor, body).await {
         Ok(_) => Ok(done("invited")),
-        Err(e) if refused(&e) => {
+        Err(e) if super::admin::refusal(&e) => {
             let problems = super::pages::problems_by_field(&e, super::pages::top_field);
             show_page(
                 &state,
@@ -291,7 +265,7 @@ pub async fn act(
     };
     match outcome {
         Ok(what) => Ok(done(what)),
-        Err(e) if refused(&e) => {
+        Err(e) if super::admin::refusal(&e) => {
             let mut problems = BTreeMap::new();
             problems.insert(String::new(), super::pages::said(&e));
             show_page(&state, &visitor, None, None, problems, e.status_code()).await
@@ -337,7 +311,7 @@ pub async fn details(
             .await;
             Ok(done("details"))
         }
-        Err(e) if refused(&e) => {
+        Err(e) if super::admin::refusal(&e) => {
             let problems = super::pages::problems_by_field(&e, super::pages::top_field);
             show_page(
                 &state,

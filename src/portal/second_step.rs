@@ -47,9 +47,19 @@ pub(super) struct EnrolPage<'a> {
 
 #[derive(Template)]
 #[template(path = "portal/recovery_codes.html")]
-pub(super) struct RecoveryCodesPage<'a> {
-    pub(super) next: &'a str,
-    pub(super) codes: &'a [String],
+struct RecoveryCodesPage<'a> {
+    next: &'a str,
+    codes: &'a [String],
+}
+
+/// The recovery codes, shown once: no cache keeps the page.
+pub(super) fn recovery_codes_page(next: &str, codes: &[String]) -> Result<HttpResponse, Failure> {
+    let mut response = page(StatusCode::OK, render(&RecoveryCodesPage { next, codes })?);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 /// Where a right password leads when a second step is needed: the code's
@@ -325,16 +335,7 @@ pub async fn enrol(
     .await?;
     match confirmed {
         Ok((opened, codes)) => {
-            let html = render(&RecoveryCodesPage {
-                next: &next,
-                codes: &codes,
-            })?;
-            let mut response = page(StatusCode::OK, html);
-            // Recovery codes are not to be kept by any cache.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            );
+            let response = recovery_codes_page(&next, &codes)?;
             signed_in(&state, &req, opened, response).await
         }
         Err(err) => {

@@ -59,6 +59,20 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
         .optional()
 }
 
+/// An account of one organisation, by id.
+pub fn get_in_organisation(
+    conn: &mut DbConn,
+    id: &str,
+    organisation_id: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .filter(users::organisation_id.eq(organisation_id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::email.eq(email))

@@ -85,13 +85,12 @@ pub fn check(
 /// An account as its steward may see it: another organisation's is not
 /// found, as if it did not exist.
 pub fn visible_account(conn: &mut DbConn, by: &UserRow, id: &str) -> Result<UserRow, Error> {
-    let unseen = || Error::not_found(format!("no user `{id}`"));
-    let account = repo::users::get(conn, id)?.ok_or_else(unseen)?;
-    match scope_of(by)? {
-        Scope::All => Ok(account),
-        Scope::Organisation(org) if account.organisation_id.as_deref() == Some(org) => Ok(account),
-        _ => Err(unseen()),
-    }
+    let found = match scope_of(by)? {
+        Scope::All => repo::users::get(conn, id)?,
+        Scope::Organisation(org) => repo::users::get_in_organisation(conn, id, org)?,
+        Scope::Nothing => None,
+    };
+    found.ok_or_else(|| Error::not_found(format!("no user `{id}`")))
 }
 
 /// A new link for `user`: its token, and its row recorded (earlier unused
