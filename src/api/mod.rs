@@ -15,6 +15,7 @@ pub mod legal_bases;
 pub mod openapi;
 pub mod organisations;
 pub mod paging;
+pub mod proposals;
 pub mod reminders;
 pub mod request_log;
 pub mod requests;
@@ -83,6 +84,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(users::update),
             )
             .service(web::resource("/users/{id}/reset").post(users::reset))
+            .service(web::resource("/account-proposals").get(proposals::list))
+            .service(web::resource("/account-proposals/{id}/approve").post(proposals::approve))
+            .service(web::resource("/account-proposals/{id}/decline").post(proposals::decline))
             .service(web::resource("/cases").get(cases::list).post(cases::create))
             .service(web::resource("/cases/{id}").get(cases::get))
             .service(

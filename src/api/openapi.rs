@@ -20,7 +20,7 @@ use super::requests::{
 };
 use super::{
     admin, audit, auth, cases, deadlines, evidence, health, jurisdictions, legal_bases,
-    organisations, reminders, requests, users,
+    organisations, proposals, reminders, requests, users,
 };
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{Action, Party, Status};
@@ -72,6 +72,9 @@ and are returned in UTC. docs/api.md walks through the whole story.",
         users::get,
         users::update,
         users::reset,
+        proposals::list,
+        proposals::approve,
+        proposals::decline,
         legal_bases::list,
         legal_bases::get,
         legal_bases::memberships,

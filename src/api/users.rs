@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::repo;
 use crate::repo::users::UserRow;
 use crate::service::accounts::{self, UserChange};
-use crate::service::stewardship::{self, Invitation};
+use crate::service::stewardship::{self, Invitation, Invited};
 use crate::state::AppState;
 use crate::time::UtcTime;
 
@@ -203,14 +203,19 @@ pub struct InvitedOut {
 
 /// Invites a person: the account is created with no password anyone knows,
 /// and its holder is e-mailed a link (valid seven days, used once) to set
-/// their own; at their first sign-in they enrol their second factor. The
-/// platform administrator invites into organisations that have no
-/// administrator of their own (their first one, say); an organisation's
-/// administrator into theirs. The organisation's administrators are told.
+/// their own; at their first sign-in they enrol their second factor. An
+/// organisation's administrator invites into theirs; the platform
+/// administrator into organisations with no administrator of their own (their
+/// first one, say). Where an organisation has one, the platform
+/// administrator's invitation is only a proposal (`202`): no account exists
+/// until one of the organisation's administrators approves it
+/// (`/account-proposals`). The organisation's administrators are told.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = UserIn,
     responses(
         (status = 201, description = "Invited", body = InvitedOut),
-        (status = 403, description = "The caller runs no accounts, or the organisation runs its own", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Proposed to the organisation's administrators, who run its people", body = super::proposals::ProposalOut),
+        (status = 403, description = "The caller runs no accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address has an account, or a proposal waiting", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -221,15 +226,20 @@ pub async fn create(
     let unusable = web::block(stewardship::unusable_password_hash).await??;
     let by = caller.user_id.clone();
     let public_url = state.settings.public_url.clone();
-    let (row, expires_at) = state
+    let invited = state
         .write_as(&caller, move |conn| {
             stewardship::invite(conn, &by, invitation, unusable, &public_url)
         })
         .await?;
-    Ok(HttpResponse::Created().json(InvitedOut {
-        user: UserOut::from(row),
-        invitation_expires_at: expires_at,
-    }))
+    Ok(match invited {
+        Invited::Account(row, expires_at) => HttpResponse::Created().json(InvitedOut {
+            user: UserOut::from(row),
+            invitation_expires_at: expires_at,
+        }),
+        Invited::Proposed(proposal) => {
+            HttpResponse::Accepted().json(super::proposals::ProposalOut::from(proposal))
+        }
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -62,6 +62,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    account_proposals (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        org_admin -> Bool,
+        proposed_by -> Text,
+        proposed_at -> Timestamp,
+        expires_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     login_throttle (email) {
         email -> Text,
         failures -> Integer,
@@ -129,6 +147,7 @@ diesel::joinable!(portal_sessions -> users (user_id));
 diesel::joinable!(request_reads -> requests (request_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(account_proposals -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chains,
@@ -149,6 +168,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     sign_in_challenges,
     account_links,
+    account_proposals,
 );
 
 diesel::table! {

@@ -29,7 +29,8 @@ impl Actor {
     }
 }
 
-/// Names of chains: one per request, one per account, one for reference data,
+/// Names of chains: one per request, one per account, one per organisation,
+/// one for reference data,
 /// and one for what belongs to none of them.
 pub fn request_chain(request_id: &str) -> String {
     format!("request:{request_id}")
@@ -37,6 +38,12 @@ pub fn request_chain(request_id: &str) -> String {
 
 pub fn user_chain(user_id: &str) -> String {
     format!("user:{user_id}")
+}
+
+/// What is done about an organisation's people before any account exists
+/// (accounts proposed to it).
+pub fn organisation_chain(organisation_id: &str) -> String {
+    format!("organisation:{organisation_id}")
 }
 
 pub const REFERENCE_CHAIN: &str = "reference";

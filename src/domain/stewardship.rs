@@ -100,6 +100,76 @@ pub fn may(
     }
 }
 
+/// How an invitation goes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationRoute {
+    /// The account is made and its holder invited at once.
+    Direct,
+    /// The platform administrator asks, and one of the organisation's
+    /// administrators approves or declines: until then no account exists.
+    ThroughApproval,
+}
+
+/// How `steward` may bring a new person into `organisation`: where an
+/// organisation runs its own people, the platform administrator only
+/// proposes them.
+pub fn invitation_route(
+    steward: Steward<'_>,
+    organisation: Option<&str>,
+    organisation_has_admin: bool,
+) -> Result<InvitationRoute, Refusal> {
+    match may(
+        steward,
+        AccountAct::Invite,
+        organisation,
+        organisation_has_admin,
+    ) {
+        Ok(()) => Ok(InvitationRoute::Direct),
+        Err(Refusal::Forbidden(_))
+            if steward.role == Role::Admin && organisation.is_some() && organisation_has_admin =>
+        {
+            Ok(InvitationRoute::ThroughApproval)
+        }
+        Err(refusal) => Err(refusal),
+    }
+}
+
+/// What is done to a proposed account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProposalAct {
+    Approve,
+    Decline,
+    /// Taken back by whoever proposed it.
+    Withdraw,
+}
+
+/// May `steward` do `act` to an account proposed for `organisation` by
+/// `proposed_by`? Approving and declining are the organisation's own
+/// administrators' alone: whoever asked does not answer their own request.
+pub fn may_decide(
+    steward: Steward<'_>,
+    steward_id: &str,
+    act: ProposalAct,
+    organisation: &str,
+    proposed_by: &str,
+) -> Result<(), Refusal> {
+    let own = steward.org_admin_of_own() && steward.organisation_id == Some(organisation);
+    match act {
+        ProposalAct::Approve | ProposalAct::Decline if own => Ok(()),
+        ProposalAct::Withdraw if steward_id == proposed_by => Ok(()),
+        _ if own || steward.role == Role::Admin => Err(Refusal::Forbidden(match act {
+            ProposalAct::Withdraw => {
+                "only whoever proposed an account withdraws it: decline it instead".into()
+            }
+            _ => {
+                "the organisation's administrators approve or decline the accounts proposed to them"
+                    .into()
+            }
+        })),
+        _ => Err(Refusal::Unseen),
+    }
+}
+
 /// Whether `steward` may give an account `role`: administrators' accounts
 /// (the platform's powers) are the platform administrator's to make, never
 /// an organisation's administrator's, whatever organisation they sit in.
@@ -174,6 +244,65 @@ mod tests {
             assert_eq!(may(PLATFORM, act, Some("host"), true), Ok(()), "{act:?}");
         }
         assert_eq!(PLATFORM.scope(), Scope::All);
+    }
+
+    #[test]
+    fn the_platform_administrator_proposes_where_an_organisation_runs_its_own() {
+        assert_eq!(
+            invitation_route(PLATFORM, Some("host"), true),
+            Ok(InvitationRoute::ThroughApproval)
+        );
+        assert_eq!(
+            invitation_route(PLATFORM, Some("host"), false),
+            Ok(InvitationRoute::Direct)
+        );
+        assert_eq!(
+            invitation_route(PLATFORM, None, false),
+            Ok(InvitationRoute::Direct)
+        );
+        assert_eq!(
+            invitation_route(HOST_ADMIN, Some("host"), true),
+            Ok(InvitationRoute::Direct)
+        );
+        assert_eq!(
+            invitation_route(HOST_ADMIN, Some("agency"), true),
+            Err(Refusal::Unseen)
+        );
+        assert!(matches!(
+            invitation_route(HOST_STAFF, Some("host"), true),
+            Err(Refusal::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn only_the_organisations_administrators_decide_a_proposal_and_only_its_author_withdraws_it() {
+        for act in [ProposalAct::Approve, ProposalAct::Decline] {
+            assert_eq!(may_decide(HOST_ADMIN, "a", act, "host", "p"), Ok(()));
+            assert!(matches!(
+                may_decide(PLATFORM, "p", act, "host", "p"),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert_eq!(
+                may_decide(HOST_ADMIN, "a", act, "agency", "p"),
+                Err(Refusal::Unseen)
+            );
+            assert_eq!(
+                may_decide(HOST_STAFF, "s", act, "host", "p"),
+                Err(Refusal::Unseen)
+            );
+        }
+        assert_eq!(
+            may_decide(PLATFORM, "p", ProposalAct::Withdraw, "host", "p"),
+            Ok(())
+        );
+        assert!(matches!(
+            may_decide(PLATFORM, "q", ProposalAct::Withdraw, "host", "p"),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(matches!(
+            may_decide(HOST_ADMIN, "a", ProposalAct::Withdraw, "host", "p"),
+            Err(Refusal::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -21,12 +21,13 @@ use crate::error::{Error, Kind};
 use crate::repo::jurisdictions::JurisdictionRow;
 use crate::repo::organisations::OrganisationRow;
 use crate::service::reference::Recomputation;
+use crate::service::stewardship::Invited;
 use crate::state::AppState;
 
 /// How many rows an administrator's list shows: reference data is small.
 const LIST_MAX: i64 = 1000;
 
-fn admin_only(visitor: &Visitor) -> Result<(), Failure> {
+pub(super) fn admin_only(visitor: &Visitor) -> Result<(), Failure> {
     if visitor.session.account.user.role == Role::Admin {
         Ok(())
     } else {
@@ -612,6 +613,8 @@ struct AccountLine {
 struct AccountsPage {
     chrome: Chrome,
     lines: Vec<AccountLine>,
+    proposals: Vec<super::proposals::ProposalLine>,
+    proposal_action: &'static str,
     roles: Vec<(&'static str, String)>,
     organisations: Vec<(String, String)>,
     typed: BTreeMap<String, String>,
@@ -649,11 +652,19 @@ fn organisation_choices(rows: &[OrganisationRow]) -> Vec<(String, String)> {
     out
 }
 
+type Accounts = (
+    Vec<crate::repo::users::UserRow>,
+    Vec<OrganisationRow>,
+    Vec<super::proposals::ProposalLine>,
+);
+
+/// Every account, organisation and waiting proposal, for the accounts page.
 async fn read_accounts(
     state: &web::Data<AppState>,
     visitor: &Visitor,
-) -> Result<(Vec<crate::repo::users::UserRow>, Vec<OrganisationRow>), Failure> {
-    Ok(state
+) -> Result<Accounts, Failure> {
+    let proposals = super::proposals::waiting(state, visitor).await?;
+    let (users, orgs) = state
         .db_for(&visitor.principal(), |conn| {
             let page = crate::repo::PageRequest {
                 cursor: None,
@@ -663,13 +674,13 @@ async fn read_accounts(
             let orgs = crate::repo::organisations::list(conn, &Default::default(), &page)?.items;
             Ok((users, orgs))
         })
-        .await?)
+        .await?;
+    Ok((users, orgs, proposals))
 }
 
 fn accounts_page(
     visitor: &Visitor,
-    users: Vec<crate::repo::users::UserRow>,
-    orgs: Vec<OrganisationRow>,
+    (users, orgs, proposals): Accounts,
     typed: BTreeMap<String, String>,
     problems: BTreeMap<String, String>,
     notice: Option<String>,
@@ -699,6 +710,8 @@ fn accounts_page(
     let html = AccountsPage {
         chrome: visitor.chrome(),
         lines,
+        proposals,
+        proposal_action: "/admin/proposals/",
         roles: Role::ALL
             .iter()
             .map(|r| (r.as_str(), words(r.as_str())))
@@ -717,16 +730,22 @@ pub async fn accounts(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, Failure> {
     admin_only(&visitor)?;
-    let (users, orgs) = read_accounts(&state, &visitor).await?;
-    let notice = (!query.done.is_empty())
-        .then(|| "The account was created and its holder e-mailed an invitation.".to_owned());
+    let accounts = read_accounts(&state, &visitor).await?;
+    let notice = match query.done.as_str() {
+        "" => None,
+        "proposed" => Some(
+            "The organisation runs its own people: the account is proposed to its \
+             administrators, and made only if one of them approves it.",
+        ),
+        "withdrawn" => Some("The proposal is withdrawn: no account was made."),
+        _ => Some("The account was created and its holder e-mailed an invitation."),
+    };
     accounts_page(
         &visitor,
-        users,
-        orgs,
+        accounts,
         BTreeMap::new(),
         BTreeMap::new(),
-        notice,
+        notice.map(str::to_owned),
         StatusCode::OK,
     )
 }
@@ -748,11 +767,31 @@ pub async fn create_account(
         "org_admin": text("org_admin") == "true",
     });
     match super::organisation::invite_from_form(&state, &visitor, body).await {
-        Ok(_) => Ok(see_other("/admin/accounts?done=1".into())),
+        Ok(Invited::Account(..)) => Ok(see_other("/admin/accounts?done=1".into())),
+        Ok(Invited::Proposed(_)) => Ok(see_other("/admin/accounts?done=proposed".into())),
         Err(e) if refusal(&e) => {
             let status = e.status_code();
-            let (users, orgs) = read_accounts(&state, &visitor).await?;
-            accounts_page(&visitor, users, orgs, typed, problems(&e), None, status)
+            let accounts = read_accounts(&state, &visitor).await?;
+            accounts_page(&visitor, accounts, typed, problems(&e), None, status)
+        }
+        Err(e) => Err(Failure(e)),
+    }
+}
+
+/// The accounts page after a proposal is withdrawn, or again saying why not.
+pub(super) async fn after_withdrawal(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    outcome: Result<&'static str, Error>,
+) -> Result<HttpResponse, Failure> {
+    match outcome {
+        Ok(_) => Ok(see_other("/admin/accounts?done=withdrawn".into())),
+        Err(e) if refusal(&e) => {
+            let status = e.status_code();
+            let accounts = read_accounts(state, visitor).await?;
+            let mut said = BTreeMap::new();
+            said.insert(String::new(), super::pages::said(&e));
+            accounts_page(visitor, accounts, BTreeMap::new(), said, None, status)
         }
         Err(e) => Err(Failure(e)),
     }
@@ -788,7 +827,7 @@ async fn account_page(
     problems: BTreeMap<String, String>,
     status: StatusCode,
 ) -> Result<HttpResponse, Failure> {
-    let (users, orgs) = read_accounts(state, visitor).await?;
+    let (users, orgs, _) = read_accounts(state, visitor).await?;
     let user = users
         .into_iter()
         .find(|u| u.id == id)

@@ -16,6 +16,7 @@ mod inbox;
 mod links;
 mod organisation;
 mod pages;
+mod proposals;
 mod requests;
 mod second_step;
 mod visitor;
@@ -76,6 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/organisation/accounts").post(organisation::invite))
     .service(web::resource("/organisation/accounts/{id}").post(organisation::act))
     .service(web::resource("/organisation/details").post(organisation::details))
+    .service(web::resource("/organisation/proposals/{id}").post(proposals::on_organisation))
+    .service(web::resource("/admin/proposals/{id}").post(proposals::on_admin))
     .service(web::resource("/inbox").get(inbox::show))
     .service(web::resource("/at-risk").get(board::show))
     .service(web::resource("/approvals").get(approvals::show))

@@ -35,6 +35,8 @@ struct OwnPage {
     name: String,
     provider: bool,
     lines: Vec<Line>,
+    proposals: Vec<super::proposals::ProposalLine>,
+    proposal_action: &'static str,
     typed: BTreeMap<String, String>,
     categories: Vec<(&'static str, String)>,
     notice: Option<String>,
@@ -52,7 +54,7 @@ impl OwnPage {
 }
 
 /// The organisation the visitor runs, or 404.
-fn own_organisation(visitor: &Visitor) -> Result<String, Failure> {
+pub(super) fn own_organisation(visitor: &Visitor) -> Result<String, Failure> {
     let user = &visitor.session.account.user;
     match (&user.organisation_id, user.org_admin) {
         (Some(org), true) => Ok(org.clone()),
@@ -89,9 +91,17 @@ async fn show_page(
 ) -> Result<HttpResponse, Failure> {
     let org = own_organisation(visitor)?;
     let (row, people) = read(state, visitor, org).await?;
+    let proposals = super::proposals::waiting(state, visitor).await?;
     let typed = match typed {
         Some(t) => t,
-        None => super::admin::organisation_form(&row)?,
+        None => {
+            // The details form here has no name (the platform
+            // administrator's to change), and the invitation's `name` is
+            // the colleague's: it starts empty.
+            let mut form = super::admin::organisation_form(&row)?;
+            form.remove("name");
+            form
+        }
     };
     let me = visitor.session.account.user.id.clone();
     let mut lines: Vec<Line> = people
@@ -112,6 +122,8 @@ async fn show_page(
         name: row.name,
         provider: row.kind == OrganisationKind::Provider,
         lines,
+        proposals,
+        proposal_action: "/organisation/proposals/",
         typed,
         categories: DataCategory::ALL
             .iter()
@@ -133,6 +145,8 @@ pub async fn show(
         "reset" => Some("The reset link is on its way to the person."),
         "changed" => Some("The account was changed."),
         "details" => Some("Saved."),
+        "approved" => Some("Approved: the account is made and its holder invited."),
+        "declined" => Some("Declined: no account was made."),
         _ => None,
     };
     show_page(
@@ -202,7 +216,7 @@ pub(super) async fn invite_from_form(
     state: &web::Data<AppState>,
     visitor: &Visitor,
     body: serde_json::Value,
-) -> Result<UserRow, Error> {
+) -> Result<crate::service::stewardship::Invited, Error> {
     let by = visitor.session.account.user.id.clone();
     let public_url = state.settings.public_url.clone();
     let user: crate::api::users::UserIn =
@@ -211,12 +225,11 @@ pub(super) async fn invite_from_form(
     let unusable = web::block(crate::service::stewardship::unusable_password_hash)
         .await
         .map_err(Error::internal)??;
-    let (account, _) = state
+    state
         .write_for(&visitor.principal(), move |conn| {
             crate::service::stewardship::invite(conn, &by, invitation, unusable, &public_url)
         })
-        .await?;
-    Ok(account)
+        .await
 }
 
 /// `POST /organisation/accounts/{id}`: a reset link (with or without the
@@ -263,12 +276,22 @@ pub async fn act(
         }
         _ => Err(Error::malformed("the form names no action")),
     };
+    after(&state, &visitor, outcome).await
+}
+
+/// The page after an action on one of its rows: back to it with a notice,
+/// or the page again saying why it was refused.
+pub(super) async fn after(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    outcome: Result<&'static str, Error>,
+) -> Result<HttpResponse, Failure> {
     match outcome {
         Ok(what) => Ok(done(what)),
         Err(e) if super::admin::refusal(&e) => {
             let mut problems = BTreeMap::new();
             problems.insert(String::new(), super::pages::said(&e));
-            show_page(&state, &visitor, None, None, problems, e.status_code()).await
+            show_page(state, visitor, None, None, problems, e.status_code()).await
         }
         Err(e) => Err(Failure(e)),
     }

@@ -2,6 +2,7 @@
 //! thing, so that a use case can compose several in one transaction.
 
 pub mod account_links;
+pub mod account_proposals;
 pub mod audit;
 pub mod cases;
 pub mod deadlines;

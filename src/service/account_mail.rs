@@ -9,6 +9,7 @@ use crate::db::{DbConn, new_id};
 use crate::domain::messages::MessageKind;
 use crate::error::Error;
 use crate::repo;
+use crate::repo::account_proposals::ProposalRow;
 use crate::repo::outbox::NewMessage;
 use crate::repo::users::UserRow;
 
@@ -130,6 +131,71 @@ pub fn announce_new_account(
         told += 1;
     }
     Ok(told)
+}
+
+/// Asks an organisation's administrators to approve an account the
+/// platform administrator proposes in it. Returns how many were asked.
+pub fn ask_approval(
+    conn: &mut DbConn,
+    proposal: &ProposalRow,
+    organisation: &str,
+    by: &UserRow,
+) -> Result<usize, Error> {
+    let admins = repo::users::org_admins_of(conn, &proposal.organisation_id)?;
+    for admin in &admins {
+        queue(
+            conn,
+            admin,
+            format!("Approve an account at {organisation}? {}", proposal.name),
+            format!(
+                "{by} ({by_email}) asks for an account at {organisation} for {name} <{email}>,                  role {role}{admin_right}. Your organisation runs its own people, so the account                  is made only if one of its administrators approves it; the holder then sets                  their own password from an invitation.
+
+Approve or decline it on your                  organisation's page in mlat before {expires}.
+",
+                by = by.name,
+                by_email = by.email,
+                name = proposal.name,
+                email = proposal.email,
+                role = proposal.role,
+                admin_right = if proposal.org_admin {
+                    ", as an administrator of the organisation"
+                } else {
+                    ""
+                },
+                expires = proposal.expires_at,
+            ),
+        )?;
+    }
+    Ok(admins.len())
+}
+
+/// Tells whoever proposed an account what became of it.
+pub fn proposal_decided(
+    conn: &mut DbConn,
+    proposal: &ProposalRow,
+    organisation: &str,
+    by: &UserRow,
+    decision: &str,
+) -> Result<(), Error> {
+    let Some(proposer) = repo::users::get(conn, &proposal.proposed_by)?.filter(|u| u.active) else {
+        return Ok(());
+    };
+    let outcome = match decision {
+        "approved" => "The holder is invited to set their own password.",
+        _ => "No account was made.",
+    };
+    queue(
+        conn,
+        &proposer,
+        format!("Account at {organisation} {decision}: {}", proposal.name),
+        format!(
+            "{by} {decision} the account you proposed at {organisation} for {name} <{email}>.              {outcome}
+",
+            by = by.name,
+            name = proposal.name,
+            email = proposal.email,
+        ),
+    )
 }
 
 /// Tells the holder of a change to the security of their account.

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod outbox;
 pub mod own_sessions;
 pub mod portal_sessions;
+pub mod proposals;
 pub mod reads;
 pub mod reference;
 pub mod requests;

@@ -9,12 +9,14 @@ use crate::auth::tokens::{self, hash_secret};
 use crate::db::{DbConn, Pool, WriterQueue};
 use crate::domain::audit::{Actor, user_chain};
 use crate::domain::reference::Role;
-use crate::domain::stewardship::{self, AccountAct, Refusal, Scope, Steward};
+use crate::domain::stewardship::{self, AccountAct, InvitationRoute, Refusal, Scope, Steward};
 use crate::domain::validation::Email;
 use crate::error::Error;
 use crate::repo;
 use crate::repo::account_links::LinkRow;
+use crate::repo::account_proposals::ProposalRow;
 use crate::repo::audit::NewEvent;
+use crate::repo::organisations::OrganisationRow;
 use crate::repo::users::UserRow;
 use crate::service::account_mail;
 use crate::service::accounts::{self, NewUser};
@@ -32,7 +34,7 @@ pub fn steward(conn: &mut DbConn, user_id: &str) -> Result<UserRow, Error> {
         .ok_or_else(|| Error::unauthenticated("the account is gone"))
 }
 
-fn as_steward(row: &UserRow) -> Steward<'_> {
+pub(crate) fn as_steward(row: &UserRow) -> Steward<'_> {
     Steward {
         role: row.role,
         organisation_id: row.organisation_id.as_deref(),
@@ -140,17 +142,25 @@ pub fn unusable_password_hash() -> Result<String, Error> {
     accounts::hash_password(&secret)
 }
 
-/// Invites a person: the account, with no password anyone knows, and the
-/// link that lets its holder set one (e-mailed, valid seven days); the
-/// organisation's administrators are told. Returns the account and when
-/// the invitation runs out.
+/// What an invitation came to.
+#[derive(Debug)]
+pub enum Invited {
+    /// The account, and when its invitation runs out.
+    Account(UserRow, UtcTime),
+    /// Proposed to the organisation's administrators, who run its people.
+    Proposed(ProposalRow),
+}
+
+/// Brings a person in: invited at once (`invite_account`), or, where the
+/// platform administrator asks for someone in an organisation that runs its
+/// own people, proposed to its administrators (`service::proposals`).
 pub fn invite(
     conn: &mut DbConn,
     by_id: &str,
     new: Invitation,
     unusable_hash: String,
     public_url: &str,
-) -> Result<(UserRow, UtcTime), Error> {
+) -> Result<Invited, Error> {
     let by = steward(conn, by_id)?;
     let organisation = match &new.organisation_id {
         Some(id) => Some(repo::organisations::get(conn, id)?.ok_or_else(|| {
@@ -158,16 +168,16 @@ pub fn invite(
         })?),
         None => None,
     };
-    check(
-        conn,
-        &by,
-        AccountAct::Invite,
-        new.organisation_id.as_deref(),
-        &format!(
-            "no organisation `{}`",
-            new.organisation_id.as_deref().unwrap_or_default()
-        ),
-    )?;
+    let has_admin = has_admin(conn, new.organisation_id.as_deref())?;
+    let route =
+        stewardship::invitation_route(as_steward(&by), new.organisation_id.as_deref(), has_admin)
+            .map_err(|refusal| match refusal {
+            Refusal::Unseen => Error::not_found(format!(
+                "no organisation `{}`",
+                new.organisation_id.as_deref().unwrap_or_default()
+            )),
+            Refusal::Forbidden(why) => Error::forbidden(why),
+        })?;
     check_role(&by, new.role)?;
     if new.org_admin && new.organisation_id.is_none() {
         return Err(Error::field(
@@ -175,6 +185,38 @@ pub fn invite(
             "an organisation's administrator belongs to an organisation",
         ));
     }
+    match (route, organisation) {
+        (InvitationRoute::ThroughApproval, Some(organisation)) => {
+            crate::service::proposals::propose(conn, &by, new, &organisation).map(Invited::Proposed)
+        }
+        (_, organisation) => {
+            let (account, expires_at) = invite_account(
+                conn,
+                &by,
+                new,
+                organisation.as_ref(),
+                unusable_hash,
+                public_url,
+                None,
+            )?;
+            Ok(Invited::Account(account, expires_at))
+        }
+    }
+}
+
+/// Makes the account, with no password anyone knows, and e-mails its holder
+/// the link that lets them set one (valid seven days); the organisation's
+/// administrators are told. `proposal` is the approved proposal it comes
+/// from, if any. Returns the account and when the invitation runs out.
+pub(crate) fn invite_account(
+    conn: &mut DbConn,
+    by: &UserRow,
+    new: Invitation,
+    organisation: Option<&OrganisationRow>,
+    unusable_hash: String,
+    public_url: &str,
+    proposal: Option<&ProposalRow>,
+) -> Result<(UserRow, UtcTime), Error> {
     let actor = Actor::user(&by.id, by.organisation_id.as_deref());
     let mut account = accounts::create_user(
         conn,
@@ -197,25 +239,22 @@ pub fn invite(
         &account,
         "invitation",
         false,
-        &by,
+        by,
         Duration::days(INVITATION_DAYS),
         now,
     )?;
-    let organisation_name = organisation.as_ref().map(|o| o.name.as_str());
     account_mail::invitation(
         conn,
         &account,
-        organisation_name,
-        &by,
+        organisation.map(|o| o.name.as_str()),
+        by,
         &token,
         INVITATION_DAYS,
         public_url,
     )?;
-    let announced = match (&organisation, &new.organisation_id) {
-        (Some(o), Some(id)) => {
-            account_mail::announce_new_account(conn, &account, id, &o.name, &by)?
-        }
-        _ => 0,
+    let announced = match organisation {
+        Some(o) => account_mail::announce_new_account(conn, &account, &o.id, &o.name, by)?,
+        None => 0,
     };
     repo::audit::append(
         conn,
@@ -229,6 +268,8 @@ pub fn invite(
             details: serde_json::json!({
                 "invited_by": by.id, "org_admin": account.org_admin,
                 "expires_at": expires_at, "administrators_told": announced,
+                "proposal": proposal.map(|p| p.id.as_str()),
+                "proposed_by": proposal.map(|p| p.proposed_by.as_str()),
             }),
         },
     )?;

@@ -354,6 +354,32 @@ async fn two_step_sign_in(app: &TestApp, browser: &Client, backend: Backend) {
                 .unwrap();
             mlat::repo::users::set_org_admin(&mut conn, &user.id, true, mlat::time::UtcTime::now())
                 .unwrap();
+            // The platform administrator asks for a colleague there.
+            let admin = mlat::repo::users::find_by_email(&mut conn, "admin@test.example")
+                .unwrap()
+                .unwrap();
+            let invitation = mlat::service::stewardship::Invitation {
+                email: mlat::domain::validation::Email::parse("newcomer@gb.test.example").unwrap(),
+                name: "Nia Newcomer".into(),
+                role: mlat::domain::reference::Role::LiaisonOfficer,
+                organisation_id: user.organisation_id.clone(),
+                org_admin: false,
+            };
+            let hash = mlat::service::stewardship::unusable_password_hash().unwrap();
+            let proposed = mlat::db::write_tx(&mut conn, |conn| {
+                mlat::service::stewardship::invite(
+                    conn,
+                    &admin.id,
+                    invitation,
+                    hash,
+                    "http://localhost",
+                )
+            })
+            .unwrap();
+            assert!(matches!(
+                proposed,
+                mlat::service::stewardship::Invited::Proposed(_)
+            ));
         })
         .await
         .unwrap();
@@ -362,9 +388,14 @@ async fn two_step_sign_in(app: &TestApp, browser: &Client, backend: Backend) {
     click(browser, "//a[text()='Your organisation']").await;
     path_is(browser, "/organisation").await;
     accessible(browser, "organisation").await;
-    browser.set_window_size(1280, 1600).await.unwrap();
+    browser.set_window_size(1280, 1800).await.unwrap();
     screenshot(browser, &shot("organisation")).await;
     browser.set_window_size(1280, 900).await.unwrap();
+    // The officer approves the proposed colleague, who is invited.
+    click(browser, "//button[text()='Approve']").await;
+    wait_for_query(browser, "done=approved").await;
+    assert!(notice(browser).await.contains("Approved"));
+    app.link_sent_to("newcomer@gb.test.example").await;
 }
 
 fn now() -> u64 {

@@ -389,6 +389,17 @@ impl TestApp {
         .id
     }
 
+    /// Every event of one audit chain, oldest first.
+    pub async fn audit_of(&self, chain: &str) -> Vec<mlat::repo::audit::AuditEventRow> {
+        let (pool, chain) = (self.state.pool.clone(), chain.to_owned());
+        web::block(move || {
+            let mut conn = pool.get().unwrap();
+            mlat::repo::audit::for_chain(&mut conn, &chain).unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
     /// Sets a password from the link e-mailed to `email`.
     pub async fn use_link(&self, email: &str, password: &str) -> Reply {
         let token = self.link_sent_to(email).await;

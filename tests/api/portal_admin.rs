@@ -16,6 +16,7 @@ backend_tests!(
     an_administrator_sends_a_dead_message_again_and_verifies_the_record,
     only_an_administrator_opens_the_administration,
     an_organisations_administrator_runs_its_people_from_the_portal,
+    a_proposed_account_is_approved_on_the_organisations_page_or_withdrawn,
 );
 
 async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
@@ -589,6 +590,11 @@ async fn an_organisations_administrator_runs_its_people_from_the_portal(app: &Te
     let page = boss.get("/organisation").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
+        page.body
+            .contains(r#"id="new-name" name="name" maxlength="200" required value="">"#),
+        "the colleague's name starts empty, not the organisation's"
+    );
+    assert!(
         page.body.contains("Your organisation"),
         "the bar links to it"
     );
@@ -693,4 +699,126 @@ async fn an_organisations_administrator_runs_its_people_from_the_portal(app: &Te
             .body
             .contains("Your organisation")
     );
+}
+
+async fn a_proposed_account_is_approved_on_the_organisations_page_or_withdrawn(app: &TestApp) {
+    let w = app.world().await;
+    let provider = app.viewer_of("provider@ie.test.example").await.user_id;
+    let made = app
+        .patch(
+            &format!("/api/v1/users/{provider}"),
+            &w.admin,
+            json!({"org_admin": true}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.json);
+    // The platform administrator asks for two people at the provider.
+    let mut admin = signed_in(app, "admin@test.example").await;
+    let token = admin.get("/admin/accounts").await.hidden("csrf_token");
+    for (name, email) in [
+        ("Wanted", "wanted@ie.test.example"),
+        ("Mistake", "mistake@ie.test.example"),
+    ] {
+        let asked = admin
+            .post(
+                "/admin/accounts",
+                &[
+                    ("csrf_token", &token),
+                    ("name", name),
+                    ("email", email),
+                    ("role", "provider"),
+                    ("organisation_id", &w.ie_provider),
+                ],
+            )
+            .await;
+        assert_eq!(asked.status, 303, "{}", asked.body);
+        assert_eq!(asked.location(), "/admin/accounts?done=proposed");
+    }
+    let listed = admin.get("/admin/accounts?done=proposed").await;
+    assert!(listed.body.contains("made only if one of them approves it"));
+    let waiting = section(
+        &listed.body,
+        "Proposed, waiting for the organisation",
+        "</table>",
+    );
+    assert!(waiting.contains("wanted@ie.test.example") && waiting.contains("Withdraw"));
+    let ids = app.get("/api/v1/account-proposals", &w.admin).await.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["email"].as_str().unwrap().to_owned(),
+                p["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect::<std::collections::BTreeMap<_, _>>();
+    let (wanted, mistake) = (
+        &ids["wanted@ie.test.example"],
+        &ids["mistake@ie.test.example"],
+    );
+    // It withdraws the mistake.
+    let withdrawn = admin
+        .post(
+            &format!("/admin/proposals/{mistake}"),
+            &[("csrf_token", &token), ("intent", "withdraw")],
+        )
+        .await;
+    assert_eq!(
+        withdrawn.location(),
+        "/admin/accounts?done=withdrawn",
+        "{}",
+        withdrawn.body
+    );
+    // The provider's administrator sees the other one and approves it.
+    let mut boss = signed_in(app, "provider@ie.test.example").await;
+    let page = boss.get("/organisation").await;
+    let proposed = section(&page.body, "Accounts proposed to you", "</table>");
+    assert!(proposed.contains("wanted@ie.test.example"), "{proposed}");
+    assert!(!proposed.contains("mistake@ie.test.example"), "{proposed}");
+    let boss_token = page.hidden("csrf_token");
+    let late = boss
+        .post(
+            &format!("/organisation/proposals/{mistake}"),
+            &[("csrf_token", &boss_token), ("intent", "approve")],
+        )
+        .await;
+    assert_eq!(late.status, 409, "{}", late.body);
+    assert!(late.body.contains("withdrawn already"), "{}", late.body);
+    let approved = boss
+        .post(
+            &format!("/organisation/proposals/{wanted}"),
+            &[("csrf_token", &boss_token), ("intent", "approve")],
+        )
+        .await;
+    assert_eq!(
+        approved.location(),
+        "/organisation?done=approved",
+        "{}",
+        approved.body
+    );
+    assert!(
+        boss.get("/organisation?done=approved")
+            .await
+            .body
+            .contains("Approved: the account is made")
+    );
+    app.link_sent_to("wanted@ie.test.example").await;
+    assert_eq!(
+        app.viewer_of("wanted@ie.test.example")
+            .await
+            .organisation_id
+            .as_deref(),
+        Some(w.ie_provider.as_str())
+    );
+    // Nobody else decides it.
+    let mut officer = signed_in(app, "officer@gb.test.example").await;
+    let officer_token = officer.get("/cases").await.hidden("csrf_token");
+    let stranger = officer
+        .post(
+            &format!("/organisation/proposals/{wanted}"),
+            &[("csrf_token", &officer_token), ("intent", "decline")],
+        )
+        .await;
+    assert_eq!(stranger.status, 404, "{}", stranger.body);
 }

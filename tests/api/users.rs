@@ -15,6 +15,9 @@ backend_tests!(
     an_admin_moves_an_account_and_its_sessions_end,
     an_organisations_administrator_runs_its_people_and_nobody_elses,
     the_platform_administrator_holds_no_one_elses_keys,
+    a_proposed_account_exists_only_once_its_organisation_approves,
+    a_proposal_is_declined_or_withdrawn_and_no_account_is_made,
+    two_administrators_approving_at_once_make_one_account,
     a_reset_link_works_once_within_its_hour_and_ends_every_session,
     a_reset_can_remove_a_lost_second_factor,
     an_organisations_administrator_keeps_its_details_and_no_one_elses,
@@ -521,8 +524,10 @@ async fn the_platform_administrator_holds_no_one_elses_keys(app: &TestApp) {
         "{}",
         reply.json
     );
-    // Once the agency has its own administrator, the platform administrator
-    // no longer adds people to it nor changes their roles...
+    // Once the provider has its own administrator, the platform administrator
+    // no longer adds people to it (only proposes them, see
+    // `a_proposed_account_exists_only_once_its_organisation_approves`) nor
+    // changes their roles...
     first_administrator(
         app,
         &world.admin,
@@ -539,13 +544,11 @@ async fn the_platform_administrator_holds_no_one_elses_keys(app: &TestApp) {
                    "organisation_id": world.ie_provider}),
         )
         .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.json);
     assert!(
-        reply.problem(403)["detail"]
-            .as_str()
-            .unwrap()
-            .contains("runs its own accounts"),
-        "{:?}",
-        reply.json
+        app.account_mail_to("puppet@ie.test.example")
+            .await
+            .is_empty()
     );
     let provider_id = app.viewer_of("provider@ie.test.example").await.user_id;
     app.patch(
@@ -570,6 +573,268 @@ async fn the_platform_administrator_holds_no_one_elses_keys(app: &TestApp) {
             .any(|(s, b)| s == "A security change to your mlat account" && b.contains("active")),
         "{told:?}"
     );
+}
+
+/// The platform administrator asks for `email` at the IE provider, which
+/// has an administrator: the proposal's id.
+async fn propose(app: &TestApp, admin: &str, organisation: &str, email: &str) -> String {
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(admin),
+            json!({"email": email, "name": "Proposed Person", "role": "provider",
+                   "organisation_id": organisation}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.json);
+    assert_eq!(reply.json["email"], email);
+    assert!(reply.json["decision"].is_null());
+    reply.json["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_proposed_account_exists_only_once_its_organisation_approves(app: &TestApp) {
+    let world = app.world().await;
+    let boss = first_administrator(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "boss@ie.test.example",
+        "provider",
+    )
+    .await;
+    let gb_boss = first_administrator(
+        app,
+        &world.admin,
+        &world.gb_agency,
+        "boss@gb.test.example",
+        "liaison_officer",
+    )
+    .await;
+    let email = "newcomer@ie.test.example";
+    let id = propose(app, &world.admin, &world.ie_provider, email).await;
+    // Nothing exists yet: no account, no invitation, nobody to sign in as.
+    let users = app.get("/api/v1/users?limit=200", &world.admin).await;
+    assert!(!users.json.to_string().contains(email), "{:?}", users.json);
+    assert!(app.account_mail_to(email).await.is_empty());
+    // The same address cannot be proposed twice, nor one that has an account.
+    let again = app
+        .post(
+            "/api/v1/users",
+            Some(&world.admin),
+            json!({"email": email, "name": "Again", "role": "provider",
+                   "organisation_id": world.ie_provider}),
+        )
+        .await;
+    again.problem(409);
+    let taken = app
+        .post(
+            "/api/v1/users",
+            Some(&world.admin),
+            json!({"email": "provider@ie.test.example", "name": "Taken", "role": "provider",
+                   "organisation_id": world.ie_provider}),
+        )
+        .await;
+    taken.problem(409);
+    // The provider's administrator is asked, and sees it; the agency's does not.
+    let asked = app.account_mail_to("boss@ie.test.example").await;
+    assert!(
+        asked
+            .iter()
+            .any(|(s, b)| s.starts_with("Approve an account at") && b.contains(email)),
+        "{asked:?}"
+    );
+    let waiting = app.get("/api/v1/account-proposals", &boss).await;
+    assert_eq!(waiting.status, 200, "{:?}", waiting.json);
+    assert_eq!(waiting.json["items"][0]["id"], id.as_str());
+    let elsewhere = app.get("/api/v1/account-proposals", &gb_boss).await;
+    assert_eq!(elsewhere.json["items"], json!([]));
+    let approve = format!("/api/v1/account-proposals/{id}/approve");
+    app.post(&approve, Some(&gb_boss), json!({}))
+        .await
+        .problem(404);
+    // Whoever asked does not answer: the platform administrator cannot approve.
+    let own = app.post(&approve, Some(&world.admin), json!({})).await;
+    own.problem(403);
+    // Members who run no accounts neither see nor approve.
+    app.get("/api/v1/account-proposals", &world.provider)
+        .await
+        .problem(403);
+    app.post(&approve, Some(&world.provider), json!({}))
+        .await
+        .problem(404);
+    // The administrator approves: the account is made and its holder invited.
+    let approved = app.post(&approve, Some(&boss), json!({})).await;
+    assert_eq!(approved.status, 201, "{:?}", approved.json);
+    assert_eq!(approved.json["email"], email);
+    assert_eq!(approved.json["organisation_id"], world.ie_provider.as_str());
+    let account = approved.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.use_link(email, "a passphrase of my very own")
+            .await
+            .status,
+        204
+    );
+    // Once only; and it leaves the queue.
+    app.post(&approve, Some(&boss), json!({}))
+        .await
+        .problem(409);
+    let waiting = app.get("/api/v1/account-proposals", &boss).await;
+    assert_eq!(waiting.json["items"], json!([]));
+    // The platform administrator is told; the trail shows who asked and who approved.
+    let told = app.account_mail_to("admin@test.example").await;
+    assert!(
+        told.iter()
+            .any(|(s, _)| s.starts_with("Account at") && s.contains("approved")),
+        "{told:?}"
+    );
+    let boss_id = app.viewer_of("boss@ie.test.example").await.user_id;
+    let admin_id = app.viewer_of("admin@test.example").await.user_id;
+    let trail = app.audit_of(&format!("user:{account}")).await;
+    let invited = trail
+        .iter()
+        .find(|e| e.action == "invitation_sent")
+        .expect("the invitation is in the trail");
+    assert_eq!(invited.actor_id.as_deref(), Some(boss_id.as_str()));
+    let details: serde_json::Value = serde_json::from_str(&invited.details).unwrap();
+    assert_eq!(details["proposed_by"], admin_id.as_str());
+    assert_eq!(details["proposal"], id.as_str());
+    let organisation_trail = app
+        .audit_of(&format!("organisation:{}", world.ie_provider))
+        .await;
+    let actions: Vec<&str> = organisation_trail
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["account_proposed", "account_proposal_approved"],
+        "{actions:?}"
+    );
+}
+
+async fn a_proposal_is_declined_or_withdrawn_and_no_account_is_made(app: &TestApp) {
+    let world = app.world().await;
+    let boss = first_administrator(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "boss@ie.test.example",
+        "provider",
+    )
+    .await;
+    let declined = propose(app, &world.admin, &world.ie_provider, "no@ie.test.example").await;
+    let reply = app
+        .post(
+            &format!("/api/v1/account-proposals/{declined}/decline"),
+            Some(&boss),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["decision"], "declined");
+    assert!(reply.json["user_id"].is_null());
+    app.post(
+        &format!("/api/v1/account-proposals/{declined}/approve"),
+        Some(&boss),
+        json!({}),
+    )
+    .await
+    .problem(409);
+    // The platform administrator takes its own back; the administrator then
+    // finds nothing to approve.
+    let withdrawn = propose(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "oops@ie.test.example",
+    )
+    .await;
+    let reply = app
+        .post(
+            &format!("/api/v1/account-proposals/{withdrawn}/decline"),
+            Some(&world.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["decision"], "withdrawn");
+    app.post(
+        &format!("/api/v1/account-proposals/{withdrawn}/approve"),
+        Some(&boss),
+        json!({}),
+    )
+    .await
+    .problem(409);
+    let users = app.get("/api/v1/users?limit=200", &world.admin).await;
+    let listed = users.json.to_string();
+    assert!(!listed.contains("no@ie.test.example") && !listed.contains("oops@ie.test.example"));
+    // A declined address may be proposed again.
+    propose(app, &world.admin, &world.ie_provider, "no@ie.test.example").await;
+    app.post(
+        "/api/v1/account-proposals/not-an-id/decline",
+        Some(&boss),
+        json!({}),
+    )
+    .await
+    .problem(404);
+}
+
+async fn two_administrators_approving_at_once_make_one_account(app: &TestApp) {
+    let world = app.world().await;
+    let boss = first_administrator(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "boss@ie.test.example",
+        "provider",
+    )
+    .await;
+    // A second administrator, invited by the first.
+    let reply = app
+        .post(
+            "/api/v1/users",
+            Some(&boss),
+            json!({"email": "deputy@ie.test.example", "name": "Deputy", "role": "provider",
+                   "organisation_id": world.ie_provider, "org_admin": true}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    app.use_link("deputy@ie.test.example", "the deputy's own passphrase")
+        .await;
+    let deputy = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "deputy@ie.test.example", "password": "the deputy's own passphrase"}),
+        )
+        .await
+        .json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = propose(
+        app,
+        &world.admin,
+        &world.ie_provider,
+        "once@ie.test.example",
+    )
+    .await;
+    let approve = format!("/api/v1/account-proposals/{id}/approve");
+    let (a, b) = futures_util::future::join(
+        app.post(&approve, Some(&boss), json!({})),
+        app.post(&approve, Some(&deputy), json!({})),
+    )
+    .await;
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{:?} {:?}", a.json, b.json);
+    let invitations = app
+        .account_mail_to("once@ie.test.example")
+        .await
+        .into_iter()
+        .filter(|(s, _)| s == "You are invited to mlat")
+        .count();
+    assert_eq!(invitations, 1);
 }
 
 async fn a_reset_link_works_once_within_its_hour_and_ends_every_session(app: &TestApp) {
