@@ -101,6 +101,7 @@ pub mod legal_bases;
 pub mod lockout;
 pub mod messages;
 pub mod mfa;
+pub mod notices;
 pub mod portal_sessions;
 pub mod reference;
 pub mod reminders;

@@ -11,6 +11,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 use serde::Serialize;
+use sha2::Digest as _;
 
 use super::retry::{self, Next};
 use crate::config::MailSettings;
@@ -166,6 +167,32 @@ fn html(text: &str) -> String {
     )
 }
 
+/// The `Message-ID` and `Date` of the e-mail for `rows`, both derived from
+/// the rows alone (their ids, when the first was queued), so that a retry
+/// after a crash or a refusal is the same message to the receiving server,
+/// which may then drop the duplicate (RFC 5322 §3.6.4). A digest is named
+/// by the ids it holds.
+fn identity(rows: &[&OutboxRow], domain: &str) -> (String, std::time::SystemTime) {
+    let local = match rows {
+        [one] => one.id.clone(),
+        many => {
+            let mut ids: Vec<&str> = many.iter().map(|r| r.id.as_str()).collect();
+            ids.sort_unstable();
+            let digest = sha2::Sha256::digest(ids.join(",").as_bytes());
+            format!("digest.{}", crate::domain::evidence::hex(&digest[..16]))
+        }
+    };
+    let queued = rows
+        .iter()
+        .map(|r| r.created_at)
+        .min()
+        .unwrap_or_else(UtcTime::now);
+    (
+        format!("<{local}@{domain}>"),
+        std::time::SystemTime::from(queued.to_datetime()),
+    )
+}
+
 /// One e-mail for a group of rows to one address: a single row as it is, several
 /// reminders as a digest.
 fn compose(mailer: &Mailer, to: &str, rows: &[&OutboxRow]) -> Result<Message, String> {
@@ -185,9 +212,12 @@ fn compose(mailer: &Mailer, to: &str, rows: &[&OutboxRow]) -> Result<Message, St
             )
         }
     };
+    let (message_id, date) = identity(rows, mailer.from.email.domain());
     Message::builder()
         .from(mailer.from.clone())
         .to(to)
+        .message_id(Some(message_id))
+        .date(date)
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text.clone(), html(&text)))
         .map_err(|e| e.to_string())
@@ -287,6 +317,54 @@ pub fn send_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: &str, queued: &str) -> OutboxRow {
+        OutboxRow {
+            id: id.into(),
+            dedupe_key: format!("k:{id}"),
+            kind: crate::domain::messages::MessageKind::Reminder,
+            request_id: None,
+            recipient_user_id: None,
+            recipient_email: "officer@example.test".into(),
+            subject: "Subject".into(),
+            body: "Body".into(),
+            status: MessageStatus::Pending,
+            attempts: 0,
+            next_attempt_at: UtcTime::now(),
+            last_error: None,
+            created_at: UtcTime::from(queued.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn a_message_keeps_its_id_and_date_across_retries() {
+        let a = row(
+            "0190a1b2-0000-7000-8000-000000000001",
+            "2026-12-03T10:00:00Z",
+        );
+        let b = row(
+            "0190a1b2-0000-7000-8000-000000000002",
+            "2026-12-03T09:00:00Z",
+        );
+        let (id, date) = identity(&[&a], "mlat.example");
+        assert_eq!(id, "<0190a1b2-0000-7000-8000-000000000001@mlat.example>");
+        assert_eq!(
+            chrono::DateTime::<chrono::Utc>::from(date).to_rfc3339(),
+            "2026-12-03T10:00:00+00:00"
+        );
+        // Composed again later (a retry): the same identity.
+        assert_eq!(identity(&[&a], "mlat.example"), (id.clone(), date));
+        // A digest is named by its rows, whatever their order, and dated by
+        // the first queued.
+        let (digest, digest_date) = identity(&[&a, &b], "mlat.example");
+        assert_eq!(identity(&[&b, &a], "mlat.example").0, digest);
+        assert!(digest.starts_with("<digest.") && digest != id, "{digest}");
+        assert_eq!(
+            chrono::DateTime::<chrono::Utc>::from(digest_date).to_rfc3339(),
+            "2026-12-03T09:00:00+00:00"
+        );
+    }
 
     #[test]
     fn html_escapes_and_links() {

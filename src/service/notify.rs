@@ -1,8 +1,13 @@
 //! Who hears of a workflow step, and what they are told: the reference, what
-//! happened, what is needed, a link. Never case facts, identifiers or victims.
+//! happened (an emergency first of all), what is needed, the clocks the
+//! recipient owes with their due instants, a link. Never case facts,
+//! identifiers or victims.
 
 use crate::db::DbConn;
+use chrono_tz::Tz;
+
 use crate::domain::messages::MessageKind;
+use crate::domain::notices::{self, Side};
 use crate::domain::workflow::Action;
 use crate::error::Error;
 use crate::repo;
@@ -36,6 +41,38 @@ fn audience(action: Action, was_transmitted: bool) -> Audience {
         Acknowledge | Preserve | Fulfil | Refuse | ReportMoved | AskClarification
         | ConfirmExtension | Decide | NotifyDelay => Audience::Agency,
     }
+}
+
+/// Whose jurisdiction's time a side reads its clocks in.
+enum LocalTo {
+    Issuer,
+    Responder,
+}
+
+/// The side an audience is on for its clocks, and whose time it reads them in.
+fn side(audience: Audience) -> Option<(Side, LocalTo)> {
+    match audience {
+        Audience::Approvers => Some((Side::Approvers, LocalTo::Issuer)),
+        Audience::Creator | Audience::Agency => Some((Side::Officers, LocalTo::Issuer)),
+        Audience::Responder => Some((Side::Responder, LocalTo::Responder)),
+        Audience::Nobody => None,
+    }
+}
+
+/// The time zone of the issuing jurisdiction or of the responder's, UTC
+/// when it names none this build knows.
+fn time_zone(conn: &mut DbConn, row: &RequestRow, of: LocalTo) -> Result<Tz, Error> {
+    let code = match of {
+        LocalTo::Issuer => Some(row.issuing_jurisdiction.clone()),
+        LocalTo::Responder => {
+            repo::organisations::get(conn, &row.responder_id)?.map(|o| o.jurisdiction)
+        }
+    };
+    let zone = match code {
+        Some(code) => repo::jurisdictions::get(conn, &code)?.map(|j| j.timezone),
+        None => None,
+    };
+    Ok(zone.and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC))
 }
 
 fn wording(action: Action) -> (&'static str, &'static str) {
@@ -134,9 +171,31 @@ pub fn on_transition(
         Audience::Nobody => {}
     }
     let (happened, needed) = wording(action);
-    let subject = format!("Request {} {happened}", row.reference);
+    let subject = notices::step_subject(&row.reference, happened, row.emergency);
+    let clocks = match side(audience(action, was_transmitted)) {
+        Some((side, jurisdiction_of)) => {
+            let tz = time_zone(conn, row, jurisdiction_of)?;
+            let deadlines = repo::deadlines::for_request(conn, &row.id)?;
+            notices::clock_lines(
+                side,
+                deadlines.iter().map(|d| (d.kind, d.status, d.due_at)),
+                tz,
+            )
+        }
+        None => Vec::new(),
+    };
+    let clocks = if clocks.is_empty() {
+        String::new()
+    } else {
+        format!("\n\n{}", clocks.join("\n"))
+    };
+    let emergency = if row.emergency {
+        "This is an EMERGENCY request. "
+    } else {
+        ""
+    };
     let body = format!(
-        "Request {reference} was {happened}.\n\n{needed}\n\nOpen the request: {url}/requests/{id}\n",
+        "{emergency}Request {reference} was {happened}.\n\n{needed}{clocks}\n\nOpen the request: {url}/requests/{id}\n",
         reference = row.reference,
         url = public_url.trim_end_matches('/'),
         id = row.id,

@@ -663,6 +663,8 @@ pub fn transition(
     if action.party() == workflow::Party::Responder {
         repo::requests::mark_acted(conn, &row.id, event.occurred_at)?;
     }
+    // The clocks first: the notification gives the ones now running.
+    clocks::refresh(conn, rules, &row)?;
     crate::service::notify::on_transition(
         conn,
         &row,
@@ -671,7 +673,6 @@ pub fn transition(
         was_transmitted,
         rules.public_url,
     )?;
-    clocks::refresh(conn, rules, &row)?;
     // A transmitted follow-up can stop its parent's preservation clock.
     if action == Action::Transmit
         && let Some(parent_id) = &row.parent_id

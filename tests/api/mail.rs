@@ -139,6 +139,7 @@ macro_rules! mail_tests {
 mail_tests!(
     an_invitation_reaches_its_holder_and_the_outbox_keeps_no_token,
     each_step_mails_the_right_people_and_no_case_content,
+    an_emergency_says_so_first_and_every_clock_comes_with_its_due_times,
     an_smtp_outage_loses_nothing,
     a_permanently_failing_address_ends_dead_and_can_be_retried,
     reminders_to_one_person_in_one_pass_are_one_digest,
@@ -240,6 +241,127 @@ async fn each_step_mails_the_right_people_and_no_case_content(
     );
 }
 
+/// The plain-text part of a received message, its quoted-printable soft
+/// line breaks joined again.
+fn text_of(mail: &Received) -> String {
+    let at = mail
+        .data
+        .find("Content-Type: text/plain")
+        .expect("a text part");
+    let text = &mail.data[at..];
+    text[..text.find("Content-Type: text/html").unwrap_or(text.len())]
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+async fn an_emergency_says_so_first_and_every_clock_comes_with_its_due_times(
+    app: &TestApp,
+    sink: &Sink,
+    port: u16,
+) {
+    sink.start(port);
+    let net = app.network().await;
+    let case_id = open_case(app, &net.officer_de).await;
+    let draft = create(
+        app,
+        &net.officer_de,
+        json!({
+            "case_id": case_id, "kind": "emergency_disclosure", "legal_basis": "eu-epoc",
+            "responder_id": net.w.ie_provider, "data_categories": ["subscriber"],
+            "identifiers": [{"type": "account", "value": "threat_account"}],
+            "facts": "A child announced self-harm tonight after extortion.",
+            "necessity": "Imminent threat to life.", "relevance": "The account made the threats.",
+            "emergency": true, "emergency_justification": "Threat to life within hours."
+        }),
+    )
+    .await;
+    let sent = step(app, &net.officer_de, &draft, "transmit", json!({})).await;
+    let reference = sent["reference"].as_str().unwrap();
+    let id = sent["id"].as_str().unwrap();
+    let clocks = app
+        .get(&format!("/api/v1/requests/{id}/deadlines"), &net.officer_de)
+        .await
+        .json["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let due = |kind: &str| -> chrono::DateTime<Utc> {
+        clocks
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {clocks:?}"))["due_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    app.send_mail(Utc::now()).await;
+    let to_provider = sink
+        .all()
+        .into_iter()
+        .find(|m| m.to == ["provider@ie.test.example"])
+        .expect("the provider is told");
+    assert_eq!(
+        subject_of(&to_provider),
+        format!("EMERGENCY: request {reference} received")
+    );
+    let text = text_of(&to_provider);
+    assert!(text.contains("This is an EMERGENCY request."), "{text}");
+    // Its clock, in UTC and in Dublin's time, which is UTC's in December
+    // and one hour ahead in summer.
+    let response = due("response_due");
+    let dublin = response.with_timezone(&chrono_tz::Europe::Dublin);
+    let line = format!(
+        "Response due: {} UTC ({} {}, Europe/Dublin)",
+        response.format("%Y-%m-%d %H:%M"),
+        dublin.format("%Y-%m-%d %H:%M"),
+        dublin.format("%Z"),
+    );
+    assert!(text.contains(&line), "{line} missing from {text}");
+    // The issuing side's own clock is not the provider's business.
+    assert!(!text.contains("Ex-post validation"), "{text}");
+    // The provider answers: the German officer reads the validation still
+    // owed in Berlin's time.
+    step(
+        app,
+        &net.w.provider,
+        &sent,
+        "fulfil",
+        json!({"no_data": true}),
+    )
+    .await;
+    app.send_mail(Utc::now()).await;
+    let to_officer = sink
+        .all()
+        .into_iter()
+        .find(|m| m.to == ["officer@de.test.example"])
+        .expect("the officer is told");
+    assert_eq!(
+        subject_of(&to_officer),
+        format!("EMERGENCY: request {reference} fulfilled")
+    );
+    let validation = due("ex_post_validation");
+    let berlin = validation.with_timezone(&chrono_tz::Europe::Berlin);
+    let line = format!(
+        "Ex-post validation due: {} UTC ({} {}, Europe/Berlin)",
+        validation.format("%Y-%m-%d %H:%M"),
+        berlin.format("%Y-%m-%d %H:%M"),
+        berlin.format("%Z"),
+    );
+    assert!(
+        text_of(&to_officer).contains(&line),
+        "{line} missing from {}",
+        text_of(&to_officer)
+    );
+    // Still no case content.
+    for mail in sink.all() {
+        for secret in ["self-harm", "threat_account", "extortion"] {
+            assert!(!mail.data.contains(secret), "{secret} leaked into a mail");
+        }
+    }
+}
+
 async fn an_smtp_outage_loses_nothing(app: &TestApp, sink: &Sink, port: u16) {
     let w = app.world().await;
     let case_id = open_case(app, &w.officer).await;
@@ -283,6 +405,32 @@ async fn an_smtp_outage_loses_nothing(app: &TestApp, sink: &Sink, port: u16) {
         SendReport::default()
     );
     assert_eq!(sink.all().len(), 1, "delivered once");
+    // A crash after the server took the message but before the pass recorded
+    // it: the next pass sends it again, as the same message (its Message-ID
+    // and Date), so that the receiving side can tell it is a duplicate.
+    app.sql(
+        "UPDATE outbox SET status = 'pending', sent_at = NULL, next_attempt_at = created_at".into(),
+    )
+    .await;
+    assert_eq!(app.send_mail(now + TimeDelta::hours(2)).await.sent, 1);
+    let [first, again] = &sink.all()[..] else {
+        panic!("two deliveries: {:?}", sink.all());
+    };
+    let id = header(&first.data, "Message-ID");
+    assert!(id.starts_with('<') && id.ends_with(">"), "{id}");
+    assert_eq!(header(&again.data, "Message-ID"), id);
+    assert!(!header(&first.data, "Date").is_empty());
+    assert_eq!(header(&again.data, "Date"), header(&first.data, "Date"));
+}
+
+/// The value of header `name` in a received message.
+fn header(data: &str, name: &str) -> String {
+    let prefix = format!("{name}: ");
+    data.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {name} in {data}"))
+        .trim()
+        .to_owned()
 }
 
 async fn a_permanently_failing_address_ends_dead_and_can_be_retried(
