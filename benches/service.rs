@@ -28,11 +28,10 @@ use mlat::domain::audit::{Actor, Event, compute_hash, request_chain};
 use mlat::domain::reference::{DataCategory, OrganisationKind, Role};
 use mlat::domain::workflow::{Action, Status};
 use mlat::repo;
-use mlat::repo::PageRequest;
 use mlat::repo::audit::AuditEventRow;
 use mlat::repo::deadlines::{BoardQuery, DeadlineRow};
 use mlat::repo::evidence::EvidenceRow;
-use mlat::repo::requests::{Filter, RequestRow};
+use mlat::repo::requests::{Filter, RequestRow, Sort};
 use mlat::service::accounts;
 use mlat::service::requests::{self as requests, Input};
 use mlat::state::AppState;
@@ -220,6 +219,8 @@ struct World {
     provider_id: String,
     /// Requests of the officer's agency, for get.
     visible: Vec<String>,
+    /// The identifier values of the officer's agency's requests, for search.
+    searchable: Vec<String>,
     /// Pending requests for the HTTP approvals, and for the floor's.
     pending_http: Vec<(String, i64)>,
     pending_floor: Vec<(String, i64)>,
@@ -434,12 +435,14 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
     // deadlines spread from 3 weeks overdue to 3 months ahead, and each with
     // the first event of its audit chain.
     let mut visible = Vec::new();
+    let mut searchable = Vec::new();
     let mut pending_all = Vec::new();
     let mut deliverable = Vec::new();
     let total = population + 2 * pending;
     for start in (0..total).step_by(1000) {
         let end = (start + 1000).min(total);
         let mut request_rows = Vec::new();
+        let mut identifier_rows = Vec::new();
         let mut deadline_rows = Vec::new();
         let mut events = Vec::new();
         for i in start..end {
@@ -456,11 +459,21 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
             row.case_id = case_ids[i / REQUESTS_PER_CASE % case_ids.len()].clone();
             row.agency_id = agencies[i % AGENCIES].clone();
             row.responder_id = providers[i % PROVIDERS].clone();
+            // Each its own account, found through `request_identifiers`.
+            let account = format!("bench_account_{i:07}");
+            row.identifiers =
+                serde_json::json!([{"type": "account", "value": account}]).to_string();
+            identifier_rows.push((
+                mlat::db::schema::request_identifiers::value_key
+                    .eq(mlat::repo::requests::identifier_key(&account)),
+                mlat::db::schema::request_identifiers::request_id.eq(row.id.clone()),
+            ));
             if i < 2 * pending {
                 row.agency_id = agencies[0].clone();
                 pending_all.push((row.id.clone(), row.version));
             } else if row.agency_id == agencies[0] {
                 visible.push(row.id.clone());
+                searchable.push(account);
             }
             if step >= 3 && row.responder_id == providers[0] && deliverable.len() < 1000 {
                 deliverable.push(row.id.clone());
@@ -513,6 +526,10 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
                 };
             }
             batch!(mlat::db::schema::requests::table, request_rows);
+            batch!(
+                mlat::db::schema::request_identifiers::table,
+                identifier_rows
+            );
             batch!(mlat::db::schema::deadlines::table, deadline_rows);
             let heads: Vec<_> = events
                 .iter()
@@ -538,10 +555,18 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
           AND kind NOT IN ('approval_due', 'ex_post_validation', 'follow_up_due', 'enforcing_review')
         GROUP BY request_id) AS owed
         WHERE owed.request_id = requests.id";
-    match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(responder_due).execute(c).unwrap(),
-        DbConn::Pg(c) => diesel::sql_query(responder_due).execute(c).unwrap(),
-    };
+    // And the issuing side's (the list's `sort=due`), as migration 000016 fills it.
+    let issuer_due = "UPDATE requests SET issuer_due_at = owed.due_at FROM (
+        SELECT request_id, MIN(due_at) AS due_at FROM deadlines
+        WHERE status IN ('open', 'missed') AND kind <> 'enforcing_review'
+        GROUP BY request_id) AS owed
+        WHERE owed.request_id = requests.id";
+    for statement in [responder_due, issuer_due] {
+        match conn {
+            DbConn::Sqlite(c) => diesel::sql_query(statement).execute(c).unwrap(),
+            DbConn::Pg(c) => diesel::sql_query(statement).execute(c).unwrap(),
+        };
+    }
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("ANALYZE").execute(c).unwrap();
     }
@@ -557,6 +582,7 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
         case_id,
         provider_id: providers[0].clone(),
         visible,
+        searchable,
         pending_http: pending_all,
         pending_floor,
         deliverable,
@@ -1067,6 +1093,8 @@ fn main() {
         ("get", scaled(5000)),
         ("list", scaled(2000)),
         ("board", scaled(2000)),
+        ("search", scaled(2000)),
+        ("queue", scaled(2000)),
         ("inbox", scaled(2000)),
         ("evidence", scaled(40)),
     ]
@@ -1253,16 +1281,86 @@ fn main() {
         );
         let floor = floor(&state, c, n, |conn, _| {
             let filter = Filter {
-                status: Some("preserved".into()),
+                statuses: vec![mlat::domain::workflow::Status::Preserved],
                 ..Default::default()
             };
-            let page = PageRequest {
-                cursor: None,
-                limit: 50,
-            };
-            repo::requests::list_visible(conn, &world.officer, &filter, &page).unwrap();
+            repo::requests::list_visible(conn, &world.officer, &filter, Sort::Created, None, 50)
+                .unwrap();
         });
         rows.push(("list", service, floor));
+    }
+    if wanted("search") {
+        let n = counts["search"];
+        let token = officer.clone();
+        let accounts = Rc::new(world.searchable.clone());
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |i| {
+                (
+                    awc::http::Method::GET,
+                    format!(
+                        "/api/v1/requests?identifier={}",
+                        accounts[i % accounts.len()].to_uppercase()
+                    ),
+                    None,
+                    bearer(&token),
+                )
+            }),
+        );
+        let floor = floor(&state, c, n, |conn, i| {
+            let filter = Filter {
+                identifier: Some(world.searchable[i % world.searchable.len()].clone()),
+                ..Default::default()
+            };
+            let (found, _) = repo::requests::list_visible(
+                conn,
+                &world.officer,
+                &filter,
+                Sort::Created,
+                None,
+                50,
+            )
+            .unwrap();
+            assert_eq!(found.len(), 1);
+        });
+        rows.push(("search", service, floor));
+    }
+    if wanted("queue") {
+        let n = counts["queue"];
+        let token = officer.clone();
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |_| {
+                (
+                    awc::http::Method::GET,
+                    "/api/v1/requests?status=transmitted,acknowledged,preserved&sort=due&limit=50"
+                        .into(),
+                    None,
+                    bearer(&token),
+                )
+            }),
+        );
+        let floor = floor(&state, c, n, |conn, _| {
+            use mlat::domain::workflow::Status;
+            let filter = Filter {
+                statuses: vec![Status::Transmitted, Status::Acknowledged, Status::Preserved],
+                ..Default::default()
+            };
+            repo::requests::list_visible(
+                conn,
+                &world.officer,
+                &filter,
+                Sort::DueForIssuer,
+                None,
+                50,
+            )
+            .unwrap();
+        });
+        rows.push(("queue", service, floor));
     }
     if wanted("board") {
         let n = counts["board"];

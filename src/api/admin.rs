@@ -11,6 +11,7 @@ use crate::time::UtcTime;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` or `dead` (default).
     pub status: Option<String>,

@@ -10,6 +10,7 @@ use crate::domain::validation::{Errors, text_field};
 use crate::error::Error;
 use crate::repo;
 use crate::repo::cases::CaseRow;
+use crate::repo::names::{Names, Wanted};
 use crate::service::cases::{self, NewCase};
 use crate::state::AppState;
 use crate::time::UtcTime;
@@ -46,15 +47,27 @@ pub struct CaseOut {
     pub summary: String,
     pub priority: Priority,
     pub agency_id: String,
+    pub agency_name: String,
     pub created_by: String,
+    pub created_by_name: Option<String>,
     pub created_at: UtcTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<RequestSummary>>,
 }
 
 impl CaseOut {
-    fn from_row(row: CaseRow, requests: Option<Vec<RequestSummary>>) -> Result<Self, Error> {
+    fn names_of(row: &CaseRow, wanted: &mut Wanted) {
+        wanted.organisation(&row.agency_id).person(&row.created_by);
+    }
+
+    fn from_row(
+        row: CaseRow,
+        requests: Option<Vec<RequestSummary>>,
+        names: &Names,
+    ) -> Result<Self, Error> {
         Ok(CaseOut {
+            agency_name: names.organisation(&row.agency_id),
+            created_by_name: names.person(&row.created_by),
             offence_categories: serde_json::from_str(&row.offence_categories)
                 .map_err(Error::internal)?,
             id: row.id,
@@ -134,7 +147,12 @@ pub async fn create(
             cases::create(conn, &actor, &agency, new)
         })
         .await?;
-    Ok(HttpResponse::Created().json(CaseOut::from_row(row, Some(Vec::new()))?))
+    let mut wanted = Wanted::default();
+    CaseOut::names_of(&row, &mut wanted);
+    let names = state
+        .db_as(&caller, move |conn| Ok(wanted.load(conn)?))
+        .await?;
+    Ok(HttpResponse::Created().json(CaseOut::from_row(row, Some(Vec::new()), &names)?))
 }
 
 /// Cases of the caller's agency, newest first.
@@ -154,13 +172,18 @@ pub async fn list(
             next_cursor: None,
         }));
     };
-    let page = state
+    let (page, names) = state
         .db_as(&caller, move |conn| {
-            Ok(repo::cases::list_for_agency(conn, &agency, &page)?)
+            let page = repo::cases::list_for_agency(conn, &agency, &page)?;
+            let mut wanted = Wanted::default();
+            page.items
+                .iter()
+                .for_each(|row| CaseOut::names_of(row, &mut wanted));
+            Ok((page, wanted.load(conn)?))
         })
         .await?;
     Ok(HttpResponse::Ok().json(PageOut::try_from_page(page, |row| {
-        CaseOut::from_row(row, None)
+        CaseOut::from_row(row, None, &names)
     })?))
 }
 
@@ -184,10 +207,19 @@ pub async fn get(
                 return Ok(None);
             };
             let requests = repo::requests::of_case_visible(conn, &viewer, &case.id)?;
-            Ok(Some((case, requests)))
+            let mut wanted = Wanted::default();
+            CaseOut::names_of(&case, &mut wanted);
+            requests.iter().for_each(|r| {
+                wanted.organisation(&r.responder_id);
+            });
+            let names = wanted.load(conn)?;
+            Ok(Some((case, requests, names)))
         })
         .await?;
-    let (case, requests) = found.ok_or(not_found)?;
-    let summaries = requests.into_iter().map(RequestSummary::from).collect();
-    Ok(HttpResponse::Ok().json(CaseOut::from_row(case, Some(summaries))?))
+    let (case, requests, names) = found.ok_or(not_found)?;
+    let summaries = requests
+        .into_iter()
+        .map(|r| RequestSummary::build(r, &names))
+        .collect();
+    Ok(HttpResponse::Ok().json(CaseOut::from_row(case, Some(summaries), &names)?))
 }

@@ -60,6 +60,7 @@ pub async fn for_request(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct BoardIn {
     /// How far ahead: `72h`, `14d` (default), at most 3650d.
     #[param(example = "14d")]

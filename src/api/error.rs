@@ -205,11 +205,28 @@ fn field_of(message: &str) -> Option<String> {
         .then(|| quoted.to_owned())
 }
 
+/// Maps the query string's failures: a parameter the endpoint does not know
+/// is 400 naming it (a misspelt filter must not silently return
+/// everything); a known one of the wrong type 422 at its name.
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> Error {
-    Error::invalid(vec![FieldError {
-        field: "query".into(),
-        message: err.to_string(),
-    }])
+    let message = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    let named = field_of(&message);
+    match named {
+        Some(name) if message.starts_with("unknown field") => {
+            let takes = message
+                .split_once(", expected ")
+                .map(|(_, rest)| format!("; it takes {rest}"))
+                .unwrap_or_default();
+            Error::malformed(format!("unknown query parameter `{name}`{takes}"))
+        }
+        _ => Error::invalid(vec![FieldError {
+            field: named.unwrap_or_else(|| "query".into()),
+            message,
+        }]),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::domain::evidence::{client_sha256, hex, repr_digest, safe_filename};
 use crate::error::Error;
 use crate::repo;
 use crate::repo::evidence::EvidenceRow;
+use crate::repo::names::{Names, Wanted};
 use crate::service::evidence::{self as service, Delivered};
 use crate::state::{AppState, Principal};
 use crate::store::{Plain, ReceiveError};
@@ -25,13 +26,15 @@ pub struct EvidenceOut {
     pub size: i64,
     pub sha256: String,
     pub uploaded_by: String,
+    pub uploaded_by_name: Option<String>,
     pub uploaded_at: UtcTime,
     pub content: String,
 }
 
-impl From<EvidenceRow> for EvidenceOut {
-    fn from(r: EvidenceRow) -> Self {
+impl EvidenceOut {
+    fn build(r: EvidenceRow, names: &Names) -> Self {
         EvidenceOut {
+            uploaded_by_name: names.person(&r.uploaded_by),
             content: format!("/api/v1/evidence/{}/content", r.id),
             id: r.id,
             request_id: r.request_id,
@@ -159,9 +162,14 @@ pub async fn upload(
         body,
     )
     .await?;
+    let mut wanted = Wanted::default();
+    wanted.person(&row.uploaded_by);
+    let names = state
+        .db_as(&caller, move |conn| Ok(wanted.load(conn)?))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Repr-Digest", repr_digest(&row.sha256)))
-        .json(EvidenceOut::from(row)))
+        .json(EvidenceOut::build(row, &names)))
 }
 
 /// Receives one delivery of evidence, from the API or the portal: who may
@@ -272,10 +280,19 @@ pub async fn list(
     let rows = state
         .db_as(&caller, move |conn| {
             let request = crate::service::requests::visible(conn, &viewer, &id)?;
-            Ok(repo::evidence::for_request(conn, &request.id)?)
+            let rows = repo::evidence::for_request(conn, &request.id)?;
+            let mut wanted = Wanted::default();
+            rows.iter().for_each(|r| {
+                wanted.person(&r.uploaded_by);
+            });
+            let names = wanted.load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| EvidenceOut::build(r, &names))
+                .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Items::<EvidenceOut>::of(rows)))
+    Ok(HttpResponse::Ok().json(Items { items: rows }))
 }
 
 /// Streams a file, re-hashing it on the way: if the bytes on disk no longer

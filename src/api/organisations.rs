@@ -160,6 +160,7 @@ impl OrganisationIn {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[param(value_type = Option<crate::domain::reference::OrganisationKind>)]
     pub kind: Option<String>,

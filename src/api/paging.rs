@@ -10,6 +10,7 @@ pub const MAX_LIMIT: i64 = 200;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// At most 200; 50 when left out.
     #[param(minimum = 1, maximum = 200)]

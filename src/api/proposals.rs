@@ -9,8 +9,10 @@ use super::error::Problem;
 use super::paging::{PageOut, PageQuery};
 use super::users::{InvitedOut, UserOut};
 use crate::auth::Caller;
+use crate::db::DbConn;
 use crate::error::Error;
 use crate::repo::account_proposals::ProposalRow;
+use crate::repo::names::{Names, Wanted};
 use crate::service::{proposals, stewardship};
 use crate::state::AppState;
 use crate::time::UtcTime;
@@ -20,25 +22,54 @@ use crate::time::UtcTime;
 pub struct ProposalOut {
     pub id: String,
     pub organisation_id: String,
+    pub organisation_name: String,
     pub email: String,
     pub name: String,
     pub role: crate::domain::reference::Role,
     pub org_admin: bool,
     pub proposed_by: String,
+    pub proposed_by_name: Option<String>,
     pub proposed_at: UtcTime,
     /// When it stops waiting, undecided.
     pub expires_at: UtcTime,
     /// `approved`, `declined` or `withdrawn`; absent while it waits.
     pub decision: Option<String>,
     pub decided_by: Option<String>,
+    pub decided_by_name: Option<String>,
     pub decided_at: Option<UtcTime>,
     /// The account an approval made.
     pub user_id: Option<String>,
 }
 
-impl From<ProposalRow> for ProposalOut {
-    fn from(row: ProposalRow) -> Self {
+impl ProposalOut {
+    /// The proposals' documents, with the names of who and where, read in
+    /// `conn`.
+    pub fn read_all(conn: &mut DbConn, rows: Vec<ProposalRow>) -> Result<Vec<Self>, Error> {
+        let mut wanted = Wanted::default();
+        for row in &rows {
+            wanted
+                .organisation(&row.organisation_id)
+                .person(&row.proposed_by);
+            if let Some(by) = &row.decided_by {
+                wanted.person(by);
+            }
+        }
+        let names = wanted.load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ProposalOut::build(row, &names))
+            .collect())
+    }
+
+    pub fn read(conn: &mut DbConn, row: ProposalRow) -> Result<Self, Error> {
+        Ok(Self::read_all(conn, vec![row])?.remove(0))
+    }
+
+    fn build(row: ProposalRow, names: &Names) -> Self {
         ProposalOut {
+            organisation_name: names.organisation(&row.organisation_id),
+            proposed_by_name: names.person(&row.proposed_by),
+            decided_by_name: names.person_of(row.decided_by.as_deref()),
             id: row.id,
             organisation_id: row.organisation_id,
             email: row.email,
@@ -69,9 +100,15 @@ pub async fn list(
     let page = query.to_request()?;
     let by = caller.user_id.clone();
     let page = state
-        .db_as(&caller, move |conn| proposals::waiting(conn, &by, &page))
+        .db_as(&caller, move |conn| {
+            let page = proposals::waiting(conn, &by, &page)?;
+            Ok(PageOut {
+                items: ProposalOut::read_all(conn, page.items)?,
+                next_cursor: page.next_cursor,
+            })
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(PageOut::from(page.map(ProposalOut::from))))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Approves a proposal (one of the organisation's administrators): the
@@ -92,15 +129,16 @@ pub async fn approve(
     let unusable = web::block(stewardship::unusable_password_hash).await??;
     let by = caller.user_id.clone();
     let public_url = state.settings.public_url.clone();
-    let (row, expires_at) = state
+    let invited = state
         .write_as(&caller, move |conn| {
-            proposals::approve(conn, &by, &id, unusable, &public_url)
+            let (row, expires_at) = proposals::approve(conn, &by, &id, unusable, &public_url)?;
+            Ok(InvitedOut {
+                user: UserOut::read(conn, row)?,
+                invitation_expires_at: expires_at,
+            })
         })
         .await?;
-    Ok(HttpResponse::Created().json(InvitedOut {
-        user: UserOut::from(row),
-        invitation_expires_at: expires_at,
-    }))
+    Ok(HttpResponse::Created().json(invited))
 }
 
 /// Declines a proposal (one of the organisation's administrators), or
@@ -120,7 +158,10 @@ pub async fn decline(
     let id = id.into_inner();
     let by = caller.user_id.clone();
     let row = state
-        .write_as(&caller, move |conn| proposals::decline(conn, &by, &id))
+        .write_as(&caller, move |conn| {
+            let row = proposals::decline(conn, &by, &id)?;
+            ProposalOut::read(conn, row)
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(ProposalOut::from(row)))
+    Ok(HttpResponse::Ok().json(row))
 }

@@ -9,6 +9,7 @@ use crate::domain::stewardship::Scope;
 use crate::domain::validation::{Email, Errors, text_field};
 use crate::error::Error;
 use crate::repo;
+use crate::repo::names::{Names, Wanted};
 use crate::repo::users::UserRow;
 use crate::service::accounts::{self, UserChange};
 use crate::service::stewardship::{self, Invitation, Invited};
@@ -96,6 +97,7 @@ pub struct UserOut {
     pub name: String,
     pub role: crate::domain::reference::Role,
     pub organisation_id: Option<String>,
+    pub organisation_name: Option<String>,
     /// Runs the organisation's accounts.
     pub org_admin: bool,
     pub active: bool,
@@ -103,9 +105,33 @@ pub struct UserOut {
     pub updated_at: UtcTime,
 }
 
-impl From<UserRow> for UserOut {
-    fn from(row: UserRow) -> Self {
+impl UserOut {
+    /// The accounts' documents, their organisations' names read in `conn`.
+    pub fn read_all(
+        conn: &mut crate::db::DbConn,
+        rows: Vec<UserRow>,
+    ) -> Result<Vec<UserOut>, Error> {
+        let mut wanted = Wanted::default();
+        for row in &rows {
+            if let Some(organisation) = &row.organisation_id {
+                wanted.organisation(organisation);
+            }
+        }
+        let names = wanted.load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| UserOut::build(row, &names))
+            .collect())
+    }
+
+    /// One account's document, read in `conn`.
+    pub fn read(conn: &mut crate::db::DbConn, row: UserRow) -> Result<UserOut, Error> {
+        Ok(Self::read_all(conn, vec![row])?.remove(0))
+    }
+
+    fn build(row: UserRow, names: &Names) -> Self {
         UserOut {
+            organisation_name: names.organisation_of(row.organisation_id.as_deref()),
             id: row.id,
             email: row.email,
             name: row.name,
@@ -161,10 +187,14 @@ pub async fn list(
                 Scope::Organisation(org) => Some(org.to_owned()),
                 _ => None,
             };
-            Ok(repo::users::list(conn, organisation.as_deref(), &page)?)
+            let page = repo::users::list(conn, organisation.as_deref(), &page)?;
+            Ok(PageOut {
+                items: UserOut::read_all(conn, page.items)?,
+                next_cursor: page.next_cursor,
+            })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(PageOut::from(page.map(UserOut::from))))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// The platform administrator sees any account, an organisation's
@@ -181,16 +211,18 @@ pub async fn get(
     let row = state
         .db_as(&caller, move |conn| {
             let by = stewardship::steward(conn, &by)?;
-            if by.id == id {
-                return Ok(by);
-            }
-            match stewardship::scope_of(&by) {
-                Ok(_) => stewardship::visible_account(conn, &by, &id),
-                Err(_) => Err(Error::not_found(format!("no user `{id}`"))),
-            }
+            let row = if by.id == id {
+                by
+            } else {
+                match stewardship::scope_of(&by) {
+                    Ok(_) => stewardship::visible_account(conn, &by, &id)?,
+                    Err(_) => return Err(Error::not_found(format!("no user `{id}`"))),
+                }
+            };
+            UserOut::read(conn, row)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(UserOut::from(row)))
+    Ok(HttpResponse::Ok().json(row))
 }
 
 /// A new account, invited: what came back, and when the invitation runs out.
@@ -226,19 +258,28 @@ pub async fn create(
     let unusable = web::block(stewardship::unusable_password_hash).await??;
     let by = caller.user_id.clone();
     let public_url = state.settings.public_url.clone();
-    let invited = state
+    enum Answer {
+        Invited(InvitedOut),
+        Proposed(super::proposals::ProposalOut),
+    }
+    let answer = state
         .write_as(&caller, move |conn| {
-            stewardship::invite(conn, &by, invitation, unusable, &public_url)
+            Ok(
+                match stewardship::invite(conn, &by, invitation, unusable, &public_url)? {
+                    Invited::Account(row, expires_at) => Answer::Invited(InvitedOut {
+                        user: UserOut::read(conn, row)?,
+                        invitation_expires_at: expires_at,
+                    }),
+                    Invited::Proposed(proposal) => {
+                        Answer::Proposed(super::proposals::ProposalOut::read(conn, proposal)?)
+                    }
+                },
+            )
         })
         .await?;
-    Ok(match invited {
-        Invited::Account(row, expires_at) => HttpResponse::Created().json(InvitedOut {
-            user: UserOut::from(row),
-            invitation_expires_at: expires_at,
-        }),
-        Invited::Proposed(proposal) => {
-            HttpResponse::Accepted().json(super::proposals::ProposalOut::from(proposal))
-        }
+    Ok(match answer {
+        Answer::Invited(invited) => HttpResponse::Created().json(invited),
+        Answer::Proposed(proposed) => HttpResponse::Accepted().json(proposed),
     })
 }
 
@@ -296,8 +337,9 @@ pub async fn update(
     let actor = caller.actor();
     let row = state
         .write_as(&caller, move |conn| {
-            accounts::update_user(conn, &actor, &id, change)
+            let row = accounts::update_user(conn, &actor, &id, change)?;
+            UserOut::read(conn, row)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(UserOut::from(row)))
+    Ok(HttpResponse::Ok().json(row))
 }

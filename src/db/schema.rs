@@ -169,6 +169,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_challenges,
     account_links,
     account_proposals,
+    request_identifiers,
 );
 
 diesel::table! {
@@ -257,6 +258,14 @@ diesel::table! {
         cybertipline_submitted_at -> Nullable<Timestamp>,
         responder_due_at -> Nullable<Timestamp>,
         responder_acted_at -> Nullable<Timestamp>,
+        issuer_due_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    request_identifiers (value_key, request_id) {
+        value_key -> Text,
+        request_id -> Text,
     }
 }
 
@@ -326,5 +335,6 @@ diesel::table! {
 
 diesel::joinable!(evidence -> requests (request_id));
 diesel::joinable!(deadlines -> requests (request_id));
+diesel::joinable!(request_identifiers -> requests (request_id));
 diesel::joinable!(cases -> organisations (agency_id));
 diesel::joinable!(requests -> cases (case_id));

@@ -894,6 +894,16 @@ pub fn responder_due(deadlines: &[Deadline]) -> Option<UtcTime> {
         .min()
 }
 
+/// The soonest clock still owed on a request, of any kind: what the issuing
+/// side's list sorts by when asked for the most urgent first.
+pub fn issuer_due(deadlines: &[Deadline]) -> Option<UtcTime> {
+    deadlines
+        .iter()
+        .filter(|d| d.awaited)
+        .map(|d| d.due_at)
+        .min()
+}
+
 /// File the formal request well before the preservation lapses: the margin
 /// moves with whichever date governs the expiry.
 fn follow_up_due(
@@ -1775,6 +1785,44 @@ mod tests {
         f.answered_at = Some(t("2027-02-22T10:00:00Z"));
         let list = run("eio", &f, &berlin, "2027-03-01T00:00:00Z");
         assert_eq!(responder_due(&list), None);
+    }
+
+    #[test]
+    fn the_issuing_side_is_due_by_its_soonest_clock_of_any_kind() {
+        let clock = |kind, due: &str, status| {
+            Deadline::new(
+                kind,
+                None,
+                t(due),
+                status,
+                String::new(),
+                chrono_tz::UTC,
+                "",
+                Verification::Verified,
+            )
+        };
+        let mut list = vec![
+            clock(
+                DeadlineKind::PreservationExpires,
+                "2027-03-01T00:00:00Z",
+                DeadlineStatus::Open,
+            ),
+            clock(
+                DeadlineKind::FollowUpDue,
+                "2027-02-15T00:00:00Z",
+                DeadlineStatus::Open,
+            ),
+            clock(
+                DeadlineKind::AcknowledgementDue,
+                "2027-01-10T00:00:00Z",
+                DeadlineStatus::Met,
+            ),
+        ];
+        // The follow-up is the issuing side's own clock: not the responder's.
+        assert_eq!(issuer_due(&list), Some(t("2027-02-15T00:00:00Z")));
+        assert_eq!(responder_due(&list), Some(t("2027-03-01T00:00:00Z")));
+        list.iter_mut().for_each(|d| d.awaited = false);
+        assert_eq!(issuer_due(&list), None);
     }
 
     #[test]

@@ -135,7 +135,10 @@ pub fn replace_for_request(
         }
     }
     diesel::update(requests::table.find(request_id))
-        .set(requests::responder_due_at.eq(crate::domain::deadlines::responder_due(computed)))
+        .set((
+            requests::responder_due_at.eq(crate::domain::deadlines::responder_due(computed)),
+            requests::issuer_due_at.eq(crate::domain::deadlines::issuer_due(computed)),
+        ))
         .execute(conn)?;
     let kept: Vec<&str> = computed.iter().map(|d| d.kind.as_str()).collect();
     diesel::delete(

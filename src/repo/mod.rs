@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod evidence;
 pub mod factors;
 pub mod jurisdictions;
+pub mod names;
 pub mod organisations;
 pub mod outbox;
 pub mod portal_sessions;

@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 
-use super::{Page, PageRequest};
+use super::Page;
 use crate::db::DbConn;
 use crate::db::schema::requests;
 use crate::domain::access::{RequestAccess, Viewer};
@@ -113,11 +113,12 @@ where
     }
 }
 
+/// Stores a new request and the search keys of its identifiers.
 pub fn insert(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
     diesel::insert_into(requests::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    set_identifier_keys(conn, &row.id, &row.identifiers)
 }
 
 /// The request if `viewer` may see it.
@@ -151,27 +152,106 @@ pub fn update_if_version(
     .map(|n| n == 1)
 }
 
+/// What a list of requests is narrowed to; every part given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub status: Option<String>,
+    /// Any of these (none: any status).
+    pub statuses: Vec<Status>,
+    pub kinds: Vec<RequestKind>,
+    pub legal_bases: Vec<String>,
+    pub emergency: Option<bool>,
     pub case_id: Option<String>,
     pub responder_id: Option<String>,
+    pub agency_id: Option<String>,
+    /// A whole reference, or a whole identifier value.
+    pub search: Option<String>,
+    /// A whole identifier value.
+    pub identifier: Option<String>,
 }
 
-pub fn list_visible(
+/// An identifier value as `request_identifiers` keeps it: stored values are
+/// normalised already; ASCII letters are folded so that a search need not
+/// match their case (the migration's backfill folds the same way).
+pub fn identifier_key(value: &str) -> String {
+    value.trim().to_ascii_lowercase()
+}
+
+/// Keeps the search keys of a request's identifiers (`identifiers` is the
+/// stored JSON array) in step with them.
+pub fn set_identifier_keys(
     conn: &mut DbConn,
-    viewer: &Viewer,
-    filter: &Filter,
-    page: &PageRequest,
-) -> QueryResult<Page<RequestRow>> {
+    request_id: &str,
+    identifiers: &str,
+) -> QueryResult<()> {
+    use crate::db::schema::request_identifiers as keys;
+    diesel::delete(keys::table.filter(keys::request_id.eq(request_id))).execute(conn)?;
+    let values: Vec<serde_json::Value> = serde_json::from_str(identifiers).unwrap_or_default();
+    let mut rows: Vec<String> = values
+        .iter()
+        .filter_map(|v| v.get("value").and_then(|v| v.as_str()))
+        .map(identifier_key)
+        .filter(|k| !k.is_empty())
+        .collect();
+    rows.sort();
+    rows.dedup();
+    for key in rows {
+        diesel::insert_into(keys::table)
+            .values((keys::value_key.eq(key), keys::request_id.eq(request_id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The order of a list: newest first, or the soonest clock still owed
+/// first (then those owing nothing, newest first), by the responder's
+/// clocks or by every clock of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Created,
+    DueForResponder,
+    DueForIssuer,
+}
+
+/// Where a page starts: after a request (newest first), after a request
+/// owing something by its due instant, or among those owing nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    Id(String),
+    Due(UtcTime, String),
+    Undated(String),
+}
+
+type Listed<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<requests::table, diesel::dsl::AsSelect<RequestRow, Db>>,
+    Db,
+>;
+
+fn listed<'a>(viewer: &Viewer, filter: &Filter) -> Listed<'a> {
+    use crate::db::schema::request_identifiers as keys;
     let mut query = requests::table
-        .filter(visible_to(viewer))
         .select(RequestRow::as_select())
-        .order(requests::id.desc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(status) = &filter.status {
-        query = query.filter(requests::status.eq(status.clone()));
+        .into_boxed()
+        .filter(visible_to(viewer));
+    // One value is an equality, not `= ANY($1)`: PostgreSQL's planner
+    // estimates an equality from its statistics and takes the index for it.
+    match filter.statuses.as_slice() {
+        [] => {}
+        [one] => query = query.filter(requests::status.eq(*one)),
+        many => query = query.filter(requests::status.eq_any(many.to_vec())),
+    }
+    match filter.kinds.as_slice() {
+        [] => {}
+        [one] => query = query.filter(requests::kind.eq(*one)),
+        many => query = query.filter(requests::kind.eq_any(many.to_vec())),
+    }
+    match filter.legal_bases.as_slice() {
+        [] => {}
+        [one] => query = query.filter(requests::legal_basis.eq(one.clone())),
+        many => query = query.filter(requests::legal_basis.eq_any(many.to_vec())),
+    }
+    if let Some(emergency) = filter.emergency {
+        query = query.filter(requests::emergency.eq(emergency));
     }
     if let Some(case_id) = &filter.case_id {
         query = query.filter(requests::case_id.eq(case_id.clone()));
@@ -179,11 +259,111 @@ pub fn list_visible(
     if let Some(responder_id) = &filter.responder_id {
         query = query.filter(requests::responder_id.eq(responder_id.clone()));
     }
-    if let Some(cursor) = &page.cursor {
-        query = query.filter(requests::id.lt(cursor.clone()));
+    if let Some(agency_id) = &filter.agency_id {
+        query = query.filter(requests::agency_id.eq(agency_id.clone()));
     }
-    let rows = query.load(conn)?;
-    Ok(Page::from_overfetch(rows, page.limit, |r| r.id.clone()))
+    if let Some(value) = &filter.identifier {
+        query = query.filter(
+            requests::id.eq_any(
+                keys::table
+                    .filter(keys::value_key.eq(identifier_key(value)))
+                    .select(keys::request_id),
+            ),
+        );
+    }
+    if let Some(text) = &filter.search {
+        query = query.filter(
+            requests::reference
+                .eq(text.trim().to_uppercase())
+                .or(requests::id.eq_any(
+                    keys::table
+                        .filter(keys::value_key.eq(identifier_key(text)))
+                        .select(keys::request_id),
+                )),
+        );
+    }
+    query
+}
+
+/// One page of the requests `viewer` may see, narrowed by `filter`, in
+/// `sort` order, and where the next starts.
+pub fn list_visible(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&After>,
+    limit: i64,
+) -> QueryResult<(Vec<RequestRow>, Option<After>)> {
+    macro_rules! by_due {
+        ($due:expr) => {{
+            // (row, whether it owes something): the owing first, by due
+            // instant, then the rest, newest first.
+            let mut rows: Vec<(RequestRow, bool)> = Vec::new();
+            if !matches!(after, Some(After::Undated(_))) {
+                let mut query = listed(viewer, filter)
+                    .filter($due.is_not_null())
+                    .order(($due, requests::id))
+                    .limit(limit + 1);
+                if let Some(After::Due(due, id)) = after {
+                    query = query.filter(
+                        $due.gt(*due)
+                            .or($due.eq(*due).and(requests::id.gt(id.clone()))),
+                    );
+                }
+                rows.extend(
+                    query
+                        .load::<RequestRow>(conn)?
+                        .into_iter()
+                        .map(|r| (r, true)),
+                );
+            }
+            if (rows.len() as i64) <= limit {
+                let mut query = listed(viewer, filter)
+                    .filter($due.is_null())
+                    .order(requests::id.desc())
+                    .limit(limit + 1 - rows.len() as i64);
+                if let Some(After::Undated(id)) = after {
+                    query = query.filter(requests::id.lt(id.clone()));
+                }
+                rows.extend(
+                    query
+                        .load::<RequestRow>(conn)?
+                        .into_iter()
+                        .map(|r| (r, false)),
+                );
+            }
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit.max(0) as usize);
+            let next = match rows.last() {
+                Some((row, true)) if more => {
+                    let due: Option<UtcTime> =
+                        requests::table.find(&row.id).select($due).first(conn)?;
+                    Some(match due {
+                        Some(due) => After::Due(due, row.id.clone()),
+                        None => After::Undated(row.id.clone()),
+                    })
+                }
+                Some((row, false)) if more => Some(After::Undated(row.id.clone())),
+                _ => None,
+            };
+            Ok((rows.into_iter().map(|(r, _)| r).collect(), next))
+        }};
+    }
+    match sort {
+        Sort::Created => {
+            let mut query = listed(viewer, filter)
+                .order(requests::id.desc())
+                .limit(limit + 1);
+            if let Some(After::Id(id)) = after {
+                query = query.filter(requests::id.lt(id.clone()));
+            }
+            let page = Page::from_overfetch(query.load(conn)?, limit, |r| r.id.clone());
+            Ok((page.items, page.next_cursor.map(After::Id)))
+        }
+        Sort::DueForResponder => by_due!(requests::responder_due_at),
+        Sort::DueForIssuer => by_due!(requests::issuer_due_at),
+    }
 }
 
 /// Ids and references of the visible requests of a case, oldest first.

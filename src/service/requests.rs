@@ -486,6 +486,7 @@ pub fn edit(
     row.route = route_of(rules.catalogue, &content.legal_basis);
     store_content(&mut row, &content)?;
     save(conn, &mut row)?;
+    repo::requests::set_identifier_keys(conn, &row.id, &row.identifiers)?;
     audit(conn, actor, &row, "edited", json!({ "fields": changed }))?;
     clocks::refresh(conn, rules, &row)?;
     Ok(row)

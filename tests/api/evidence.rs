@@ -200,6 +200,12 @@ async fn a_provider_delivers_and_only_the_right_people_download_exactly_those_by
     assert_eq!(count("evidence_uploaded"), 2);
     assert_eq!(count("evidence_downloaded"), 3);
     let sha = reply.json["sha256"].as_str().unwrap();
+    // Who uploaded it, by name as well as by id.
+    assert_eq!(
+        reply.json["uploaded_by_name"], "Test Person",
+        "{:?}",
+        reply.json
+    );
     assert!(
         events
             .iter()

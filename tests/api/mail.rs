@@ -11,7 +11,7 @@ use mlat::time::UtcTime;
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
-use crate::workflow::{create, open_case, preservation, step};
+use crate::workflow::{create, emergency_order, open_case, preservation, step};
 
 /// One message as the SMTP server received it.
 #[derive(Debug, Clone, Default)]
@@ -266,14 +266,7 @@ async fn an_emergency_says_so_first_and_every_clock_comes_with_its_due_times(
     let draft = create(
         app,
         &net.officer_de,
-        json!({
-            "case_id": case_id, "kind": "emergency_disclosure", "legal_basis": "eu-epoc",
-            "responder_id": net.w.ie_provider, "data_categories": ["subscriber"],
-            "identifiers": [{"type": "account", "value": "threat_account"}],
-            "facts": "A child announced self-harm tonight after extortion.",
-            "necessity": "Imminent threat to life.", "relevance": "The account made the threats.",
-            "emergency": true, "emergency_justification": "Threat to life within hours."
-        }),
+        emergency_order(&case_id, &net.w.ie_provider, "emergency_disclosure"),
     )
     .await;
     let sent = step(app, &net.officer_de, &draft, "transmit", json!({})).await;

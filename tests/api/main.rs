@@ -20,6 +20,7 @@ mod plans;
 mod portal;
 mod portal_admin;
 mod portal_desk;
+mod queues;
 mod reference;
 mod second_factor;
 mod users;

@@ -64,6 +64,28 @@ fn copy(conn: &mut DbConn, from: &str, count: usize, tag: &str, set: &[(&str, &s
     .unwrap();
 }
 
+/// What `f` returns, and SQLite's plan of the last query it ran.
+fn explained<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> T) -> (T, Vec<String>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = seen.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            recorder.lock().unwrap().push(query.to_string());
+        }
+    });
+    let found = f(conn);
+    conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+    let sql = seen.lock().unwrap().last().cloned().unwrap();
+    let sql = sql.split(" -- binds:").next().unwrap().to_owned();
+    let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load::<Step>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.detail)
+        .collect();
+    (found, plan)
+}
+
 /// The officer's view and one draft request of the officer's agency; and the
 /// id of another agency.
 async fn one_draft(app: &TestApp) -> (Viewer, String, String) {
@@ -109,24 +131,9 @@ async fn sqlite_finds_follow_ups_through_their_own_index_when_most_requests_have
         copy(&mut conn, &id, 40, "follow-up", &[("parent_id", &parent)]);
         mlat::db::optimize(&mut conn).unwrap();
 
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let recorder = seen.clone();
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                recorder.lock().unwrap().push(query.to_string());
-            }
-        });
-        let found = repo::requests::children_visible(&mut conn, &viewer, &id).unwrap();
-        conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
-        let sql = seen.lock().unwrap().last().cloned().unwrap();
-        let sql = sql.split(" -- binds:").next().unwrap().to_owned();
-        let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .load::<Step>(&mut conn)
-            .unwrap()
-            .into_iter()
-            .map(|s| s.detail)
-            .collect();
-        (found, plan)
+        explained(&mut conn, |conn| {
+            repo::requests::children_visible(conn, &viewer, &id).unwrap()
+        })
     })
     .await
     .unwrap();
@@ -178,20 +185,23 @@ async fn postgres_reads_one_page_of_rows_for_a_filtered_list_behind_many_newer_d
                 .unwrap();
             mlat::db::write_tx(&mut conn, |conn| {
                 let filter = repo::requests::Filter {
-                    status: Some("preserved".into()),
+                    statuses: vec![mlat::domain::workflow::Status::Preserved],
                     ..Default::default()
                 };
-                let page = repo::PageRequest {
-                    cursor: None,
-                    limit: 50,
-                };
-                let found = repo::requests::list_visible(conn, &viewer, &filter, &page)?;
+                let (found, _) = repo::requests::list_visible(
+                    conn,
+                    &viewer,
+                    &filter,
+                    repo::requests::Sort::Created,
+                    None,
+                    50,
+                )?;
                 let read = diesel::sql_query(
                     "SELECT (seq_tup_read + idx_tup_fetch)::bigint AS rows \
                      FROM pg_stat_xact_user_tables WHERE relname = 'requests'",
                 )
                 .get_result::<Read>(conn)?;
-                Ok::<_, diesel::result::Error>((found.items.len(), read.rows))
+                Ok::<_, diesel::result::Error>((found.len(), read.rows))
             })
             .unwrap()
         })
@@ -201,4 +211,50 @@ async fn postgres_reads_one_page_of_rows_for_a_filtered_list_behind_many_newer_d
         assert!(read < 200, "{read} rows read for a page of 50");
     })
     .await;
+}
+
+/// Finding the requests about an identifier is a lookup in
+/// `request_identifiers` and then by id, not a scan of every request the
+/// viewer may see (migration 000016).
+#[actix_web::test]
+async fn sqlite_finds_requests_by_an_identifier_through_its_index() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (viewer, id, _) = one_draft(&app).await;
+    let state = app.state.clone();
+    let (found, plan) = web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        copy(&mut conn, &id, 3000, "other", &[]);
+        mlat::db::optimize(&mut conn).unwrap();
+        let filter = repo::requests::Filter {
+            identifier: Some("SUNNY_DAY_2011".into()),
+            ..Default::default()
+        };
+        explained(&mut conn, |conn| {
+            repo::requests::list_visible(
+                conn,
+                &viewer,
+                &filter,
+                repo::requests::Sort::Created,
+                None,
+                50,
+            )
+            .unwrap()
+            .0
+        })
+    })
+    .await
+    .unwrap();
+    // The copies carry the identifier in their JSON but have no keys: only
+    // the request made through the service is found.
+    assert_eq!(found.len(), 1);
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("request_identifiers") && step.contains("value_key=?")),
+        "the identifier was not looked up by its key: {plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.starts_with("SCAN requests")),
+        "every request was read: {plan:?}"
+    );
+    app.stop().await;
 }

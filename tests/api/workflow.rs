@@ -57,6 +57,19 @@ pub fn preservation(case_id: Option<&str>, responder: &str) -> Value {
     body
 }
 
+/// A complete emergency European Production Order of `kind` to `responder`
+/// (from an EU Member State: the German officer of the test network).
+pub fn emergency_order(case_id: &str, responder: &str, kind: &str) -> Value {
+    json!({
+        "case_id": case_id, "kind": kind, "legal_basis": "eu-epoc",
+        "responder_id": responder, "data_categories": ["subscriber"],
+        "identifiers": [{"type": "account", "value": "threat_account"}],
+        "facts": "A child announced self-harm tonight after extortion.",
+        "necessity": "Imminent threat to life.", "relevance": "The account made the threats.",
+        "emergency": true, "emergency_justification": "Threat to life within hours."
+    })
+}
+
 pub async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let reply = app.post("/api/v1/requests", Some(token), body).await;
     assert_eq!(reply.status, 201, "{:?}", reply.json);
@@ -710,14 +723,7 @@ async fn an_emergency_is_transmitted_first_and_validated_after(app: &TestApp) {
     let net = app.network().await;
     let (officer, ca, provider) = network_tokens(&net);
     let case_id = open_case(app, officer).await;
-    let body = json!({
-        "case_id": case_id, "kind": "emergency_disclosure", "legal_basis": "eu-epoc",
-        "responder_id": net.w.ie_provider, "data_categories": ["subscriber"],
-        "identifiers": [{"type": "account", "value": "threat_account"}],
-        "facts": "A child announced self-harm tonight after extortion.",
-        "necessity": "Imminent threat to life.", "relevance": "The account made the threats.",
-        "emergency": true, "emergency_justification": "Threat to life within hours."
-    });
+    let body = emergency_order(&case_id, &net.w.ie_provider, "emergency_disclosure");
     let draft = create(app, officer, body).await;
     let sent = step(app, officer, &draft, "transmit", json!({})).await;
     assert_eq!(sent["status"], "transmitted");

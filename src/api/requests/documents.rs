@@ -11,6 +11,7 @@ use crate::domain::requests::{Content, Patch};
 use crate::domain::validation::{Errors, text_field};
 use crate::domain::workflow::Status;
 use crate::error::Error;
+use crate::repo::names::{Names, Wanted};
 use crate::repo::requests::RequestRow;
 use crate::service::requests::Drafted;
 use crate::time::UtcTime;
@@ -318,8 +319,10 @@ pub struct RequestOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
     pub agency_id: String,
+    pub agency_name: String,
     pub issuing_jurisdiction: String,
     pub responder_id: String,
+    pub responder_name: String,
     pub executing_jurisdiction: String,
     /// The request this one follows up, as far as the viewer may know it.
     #[schema(value_type = Option<RequestLink>)]
@@ -369,7 +372,19 @@ pub struct Family {
 }
 
 impl RequestOut {
-    pub fn build(row: RequestRow, viewer: &Viewer, family: Option<Family>) -> Result<Self, Error> {
+    /// The ids whose names the document of `row` gives.
+    pub fn names_of(row: &RequestRow, wanted: &mut Wanted) {
+        wanted
+            .organisation(&row.agency_id)
+            .organisation(&row.responder_id);
+    }
+
+    pub fn build(
+        row: RequestRow,
+        viewer: &Viewer,
+        family: Option<Family>,
+        names: &Names,
+    ) -> Result<Self, Error> {
         let insider = viewer.sees_case_content(&row.access());
         let json = |text: &str| serde_json::from_str::<Value>(text).map_err(Error::internal);
         let (parent, children) = match family {
@@ -391,6 +406,8 @@ impl RequestOut {
                 None
             },
             case_id: insider.then(|| row.case_id.clone()),
+            agency_name: names.organisation(&row.agency_id),
+            responder_name: names.organisation(&row.responder_id),
             parent,
             children,
             id: row.id,
@@ -437,13 +454,15 @@ pub struct RequestSummary {
     pub legal_basis: String,
     pub status: Status,
     pub responder_id: String,
+    pub responder_name: String,
     pub parent_id: Option<String>,
     pub created_at: UtcTime,
 }
 
-impl From<RequestRow> for RequestSummary {
-    fn from(row: RequestRow) -> Self {
+impl RequestSummary {
+    pub fn build(row: RequestRow, names: &Names) -> Self {
         RequestSummary {
+            responder_name: names.organisation(&row.responder_id),
             id: row.id,
             reference: row.reference,
             kind: row.kind,
@@ -465,7 +484,9 @@ pub struct AuditEventOut {
     pub seq: i64,
     pub occurred_at: UtcTime,
     pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
     pub organisation_id: Option<String>,
+    pub organisation_name: Option<String>,
     pub action: String,
     #[schema(value_type = Object)]
     pub details: Value,

@@ -17,7 +17,8 @@ use crate::domain::workflow::{Action, Status};
 use crate::error::Error;
 use crate::repo;
 use crate::repo::audit::AuditEventRow;
-use crate::repo::requests::{Filter, RequestRow};
+use crate::repo::names::Wanted;
+use crate::repo::requests::{After, Filter, RequestRow, Sort};
 use crate::service::requests::{self as service};
 use crate::state::AppState;
 
@@ -49,7 +50,10 @@ fn view(
         .into_iter()
         .map(|(id, reference)| RequestLink { id, reference })
         .collect();
-    RequestOut::build(row, viewer, Some(Family { parent, children }))
+    let mut wanted = Wanted::default();
+    RequestOut::names_of(&row, &mut wanted);
+    let names = wanted.load(conn)?;
+    RequestOut::build(row, viewer, Some(Family { parent, children }), &names)
 }
 
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), request_body = RequestIn,
@@ -83,7 +87,12 @@ pub async fn create(
         parent: None,
         children: Vec::new(),
     };
-    Ok(HttpResponse::Created().json(RequestOut::build(row, &viewer, Some(family))?))
+    let mut wanted = Wanted::default();
+    RequestOut::names_of(&row, &mut wanted);
+    let names = state
+        .db_as(&caller, move |conn| Ok(wanted.load(conn)?))
+        .await?;
+    Ok(HttpResponse::Created().json(RequestOut::build(row, &viewer, Some(family), &names)?))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/follow-ups", tag = "requests", security(("bearer" = [])), params(("id" = String, Path, format = Uuid, description = "The request followed up")), request_body = RequestIn,
@@ -160,21 +169,96 @@ pub async fn edit(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    #[param(value_type = Option<Status>)]
+    /// One status, or several separated by commas: `transmitted,acknowledged`.
+    #[param(example = "transmitted,acknowledged")]
     pub status: Option<String>,
+    /// `preservation`, `production` or `emergency_disclosure`; several
+    /// separated by commas.
+    pub kind: Option<String>,
+    /// A legal basis's id (`budapest-29`); several separated by commas.
+    pub legal_basis: Option<String>,
+    pub emergency: Option<bool>,
     #[param(format = Uuid)]
     pub case_id: Option<String>,
     #[param(format = Uuid)]
     pub responder_id: Option<String>,
+    /// The issuing agency.
+    #[param(format = Uuid)]
+    pub agency_id: Option<String>,
+    /// A whole reference (any case), or a whole identifier value.
+    pub q: Option<String>,
+    /// A whole identifier value (an account, an address, a number...).
+    pub identifier: Option<String>,
+    /// `created` (newest first, the default) or `due` (the soonest clock
+    /// still owed first: a responder's own clocks, or every clock of the
+    /// request for the issuing side; then the requests owing nothing).
+    pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-/// What the caller may see, newest first.
+/// A comma-separated list, each item parsed; an empty item is refused.
+fn list_of<T>(
+    e: &mut Errors,
+    field: &str,
+    text: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in text.split(',') {
+        match parse(item.trim()) {
+            Ok(v) => out.push(v),
+            Err(m) => e.add(field, m),
+        }
+    }
+    out
+}
+
+/// A page's cursor in the order of `sort`: an id for the newest first;
+/// `d<microseconds>-<id>` or `u-<id>` for the soonest first.
+fn cursor_of(after: &After) -> String {
+    match after {
+        After::Id(id) => id.clone(),
+        After::Due(due, id) => format!("d{}-{id}", due.to_datetime().timestamp_micros()),
+        After::Undated(id) => format!("u-{id}"),
+    }
+}
+
+fn parse_cursor(text: &str, sort: Sort) -> Result<After, String> {
+    let bad = || "is not a cursor this service returned for this order".to_owned();
+    let id = |t: &str| {
+        uuid::Uuid::parse_str(t)
+            .map(|u| u.to_string())
+            .map_err(|_| bad())
+    };
+    match sort {
+        Sort::Created => id(text).map(After::Id),
+        Sort::DueForResponder | Sort::DueForIssuer => {
+            if let Some(rest) = text.strip_prefix("u-") {
+                return id(rest).map(After::Undated);
+            }
+            let rest = text.strip_prefix('d').ok_or_else(bad)?;
+            let (micros, rest) = rest.split_once('-').ok_or_else(bad)?;
+            let micros: i64 = micros.parse().map_err(|_| bad())?;
+            let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+            Ok(After::Due(crate::time::UtcTime::from(at), id(rest)?))
+        }
+    }
+}
+
+/// What the caller may see, newest first or most urgent first, narrowed
+/// by any of the filters; a parameter this endpoint does not know is a 400.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "Requests the caller may see, newest first", body = PageOut<RequestOut>)))]
+    responses(
+        (status = 200, description = "Requests the caller may see, in the order asked", body = PageOut<RequestOut>),
+        (status = 400, description = "A query parameter this endpoint does not know", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -183,34 +267,82 @@ pub async fn list(
     let query = query.into_inner();
     let page = PageQuery {
         limit: query.limit,
-        cursor: query.cursor,
+        cursor: None,
     }
     .to_request()?;
     let mut e = Errors::new();
-    let status = query
-        .status
-        .as_deref()
-        .and_then(|s| e.check("status", Status::parse(s)))
-        .map(|s| s.as_str().to_owned());
-    let case_id = query
-        .case_id
-        .as_deref()
-        .and_then(|c| id_field(&mut e, "case_id", c));
-    let responder_id = query
-        .responder_id
-        .as_deref()
-        .and_then(|r| id_field(&mut e, "responder_id", r));
-    e.into_result()?;
-    let filter = Filter {
-        status,
-        case_id,
-        responder_id,
+    let sort = match query.sort.as_deref().unwrap_or("created") {
+        "created" => Sort::Created,
+        "due" if caller.role == crate::domain::reference::Role::Provider => Sort::DueForResponder,
+        "due" => Sort::DueForIssuer,
+        other => {
+            e.add(
+                "sort",
+                format!("`{other}` is not an order: use `created` or `due`"),
+            );
+            Sort::Created
+        }
     };
+    let after = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .and_then(|c| e.check("cursor", parse_cursor(c, sort)));
+    let catalogue = state.catalogue.clone();
+    let filter = Filter {
+        statuses: list_of(&mut e, "status", query.status.as_deref(), Status::parse),
+        kinds: list_of(
+            &mut e,
+            "kind",
+            query.kind.as_deref(),
+            crate::domain::reference::RequestKind::parse,
+        ),
+        legal_bases: list_of(&mut e, "legal_basis", query.legal_basis.as_deref(), |id| {
+            catalogue
+                .get(id)
+                .map(|b| b.id.clone())
+                .ok_or_else(|| format!("`{id}` is not a legal basis of this catalogue"))
+        }),
+        emergency: query.emergency,
+        case_id: query
+            .case_id
+            .as_deref()
+            .and_then(|c| id_field(&mut e, "case_id", c)),
+        responder_id: query
+            .responder_id
+            .as_deref()
+            .and_then(|r| id_field(&mut e, "responder_id", r)),
+        agency_id: query
+            .agency_id
+            .as_deref()
+            .and_then(|a| id_field(&mut e, "agency_id", a)),
+        search: query.q.filter(|q| !q.trim().is_empty()),
+        identifier: query.identifier.filter(|i| !i.trim().is_empty()),
+    };
+    e.into_result()?;
     let viewer = caller.viewer();
     let out = state
         .db_as(&caller, move |conn| {
-            let page = repo::requests::list_visible(conn, &viewer, &filter, &page)?;
-            PageOut::try_from_page(page, |row| RequestOut::build(row, &viewer, None))
+            let (rows, next) = repo::requests::list_visible(
+                conn,
+                &viewer,
+                &filter,
+                sort,
+                after.as_ref(),
+                page.limit,
+            )?;
+            let mut wanted = Wanted::default();
+            rows.iter()
+                .for_each(|row| RequestOut::names_of(row, &mut wanted));
+            let names = wanted.load(conn)?;
+            let items = rows
+                .into_iter()
+                .map(|row| RequestOut::build(row, &viewer, None, &names))
+                .collect::<Result<Vec<_>, Error>>()?;
+            Ok(PageOut {
+                items,
+                next_cursor: next.as_ref().map(cursor_of),
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
@@ -257,9 +389,20 @@ pub async fn transition(
 /// responder's events are numbered among those it reads, so that gaps do not
 /// betray what it may not.
 fn audit_view(
+    conn: &mut crate::db::DbConn,
     seen: Vec<(AuditEventRow, EventView)>,
     insider: bool,
 ) -> Result<Vec<AuditEventOut>, Error> {
+    let mut wanted = Wanted::default();
+    for (r, _) in &seen {
+        if let Some(actor) = &r.actor_id {
+            wanted.person(actor);
+        }
+        if let Some(organisation) = &r.organisation_id {
+            wanted.organisation(organisation);
+        }
+    }
+    let names = wanted.load(conn)?;
     seen.into_iter()
         .enumerate()
         .map(|(place, (r, view))| {
@@ -271,7 +414,9 @@ fn audit_view(
                 id: r.id,
                 seq: if insider { r.seq } else { place as i64 + 1 },
                 occurred_at: r.occurred_at,
+                actor_name: names.person_of(r.actor_id.as_deref()),
                 actor_id: r.actor_id,
+                organisation_name: names.organisation_of(r.organisation_id.as_deref()),
                 organisation_id: r.organisation_id,
                 action: r.action,
                 details,
@@ -294,7 +439,7 @@ pub async fn audit(
         .db_as(&caller, move |conn| {
             let row = service::visible(conn, &viewer, &id)?;
             let (insider, seen) = service::trail_seen_by(conn, &viewer, &row)?;
-            audit_view(seen, insider)
+            audit_view(conn, seen, insider)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Items { items: events }))
