@@ -21,6 +21,50 @@ pub enum Side {
     Responder,
 }
 
+/// Who owes what a clock waits for, and so is reminded of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The responder: acknowledge, decide, answer.
+    Responder,
+    /// The issuing jurisdiction's central authority: approve, validate.
+    IssuingAuthority,
+    /// The officer who filed the request: follow it up, keep it moving.
+    Officer,
+    /// Nobody: the clock asks nothing of anyone (an enforcing State's review).
+    Nobody,
+}
+
+/// Who is reminded of a clock of `kind`.
+pub fn owner(kind: DeadlineKind) -> Owner {
+    use DeadlineKind::*;
+    match kind {
+        AcknowledgementDue | DecisionDue | ResponseDue => Owner::Responder,
+        ApprovalDue | ExPostValidation => Owner::IssuingAuthority,
+        PreservationExpires | FollowUpDue | RetentionRisk => Owner::Officer,
+        EnforcingReview => Owner::Nobody,
+    }
+}
+
+/// What the owner of a clock of `kind` is asked to do before it runs out.
+pub fn owed_step(kind: DeadlineKind) -> &'static str {
+    use DeadlineKind::*;
+    match kind {
+        ApprovalDue => "Approve, return or reject the request.",
+        ExPostValidation => {
+            "Validate the emergency request transmitted before approval, or reject it."
+        }
+        AcknowledgementDue => "Acknowledge receipt of the request.",
+        DecisionDue => "Decide on the request: recognise it, or refuse it with a ground.",
+        ResponseDue => "Answer the request: produce the data, or refuse it with a ground.",
+        PreservationExpires => {
+            "Transmit the formal request, or request an extension while one is allowed."
+        }
+        FollowUpDue => "Transmit the formal request before the preservation lapses.",
+        RetentionRisk => "Move the request on: the provider deletes this data on its own schedule.",
+        EnforcingReview => "No action needed unless grounds for refusal are raised.",
+    }
+}
+
 /// The subject of a step's notification.
 pub fn step_subject(reference: &str, happened: &str, emergency: bool) -> String {
     if emergency {
@@ -95,6 +139,24 @@ mod tests {
 
     fn t(text: &str) -> UtcTime {
         UtcTime::from(text.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+    }
+
+    #[test]
+    fn each_clock_is_owed_by_the_side_that_must_act() {
+        use DeadlineKind::*;
+        // The responder's answers, not the officer who waits for them.
+        assert_eq!(owner(AcknowledgementDue), Owner::Responder);
+        assert_eq!(owner(ResponseDue), Owner::Responder);
+        // An emergency sent before approval waits for the central authority.
+        assert_eq!(owner(ExPostValidation), Owner::IssuingAuthority);
+        assert_eq!(owner(ApprovalDue), Owner::IssuingAuthority);
+        // Keeping the data from lapsing is the officer's to do.
+        assert_eq!(owner(FollowUpDue), Owner::Officer);
+        assert_eq!(owner(PreservationExpires), Owner::Officer);
+        assert_eq!(owner(EnforcingReview), Owner::Nobody);
+        for kind in DeadlineKind::ALL {
+            assert!(owed_step(*kind).ends_with('.'), "{kind:?}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn audience(action: Action, was_transmitted: bool) -> Audience {
 }
 
 /// Whose jurisdiction's time a side reads its clocks in.
-enum LocalTo {
+pub(crate) enum LocalTo {
     Issuer,
     Responder,
 }
@@ -61,7 +61,7 @@ fn side(audience: Audience) -> Option<(Side, LocalTo)> {
 
 /// The time zone of the issuing jurisdiction or of the responder's, UTC
 /// when it names none this build knows.
-fn time_zone(conn: &mut DbConn, row: &RequestRow, of: LocalTo) -> Result<Tz, Error> {
+pub(crate) fn time_zone(conn: &mut DbConn, row: &RequestRow, of: LocalTo) -> Result<Tz, Error> {
     let code = match of {
         LocalTo::Issuer => Some(row.issuing_jurisdiction.clone()),
         LocalTo::Responder => {

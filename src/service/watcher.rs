@@ -3,6 +3,7 @@
 //! locked while it is looked at), with every change audited.
 
 use chrono::TimeDelta;
+use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::json;
 
@@ -10,6 +11,7 @@ use crate::db::{DbConn, WriterQueue, lock_row};
 use crate::domain::audit::Actor;
 use crate::domain::deadlines::{DeadlineKind, DeadlineStatus};
 use crate::domain::messages::MessageKind;
+use crate::domain::notices::{self, Owner};
 use crate::domain::reminders;
 use crate::domain::workflow::Status;
 use crate::error::Error;
@@ -19,6 +21,7 @@ use crate::repo::outbox::NewMessage;
 use crate::repo::requests::RequestRow;
 use crate::repo::users::UserRow;
 use crate::service::deadlines::{self as clocks, Rules};
+use crate::service::notify::{self, LocalTo};
 use crate::time::UtcTime;
 
 /// What one pass did.
@@ -85,13 +88,16 @@ fn label(kind: DeadlineKind) -> (&'static str, &'static str, &'static str) {
         DeadlineKind::EnforcingReview => ("Enforcing-State review of", "ends", "ended"),
         DeadlineKind::PreservationExpires => ("Preservation", "expires", "expired"),
         DeadlineKind::FollowUpDue => ("Follow-up request for", "is due", "was missed"),
-        DeadlineKind::RetentionRisk => {
-            ("Data of", "is at risk of deletion", "may have been deleted")
-        }
+        DeadlineKind::RetentionRisk => (
+            "Data of",
+            "is at risk of deletion from",
+            "may have been deleted",
+        ),
     }
 }
 
-fn action_needed(kind: DeadlineKind) -> &'static str {
+/// What the issuing side does about a clock that was missed.
+fn after_a_miss(kind: DeadlineKind) -> &'static str {
     match kind {
         DeadlineKind::ApprovalDue | DeadlineKind::ExPostValidation => {
             "Make sure the central authority decides on the request."
@@ -99,43 +105,117 @@ fn action_needed(kind: DeadlineKind) -> &'static str {
         DeadlineKind::AcknowledgementDue
         | DeadlineKind::DecisionDue
         | DeadlineKind::ResponseDue => "Check with the responder; consider an escalation.",
-        DeadlineKind::EnforcingReview => "No action needed unless grounds for refusal are raised.",
-        DeadlineKind::PreservationExpires => {
-            "Transmit the formal request, or request an extension while one is allowed."
-        }
-        DeadlineKind::FollowUpDue => "Transmit the formal request before the preservation lapses.",
-        DeadlineKind::RetentionRisk => {
-            "Move the request on: the provider deletes this data on its own schedule."
-        }
+        other => notices::owed_step(other),
     }
 }
 
-/// The message for one deadline: the reference, what is needed and when, and a
-/// link; never the facts of the case or the identifiers. `when` is how far
-/// ahead it falls due, or `None` once missed.
+/// The message for one deadline: the reference (an emergency marked first),
+/// what is needed and by when, as an instant in UTC and in the recipient's
+/// time rather than a count of days that would be stale by the time a
+/// delayed message is read, and a link; never the facts of the case or the
+/// identifiers. `missed` once the clock ran out.
 fn message(
     row: &RequestRow,
     d: &DeadlineRow,
-    kind: DeadlineKind,
-    when: Option<&str>,
+    missed: bool,
+    tz: Tz,
     public_url: &str,
 ) -> (String, String) {
-    let (what, ahead, missed) = label(kind);
-    let subject = match when {
-        Some(when) => format!("{what} {} {ahead} {when}", row.reference),
-        None => format!("{what} {} {missed}", row.reference),
+    let kind = d.kind;
+    let (what, ahead, past) = label(kind);
+    let emergency = if row.emergency { "EMERGENCY: " } else { "" };
+    let subject = if missed {
+        format!("{emergency}{what} {} {past}", row.reference)
+    } else {
+        format!(
+            "{emergency}{what} {} {ahead} {} UTC",
+            row.reference,
+            d.due_at.to_datetime().format("%Y-%m-%d %H:%M")
+        )
+    };
+    let action = if missed {
+        after_a_miss(kind)
+    } else {
+        notices::owed_step(kind)
     };
     let body = format!(
-        "Request {reference}\nDeadline: {kind}\nDue: {due} ({local})\n\n{action}\n\nOpen the request: {url}/requests/{id}\n",
+        "Request {reference}\nDeadline: {kind}\nDue: {due}\n\n{action}\n\nOpen the request: {url}/requests/{id}\n",
         reference = row.reference,
         kind = kind.as_str(),
-        due = d.due_at,
-        local = d.due_local,
-        action = action_needed(kind),
+        due = notices::both_times(d.due_at, tz),
         url = public_url.trim_end_matches('/'),
         id = row.id,
     );
     (subject, body)
+}
+
+/// Someone a reminder goes to: an account, or an organisation's address.
+struct Recipient {
+    user_id: Option<String>,
+    email: String,
+}
+
+impl Recipient {
+    fn of(user: UserRow) -> Self {
+        Recipient {
+            user_id: Some(user.id),
+            email: user.email,
+        }
+    }
+
+    /// What tells this recipient apart in a message's key.
+    fn key(&self) -> String {
+        self.user_id
+            .clone()
+            .unwrap_or_else(|| format!("address:{}", self.email))
+    }
+}
+
+/// Who is reminded of what `owner` owes on `row`, and in whose time: the
+/// responder's address for legal process if it gave one (a team's mailbox),
+/// else its people; the issuing central authority's people; the officer who
+/// filed the request.
+fn owed_by(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    owner: Owner,
+    creator: Option<&UserRow>,
+) -> Result<(Vec<Recipient>, Tz), Error> {
+    Ok(match owner {
+        Owner::Responder => {
+            let tz = notify::time_zone(conn, row, LocalTo::Responder)?;
+            let address =
+                repo::organisations::get(conn, &row.responder_id)?.and_then(|o| o.contact_email);
+            let people = match address {
+                Some(email) => vec![Recipient {
+                    user_id: None,
+                    email,
+                }],
+                None => repo::users::active_of_organisation(conn, &row.responder_id)?
+                    .into_iter()
+                    .map(Recipient::of)
+                    .collect(),
+            };
+            (people, tz)
+        }
+        Owner::IssuingAuthority => (
+            repo::users::active_central_authority_users(conn, &row.issuing_jurisdiction)?
+                .into_iter()
+                .map(Recipient::of)
+                .collect(),
+            notify::time_zone(conn, row, LocalTo::Issuer)?,
+        ),
+        Owner::Officer => (
+            creator
+                .filter(|u| u.active)
+                .cloned()
+                .map(Recipient::of)
+                .into_iter()
+                .collect(),
+            notify::time_zone(conn, row, LocalTo::Issuer)?,
+        ),
+        Owner::Nobody => (Vec::new(), Tz::UTC),
+    })
 }
 
 fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result<Report, Error> {
@@ -171,8 +251,8 @@ fn watch(conn: &mut DbConn, rules: &Rules<'_>, id: &str, now: UtcTime) -> Result
                 notices.missed(conn, &d)?;
                 done.missed += 1;
             }
-            DeadlineStatus::Open if d.kind != DeadlineKind::EnforcingReview => {
-                done.reminders += usize::from(notices.remind(conn, &d)?);
+            DeadlineStatus::Open => {
+                done.reminders += notices.remind(conn, &d)?;
             }
             _ => {}
         }
@@ -220,14 +300,15 @@ impl Notices<'_> {
     /// to the issuing jurisdiction's central authority.
     fn missed(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<(), Error> {
         let (row, creator, public_url, now) = (self.row, self.creator, self.public_url, self.now);
-        let (system, kind) = (Actor::system(), d.kind);
+        let system = Actor::system();
         let due_key = d.due_at.to_datetime().timestamp_micros();
         let mut recipients: Vec<_> = creator.into_iter().filter(|u| u.active).cloned().collect();
         recipients.extend(repo::users::active_central_authority_users(
             conn,
             &row.issuing_jurisdiction,
         )?);
-        let (subject, body) = message(row, d, kind, None, public_url);
+        let tz = notify::time_zone(conn, row, LocalTo::Issuer)?;
+        let (subject, body) = message(row, d, true, tz, public_url);
         for user in &recipients {
             repo::outbox::enqueue(
                 conn,
@@ -257,47 +338,45 @@ impl Notices<'_> {
         Ok(())
     }
 
-    /// The reminder due now for an open deadline, to the officer who created the
-    /// request, once per mark; whether it was queued by this call.
-    fn remind(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<bool, Error> {
-        let (row, creator, public_url, now) = (self.row, self.creator, self.public_url, self.now);
-        let (system, kind) = (Actor::system(), d.kind);
+    /// The reminder due now for an open deadline, to whoever owes what it
+    /// waits for (`notices::owner`), once per mark and recipient; how many
+    /// messages this call queued.
+    fn remind(&self, conn: &mut DbConn, d: &DeadlineRow) -> Result<usize, Error> {
+        let (row, public_url, now) = (self.row, self.public_url, self.now);
         let due_key = d.due_at.to_datetime().timestamp_micros();
         let Some((mark, _)) = reminders::due_now(d.started_at, d.due_at, now) else {
-            return Ok(false);
+            return Ok(0);
         };
-        let Some(user) = creator.filter(|u| u.active) else {
-            return Ok(false);
-        };
-        let (subject, body) = message(
-            row,
-            d,
-            kind,
-            Some(&mark.ahead(d.started_at, d.due_at)),
-            public_url,
-        );
-        let queued = repo::outbox::enqueue(
-            conn,
-            &NewMessage {
-                dedupe_key: format!("reminder:{}:{due_key}:{}:{}", d.id, mark.as_str(), user.id),
-                kind: MessageKind::Reminder,
-                request_id: Some(&row.id),
-                recipient_user_id: Some(&user.id),
-                recipient_email: &user.email,
-                subject,
-                body,
-            },
-        )?;
-        if queued {
+        let (recipients, tz) = owed_by(conn, row, notices::owner(d.kind), self.creator)?;
+        let (subject, body) = message(row, d, false, tz, public_url);
+        let mut queued = Vec::new();
+        for to in &recipients {
+            let key = to.key();
+            if repo::outbox::enqueue(
+                conn,
+                &NewMessage {
+                    dedupe_key: format!("reminder:{}:{due_key}:{}:{key}", d.id, mark.as_str()),
+                    kind: MessageKind::Reminder,
+                    request_id: Some(&row.id),
+                    recipient_user_id: to.user_id.as_deref(),
+                    recipient_email: &to.email,
+                    subject: subject.clone(),
+                    body: body.clone(),
+                },
+            )? {
+                queued.push(key);
+            }
+        }
+        if !queued.is_empty() {
             repo::audit::append_for_request(
                 conn,
-                &system,
+                &Actor::system(),
                 &row.id,
                 "reminder_queued",
                 ("deadline", &d.id),
-                json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": user.id }),
+                json!({ "kind": d.kind, "mark": mark.as_str(), "due_at": d.due_at, "to": queued }),
             )?;
         }
-        Ok(queued)
+        Ok(queued.len())
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::TestApp;
-use crate::workflow::{create, open_case, preservation, step};
+use crate::workflow::{create, emergency_order, open_case, preservation, step};
 
 backend_tests!(
     reminders_go_once_per_mark_and_a_lapsed_preservation_expires,
@@ -18,6 +18,7 @@ backend_tests!(
     the_server_runs_the_watcher_on_its_own,
     without_smtp_mail_is_written_as_eml_files,
     the_sender_and_the_watcher_write_in_turn,
+    reminders_reach_whoever_owes_the_step_once_even_from_two_watchers,
 );
 
 /// A preservation by the GB officer to the IE provider, submitted: its
@@ -79,11 +80,10 @@ async fn the_server_runs_the_watcher_on_its_own(app: &TestApp) {
     })
     .await;
     assert_eq!(subjects.len(), 1, "{subjects:?}");
+    let subject = subjects[0]["subject"].as_str().unwrap();
     assert!(
-        subjects[0]["subject"]
-            .as_str()
-            .unwrap()
-            .ends_with("is at risk of deletion in 1 day")
+        subject.contains("is at risk of deletion from ") && subject.ends_with(" UTC"),
+        "{subject}"
     );
 }
 
@@ -204,13 +204,19 @@ async fn reminders_go_once_per_mark_and_a_lapsed_preservation_expires(app: &Test
         .map(|m| m["subject"].as_str().unwrap())
         .collect();
     let reference = request["reference"].as_str().unwrap();
+    // Each reminder names the instant, not a count of days that a message
+    // sent late would get wrong.
+    let expiring = format!(
+        "Preservation {reference} expires {} UTC",
+        expires.format("%Y-%m-%d %H:%M")
+    );
     assert_eq!(
         subjects,
         [
             format!("Preservation {reference} expired"),
-            format!("Preservation {reference} expires in 1 day"),
-            format!("Preservation {reference} expires in 2 days"),
-            format!("Preservation {reference} expires in 7 days"),
+            expiring.clone(),
+            expiring.clone(),
+            expiring,
             format!("Follow-up request for {reference} was missed"),
         ]
     );
@@ -310,4 +316,119 @@ async fn two_watchers_racing_queue_each_message_once(app: &TestApp) {
         app.get("/api/v1/audit/verify", &admin).await.json["intact"],
         true
     );
+}
+
+/// Two watchers passing at the same instant, as two instances would.
+async fn two_ticks(app: &TestApp, at: DateTime<Utc>) -> usize {
+    let at = UtcTime::from(at);
+    let watchers: Vec<_> = (0..2)
+        .map(|_| {
+            let state = app.state.clone();
+            std::thread::spawn(move || {
+                let mut conn = state.pool.get().unwrap();
+                watcher::tick(&mut conn, &state.writers, &state.rules(), at).unwrap()
+            })
+        })
+        .collect();
+    watchers
+        .into_iter()
+        .map(|h| h.join().unwrap().reminders)
+        .sum()
+}
+
+async fn reminders_reach_whoever_owes_the_step_once_even_from_two_watchers(app: &TestApp) {
+    let net = app.network().await;
+    let case_id = open_case(app, &net.officer_de).await;
+    let draft = create(
+        app,
+        &net.officer_de,
+        emergency_order(&case_id, &net.w.ie_provider, "emergency_disclosure"),
+    )
+    .await;
+    let sent = step(app, &net.officer_de, &draft, "transmit", json!({})).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let clocks = app
+        .get(&format!("/api/v1/requests/{id}/deadlines"), &net.officer_de)
+        .await
+        .json;
+    let due = |kind: &str| -> DateTime<Utc> {
+        clocks["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap()["due_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (response, validation) = (due("response_due"), due("ex_post_validation"));
+    let transmitted: DateTime<Utc> = sent["transmitted_at"].as_str().unwrap().parse().unwrap();
+    // Half-way through the provider's eight hours: the provider is reminded
+    // (at its address for legal process), nobody else.
+    let half = transmitted + (response - transmitted) / 2 + TimeDelta::minutes(1);
+    assert_eq!(two_ticks(app, half).await, 1);
+    assert_eq!(two_ticks(app, half + TimeDelta::minutes(5)).await, 0);
+    // Half-way through the 48 hours of ex-post validation: the German
+    // central authority, once.
+    let later = transmitted + (validation - transmitted) / 2 + TimeDelta::minutes(1);
+    assert_eq!(two_ticks(app, later).await, 1);
+    let pool = app.state.pool.clone();
+    let messages = web::block(move || {
+        let mut conn = pool.get().unwrap();
+        mlat::repo::outbox::for_request(&mut conn, &id).unwrap()
+    })
+    .await
+    .unwrap();
+    let reminders: Vec<_> = messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::Reminder)
+        .collect();
+    let to: Vec<&str> = reminders
+        .iter()
+        .map(|m| m.recipient_email.as_str())
+        .collect();
+    assert_eq!(
+        to,
+        ["legal@org.test.example", "ca@de.test.example"],
+        "{reminders:?}"
+    );
+    let reference = sent["reference"].as_str().unwrap();
+    let to_provider = reminders[0];
+    assert_eq!(
+        to_provider.subject,
+        format!(
+            "EMERGENCY: Answer to {reference} is due {} UTC",
+            response.format("%Y-%m-%d %H:%M")
+        )
+    );
+    // The due instant in the provider's time, whenever the message leaves.
+    let dublin = response.with_timezone(&chrono_tz::Europe::Dublin);
+    assert!(
+        to_provider.body.contains(&format!(
+            "Due: {} UTC ({} {}, Europe/Dublin)",
+            response.format("%Y-%m-%d %H:%M"),
+            dublin.format("%Y-%m-%d %H:%M"),
+            dublin.format("%Z")
+        )),
+        "{}",
+        to_provider.body
+    );
+    assert!(to_provider.body.contains("produce the data, or refuse it"));
+    let to_authority = reminders[1];
+    assert!(
+        to_authority
+            .subject
+            .starts_with("EMERGENCY: Validation of emergency"),
+        "{}",
+        to_authority.subject
+    );
+    assert!(
+        to_authority.body.contains("Europe/Berlin"),
+        "{}",
+        to_authority.body
+    );
+    // The officer who filed it is not reminded of steps that are not theirs.
+    assert!(!to.contains(&"officer@de.test.example"));
 }
