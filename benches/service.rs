@@ -1382,6 +1382,7 @@ fn main() {
             let q = BoardQuery {
                 status: Some(mlat::domain::deadlines::DeadlineStatus::Open),
                 due_before: UtcTime::now() + TimeDelta::days(14),
+                requests: Default::default(),
                 after: None,
                 limit: 50,
             };

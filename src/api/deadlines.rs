@@ -67,6 +67,17 @@ pub struct BoardIn {
     pub within: Option<String>,
     /// `open` (default), `met`, `missed`, ... or `any`.
     pub status: Option<String>,
+    /// The requests' statuses, one or several separated by commas.
+    pub request_status: Option<String>,
+    /// The requests' kinds, one or several separated by commas.
+    pub kind: Option<String>,
+    /// The requests' legal bases, one or several separated by commas.
+    pub legal_basis: Option<String>,
+    pub emergency: Option<bool>,
+    #[param(format = Uuid)]
+    pub responder_id: Option<String>,
+    #[param(format = Uuid)]
+    pub agency_id: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -145,10 +156,20 @@ pub async fn board(
         .as_deref()
         .filter(|c| !c.is_empty())
         .and_then(|c| e.check("cursor", parse_cursor(c)));
+    let requests = super::requests::Narrowing {
+        status: ("request_status", query.request_status.as_deref()),
+        kind: query.kind.as_deref(),
+        legal_basis: query.legal_basis.as_deref(),
+        emergency: query.emergency,
+        responder_id: query.responder_id.as_deref(),
+        agency_id: query.agency_id.as_deref(),
+    }
+    .parse(&mut e, &state.catalogue);
     e.into_result()?;
     let q = BoardQuery {
         status,
         due_before: UtcTime::now() + within,
+        requests,
         after,
         limit,
     };

@@ -90,6 +90,7 @@ pub async fn show(
     let q = BoardQuery {
         status: Some(DeadlineStatus::Open),
         due_before: UtcTime::now() + within.unwrap_or_default(),
+        requests: Default::default(),
         after,
         limit: PAGE_ROWS,
     };

@@ -181,6 +181,8 @@ pub struct BoardQuery {
     /// Every status when `None`.
     pub status: Option<crate::domain::deadlines::DeadlineStatus>,
     pub due_before: UtcTime,
+    /// The requests the board is narrowed to (their statuses, kinds...).
+    pub requests: crate::repo::requests::Filter,
     /// Keyset: rows after this (due_at, id).
     pub after: Option<(UtcTime, String)>,
     pub limit: i64,
@@ -220,6 +222,27 @@ pub fn board(conn: &mut DbConn, viewer: &Viewer, q: &BoardQuery) -> QueryResult<
     }
     if let Some(status) = &q.status {
         query = query.filter(deadlines::status.eq(*status));
+    }
+    let narrow = &q.requests;
+    match narrow.statuses.as_slice() {
+        [] => {}
+        [one] => query = query.filter(requests::status.eq(*one)),
+        many => query = query.filter(requests::status.eq_any(many.to_vec())),
+    }
+    if !narrow.kinds.is_empty() {
+        query = query.filter(requests::kind.eq_any(narrow.kinds.clone()));
+    }
+    if !narrow.legal_bases.is_empty() {
+        query = query.filter(requests::legal_basis.eq_any(narrow.legal_bases.clone()));
+    }
+    if let Some(emergency) = narrow.emergency {
+        query = query.filter(requests::emergency.eq(emergency));
+    }
+    if let Some(responder) = &narrow.responder_id {
+        query = query.filter(deadlines::responder_id.eq(responder.clone()));
+    }
+    if let Some(agency) = &narrow.agency_id {
+        query = query.filter(deadlines::agency_id.eq(agency.clone()));
     }
     if let Some((due, id)) = &q.after {
         query = query.filter(

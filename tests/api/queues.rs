@@ -12,6 +12,7 @@ backend_tests!(
     the_most_urgent_come_first_page_after_page,
     a_parameter_the_list_does_not_know_is_refused_by_name,
     every_document_names_the_organisations_and_people_it_refers_to,
+    the_board_is_narrowed_like_the_list,
 );
 
 /// The references of a list, in its order.
@@ -322,4 +323,68 @@ async fn every_document_names_the_organisations_and_people_it_refers_to(app: &Te
         !me["organisation_name"].as_str().unwrap().is_empty(),
         "{me}"
     );
+}
+
+/// The references on the board, each once.
+async fn on_the_board(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let reply = app
+        .get(&format!("/api/v1/deadlines?within=400d&{query}"), token)
+        .await;
+    assert_eq!(reply.status, 200, "{query}: {:?}", reply.json);
+    let mut refs: Vec<String> = reply.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reference"].as_str().unwrap().to_owned())
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+async fn the_board_is_narrowed_like_the_list(app: &TestApp) {
+    let net = app.network().await;
+    let (plain, urgent, _draft) = three(app, &net).await;
+    let (p, u) = (reference(&plain), reference(&urgent));
+    let officer = &net.officer_de;
+    let mut both = vec![p.clone(), u.clone()];
+    both.sort();
+    assert_eq!(on_the_board(app, officer, "").await, both);
+    assert_eq!(
+        on_the_board(app, officer, "emergency=true").await,
+        [u.as_str()]
+    );
+    assert_eq!(
+        on_the_board(app, officer, "emergency=false").await,
+        [p.as_str()]
+    );
+    assert_eq!(
+        on_the_board(
+            app,
+            officer,
+            "kind=preservation&request_status=transmitted,preserved"
+        )
+        .await,
+        [p.as_str()]
+    );
+    assert_eq!(
+        on_the_board(app, officer, "legal_basis=eu-epoc").await,
+        [u.as_str()]
+    );
+    assert!(
+        on_the_board(app, officer, &format!("responder_id={}", net.nl_provider))
+            .await
+            .is_empty()
+    );
+    let agency = plain["agency_id"].as_str().unwrap();
+    assert_eq!(
+        on_the_board(app, officer, &format!("agency_id={agency}")).await,
+        both
+    );
+    let reply = app
+        .get("/api/v1/deadlines?request_status=lost", officer)
+        .await;
+    assert_eq!(reply.problem(422)["errors"][0]["field"], "request_status");
+    let reply = app.get("/api/v1/deadlines?legal_basis=nope", officer).await;
+    assert_eq!(reply.problem(422)["errors"][0]["field"], "legal_basis");
 }

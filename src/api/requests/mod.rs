@@ -220,6 +220,49 @@ fn list_of<T>(
     out
 }
 
+/// The query parameters that narrow a list to some requests, shared by the
+/// request list and the board; `status` names its parameter (the board's own
+/// `status` is the deadline's).
+pub(crate) struct Narrowing<'a> {
+    pub status: (&'static str, Option<&'a str>),
+    pub kind: Option<&'a str>,
+    pub legal_basis: Option<&'a str>,
+    pub emergency: Option<bool>,
+    pub responder_id: Option<&'a str>,
+    pub agency_id: Option<&'a str>,
+}
+
+impl Narrowing<'_> {
+    /// The filter, each part checked; what is wrong is added to `e`.
+    pub(crate) fn parse(
+        self,
+        e: &mut Errors,
+        catalogue: &crate::domain::legal_bases::Catalogue,
+    ) -> Filter {
+        Filter {
+            statuses: list_of(e, self.status.0, self.status.1, Status::parse),
+            kinds: list_of(
+                e,
+                "kind",
+                self.kind,
+                crate::domain::reference::RequestKind::parse,
+            ),
+            legal_bases: list_of(e, "legal_basis", self.legal_basis, |id| {
+                catalogue
+                    .get(id)
+                    .map(|b| b.id.clone())
+                    .ok_or_else(|| format!("`{id}` is not a legal basis of this catalogue"))
+            }),
+            emergency: self.emergency,
+            responder_id: self
+                .responder_id
+                .and_then(|r| id_field(e, "responder_id", r)),
+            agency_id: self.agency_id.and_then(|a| id_field(e, "agency_id", a)),
+            ..Filter::default()
+        }
+    }
+}
+
 /// A page's cursor in the order of `sort`: an id for the newest first;
 /// `d<microseconds>-<id>` or `u-<id>` for the soonest first.
 fn cursor_of(after: &After) -> String {
@@ -288,37 +331,21 @@ pub async fn list(
         .as_deref()
         .filter(|c| !c.is_empty())
         .and_then(|c| e.check("cursor", parse_cursor(c, sort)));
-    let catalogue = state.catalogue.clone();
-    let filter = Filter {
-        statuses: list_of(&mut e, "status", query.status.as_deref(), Status::parse),
-        kinds: list_of(
-            &mut e,
-            "kind",
-            query.kind.as_deref(),
-            crate::domain::reference::RequestKind::parse,
-        ),
-        legal_bases: list_of(&mut e, "legal_basis", query.legal_basis.as_deref(), |id| {
-            catalogue
-                .get(id)
-                .map(|b| b.id.clone())
-                .ok_or_else(|| format!("`{id}` is not a legal basis of this catalogue"))
-        }),
+    let mut filter = Narrowing {
+        status: ("status", query.status.as_deref()),
+        kind: query.kind.as_deref(),
+        legal_basis: query.legal_basis.as_deref(),
         emergency: query.emergency,
-        case_id: query
-            .case_id
-            .as_deref()
-            .and_then(|c| id_field(&mut e, "case_id", c)),
-        responder_id: query
-            .responder_id
-            .as_deref()
-            .and_then(|r| id_field(&mut e, "responder_id", r)),
-        agency_id: query
-            .agency_id
-            .as_deref()
-            .and_then(|a| id_field(&mut e, "agency_id", a)),
-        search: query.q.filter(|q| !q.trim().is_empty()),
-        identifier: query.identifier.filter(|i| !i.trim().is_empty()),
-    };
+        responder_id: query.responder_id.as_deref(),
+        agency_id: query.agency_id.as_deref(),
+    }
+    .parse(&mut e, &state.catalogue);
+    filter.case_id = query
+        .case_id
+        .as_deref()
+        .and_then(|c| id_field(&mut e, "case_id", c));
+    filter.search = query.q.filter(|q| !q.trim().is_empty());
+    filter.identifier = query.identifier.filter(|i| !i.trim().is_empty());
     e.into_result()?;
     let viewer = caller.viewer();
     let out = state
