@@ -12,7 +12,10 @@ FROM (
     GROUP BY request_id
 ) AS owed
 WHERE owed.request_id = requests.id;
-CREATE INDEX requests_issuer_due_idx ON requests (issuer_due_at, id);
+-- Read in that order within what a viewer sees: an agency's requests (an
+-- officer), or an issuing jurisdiction's (its central authority).
+CREATE INDEX requests_agency_due_idx ON requests (agency_id, issuer_due_at, id);
+CREATE INDEX requests_issuing_due_idx ON requests (issuing_jurisdiction, issuer_due_at, id);
 -- Identifier values as searched (ASCII letters folded to lower case, as
 -- stored values are already normalised), one row per value and request, so
 -- that finding the requests about an account or an address is one index
