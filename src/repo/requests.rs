@@ -185,7 +185,8 @@ pub fn set_identifier_keys(
 ) -> QueryResult<()> {
     use crate::db::schema::request_identifiers as keys;
     diesel::delete(keys::table.filter(keys::request_id.eq(request_id))).execute(conn)?;
-    let values: Vec<serde_json::Value> = serde_json::from_str(identifiers).unwrap_or_default();
+    let values: Vec<serde_json::Value> = serde_json::from_str(identifiers)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let mut rows: Vec<String> = values
         .iter()
         .filter_map(|v| v.get("value").and_then(|v| v.as_str()))

@@ -8,6 +8,7 @@ use chrono::Duration;
 
 use crate::db::{DbConn, new_id};
 use crate::domain::audit::{Actor, organisation_chain};
+use crate::domain::reference::Role;
 use crate::domain::stewardship::{self, ProposalAct, Refusal, Scope};
 use crate::domain::validation::Email;
 use crate::error::Error;
@@ -61,6 +62,13 @@ pub(crate) fn propose(
     new.role
         .fits(Some(organisation.kind))
         .map_err(|message| Error::field("role", message))?;
+    // The platform's own powers are not an organisation's to approve.
+    if new.role == Role::Admin {
+        return Err(Error::field(
+            "role",
+            "a platform administrator is invited with no organisation, not proposed to one",
+        ));
+    }
     let now = UtcTime::now();
     if repo::users::find_by_email(conn, new.email.as_str())?.is_some() {
         return Err(taken(new.email.as_str()));

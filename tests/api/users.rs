@@ -635,6 +635,16 @@ async fn a_proposed_account_exists_only_once_its_organisation_approves(app: &Tes
         )
         .await;
     taken.problem(409);
+    // Nor is a platform administrator proposed into an organisation.
+    let platform = app
+        .post(
+            "/api/v1/users",
+            Some(&world.admin),
+            json!({"email": "second-admin@ie.test.example", "name": "Admin", "role": "admin",
+                   "organisation_id": world.ie_provider}),
+        )
+        .await;
+    assert_eq!(platform.problem(422)["errors"][0]["field"], "role");
     // The provider's administrator is asked, and sees it; the agency's does not.
     let asked = app.account_mail_to("boss@ie.test.example").await;
     assert!(
