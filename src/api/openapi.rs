@@ -274,8 +274,19 @@ impl Modify for Problems {
                 let has_query = operation.parameters.as_ref().is_some_and(|params| {
                     params.iter().any(|p| p.parameter_in == ParameterIn::Query)
                 });
-                if has_body {
-                    Self::add(operation, "400", "The body is not JSON");
+                match (has_body, has_query) {
+                    (true, true) => Self::add(
+                        operation,
+                        "400",
+                        "The body is not JSON, or a query parameter is not one this endpoint takes",
+                    ),
+                    (true, false) => Self::add(operation, "400", "The body is not JSON"),
+                    (false, true) => Self::add(
+                        operation,
+                        "400",
+                        "A query parameter this endpoint does not take (the problem names it)",
+                    ),
+                    (false, false) => {}
                 }
                 if secured {
                     Self::add(
