@@ -3,9 +3,9 @@
 //! recipient owes with their due instants, a link. Never case facts,
 //! identifiers or victims.
 
-use crate::db::DbConn;
 use chrono_tz::Tz;
 
+use crate::db::DbConn;
 use crate::domain::messages::MessageKind;
 use crate::domain::notices::{self, Side};
 use crate::domain::workflow::Action;
