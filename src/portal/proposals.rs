@@ -36,25 +36,23 @@ pub(super) async fn waiting(
                 limit: 200,
             };
             let rows = proposals::waiting(conn, &by, &page)?.items;
-            let mut names: BTreeMap<String, String> = BTreeMap::new();
-            let mut lines = Vec::with_capacity(rows.len());
-            for p in rows {
-                if !names.contains_key(&p.organisation_id) {
-                    let name = crate::repo::organisations::get(conn, &p.organisation_id)?
-                        .map_or_else(String::new, |o| o.name);
-                    names.insert(p.organisation_id.clone(), name);
-                }
-                lines.push(ProposalLine {
-                    organisation: names[&p.organisation_id].clone(),
+            let mut wanted = crate::repo::names::Wanted::default();
+            rows.iter().for_each(|p| {
+                wanted.organisation(&p.organisation_id);
+            });
+            let names = wanted.load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|p| ProposalLine {
+                    organisation: names.organisation(&p.organisation_id),
                     id: p.id,
                     name: p.name,
                     email: p.email,
                     role: words(p.role.as_str()),
                     org_admin: p.org_admin,
                     expires: super::inbox::minute(p.expires_at),
-                });
-            }
-            Ok(lines)
+                })
+                .collect())
         })
         .await?)
 }
