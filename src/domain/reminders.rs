@@ -27,20 +27,6 @@ impl Mark {
             Mark::OneHour => "1h",
         }
     }
-
-    /// How long before the due instant, in words.
-    pub fn ahead(self, started_at: Option<UtcTime>, due: UtcTime) -> String {
-        match self {
-            Mark::SevenDays => "in 7 days".into(),
-            Mark::TwoDays => "in 2 days".into(),
-            Mark::OneDay => "in 1 day".into(),
-            Mark::OneHour => "in 1 hour".into(),
-            Mark::HalfTime => {
-                let left = started_at.map_or(TimeDelta::zero(), |s| (due - s) / 2);
-                format!("in {} hours", left.num_hours().max(1))
-            }
-        }
-    }
 }
 
 pub const HOURS_SCALE: TimeDelta = TimeDelta::hours(72);
@@ -127,7 +113,6 @@ mod tests {
             due_now(start, due, t("2027-01-08T20:00:00Z")).unwrap().0,
             Mark::HalfTime
         );
-        assert_eq!(Mark::HalfTime.ahead(start, due), "in 4 hours");
     }
 
     #[test]
