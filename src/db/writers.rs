@@ -225,8 +225,11 @@ mod tests {
                 let turn = queue.turn_blocking().unwrap();
                 let started = std::time::Instant::now();
                 std::thread::sleep(SHORT);
+                // Read before the turn passes on: the next writer may start
+                // (and read the clock) before this thread runs again.
+                let finished = std::time::Instant::now();
                 drop(turn);
-                (started, std::time::Instant::now())
+                (started, finished)
             }
         });
         until_waiting(&queue, 1).await;
