@@ -32,7 +32,7 @@ pub struct EvidenceOut {
 }
 
 impl EvidenceOut {
-    fn build(r: EvidenceRow, names: &Names) -> Self {
+    pub fn build(r: EvidenceRow, names: &Names) -> Self {
         EvidenceOut {
             uploaded_by_name: names.person(&r.uploaded_by),
             content: format!("/api/v1/evidence/{}/content", r.id),

@@ -104,6 +104,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/deadlines").get(deadlines::board))
             .service(web::resource("/reminders").get(reminders::mine))
             .service(web::resource("/requests/{id}/follow-ups").post(requests::follow_up))
+            .service(web::resource("/requests/{id}/domestic-orders").post(requests::order))
+            .service(web::resource("/requests/{id}/evidence/relayed").post(requests::relay))
             .service(
                 web::resource("/requests/{id}/evidence")
                     .get(evidence::list)

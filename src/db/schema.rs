@@ -259,6 +259,7 @@ diesel::table! {
         responder_due_at -> Nullable<Timestamp>,
         responder_acted_at -> Nullable<Timestamp>,
         issuer_due_at -> Nullable<Timestamp>,
+        executes_id -> Nullable<Text>,
     }
 }
 

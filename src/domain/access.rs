@@ -49,7 +49,11 @@ impl Viewer {
 
     pub fn relations(&self, r: &RequestAccess<'_>) -> Relations {
         Relations {
-            creator: self.role == Role::LiaisonOfficer && self.in_org(r.agency_id),
+            // A central authority issues requests of its own only as domestic
+            // orders executing an incoming request: it stands where the
+            // officer stands on those.
+            creator: matches!(self.role, Role::LiaisonOfficer | Role::CentralAuthority)
+                && self.in_org(r.agency_id),
             approver: self.role == Role::CentralAuthority
                 && self.jurisdiction.as_deref() == Some(r.issuing_jurisdiction)
                 && self.user_id != r.created_by,
@@ -242,5 +246,13 @@ mod tests {
         );
         let executing_ca = viewer(Role::CentralAuthority, "ie-provider", "IE");
         assert!(executing_ca.relations(&r).responder);
+        // A domestic order is issued by a central authority, which then
+        // stands where an officer stands.
+        let order = RequestAccess {
+            agency_id: "gb-ca",
+            ..r
+        };
+        assert!(ca.relations(&order).creator);
+        assert!(!officer.relations(&order).creator);
     }
 }

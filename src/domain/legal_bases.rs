@@ -208,6 +208,11 @@ pub struct LegalBasis {
     /// validation (transmitted before approval); absent: any the entry allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency_without_validation: Option<Vec<DataCategory>>,
+    /// Only for the order a central authority gives a provider of its own
+    /// jurisdiction to execute an incoming request (`domain::execution`),
+    /// never for a request drafted by an officer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub execution_only: bool,
     pub clocks: Vec<Clock>,
 }
 

@@ -96,6 +96,7 @@ pub mod audit;
 pub mod countries;
 pub mod deadlines;
 pub mod evidence;
+pub mod execution;
 pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;

@@ -172,6 +172,17 @@ pub fn check_basis(
     parties: &Parties<'_>,
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    if basis.execution_only {
+        errors.push(err(
+            "legal_basis",
+            format!(
+                "`{}` is the order a central authority gives a provider of its own jurisdiction \
+                 when it executes an incoming request (POST /requests/{{id}}/domestic-orders); \
+                 it is not drafted",
+                basis.id
+            ),
+        ));
+    }
     if !basis.enabled {
         errors.push(err(
             "legal_basis",

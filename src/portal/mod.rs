@@ -12,6 +12,7 @@ mod board;
 mod cases;
 mod drafting;
 mod evidence;
+mod execution;
 mod inbox;
 mod links;
 mod organisation;
@@ -118,6 +119,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before the steps' pattern, which would take `evidence`, `edit` and
     // `follow-up` for steps.
     .service(web::resource("/requests/{id}/evidence").post(evidence::upload))
+    .service(web::resource("/requests/{id}/evidence/relayed").post(execution::relay))
+    .service(web::resource("/requests/{id}/domestic-orders").post(execution::order))
     .service(
         web::resource("/requests/{id}/edit")
             .get(drafting::edit_form)

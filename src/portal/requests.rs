@@ -85,6 +85,66 @@ struct EvidenceLine {
     custody: Vec<CustodyLine>,
 }
 
+/// An order through which the executing central authority had this request
+/// executed by a provider of its jurisdiction, as whoever sees the request
+/// reads it.
+struct OrderLine {
+    /// The order's page, for the central authority that issued it.
+    id: Option<String>,
+    reference: String,
+    provider: String,
+    status: String,
+    sent: String,
+    /// The date the provider named, else the order's running clock.
+    preserved_until: Option<String>,
+    answer: String,
+    /// The order's files the central authority may pass on: id, name, size.
+    files: Vec<(String, String, String)>,
+}
+
+/// What a provider said on an order, in a line: its reference, a refusal,
+/// where the data went, whether it delivered.
+fn answer_line(response: &Value) -> String {
+    let text = |pointer: &str| response.pointer(pointer).and_then(Value::as_str);
+    let mut said = Vec::new();
+    if let Some(reference) = text("/acknowledged/provider_reference") {
+        said.push(format!("their reference {reference}"));
+    }
+    if let Some(ground) = text("/refusal/ground") {
+        said.push(format!(
+            "refused ({}): {}",
+            words(ground),
+            text("/refusal/explanation").unwrap_or_default()
+        ));
+    }
+    if let Some(moved) = response.get("moved").and_then(Value::as_array) {
+        for report in moved {
+            let note = report
+                .get("note")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            said.push(format!("the data is elsewhere: {note}"));
+        }
+    }
+    if let Some(fulfilled) = response.get("fulfilled") {
+        let items = fulfilled
+            .get("evidence_items")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        said.push(
+            if fulfilled.get("no_data").and_then(Value::as_bool) == Some(true) {
+                "no data".to_owned()
+            } else {
+                format!(
+                    "{items} file{} delivered",
+                    if items == 1 { "" } else { "s" }
+                )
+            },
+        );
+    }
+    said.join("; ")
+}
+
 struct CustodyLine {
     at: String,
     what: String,
@@ -138,6 +198,12 @@ struct RequestPage {
     answer_heading: &'static str,
     grounds: Vec<(&'static str, String)>,
     history: Vec<HistoryLine>,
+    /// The orders executing this request, and, for its executing central
+    /// authority while it may order, the providers of its jurisdiction.
+    orders: Vec<OrderLine>,
+    order_providers: Vec<(String, String)>,
+    /// On an order, for its central authority: the request it executes.
+    executes: Option<(String, String)>,
 }
 
 impl RequestPage {
@@ -158,6 +224,10 @@ impl RequestPage {
         let (action, message) = self.refused.as_ref()?;
         let shown = if *action == "evidence" {
             self.may_deliver
+        } else if *action == "domestic-order" {
+            !self.order_providers.is_empty()
+        } else if *action == "relayed" {
+            false
         } else {
             self.forms.iter().any(|f| f.action == *action)
         };
@@ -226,7 +296,7 @@ pub async fn show(
     // Only a step this page takes is said to be done: the address is a link
     // anyone can write, and its words must not be theirs.
     let notice = match query.into_inner().done.as_deref() {
-        Some("evidence") => Notice::Done("evidence".into()),
+        Some(page @ ("evidence" | "domestic-order" | "relayed")) => Notice::Done(page.into()),
         Some(step) => match Action::parse(step).ok().and_then(answers::form_of) {
             Some(form) => Notice::Done(form.action.into()),
             None => Notice::None,
@@ -255,6 +325,9 @@ struct Read {
     /// Names of the providers the "data moved" reports name, and of the
     /// people and organisations in the evidence's custody.
     named: BTreeMap<String, String>,
+    orders: Vec<OrderLine>,
+    order_providers: Vec<(String, String)>,
+    executes: Option<(String, String)>,
 }
 
 /// What the issuing side sees of a request's relatives.
@@ -337,7 +410,12 @@ pub async fn render_request(
                 }
             }
             let unread = crate::service::reads::is_unread(conn, &viewer, &row)?;
+            let (orders, order_providers, executes) =
+                execution_of(conn, &viewer, &row, may_deliver)?;
             Ok(Read {
+                orders,
+                order_providers,
+                executes,
                 unread,
                 row,
                 clocks,
@@ -364,6 +442,67 @@ pub async fn render_request(
         .render()
         .map_err(Error::internal)?;
     Ok(page(status, html))
+}
+
+/// The orders executing `row` as `viewer` reads them, the providers it may
+/// order, and, on an order, the request it executes.
+type Execution = (
+    Vec<OrderLine>,
+    Vec<(String, String)>,
+    Option<(String, String)>,
+);
+
+fn execution_of(
+    conn: &mut crate::db::DbConn,
+    viewer: &crate::domain::access::Viewer,
+    row: &crate::repo::requests::RequestRow,
+    may_deliver: bool,
+) -> Result<Execution, Error> {
+    use crate::domain::execution::ORDERABLE;
+    let mut orders = Vec::new();
+    for order in crate::service::execution::orders_of(conn, row)? {
+        let own = viewer.organisation_id.as_deref() == Some(order.agency_id.as_str());
+        let lapses = crate::service::execution::preservation_lapses(conn, &order)?;
+        let files = if own && may_deliver {
+            crate::repo::evidence::for_request(conn, &order.id)?
+                .into_iter()
+                .map(|e| (e.id, e.filename, size_text(e.size)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let response: Value = serde_json::from_str(&order.response).map_err(Error::internal)?;
+        orders.push(OrderLine {
+            id: own.then(|| order.id.clone()),
+            provider: crate::repo::organisations::get(conn, &order.responder_id)?
+                .map_or_else(|| order.responder_id.clone(), |o| o.name),
+            status: words(order.status.as_str()),
+            sent: order.transmitted_at.map(minute).unwrap_or_default(),
+            preserved_until: order.preserved_until.or(lapses).map(minute),
+            answer: answer_line(&response),
+            reference: order.reference,
+            files,
+        });
+    }
+    let may_order = viewer.role == crate::domain::reference::Role::CentralAuthority
+        && viewer.relations(&row.access()).responder
+        && ORDERABLE.contains(&row.status);
+    let providers = if may_order {
+        crate::repo::organisations::providers(conn)?
+            .into_iter()
+            .filter(|o| o.jurisdiction == row.executing_jurisdiction)
+            .map(|o| (o.id, o.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let executes = match &row.executes_id {
+        Some(id) if viewer.sees_case_content(&row.access()) => {
+            crate::repo::requests::get_visible(conn, viewer, id)?.map(|p| (p.id, p.reference))
+        }
+        _ => None,
+    };
+    Ok((orders, providers, executes))
 }
 
 /// The providers the "data moved" reports of a request name.
@@ -430,6 +569,9 @@ fn page_of(
         family,
         named,
         unread: _,
+        orders,
+        order_providers,
+        executes,
     } = read;
     let basis = state.catalogue.get(&row.legal_basis);
     let identifiers: Vec<Identifier> =
@@ -456,6 +598,12 @@ fn page_of(
             let said = match step.as_str() {
                 "evidence" => "the file was received and recorded; compare its SHA-256 below with \
                                the one you computed"
+                    .to_owned(),
+                "domestic-order" => "the provider was ordered to execute this request; its \
+                                     answers show under \"Executed through\""
+                    .to_owned(),
+                "relayed" => "the provider's file is now delivered on this request, in your \
+                              organisation's name"
                     .to_owned(),
                 other => words(other),
             };
@@ -501,6 +649,9 @@ fn page_of(
         None => (None, Vec::new(), None),
     };
     Ok(RequestPage {
+        orders,
+        order_providers,
+        executes,
         case,
         parent,
         children,

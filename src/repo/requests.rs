@@ -57,6 +57,9 @@ pub struct RequestRow {
     pub created_at: UtcTime,
     pub updated_at: UtcTime,
     pub cybertipline_submitted_at: Option<UtcTime>,
+    /// For a central authority's domestic order: the incoming request it
+    /// executes.
+    pub executes_id: Option<String>,
 }
 
 impl RequestRow {
@@ -603,6 +606,34 @@ fn inbox_query<'a>(viewer: &Viewer, filter: &InboxFilter) -> InboxQuery<'a> {
         );
     }
     query
+}
+
+/// The reference of an order executing `incoming_id` that `responder_id`
+/// still holds in one of the `open` states.
+pub fn open_order(
+    conn: &mut DbConn,
+    incoming_id: &str,
+    responder_id: &str,
+    open: &[Status],
+) -> QueryResult<Option<String>> {
+    requests::table
+        .filter(requests::executes_id.eq(incoming_id))
+        .filter(requests::responder_id.eq(responder_id))
+        .filter(requests::status.eq_any(open.to_vec()))
+        .select(requests::reference)
+        .first(conn)
+        .optional()
+}
+
+/// The orders executing `incoming_id`, oldest first. Not filtered by viewer:
+/// whoever may see the incoming request reads what was done to execute it
+/// (`service::execution::orders_of`).
+pub fn orders_executing(conn: &mut DbConn, incoming_id: &str) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::executes_id.eq(incoming_id))
+        .select(RequestRow::as_select())
+        .order(requests::id)
+        .load(conn)
 }
 
 #[cfg(test)]

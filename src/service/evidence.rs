@@ -118,6 +118,72 @@ pub fn record(
     Ok(row)
 }
 
+/// Passes a file a provider delivered on a domestic order on to the request
+/// the order executes (`domain::execution`): the executing central authority
+/// chooses what goes back to the issuing side. The same stored bytes, a new
+/// record against `incoming_id`, and a custody event naming where they came
+/// from. Checked as a delivery of the central authority's own.
+pub fn relay(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    incoming_id: &str,
+    evidence_id: &str,
+    limit: u64,
+) -> Result<EvidenceRow, Error> {
+    lock_row(conn, "requests", "id", incoming_id)?;
+    let request = deliverable(conn, viewer, incoming_id, false)?;
+    let not_an_answer = || {
+        Error::field(
+            "evidence_id",
+            format!("`{evidence_id}` is not evidence delivered on an order executing this request"),
+        )
+    };
+    let item = repo::evidence::get_visible(conn, viewer, evidence_id)?.ok_or_else(not_an_answer)?;
+    let order = repo::requests::get(conn, &item.request_id)?
+        .filter(|o| o.executes_id.as_deref() == Some(request.id.as_str()))
+        .ok_or_else(not_an_answer)?;
+    if repo::evidence::for_request(conn, &request.id)?
+        .iter()
+        .any(|e| e.sha256 == item.sha256)
+    {
+        return Err(Error::conflict(format!(
+            "{} is already delivered on {}",
+            item.filename, request.reference
+        )));
+    }
+    let already = repo::evidence::total_size(conn, &request.id)?.max(0) as u64;
+    if already + item.size.max(0) as u64 > limit {
+        return Err(Error::too_large(format!(
+            "evidence is limited to {limit} bytes per request; {already} are already delivered"
+        )));
+    }
+    let row = EvidenceRow {
+        id: new_id(),
+        request_id: request.id.clone(),
+        filename: item.filename.clone(),
+        media_type: item.media_type.clone(),
+        size: item.size,
+        sha256: item.sha256.clone(),
+        uploaded_by: viewer.user_id.clone(),
+        uploader_organisation_id: viewer.organisation_id.clone().unwrap_or_default(),
+        uploaded_at: UtcTime::now(),
+    };
+    repo::evidence::insert(conn, &row)?;
+    let event = repo::audit::append_for_request(
+        conn,
+        actor,
+        &request.id,
+        "evidence_uploaded",
+        ("evidence", &row.id),
+        json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
+                "media_type": row.media_type,
+                "relayed_from": { "order_reference": order.reference, "evidence_id": item.id } }),
+    )?;
+    repo::requests::mark_acted(conn, &request.id, event.occurred_at)?;
+    Ok(row)
+}
+
 /// A stored file that does not match what was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Damage {

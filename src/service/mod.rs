@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod cases;
 pub mod deadlines;
 pub mod evidence;
+pub mod execution;
 pub mod housekeeping;
 pub mod inbox;
 pub mod notify;

@@ -223,6 +223,53 @@ pub fn on_transition(
     Ok(queued)
 }
 
+/// Queues word to the issuing side of `incoming` that the provider executing
+/// it domestically took a step: the officers of the agency, as for a
+/// responder's own step, told to read the answer in the request.
+pub fn on_execution(
+    conn: &mut DbConn,
+    incoming: &RequestRow,
+    provider: &str,
+    action: Action,
+    event_id: &str,
+    public_url: &str,
+) -> Result<usize, Error> {
+    let (happened, _) = wording(action);
+    let happened = format!("executed through {provider}: {happened}");
+    let subject = notices::step_subject(&incoming.reference, &happened, incoming.emergency);
+    let emergency = if incoming.emergency {
+        "This is an EMERGENCY request. "
+    } else {
+        ""
+    };
+    let body = format!(
+        "{emergency}Request {reference} was {happened}.\n\nThe executing authority passed it to \
+         a provider of its jurisdiction; read the provider's answer in the request.\n\nOpen the \
+         request: {url}/requests/{id}\n",
+        reference = incoming.reference,
+        url = public_url.trim_end_matches('/'),
+        id = incoming.id,
+    );
+    let mut queued = 0;
+    for user in repo::users::active_of_organisation(conn, &incoming.agency_id)? {
+        if repo::outbox::enqueue(
+            conn,
+            &NewMessage {
+                dedupe_key: format!("event:{event_id}:{}", user.id),
+                kind: MessageKind::Step(action),
+                request_id: Some(&incoming.id),
+                recipient_user_id: Some(&user.id),
+                recipient_email: &user.email,
+                subject: subject.clone(),
+                body: body.clone(),
+            },
+        )? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

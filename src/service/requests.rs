@@ -266,7 +266,7 @@ fn route_of(catalogue: &Catalogue, legal_basis: &str) -> Route {
         .map_or(Route::Direct, |b| b.route)
 }
 
-fn audit(
+pub(crate) fn audit(
     conn: &mut DbConn,
     actor: &Actor,
     row: &RequestRow,
@@ -351,7 +351,7 @@ pub fn create(
 
 /// A new draft of `viewer`'s in `case`, its content still blank: `store_content`
 /// writes it.
-fn new_draft(
+pub(crate) fn new_draft(
     viewer: &Viewer,
     case: &crate::repo::cases::CaseRow,
     parent: Option<&RequestRow>,
@@ -399,6 +399,7 @@ fn new_draft(
         created_at: now,
         updated_at: now,
         cybertipline_submitted_at: None,
+        executes_id: None,
     }
 }
 
@@ -423,7 +424,11 @@ fn refused(row: &RequestRow, refusal: Refusal) -> Error {
 }
 
 /// Loads a visible request with its row locked for the rest of the transaction.
-fn load_locked(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<RequestRow, Error> {
+pub(crate) fn load_locked(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<RequestRow, Error> {
     lock_row(conn, "requests", "id", id)?;
     repo::requests::get_visible(conn, viewer, id)?
         .ok_or_else(|| Error::not_found(format!("no request `{id}`")))
@@ -674,6 +679,11 @@ pub fn transition(
         was_transmitted,
         rules.public_url,
     )?;
+    // A provider's step on a domestic order is an answer to the request it
+    // executes.
+    if action.party() == workflow::Party::Responder && row.executes_id.is_some() {
+        crate::service::execution::answered(conn, actor, rules, &row, action)?;
+    }
     // A transmitted follow-up can stop its parent's preservation clock.
     if action == Action::Transmit
         && let Some(parent_id) = &row.parent_id

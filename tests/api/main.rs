@@ -13,6 +13,7 @@ mod contract;
 mod deadlines;
 mod documents;
 mod evidence;
+mod execution;
 mod http;
 mod mail;
 mod migrations;

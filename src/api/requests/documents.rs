@@ -330,6 +330,14 @@ pub struct RequestOut {
     pub parent: Option<Option<RequestLink>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<RequestLink>>,
+    /// For a domestic order, to the central authority that issued it: the
+    /// incoming request it executes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executes: Option<RequestLink>,
+    /// The orders through which the executing central authority had this
+    /// request executed by providers of its jurisdiction, with their answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub domestic_orders: Vec<super::execution::DomesticOrderOut>,
     #[schema(value_type = Vec<DataCategory>)]
     pub data_categories: Value,
     pub identifiers: Vec<Identifier>,
@@ -410,6 +418,8 @@ impl RequestOut {
             responder_name: names.organisation(&row.responder_id),
             parent,
             children,
+            executes: None,
+            domestic_orders: Vec::new(),
             id: row.id,
             reference: row.reference,
             status: row.status,

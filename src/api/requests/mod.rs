@@ -2,6 +2,7 @@
 //! `documents`, the workflow steps' bodies in `transitions`.
 
 mod documents;
+mod execution;
 mod transitions;
 
 use actix_web::{HttpResponse, web};
@@ -23,6 +24,7 @@ use crate::service::requests::{self as service};
 use crate::state::AppState;
 
 pub use documents::*;
+pub use execution::*;
 pub use transitions::*;
 
 fn only_officers(caller: &Caller) -> Result<(), Error> {
@@ -50,10 +52,30 @@ fn view(
         .into_iter()
         .map(|(id, reference)| RequestLink { id, reference })
         .collect();
+    let executes = match &row.executes_id {
+        Some(id) if viewer.sees_case_content(&row.access()) => {
+            repo::requests::get_visible(conn, viewer, id)?.map(|p| RequestLink {
+                id: p.id,
+                reference: p.reference,
+            })
+        }
+        _ => None,
+    };
+    let orders = crate::service::execution::orders_of(conn, &row)?;
     let mut wanted = Wanted::default();
     RequestOut::names_of(&row, &mut wanted);
+    names_of_orders(&orders, &mut wanted);
     let names = wanted.load(conn)?;
-    RequestOut::build(row, viewer, Some(Family { parent, children }), &names)
+    let mut domestic_orders = Vec::with_capacity(orders.len());
+    for order in orders {
+        let own = viewer.organisation_id.as_deref() == Some(order.agency_id.as_str());
+        let lapses = crate::service::execution::preservation_lapses(conn, &order)?;
+        domestic_orders.push(DomesticOrderOut::build(order, own, lapses, &names)?);
+    }
+    let mut out = RequestOut::build(row, viewer, Some(Family { parent, children }), &names)?;
+    out.executes = executes;
+    out.domestic_orders = domestic_orders;
+    Ok(out)
 }
 
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), request_body = RequestIn,
