@@ -95,7 +95,8 @@ struct OrderLine {
     provider: String,
     status: String,
     sent: String,
-    /// The date the provider named, else the order's running clock.
+    /// When the preservation lapses: the earlier of the date the provider
+    /// named and the order's running clock.
     preserved_until: Option<String>,
     answer: String,
     /// The order's files the central authority may pass on: id, name, size.
@@ -478,7 +479,13 @@ fn execution_of(
                 .map_or_else(|| order.responder_id.clone(), |o| o.name),
             status: words(order.status.as_str()),
             sent: order.transmitted_at.map(minute).unwrap_or_default(),
-            preserved_until: order.preserved_until.or(lapses).map(minute),
+            // The earlier of the two: a preservation is never shown lasting
+            // longer than it may.
+            preserved_until: match (order.preserved_until, lapses) {
+                (Some(named), Some(clock)) => Some(named.min(clock)),
+                (named, clock) => named.or(clock),
+            }
+            .map(minute),
             answer: answer_line(&response),
             reference: order.reference,
             files,

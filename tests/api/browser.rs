@@ -879,6 +879,34 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     as_person(app, browser, "ca@nl.test.example").await;
     browser.goto(&app.url("/inbox")).await.unwrap();
     click(browser, &format!("//a[normalize-space()='{reference}']")).await;
+    // First it has the Dutch provider preserve what it can (a domestic order).
+    click(
+        browser,
+        "//summary[normalize-space()='Have a provider in NL execute it']",
+    )
+    .await;
+    choose(browser, "order-provider", &net.nl_provider).await;
+    type_into(
+        browser,
+        "order-facts",
+        "Preserve the account named; a request from abroad follows.",
+    )
+    .await;
+    click(browser, "//button[normalize-space()='Send the order']").await;
+    wait_for_query(browser, "done=domestic-order").await;
+    let executed = browser
+        .find(Locator::XPath(
+            "//h2[@id='orders']/following-sibling::table[1]",
+        ))
+        .await
+        .expect("the orders executing the request")
+        .text()
+        .await
+        .unwrap();
+    assert!(executed.contains("NL Provider"), "{executed}");
+    assert!(executed.contains("transmitted"), "{executed}");
+    accessible(browser, "executed through").await;
+    screenshot(browser, &shot("executed-through")).await;
     click(
         browser,
         "//summary[normalize-space()='Report that the data is elsewhere']",
@@ -903,6 +931,12 @@ async fn the_issuing_side(app: &TestApp, browser: &Client, backend: Backend) {
     accessible(browser, "board with an answer to read").await;
     screenshot(browser, &shot("board-unread")).await;
     browser.goto(&app.url(&request_path)).await.unwrap();
+    let page = browser.source().await.unwrap();
+    assert!(page.contains("Executed through") && page.contains("NL Provider"));
+    assert!(
+        !page.contains("Have a provider in"),
+        "the officer orders nobody"
+    );
     click(browser, "//a[normalize-space()='File a follow-up there']").await;
     let page = browser.source().await.unwrap();
     assert!(
