@@ -89,6 +89,10 @@ pub struct MailSettings {
     pub max_attempts: u32,
     /// How often the server's sender runs; `None`: not at all.
     pub interval: Option<std::time::Duration>,
+    /// Webhooks may reach loopback and private addresses, over plain HTTP
+    /// too (`domain::webhooks::may_connect`): for receivers on the
+    /// operator's own network.
+    pub webhooks_allow_private: bool,
 }
 
 /// One bad setting, named, so start-up can stop with one clear line.
@@ -220,6 +224,19 @@ impl Settings {
             max_attempts: number("MLAT_MAIL_MAX_ATTEMPTS", 8, 100)?,
             interval: (mail_interval > 0)
                 .then(|| std::time::Duration::from_secs(mail_interval.into())),
+            webhooks_allow_private: match get("MLAT_WEBHOOKS_ALLOW_PRIVATE")
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(err(
+                        "MLAT_WEBHOOKS_ALLOW_PRIVATE",
+                        format!("`{other}` is not `true` or `false`"),
+                    ));
+                }
+            },
         };
         let evidence_max_bytes = match get("MLAT_EVIDENCE_MAX_BYTES") {
             None => 2 * 1024 * 1024 * 1024,
@@ -297,6 +314,7 @@ mod tests {
             retry_base: std::time::Duration::from_secs(30),
             max_attempts: 8,
             interval: None,
+            webhooks_allow_private: false,
         };
         let shown = format!("{mail:?}");
         assert!(!shown.contains("s3cret-pw"), "{shown}");

@@ -127,8 +127,6 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         None => TokenKeys::load(&default_key_path(&settings), true)?,
     };
     let catalogue = load_catalogue(&settings)?;
-    let mailer =
-        crate::mail::Mailer::new(&settings.mail, &settings.data_dir).map_err(StartupError::Mail)?;
     tracing::info!(
         backend = %settings.database_url.backend(),
         database = %settings.database_url.redacted(),
@@ -153,6 +151,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         None => crate::sealed::MasterKey::load(&settings.data_dir.join("factor.key"), true),
     }
     .map_err(|e| StartupError::FactorKey(e.to_string()))?;
+    // The webhooks' signing secrets are sealed under the factor key too.
+    let mailer = crate::mail::Mailer::new(&settings.mail, &settings.data_dir)
+        .map_err(StartupError::Mail)?
+        .with_webhook_key(factor_key.clone());
     let writers = crate::db::WriterQueue::new(
         settings.database_url.backend(),
         crate::db::writers::PATIENCE,

@@ -21,6 +21,7 @@ pub mod request_log;
 pub mod requests;
 pub mod schemas;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -87,6 +88,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/account-proposals").get(proposals::list))
             .service(web::resource("/account-proposals/{id}/approve").post(proposals::approve))
             .service(web::resource("/account-proposals/{id}/decline").post(proposals::decline))
+            .service(
+                web::resource("/webhooks")
+                    .get(webhooks::list)
+                    .post(webhooks::create),
+            )
+            .service(web::resource("/webhooks/{id}").delete(webhooks::remove))
+            .service(web::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries))
             .service(web::resource("/cases").get(cases::list).post(cases::create))
             .service(web::resource("/cases/{id}").get(cases::get))
             .service(

@@ -20,7 +20,7 @@ use super::requests::{
 };
 use super::{
     admin, audit, auth, cases, deadlines, evidence, health, jurisdictions, legal_bases,
-    organisations, proposals, reminders, requests, users,
+    organisations, proposals, reminders, requests, users, webhooks,
 };
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{Action, Party, Status};
@@ -75,6 +75,10 @@ and are returned in UTC. docs/api.md walks through the whole story.",
         proposals::list,
         proposals::approve,
         proposals::decline,
+        webhooks::list,
+        webhooks::create,
+        webhooks::remove,
+        webhooks::deliveries,
         legal_bases::list,
         legal_bases::get,
         legal_bases::memberships,
@@ -106,6 +110,7 @@ and are returned in UTC. docs/api.md walks through the whole story.",
         (name = "auth", description = "Signing in and out"),
         (name = "reference", description = "Jurisdictions, organisations and legal bases"),
         (name = "users", description = "Accounts (administrators)"),
+        (name = "webhooks", description = "Signed event deliveries to an organisation's systems"),
         (name = "cases", description = "Investigations of an agency"),
         (name = "requests", description = "Preservation, production and emergency requests"),
         (name = "workflow", description = "One step of a request's life; see docs/workflow.md"),

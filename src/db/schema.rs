@@ -148,6 +148,8 @@ diesel::joinable!(request_reads -> requests (request_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(account_proposals -> organisations (organisation_id));
+diesel::joinable!(webhooks -> organisations (organisation_id));
+diesel::joinable!(outbox -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chains,
@@ -170,6 +172,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_links,
     account_proposals,
     request_identifiers,
+    webhooks,
 );
 
 diesel::table! {
@@ -317,6 +320,21 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        webhook_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        organisation_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret_sealed -> Text,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -37,6 +37,8 @@ pub enum MessageKind {
     /// About the recipient's own account: an invitation, a reset link, a
     /// new colleague, a security change.
     Account,
+    /// A delivery to an organisation's webhook (`domain::webhooks`).
+    Webhook,
 }
 
 impl MessageKind {
@@ -46,6 +48,7 @@ impl MessageKind {
             MessageKind::Reminder => "reminder",
             MessageKind::DeadlineMissed => "deadline_missed",
             MessageKind::Account => "account",
+            MessageKind::Webhook => "webhook",
         }
     }
 
@@ -54,9 +57,10 @@ impl MessageKind {
             "reminder" => Ok(MessageKind::Reminder),
             "deadline_missed" => Ok(MessageKind::DeadlineMissed),
             "account" => Ok(MessageKind::Account),
+            "webhook" => Ok(MessageKind::Webhook),
             step => Action::parse(step).map(MessageKind::Step).map_err(|_| {
                 format!(
-                    "`{text}` is not a message kind: reminder, deadline_missed, account or a workflow step"
+                    "`{text}` is not a message kind: reminder, deadline_missed, account, webhook or a workflow step"
                 )
             }),
         }
@@ -77,7 +81,7 @@ impl Serialize for MessageKind {
 
 impl utoipa::PartialSchema for MessageKind {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let mut names = vec!["reminder", "deadline_missed", "account"];
+        let mut names = vec!["reminder", "deadline_missed", "account", "webhook"];
         names.extend(Action::ALL.iter().map(|a| a.as_str()));
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
@@ -100,6 +104,7 @@ mod tests {
             MessageKind::Reminder,
             MessageKind::DeadlineMissed,
             MessageKind::Account,
+            MessageKind::Webhook,
         ];
         all.extend(Action::ALL.iter().map(|a| MessageKind::Step(*a)));
         for kind in all {
@@ -114,5 +119,6 @@ mod tests {
         assert!(MessageKind::DeadlineMissed.is_digestible());
         assert!(!MessageKind::Step(Action::Transmit).is_digestible());
         assert!(!MessageKind::Account.is_digestible());
+        assert!(!MessageKind::Webhook.is_digestible());
     }
 }

@@ -110,4 +110,5 @@ pub mod requests;
 pub mod steps;
 pub mod stewardship;
 pub mod validation;
+pub mod webhooks;
 pub mod workflow;

@@ -2,5 +2,6 @@
 
 pub mod retry;
 pub mod sender;
+pub mod webhook;
 
 pub use sender::{Mailer, SendReport, send_pass};

@@ -14,6 +14,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use super::retry::{self, Next};
+use super::webhook::Attempt;
 use crate::config::MailSettings;
 use crate::db::schema::outbox;
 use crate::db::{DbConn, WriterQueue};
@@ -32,6 +33,8 @@ pub struct Mailer {
     from: Mailbox,
     retry_base: Duration,
     max_attempts: u32,
+    /// The outbox's webhook deliveries, retried as the e-mails are.
+    webhooks: super::webhook::Deliverer,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -44,6 +47,9 @@ impl std::fmt::Debug for Mailer {
 /// that (a crash mid-send), another pass may take it.
 const LEASE: TimeDelta = TimeDelta::minutes(10);
 const BATCH: i64 = 100;
+/// How long one pass spends on webhook deliveries before it leaves the rest
+/// for the next: far inside the lease.
+const WEBHOOK_BUDGET: Duration = Duration::from_secs(120);
 
 impl Mailer {
     pub fn new(settings: &MailSettings, data_dir: &Path) -> Result<Self, String> {
@@ -69,7 +75,19 @@ impl Mailer {
                 .map_err(|e| format!("MLAT_MAIL_FROM: {e}"))?,
             retry_base: settings.retry_base,
             max_attempts: settings.max_attempts,
+            webhooks: super::webhook::Deliverer::new(settings.webhooks_allow_private),
         })
+    }
+
+    /// With the key the webhooks' secrets are sealed under (the factor key).
+    pub fn with_webhook_key(mut self, key: crate::sealed::MasterKey) -> Self {
+        self.webhooks = self.webhooks.with_key(key);
+        self
+    }
+
+    /// Whether webhooks may reach private addresses (the operator's allowance).
+    pub fn webhooks_allow_private(&self) -> bool {
+        self.webhooks.allows_private()
     }
 
     fn send(&self, message: &Message) -> Result<(), String> {
@@ -223,11 +241,26 @@ fn compose(mailer: &Mailer, to: &str, rows: &[&OutboxRow]) -> Result<Message, St
         .map_err(|e| e.to_string())
 }
 
+/// Why a send failed, and whether trying again could help.
+struct Failure {
+    error: String,
+    hopeless: bool,
+}
+
+impl From<String> for Failure {
+    fn from(error: String) -> Self {
+        Failure {
+            error,
+            hopeless: false,
+        }
+    }
+}
+
 fn record(
     conn: &mut DbConn,
     mailer: &Mailer,
     rows: &[&OutboxRow],
-    outcome: Result<(), String>,
+    outcome: Result<(), Failure>,
     now: UtcTime,
     report: &mut SendReport,
 ) -> QueryResult<()> {
@@ -251,14 +284,19 @@ fn record(
                 }
                 report.sent += 1;
             }
-            Err(error) => {
+            Err(Failure { error, hopeless }) => {
                 let attempts = row.attempts + 1;
-                let (status, next) = match retry::after_failure(
-                    mailer.retry_base,
-                    attempts as u32,
-                    mailer.max_attempts,
-                    now,
-                ) {
+                let next = if *hopeless {
+                    Next::Dead
+                } else {
+                    retry::after_failure(
+                        mailer.retry_base,
+                        attempts as u32,
+                        mailer.max_attempts,
+                        now,
+                    )
+                };
+                let (status, next) = match next {
                     Next::RetryAt(at) => {
                         report.retried += 1;
                         (MessageStatus::Pending, at)
@@ -292,11 +330,15 @@ pub fn send_pass(
 ) -> Result<SendReport, Error> {
     let claimed = claim(conn, writers, now)?;
     let mut report = SendReport::default();
-    // Reminders and misses to one address in this pass go out as one digest.
+    // Reminders and misses to one address in this pass go out as one digest;
+    // webhook deliveries go last, so that a slow endpoint delays no e-mail.
     let mut digests: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
     let mut singles = Vec::new();
+    let mut hooks = Vec::new();
     for row in &claimed {
-        if row.kind.is_digestible() {
+        if row.webhook_id.is_some() {
+            hooks.push(row);
+        } else if row.kind.is_digestible() {
             digests
                 .entry(row.recipient_email.as_str())
                 .or_default()
@@ -306,9 +348,40 @@ pub fn send_pass(
         }
     }
     for (to, rows) in singles.into_iter().chain(digests) {
-        let outcome = compose(mailer, to, &rows).and_then(|m| mailer.send(&m));
+        let outcome = compose(mailer, to, &rows)
+            .and_then(|m| mailer.send(&m))
+            .map_err(Failure::from);
         writers.write(conn, |conn| {
             record(conn, mailer, &rows, outcome, now, &mut report).map_err(Error::from)
+        })?;
+    }
+    // Each delivery may take its whole timeout: past the budget, what is left
+    // goes back to the queue for the next pass, well within the lease.
+    let started = std::time::Instant::now();
+    for (i, hook) in hooks.iter().enumerate() {
+        if started.elapsed() > WEBHOOK_BUDGET {
+            let left: Vec<&str> = hooks[i..].iter().map(|r| r.id.as_str()).collect();
+            writers.write(conn, |conn| {
+                diesel::update(outbox::table.filter(outbox::id.eq_any(&left)))
+                    .set((
+                        outbox::status.eq(MessageStatus::Pending),
+                        outbox::next_attempt_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .map_err(Error::from)
+            })?;
+            break;
+        }
+        let outcome = match mailer.webhooks.deliver(conn, hook, now) {
+            Attempt::Delivered => Ok(()),
+            Attempt::Failed(error) => Err(Failure::from(error)),
+            Attempt::Refused(error) => Err(Failure {
+                error,
+                hopeless: true,
+            }),
+        };
+        writers.write(conn, |conn| {
+            record(conn, mailer, &[*hook], outcome, now, &mut report).map_err(Error::from)
         })?;
     }
     Ok(report)
@@ -334,6 +407,7 @@ mod tests {
             last_error: None,
             created_at: UtcTime::from(queued.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
             sent_at: None,
+            webhook_id: None,
         }
     }
 

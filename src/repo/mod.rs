@@ -18,6 +18,7 @@ pub mod requests;
 pub mod sessions;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 /// Keyset paging: rows after `cursor` in key order, at most `limit`.
 #[derive(Debug, Clone)]

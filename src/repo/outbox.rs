@@ -26,6 +26,9 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: UtcTime,
     pub sent_at: Option<UtcTime>,
+    /// A webhook delivery's endpoint (`recipient_email` then holds its URL,
+    /// for the operator's list).
+    pub webhook_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +40,7 @@ pub struct NewMessage<'a> {
     pub recipient_email: &'a str,
     pub subject: String,
     pub body: String,
+    pub webhook_id: Option<&'a str>,
 }
 
 /// Queues a message unless one with the same key exists; returns whether this
@@ -45,11 +49,11 @@ pub struct NewMessage<'a> {
 pub fn enqueue(conn: &mut DbConn, m: &NewMessage<'_>) -> QueryResult<bool> {
     let now = UtcTime::now();
     let sql_sqlite = "INSERT OR IGNORE INTO outbox (id, dedupe_key, kind, request_id, recipient_user_id, \
-        recipient_email, subject, body, status, attempts, next_attempt_at, created_at) \
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)";
+        recipient_email, subject, body, status, attempts, next_attempt_at, created_at, webhook_id) \
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
     let sql_pg = "INSERT INTO outbox (id, dedupe_key, kind, request_id, recipient_user_id, \
-        recipient_email, subject, body, status, attempts, next_attempt_at, created_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11) \
+        recipient_email, subject, body, status, attempts, next_attempt_at, created_at, webhook_id) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12) \
         ON CONFLICT (dedupe_key) DO NOTHING";
     macro_rules! insert {
         ($c:expr, $sql:expr) => {
@@ -65,6 +69,7 @@ pub fn enqueue(conn: &mut DbConn, m: &NewMessage<'_>) -> QueryResult<bool> {
                 .bind::<Integer, _>(0)
                 .bind::<Timestamp, _>(now)
                 .bind::<Timestamp, _>(now)
+                .bind::<Nullable<Text>, _>(m.webhook_id)
                 .execute($c)
         };
     }

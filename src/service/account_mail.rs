@@ -24,6 +24,7 @@ fn queue(conn: &mut DbConn, to: &UserRow, subject: String, body: String) -> Resu
             recipient_email: &to.email,
             subject,
             body,
+            webhook_id: None,
         },
     )?;
     Ok(())

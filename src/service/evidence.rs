@@ -115,6 +115,7 @@ pub fn record(
                 "media_type": row.media_type }),
     )?;
     repo::requests::mark_acted(conn, &request.id, event.occurred_at)?;
+    crate::service::webhooks::on_evidence(conn, &request, &row.id, &event.id)?;
     Ok(row)
 }
 
@@ -181,6 +182,7 @@ pub fn relay(
                 "relayed_from": { "order_reference": order.reference, "evidence_id": item.id } }),
     )?;
     repo::requests::mark_acted(conn, &request.id, event.occurred_at)?;
+    crate::service::webhooks::on_evidence(conn, &request, &row.id, &event.id)?;
     Ok(row)
 }
 

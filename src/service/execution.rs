@@ -163,6 +163,7 @@ pub fn order(
         false,
         rules.public_url,
     )?;
+    crate::service::webhooks::on_step(conn, &row, Action::Transmit, &sent.id)?;
     Ok(row)
 }
 
@@ -204,6 +205,14 @@ pub fn answered(
         action,
         &event.id,
         rules.public_url,
+    )?;
+    crate::service::webhooks::queue(
+        conn,
+        &incoming.agency_id,
+        crate::domain::webhooks::WebhookEvent::RequestUpdated,
+        &incoming.id,
+        json!({ "action": "domestic_order_answered", "status": incoming.status }),
+        &event.id,
     )?;
     Ok(())
 }

@@ -24,3 +24,4 @@ pub mod sessions;
 pub mod stewardship;
 pub mod upgrade;
 pub mod watcher;
+pub mod webhooks;

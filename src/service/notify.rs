@@ -215,6 +215,7 @@ pub fn on_transition(
                 recipient_email: email,
                 subject: subject.clone(),
                 body: body.clone(),
+                webhook_id: None,
             },
         )? {
             queued += 1;
@@ -262,6 +263,7 @@ pub fn on_execution(
                 recipient_email: &user.email,
                 subject: subject.clone(),
                 body: body.clone(),
+                webhook_id: None,
             },
         )? {
             queued += 1;

@@ -679,6 +679,7 @@ pub fn transition(
         was_transmitted,
         rules.public_url,
     )?;
+    crate::service::webhooks::on_step(conn, &row, action, &event.id)?;
     // A provider's step on a domestic order is an answer to the request it
     // executes.
     if action.party() == workflow::Party::Responder && row.executes_id.is_some() {

@@ -320,6 +320,7 @@ impl Notices<'_> {
                     recipient_email: &user.email,
                     subject: subject.clone(),
                     body: body.clone(),
+                    webhook_id: None,
                 },
             )?;
         }
@@ -362,6 +363,7 @@ impl Notices<'_> {
                     recipient_email: &to.email,
                     subject: subject.clone(),
                     body: body.clone(),
+                    webhook_id: None,
                 },
             )? {
                 queued.push(key);

@@ -132,6 +132,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
             retry_base: std::time::Duration::from_secs(30),
             max_attempts: 3,
             interval: None,
+            webhooks_allow_private: false,
         },
         evidence_max_bytes: 1024 * 1024,
         body_idle_timeout: std::time::Duration::from_secs(2),

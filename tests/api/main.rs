@@ -26,4 +26,5 @@ mod reference;
 mod second_factor;
 mod users;
 mod watcher;
+mod webhooks;
 mod workflow;
