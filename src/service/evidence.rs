@@ -87,6 +87,21 @@ pub fn record(
 ) -> Result<EvidenceRow, Error> {
     lock_row(conn, "requests", "id", id)?;
     let request = deliverable(conn, viewer, id, true)?;
+    keep(conn, viewer, actor, &request, file, None, limit)
+}
+
+/// The record of a file delivered on `request` (locked and checked by the
+/// caller), within its allowance of `limit` bytes, with its custody event;
+/// `relayed_from` names where a relayed file came from.
+fn keep(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    request: &RequestRow,
+    file: Delivered,
+    relayed_from: Option<serde_json::Value>,
+    limit: u64,
+) -> Result<EvidenceRow, Error> {
     let already = repo::evidence::total_size(conn, &request.id)?.max(0) as u64;
     if already + file.size.max(0) as u64 > limit {
         return Err(Error::too_large(format!(
@@ -105,17 +120,21 @@ pub fn record(
         uploaded_at: UtcTime::now(),
     };
     repo::evidence::insert(conn, &row)?;
+    let mut details = json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
+                              "media_type": row.media_type });
+    if let Some(from) = relayed_from {
+        details["relayed_from"] = from;
+    }
     let event = repo::audit::append_for_request(
         conn,
         actor,
         &request.id,
         "evidence_uploaded",
         ("evidence", &row.id),
-        json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
-                "media_type": row.media_type }),
+        details,
     )?;
     repo::requests::mark_acted(conn, &request.id, event.occurred_at)?;
-    crate::service::webhooks::on_evidence(conn, &request, &row.id, &event.id)?;
+    crate::service::webhooks::on_evidence(conn, request, &row.id, &event.id)?;
     Ok(row)
 }
 
@@ -153,37 +172,14 @@ pub fn relay(
             item.filename, request.reference
         )));
     }
-    let already = repo::evidence::total_size(conn, &request.id)?.max(0) as u64;
-    if already + item.size.max(0) as u64 > limit {
-        return Err(Error::too_large(format!(
-            "evidence is limited to {limit} bytes per request; {already} are already delivered"
-        )));
-    }
-    let row = EvidenceRow {
-        id: new_id(),
-        request_id: request.id.clone(),
-        filename: item.filename.clone(),
-        media_type: item.media_type.clone(),
+    let from = json!({ "order_reference": order.reference, "evidence_id": item.id });
+    let file = Delivered {
+        filename: item.filename,
+        media_type: item.media_type,
         size: item.size,
-        sha256: item.sha256.clone(),
-        uploaded_by: viewer.user_id.clone(),
-        uploader_organisation_id: viewer.organisation_id.clone().unwrap_or_default(),
-        uploaded_at: UtcTime::now(),
+        sha256: item.sha256,
     };
-    repo::evidence::insert(conn, &row)?;
-    let event = repo::audit::append_for_request(
-        conn,
-        actor,
-        &request.id,
-        "evidence_uploaded",
-        ("evidence", &row.id),
-        json!({ "sha256": row.sha256, "size": row.size, "filename": row.filename,
-                "media_type": row.media_type,
-                "relayed_from": { "order_reference": order.reference, "evidence_id": item.id } }),
-    )?;
-    repo::requests::mark_acted(conn, &request.id, event.occurred_at)?;
-    crate::service::webhooks::on_evidence(conn, &request, &row.id, &event.id)?;
-    Ok(row)
+    keep(conn, viewer, actor, &request, file, Some(from), limit)
 }
 
 /// A stored file that does not match what was recorded.
