@@ -102,7 +102,7 @@ impl From<OutboxRow> for DeliveryOut {
 
 /// The URL and events of a registration, checked; the URL's name resolved and
 /// every address it gives checked, off the async threads.
-async fn checked(
+pub(crate) async fn checked(
     body: WebhookIn,
     allow_private: bool,
 ) -> Result<(url::Url, Vec<WebhookEvent>), Error> {

@@ -78,6 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/organisation/accounts").post(organisation::invite))
     .service(web::resource("/organisation/accounts/{id}").post(organisation::act))
     .service(web::resource("/organisation/details").post(organisation::details))
+    .service(web::resource("/organisation/webhooks").post(organisation::add_webhook))
+    .service(web::resource("/organisation/webhooks/{id}").post(organisation::remove_webhook))
     .service(web::resource("/organisation/proposals/{id}").post(proposals::on_organisation))
     .service(web::resource("/admin/proposals/{id}").post(proposals::on_admin))
     .service(web::resource("/inbox").get(inbox::show))

@@ -18,6 +18,15 @@ use crate::repo::organisations::OrganisationRow;
 use crate::repo::users::UserRow;
 use crate::state::AppState;
 
+/// One of the organisation's webhooks, with how its last delivery went.
+struct HookLine {
+    id: String,
+    url: String,
+    events: String,
+    active: bool,
+    last: Option<String>,
+}
+
 struct Line {
     id: String,
     name: String,
@@ -41,6 +50,10 @@ struct OwnPage {
     categories: Vec<(&'static str, String)>,
     notice: Option<String>,
     problems: BTreeMap<String, String>,
+    hooks: Vec<HookLine>,
+    events: Vec<(&'static str, &'static str)>,
+    /// A webhook's secret, just made: shown on this page once.
+    secret: Option<String>,
 }
 
 impl OwnPage {
@@ -81,6 +94,36 @@ async fn read(
         .await?)
 }
 
+/// The organisation's webhooks as lines of the page.
+async fn hooks(state: &web::Data<AppState>, visitor: &Visitor) -> Result<Vec<HookLine>, Failure> {
+    let by = visitor.session.account.user.id.clone();
+    Ok(state
+        .db_for(&visitor.principal(), move |conn| {
+            let by = crate::service::stewardship::steward(conn, &by)?;
+            let mut lines = Vec::new();
+            for hook in crate::service::webhooks::list(conn, &by)? {
+                let last = crate::repo::webhooks::deliveries(conn, &hook.id, 1)?
+                    .into_iter()
+                    .next()
+                    .map(|d| match d.last_error {
+                        Some(error) => format!("{}: {error}", d.status),
+                        None => d.status.to_string(),
+                    });
+                let events: Vec<String> =
+                    serde_json::from_str(&hook.events).map_err(Error::internal)?;
+                lines.push(HookLine {
+                    id: hook.id,
+                    url: hook.url,
+                    events: events.join(", "),
+                    active: hook.active,
+                    last,
+                });
+            }
+            Ok(lines)
+        })
+        .await?)
+}
+
 async fn show_page(
     state: &web::Data<AppState>,
     visitor: &Visitor,
@@ -89,8 +132,21 @@ async fn show_page(
     problems: BTreeMap<String, String>,
     status: StatusCode,
 ) -> Result<HttpResponse, Failure> {
+    show_with_secret(state, visitor, typed, notice, problems, status, None).await
+}
+
+async fn show_with_secret(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    typed: Option<BTreeMap<String, String>>,
+    notice: Option<String>,
+    problems: BTreeMap<String, String>,
+    status: StatusCode,
+    secret: Option<String>,
+) -> Result<HttpResponse, Failure> {
     let org = own_organisation(visitor)?;
     let (row, people) = read(state, visitor, org).await?;
+    let hooks = hooks(state, visitor).await?;
     let proposals = super::proposals::waiting(state, visitor).await?;
     let typed = match typed {
         Some(t) => t,
@@ -131,6 +187,19 @@ async fn show_page(
             .collect(),
         notice,
         problems,
+        hooks,
+        events: vec![
+            ("request.received", "a request is transmitted to you"),
+            (
+                "request.updated",
+                "the other side takes a step on one of your requests",
+            ),
+            (
+                "evidence.delivered",
+                "evidence is delivered on a request you issued",
+            ),
+        ],
+        secret,
     };
     Ok(page(status, super::pages::render(&html)?))
 }
@@ -147,6 +216,7 @@ pub async fn show(
         "details" => Some("Saved."),
         "approved" => Some("Approved: the account is made and its holder invited."),
         "declined" => Some("Declined: no account was made."),
+        "webhook-removed" => Some("The webhook was removed: nothing more goes to it."),
         _ => None,
     };
     show_page(
@@ -348,4 +418,101 @@ pub async fn details(
         }
         Err(e) => Err(Failure(e)),
     }
+}
+
+/// `POST /organisation/webhooks`: `url`, and `event.<name>` for each event
+/// wanted. Registered, the page shows its secret this once.
+pub async fn add_webhook(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    own_organisation(&visitor)?;
+    let typed = form.into_inner();
+    super::answers::check_token(&visitor, &typed)?;
+    let body = crate::api::webhooks::WebhookIn {
+        url: typed.get("url").cloned().unwrap_or_default(),
+        events: typed
+            .keys()
+            .filter_map(|k| k.strip_prefix("event."))
+            .map(str::to_owned)
+            .collect(),
+    };
+    let (by, actor, app) = (
+        visitor.session.account.user.id.clone(),
+        visitor.actor(),
+        state.clone(),
+    );
+    let registered = async {
+        let (url, events) =
+            crate::api::webhooks::checked(body, state.mailer.webhooks_allow_private()).await?;
+        state
+            .write_for(&visitor.principal(), move |conn| {
+                let by = crate::service::stewardship::steward(conn, &by)?;
+                crate::service::webhooks::register(
+                    conn,
+                    &app.factor_key,
+                    &by,
+                    &actor,
+                    &url,
+                    &events,
+                )
+            })
+            .await
+    }
+    .await;
+    match registered {
+        Ok(made) => {
+            show_with_secret(
+                &state,
+                &visitor,
+                None,
+                Some(format!(
+                    "The webhook to {} is registered.",
+                    made.webhook.url
+                )),
+                BTreeMap::new(),
+                StatusCode::OK,
+                Some(made.secret),
+            )
+            .await
+        }
+        Err(e) if super::admin::refusal(&e) => {
+            let problems = super::pages::problems_by_field(&e, super::pages::top_field);
+            show_page(
+                &state,
+                &visitor,
+                Some(typed),
+                None,
+                problems,
+                e.status_code(),
+            )
+            .await
+        }
+        Err(e) => Err(Failure(e)),
+    }
+}
+
+/// `POST /organisation/webhooks/{id}`: removes one.
+pub async fn remove_webhook(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    id: web::Path<String>,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, Failure> {
+    own_organisation(&visitor)?;
+    let typed = form.into_inner();
+    super::answers::check_token(&visitor, &typed)?;
+    let (id, by, actor) = (
+        id.into_inner(),
+        visitor.session.account.user.id.clone(),
+        visitor.actor(),
+    );
+    let outcome = state
+        .write_for(&visitor.principal(), move |conn| {
+            let by = crate::service::stewardship::steward(conn, &by)?;
+            crate::service::webhooks::remove(conn, &by, &actor, &id).map(|_| "webhook-removed")
+        })
+        .await;
+    after(&state, &visitor, outcome).await
 }

@@ -12,10 +12,14 @@ use diesel::prelude::*;
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp};
+use crate::helpers::{PASSWORD, Reply, TestApp};
+use crate::portal::Browser;
 use crate::workflow::{open_case, preservation, step, transmitted};
 
-crate::backend_tests!(only_an_organisations_administrators_register_and_never_inside_a_network,);
+crate::backend_tests!(
+    only_an_organisations_administrators_register_and_never_inside_a_network,
+    an_organisations_administrator_registers_and_removes_one_in_the_portal,
+);
 crate::backend_tests!(
     with |s| s.mail.webhooks_allow_private = true;
     deliveries_are_signed_carry_ids_and_are_retried_until_they_land_or_die,
@@ -436,4 +440,108 @@ async fn a_webhook_that_points_inside_a_network_at_delivery_time_is_refused_then
     let error = listed[0]["last_error"].as_str().unwrap();
     assert!(error.contains("loopback"), "{error}");
     receiver.server.stop(true).await;
+}
+
+async fn an_organisations_administrator_registers_and_removes_one_in_the_portal(app: &TestApp) {
+    app.world().await;
+    make_org_admin(app, "provider@ie.test.example").await;
+    let mut browser = Browser::new(app);
+    let signed = browser
+        .sign_in("provider@ie.test.example", PASSWORD, "%2Forganisation")
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let page = browser.get("/organisation").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Register the webhook"), "{}", page.body);
+    let token = page.hidden("csrf_token");
+    // Refused in place, what was typed kept.
+    let refused = browser
+        .post(
+            "/organisation/webhooks",
+            &[
+                ("csrf_token", &token),
+                ("url", "https://169.254.169.254/latest"),
+                ("event.request.received", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("link-local"), "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("value=\"https://169.254.169.254/latest\"")
+    );
+    let none = browser
+        .post(
+            "/organisation/webhooks",
+            &[
+                ("csrf_token", &token),
+                ("url", "https://93.184.215.14/mlat"),
+            ],
+        )
+        .await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(
+        none.body.contains("name at least one event"),
+        "{}",
+        none.body
+    );
+    // Without the session's token: nothing.
+    let forged = browser
+        .post(
+            "/organisation/webhooks",
+            &[
+                ("url", "https://93.184.215.14/mlat"),
+                ("event.request.received", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let made = browser
+        .post(
+            "/organisation/webhooks",
+            &[
+                ("csrf_token", &token),
+                ("url", "https://93.184.215.14/mlat"),
+                ("event.request.received", "yes"),
+                ("event.request.updated", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert!(
+        made.body.contains("Keep this signing secret now"),
+        "{}",
+        made.body
+    );
+    let at = made.body.find("whsec_").expect("the secret, once");
+    let secret: String = made.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    assert!(made.body.contains("request.received, request.updated"));
+    // Shown once: the next view of the page has it no more.
+    let again = browser.get("/organisation").await;
+    assert!(!again.body.contains(&secret));
+    assert!(again.body.contains("https://93.184.215.14/mlat"));
+    let listed = app
+        .get(
+            "/api/v1/webhooks",
+            &app.login("provider@ie.test.example").await,
+        )
+        .await
+        .json;
+    let id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let removed = browser
+        .post(
+            &format!("/organisation/webhooks/{id}"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert_eq!(removed.location(), "/organisation?done=webhook-removed");
+    let page = browser.get("/organisation?done=webhook-removed").await;
+    assert!(page.body.contains("(removed)"), "{}", page.body);
 }
