@@ -322,6 +322,30 @@ impl Scene<'_> {
             Action::Acknowledge,
             json!({"provider_reference": "IE-MLA-2026-311"}),
         )?;
+        // The Irish authority has Chatterbox produce it under an Irish order,
+        // and passes what Chatterbox delivers on.
+        let order = crate::service::execution::order(
+            conn,
+            &self.irish_ca.viewer,
+            &self.irish_ca.actor,
+            self.story.rules,
+            &produced.id,
+            crate::service::execution::Order {
+                responder_id: org_of(&self.chatterbox),
+                facts: Some(
+                    "Produce the subscriber record of the account named, for the period named, \
+                     under this order of the Irish central authority."
+                        .into(),
+                ),
+            },
+        )?;
+        let order = self.story.step(
+            conn,
+            &self.chatterbox,
+            order,
+            Action::Acknowledge,
+            json!({"provider_reference": "CB-LE-20977"}),
+        )?;
         let export = format!(
             "account,created_at,email,last_login_ip,last_login_at\n\
              sunny_day_2011,2024-03-02T18:11:09Z,sunny.day.2011@mail.example,198.51.100.23,{}\n",
@@ -332,11 +356,11 @@ impl Scene<'_> {
             .store
             .put(export.as_bytes())
             .map_err(Error::internal)?;
-        evidence::record(
+        let delivered = evidence::record(
             conn,
-            &self.irish_ca.viewer,
-            &self.irish_ca.actor,
-            &produced.id,
+            &self.chatterbox.viewer,
+            &self.chatterbox.actor,
+            &order.id,
             Delivered {
                 filename: "chatterbox-subscriber-record.csv".into(),
                 media_type: "text/csv".into(),
@@ -345,16 +369,26 @@ impl Scene<'_> {
             },
             u64::MAX,
         )?;
+        self.story
+            .step(conn, &self.chatterbox, order, Action::Fulfil, json!({}))?;
+        evidence::relay(
+            conn,
+            &self.irish_ca.viewer,
+            &self.irish_ca.actor,
+            &produced.id,
+            &delivered.id,
+            u64::MAX,
+        )?;
         let produced = self.story.step(
             conn,
             &self.irish_ca,
             produced,
             Action::Fulfil,
-            json!({"note": "Produced by Chatterbox through the Irish central authority."}),
+            json!({"note": "Produced by Chatterbox under our order, and passed on."}),
         )?;
         Ok((
             produced,
-            "production through the Irish central authority: evidence delivered",
+            "production through the Irish central authority, executed through Chatterbox: evidence delivered",
         ))
     }
 

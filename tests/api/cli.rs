@@ -438,9 +438,22 @@ fn serve_demo_and_explore_the_worked_case(database_url: Option<String>) {
         .find(|r| r["parent"]["id"] == moved["id"] && r["executing_jurisdiction"] == "NL")
         .expect("the follow-up in the Netherlands");
     assert_eq!(follow_up["status"], "preserved");
-    // The production delivered evidence.
+    // The production delivered evidence, executed in Ireland through
+    // Chatterbox.
     assert_eq!(evidence.len(), 1);
     assert_eq!(evidence[0]["items"].as_array().unwrap().len(), 1);
+    let produced = requests
+        .iter()
+        .find(|r| r["status"] == "fulfilled")
+        .unwrap();
+    assert_eq!(produced["domestic_orders"][0]["status"], "fulfilled");
+    assert!(
+        produced["domestic_orders"][0]["responder_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Chatterbox"),
+        "{produced}"
+    );
     // The refusal carries its ground.
     let refused = requests.iter().find(|r| r["status"] == "refused").unwrap();
     assert_eq!(
