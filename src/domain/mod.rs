@@ -100,6 +100,7 @@ pub mod execution;
 pub mod identifiers;
 pub mod legal_bases;
 pub mod lockout;
+pub mod merkle;
 pub mod messages;
 pub mod mfa;
 pub mod notices;
