@@ -236,6 +236,21 @@ fn done(what: &str) -> HttpResponse {
         .finish()
 }
 
+/// A form refused: the page again, each problem at its field, what was typed
+/// kept; anything but a refusal is an error page.
+async fn refused_form(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    typed: BTreeMap<String, String>,
+    e: Error,
+) -> Result<HttpResponse, Failure> {
+    if !super::admin::refusal(&e) {
+        return Err(Failure(e));
+    }
+    let problems = super::pages::problems_by_field(&e, super::pages::top_field);
+    show_page(state, visitor, Some(typed), None, problems, e.status_code()).await
+}
+
 /// `POST /organisation/accounts`: invites a colleague, in the role the
 /// organisation's kind gives its people.
 pub async fn invite(
@@ -264,19 +279,7 @@ pub async fn invite(
     });
     match invite_from_form(&state, &visitor, body).await {
         Ok(_) => Ok(done("invited")),
-        Err(e) if super::admin::refusal(&e) => {
-            let problems = super::pages::problems_by_field(&e, super::pages::top_field);
-            show_page(
-                &state,
-                &visitor,
-                Some(typed),
-                None,
-                problems,
-                e.status_code(),
-            )
-            .await
-        }
-        Err(e) => Err(Failure(e)),
+        Err(e) => refused_form(&state, &visitor, typed, e).await,
     }
 }
 
@@ -404,19 +407,7 @@ pub async fn details(
             .await;
             Ok(done("details"))
         }
-        Err(e) if super::admin::refusal(&e) => {
-            let problems = super::pages::problems_by_field(&e, super::pages::top_field);
-            show_page(
-                &state,
-                &visitor,
-                Some(typed),
-                None,
-                problems,
-                e.status_code(),
-            )
-            .await
-        }
-        Err(e) => Err(Failure(e)),
+        Err(e) => refused_form(&state, &visitor, typed, e).await,
     }
 }
 
@@ -477,19 +468,7 @@ pub async fn add_webhook(
             )
             .await
         }
-        Err(e) if super::admin::refusal(&e) => {
-            let problems = super::pages::problems_by_field(&e, super::pages::top_field);
-            show_page(
-                &state,
-                &visitor,
-                Some(typed),
-                None,
-                problems,
-                e.status_code(),
-            )
-            .await
-        }
-        Err(e) => Err(Failure(e)),
+        Err(e) => refused_form(&state, &visitor, typed, e).await,
     }
 }
 

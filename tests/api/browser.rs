@@ -390,6 +390,28 @@ async fn two_step_sign_in(app: &TestApp, browser: &Client, backend: Backend) {
     accessible(browser, "organisation").await;
     browser.set_window_size(1280, 1800).await.unwrap();
     screenshot(browser, &shot("organisation")).await;
+    // A webhook: its secret is shown on the page that registers it, once.
+    type_into(browser, "webhook-url", "https://93.184.215.14/mlat/events").await;
+    click(browser, "//input[@id='webhook-request.updated']").await;
+    click(
+        browser,
+        "//button[normalize-space()='Register the webhook']",
+    )
+    .await;
+    let secret = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//div[@role='status']//code"))
+        .await
+        .expect("the secret, shown once")
+        .text()
+        .await
+        .unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    accessible(browser, "webhook registered").await;
+    screenshot(browser, &shot("webhook-secret")).await;
+    browser.goto(&app.url("/organisation")).await.unwrap();
+    assert!(!browser.source().await.unwrap().contains(&secret));
     browser.set_window_size(1280, 900).await.unwrap();
     // The officer approves the proposed colleague, who is invited.
     click(browser, "//button[text()='Approve']").await;
