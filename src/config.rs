@@ -21,6 +21,17 @@ pub struct Settings {
     /// The key that seals second factors' secrets in the database; `None`:
     /// `<data dir>/factor.key`, generated once.
     pub factor_key_file: Option<PathBuf>,
+    /// The key that signs the audit trail's checkpoints and receipts
+    /// (`audit_keys`); `None`: `<data dir>/audit-ed25519.pem`, generated once.
+    pub audit_key_file: Option<PathBuf>,
+    /// The public keys verifiers trust, current and retired; `None`:
+    /// `<data dir>/audit-keys.json`.
+    pub audit_keyring_file: Option<PathBuf>,
+    /// Where each checkpoint is appended, one JSON line each; `None`:
+    /// `<data dir>/audit-checkpoints.jsonl`.
+    pub audit_checkpoint_file: Option<PathBuf>,
+    /// An auditor's address each checkpoint is mailed to, through the outbox.
+    pub audit_checkpoint_mailto: Option<String>,
     /// The roles that must sign in with a second factor.
     pub mfa_required: crate::domain::mfa::MfaPolicy,
     pub cors_origins: Vec<String>,
@@ -271,6 +282,14 @@ impl Settings {
             Some(text) => crate::domain::mfa::MfaPolicy::parse(&text)
                 .map_err(|message| err("MLAT_MFA_REQUIRED", message))?,
         };
+        let audit_checkpoint_mailto = match get("MLAT_AUDIT_CHECKPOINT_MAILTO") {
+            None => None,
+            Some(address) => Some(
+                crate::domain::validation::Email::parse(&address)
+                    .map_err(|message| err("MLAT_AUDIT_CHECKPOINT_MAILTO", message))?
+                    .into_string(),
+            ),
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -280,6 +299,10 @@ impl Settings {
             legal_bases_file: get("MLAT_LEGAL_BASES_FILE").map(PathBuf::from),
             evidence_key_file: get("MLAT_EVIDENCE_KEY_FILE").map(PathBuf::from),
             factor_key_file: get("MLAT_FACTOR_KEY_FILE").map(PathBuf::from),
+            audit_key_file: get("MLAT_AUDIT_KEY_FILE").map(PathBuf::from),
+            audit_keyring_file: get("MLAT_AUDIT_KEYRING_FILE").map(PathBuf::from),
+            audit_checkpoint_file: get("MLAT_AUDIT_CHECKPOINT_FILE").map(PathBuf::from),
+            audit_checkpoint_mailto,
             mfa_required,
             cors_origins,
             db_pool_size,

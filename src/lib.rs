@@ -3,6 +3,7 @@
 //! integration tests both start it through that one function.
 
 pub mod api;
+pub mod audit_keys;
 pub mod auth;
 pub mod config;
 pub mod db;

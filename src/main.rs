@@ -90,9 +90,25 @@ enum EvidenceCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every hash chain; exit 0 when all are intact, 1 and the first
-    /// broken event otherwise.
+    /// Recompute every hash chain and compare the database with the signed
+    /// checkpoints (the database's and the checkpoint file's); exit 0 when
+    /// nothing is wrong, 1 and the first finding otherwise.
     Verify,
+    /// Anchor every event not yet anchored in signed checkpoints now (the
+    /// server does this at each watcher pass).
+    Checkpoint,
+    /// Check a receipt offline: its event, its signature and its inclusion
+    /// proof, with the published keys.
+    VerifyReceipt {
+        file: std::path::PathBuf,
+        /// The keys as `GET /api/v1/audit/keys` serves them; default: this
+        /// deployment's key ring.
+        #[arg(long)]
+        keys: Option<std::path::PathBuf>,
+    },
+    /// Make a new audit key: the current key signs a checkpoint handing over
+    /// to it, is retired in the key ring, and the new key signs from then on.
+    RotateKey,
 }
 
 #[derive(Subcommand)]
@@ -173,6 +189,15 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => audit_verify(&settings),
+        Command::Audit {
+            command: AuditCommand::Checkpoint,
+        } => audit_checkpoint(settings),
+        Command::Audit {
+            command: AuditCommand::VerifyReceipt { file, keys },
+        } => audit_verify_receipt(&settings, &file, keys.as_deref()),
+        Command::Audit {
+            command: AuditCommand::RotateKey,
+        } => audit_rotate_key(settings),
         Command::Demo => load_demo(settings),
         Command::User {
             command:
@@ -224,6 +249,20 @@ fn deadlines_tick(settings: Settings) -> Result<(), String> {
         "examined {} requests: {} deadlines missed, {} preservations expired, {} reminders queued",
         report.examined, report.missed, report.expired, report.reminders
     );
+    let anchored = mlat::service::anchor::checkpoint(
+        &mut conn,
+        &state.writers,
+        &state.anchoring,
+        mlat::time::UtcTime::now(),
+        None,
+    )
+    .map_err(|e| describe(&e))?;
+    if let Some(seq) = anchored.checkpoint {
+        println!(
+            "checkpoint {seq}: {} audit events anchored",
+            anchored.anchored
+        );
+    }
     Ok(())
 }
 
@@ -304,24 +343,126 @@ fn evidence_rewrap(settings: Settings, new_key_file: &std::path::Path) -> Result
 /// `mlat audit verify`.
 fn audit_verify(settings: &Settings) -> Result<(), String> {
     let (pool, _) = startup::open_database(settings).map_err(|e| e.to_string())?;
+    let anchoring = mlat::service::anchor::Anchoring::from_settings(settings)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let result = mlat::repo::audit::verify_all(&mut conn).map_err(|e| e.to_string())?;
-    match result.first_break {
-        None => {
-            println!(
-                "audit trail intact: {} events in {} chains",
-                result.events, result.chains
-            );
-            Ok(())
+    let result = mlat::service::anchor::verify(&mut conn, &anchoring).map_err(|e| describe(&e))?;
+    if result.intact {
+        for line in result.lines() {
+            println!("{line}");
         }
-        Some(broken) => Err(format!(
-            "audit trail broken in chain {} at event {} (position {}): {}",
-            broken.chain,
-            broken.event_id.as_deref().unwrap_or("(missing)"),
-            broken.seq.map_or("?".into(), |s| s.to_string()),
-            broken.reason
-        )),
+        Ok(())
+    } else {
+        Err(result.lines().join("\n"))
     }
+}
+
+/// `mlat audit checkpoint`.
+fn audit_checkpoint(settings: Settings) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let reports =
+        mlat::service::anchor::checkpoint_all(&mut conn, &state.writers, &state.anchoring)
+            .map_err(|e| describe(&e))?;
+    let mut signed = 0;
+    for report in &reports {
+        if let Some(seq) = report.checkpoint {
+            signed += 1;
+            println!("checkpoint {seq}: {} events anchored", report.anchored);
+        }
+    }
+    if signed == 0 {
+        println!("nothing new to anchor");
+    }
+    println!("checkpoints kept in {}", state.anchoring.file.display());
+    Ok(())
+}
+
+/// `mlat audit verify-receipt FILE`: offline, with the published keys.
+fn audit_verify_receipt(
+    settings: &Settings,
+    file: &std::path::Path,
+    keys: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let ring_path = match keys {
+        Some(path) => path.to_path_buf(),
+        None => mlat::audit_keys::paths(settings).1,
+    };
+    let ring = mlat::audit_keys::read_ring(&ring_path).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let receipt: mlat::domain::anchor::Receipt = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a receipt: {e}", file.display()))?;
+    let found = mlat::domain::anchor::verify_receipt(&receipt, &ring)
+        .map_err(|e| format!("receipt refused: {e}"))?;
+    let event = &receipt.event;
+    println!(
+        "receipt valid: `{}` recorded at {} (event {} of chain {}, hash {}), signed by key {}",
+        event.action, event.occurred_at, event.seq, event.chain, event.hash, receipt.key_id
+    );
+    match found.anchored_by {
+        Some((seq, at)) => println!("anchored: in the log of checkpoint {seq}, signed at {at}"),
+        None => println!(
+            "not anchored yet: download the receipt again after the next checkpoint for its inclusion proof"
+        ),
+    }
+    Ok(())
+}
+
+/// `mlat audit rotate-key`.
+fn audit_rotate_key(settings: Settings) -> Result<(), String> {
+    let (key_path, ring_path, _) = mlat::audit_keys::paths(&settings);
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let next_path = key_path.with_extension("pem.next");
+    let _ = std::fs::remove_file(&next_path);
+    mlat::auth::tokens::write_new_ed25519_key(&next_path)
+        .map_err(|e| format!("cannot write {}: {e}", next_path.display()))?;
+    let next = mlat::audit_keys::read_signer(&next_path).map_err(|e| e.to_string())?;
+    let old = state.anchoring.keys.signer.key_id().to_owned();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    // Everything so far is anchored under the old key, the last checkpoint
+    // naming the new one.
+    mlat::service::anchor::checkpoint_all(&mut conn, &state.writers, &state.anchoring)
+        .map_err(|e| describe(&e))?;
+    let handover = mlat::service::anchor::checkpoint(
+        &mut conn,
+        &state.writers,
+        &state.anchoring,
+        mlat::time::UtcTime::now(),
+        Some(next.key_id().to_owned()),
+    )
+    .map_err(|e| describe(&e))?;
+    let ring = mlat::audit_keys::ring_after_rotation(
+        &state.anchoring.keys.ring,
+        &old,
+        &next,
+        mlat::time::UtcTime::now(),
+    );
+    mlat::audit_keys::write_ring(&ring_path, &ring).map_err(|e| e.to_string())?;
+    let retired = key_path.with_extension(format!("retired-{old}.pem"));
+    std::fs::rename(&key_path, &retired)
+        .and_then(|()| std::fs::rename(&next_path, &key_path))
+        .map_err(|e| {
+            format!(
+                "cannot put the new key in place at {}: {e}",
+                key_path.display()
+            )
+        })?;
+    println!(
+        "checkpoint {} hands over from key {old} to key {}",
+        handover.checkpoint.unwrap_or_default(),
+        next.key_id()
+    );
+    println!(
+        "the new key is {}; the retired one is at {}: destroy it once every instance runs with the new key",
+        key_path.display(),
+        retired.display()
+    );
+    println!(
+        "copy {} and {} to every instance and restart them",
+        key_path.display(),
+        ring_path.display()
+    );
+    Ok(())
 }
 
 /// `mlat demo`.

@@ -42,6 +42,8 @@ pub enum StartupError {
     EvidenceKey(String),
     #[error("{0}")]
     FactorKey(String),
+    #[error("{0}")]
+    AuditKey(String),
     #[error("cannot bring stored deadlines up to the current rules: {0}")]
     Upgrade(String),
     #[error("cannot listen on {address}: {source}")]
@@ -155,6 +157,8 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let mailer = crate::mail::Mailer::new(&settings.mail, &settings.data_dir)
         .map_err(StartupError::Mail)?
         .with_webhook_key(factor_key.clone());
+    let anchoring = crate::service::anchor::Anchoring::from_settings(&settings)
+        .map_err(StartupError::AuditKey)?;
     let writers = crate::db::WriterQueue::new(
         settings.database_url.backend(),
         crate::db::writers::PATIENCE,
@@ -173,6 +177,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         writers,
         sign_in_limit,
         factor_key,
+        anchoring,
     };
     let mut conn = state.pool.get()?;
     let upgraded =

@@ -40,6 +40,8 @@ pub struct AppState {
     pub sign_in_limit: crate::auth::sign_in_limit::SignInLimit,
     /// Seals second factors' secrets in the database.
     pub factor_key: crate::sealed::MasterKey,
+    /// Signs the audit trail's checkpoints and receipts (`service::anchor`).
+    pub anchoring: crate::service::anchor::Anchoring,
 }
 
 impl AppState {

@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/me/second-factor/confirm").post(auth::confirm_own_factor))
             .service(web::resource("/me/sessions/{id}").delete(auth::end_my_session))
             .service(web::resource("/audit/verify").get(audit::verify))
+            .service(web::resource("/audit/keys").get(audit::keys))
             .service(web::resource("/admin/outbox").get(admin::outbox))
             .service(web::resource("/admin/outbox/{id}/retry").post(admin::retry))
             .service(
@@ -108,6 +109,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(requests::edit),
             )
             .service(web::resource("/requests/{id}/audit").get(requests::audit))
+            .service(web::resource("/requests/{id}/receipts").get(audit::receipts))
+            .service(web::resource("/requests/{id}/receipts/{event_id}").get(audit::receipt))
             .service(web::resource("/requests/{id}/deadlines").get(deadlines::for_request))
             .service(web::resource("/deadlines").get(deadlines::board))
             .service(web::resource("/reminders").get(reminders::mine))

@@ -88,8 +88,6 @@ pub enum KeyError {
     },
     #[error("the token signing key {path} is not an Ed25519 private key in PKCS#8 PEM: {message}")]
     Invalid { path: String, message: String },
-    #[error("cannot generate a token signing key: {0}")]
-    Random(String),
 }
 
 pub struct TokenKeys {
@@ -178,11 +176,20 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
 }
 
 fn write_new_key(path: &Path) -> Result<(), KeyError> {
-    let shown = path.display().to_string();
-    let seed = random_bytes::<32>().map_err(KeyError::Random)?;
+    write_new_ed25519_key(path).map_err(|source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Writes a new Ed25519 private key in PKCS#8 PEM to `path`, readable by the
+/// owner only, unless a key is there already: another instance sharing the
+/// data directory wrote it first, and theirs is used.
+pub fn write_new_ed25519_key(path: &Path) -> std::io::Result<()> {
+    let seed = random_bytes::<32>().map_err(std::io::Error::other)?;
     let pem = SigningKey::from_bytes(&seed)
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-        .map_err(|e| KeyError::Random(e.to_string()))?;
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -190,17 +197,9 @@ fn write_new_key(path: &Path) -> Result<(), KeyError> {
     match options.open(path) {
         Ok(mut file) => file
             .write_all(pem.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|source| KeyError::Write {
-                path: shown,
-                source,
-            }),
-        // Another instance sharing the data directory wrote it first: use theirs.
+            .and_then(|()| file.sync_all()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(KeyError::Write {
-            path: shown,
-            source,
-        }),
+        Err(e) => Err(e),
     }
 }
 

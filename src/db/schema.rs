@@ -153,6 +153,7 @@ diesel::joinable!(outbox -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chains,
+    audit_checkpoints,
     audit_events,
     cases,
     deadlines,
@@ -198,6 +199,17 @@ diesel::table! {
         object_id -> Nullable<Text>,
         request_id -> Nullable<Text>,
         details -> Text,
+        log_index -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        tree_size -> BigInt,
+        issued_at -> Timestamp,
+        document -> Text,
+        frontier -> Text,
     }
 }
 

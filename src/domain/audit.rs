@@ -1,7 +1,7 @@
 //! The audit trail's rules: how an event is hashed into its chain, and how a
 //! chain is verified. Pure functions; the repository stores and loads.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::time::UtcTime;
@@ -51,7 +51,7 @@ pub const SYSTEM_CHAIN: &str = "system";
 
 /// One stored event. `hash` covers every other field, `id` and `prev_hash`
 /// included, so that editing, deleting or reordering rows is detected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,
     pub chain: String,

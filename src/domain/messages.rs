@@ -39,6 +39,9 @@ pub enum MessageKind {
     Account,
     /// A delivery to an organisation's webhook (`domain::webhooks`).
     Webhook,
+    /// A signed checkpoint of the audit trail, for an auditor to keep
+    /// (`domain::anchor`).
+    AuditCheckpoint,
 }
 
 impl MessageKind {
@@ -49,6 +52,7 @@ impl MessageKind {
             MessageKind::DeadlineMissed => "deadline_missed",
             MessageKind::Account => "account",
             MessageKind::Webhook => "webhook",
+            MessageKind::AuditCheckpoint => "audit_checkpoint",
         }
     }
 
@@ -58,9 +62,10 @@ impl MessageKind {
             "deadline_missed" => Ok(MessageKind::DeadlineMissed),
             "account" => Ok(MessageKind::Account),
             "webhook" => Ok(MessageKind::Webhook),
+            "audit_checkpoint" => Ok(MessageKind::AuditCheckpoint),
             step => Action::parse(step).map(MessageKind::Step).map_err(|_| {
                 format!(
-                    "`{text}` is not a message kind: reminder, deadline_missed, account, webhook or a workflow step"
+                    "`{text}` is not a message kind: reminder, deadline_missed, account, webhook, audit_checkpoint or a workflow step"
                 )
             }),
         }
@@ -105,6 +110,7 @@ mod tests {
             MessageKind::DeadlineMissed,
             MessageKind::Account,
             MessageKind::Webhook,
+            MessageKind::AuditCheckpoint,
         ];
         all.extend(Action::ALL.iter().map(|a| MessageKind::Step(*a)));
         for kind in all {

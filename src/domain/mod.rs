@@ -92,6 +92,7 @@ macro_rules! vocabulary {
 }
 
 pub mod access;
+pub mod anchor;
 pub mod audit;
 pub mod countries;
 pub mod deadlines;

@@ -22,7 +22,21 @@ pub fn spawn_sender(state: Arc<AppState>, interval: Duration) {
 /// and each request is locked while it is looked at, so nothing happens twice.
 pub fn spawn_watcher(state: Arc<AppState>, interval: Duration) {
     spawn_every(state, interval, "deadline watcher", |app, conn| {
-        watcher::tick(conn, &app.writers, &app.rules(), UtcTime::now())
+        let report = watcher::tick(conn, &app.writers, &app.rules(), UtcTime::now())?;
+        // Each pass anchors what the trail recorded since the last one.
+        let anchored = crate::service::anchor::checkpoint(
+            conn,
+            &app.writers,
+            &app.anchoring,
+            UtcTime::now(),
+            None,
+        )
+        .unwrap_or_else(|error| {
+            let error = crate::error::describe(&error);
+            tracing::error!(%error, "audit checkpoint failed");
+            Default::default()
+        });
+        Ok((report, anchored))
     });
 }
 

@@ -59,7 +59,7 @@ pub(super) fn refusal(e: &Error) -> bool {
 #[template(path = "portal/admin.html")]
 struct OverviewPage {
     chrome: Chrome,
-    audit: Option<crate::repo::audit::Verification>,
+    audit: Option<crate::service::anchor::Verification>,
     evidence: Option<Result<crate::service::evidence::Checked, String>>,
     dead_letters: usize,
 }
@@ -87,14 +87,13 @@ pub async fn overview(
             if !verify {
                 return Ok((dead.len(), None, None));
             }
-            let audit = crate::repo::audit::verify_all(conn)?;
+            let audit = crate::service::anchor::verify(conn, &app.anchoring)?;
             let evidence = crate::service::evidence::verify_all(conn, &app.store);
             Ok((dead.len(), Some(audit), Some(evidence)))
         })
         .await?;
-    if let Some(broken) = audit.as_ref().and_then(|a| a.first_break.as_ref()) {
-        tracing::error!(chain = %broken.chain, event = ?broken.event_id, reason = %broken.reason,
-            "audit trail verification failed");
+    if let Some(audit) = audit.as_ref().filter(|a| !a.intact) {
+        tracing::error!(findings = ?audit.lines(), "audit trail verification failed");
     }
     let html = OverviewPage {
         chrome: visitor.chrome(),

@@ -164,8 +164,7 @@ pub fn for_chain(conn: &mut DbConn, chain: &str) -> QueryResult<Vec<AuditEventRo
 }
 
 /// The outcome of verifying every chain.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[schema(as = AuditVerification)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Verification {
     pub intact: bool,
     pub chains: usize,

@@ -3,6 +3,7 @@
 
 pub mod account_links;
 pub mod account_proposals;
+pub mod anchor;
 pub mod audit;
 pub mod cases;
 pub mod deadlines;

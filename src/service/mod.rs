@@ -4,6 +4,7 @@
 
 pub mod account_mail;
 pub mod accounts;
+pub mod anchor;
 pub mod approvals;
 pub mod cases;
 pub mod deadlines;

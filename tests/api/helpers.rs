@@ -116,6 +116,10 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         legal_bases_file: None,
         evidence_key_file: None,
         factor_key_file: None,
+        audit_key_file: None,
+        audit_keyring_file: None,
+        audit_checkpoint_file: None,
+        audit_checkpoint_mailto: None,
         // Most tests sign in with a password alone; the second factor's own
         // tests (auth.rs, browser.rs) set the default policy back.
         mfa_required: mlat::domain::mfa::MfaPolicy::none(),

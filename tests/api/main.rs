@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod anchoring;
 mod audit;
 mod auth;
 mod browser;
