@@ -412,6 +412,8 @@ pub struct LogWalk<'a> {
     checkpoints: &'a [Checkpoint],
     next: usize,
     frontier: Frontier,
+    /// How many events the last root that matched covered.
+    matched: i64,
 }
 
 impl<'a> LogWalk<'a> {
@@ -420,6 +422,7 @@ impl<'a> LogWalk<'a> {
             checkpoints,
             next: 0,
             frontier: Frontier::default(),
+            matched: 0,
         };
         walk.skip_empty();
         walk
@@ -467,11 +470,15 @@ impl<'a> LogWalk<'a> {
                 return Err(AnchorBreak::at_checkpoint(
                     checkpoint.seq,
                     format!(
-                        "the first {} events of the log are not those checkpoint {} signed: an anchored event was altered, removed, added or moved",
-                        checkpoint.tree_size, checkpoint.seq
+                        "the first {} events of the log are not those checkpoint {} signed: an anchored event at log positions {} to {} was altered, removed, added or moved",
+                        checkpoint.tree_size,
+                        checkpoint.seq,
+                        self.matched,
+                        checkpoint.tree_size - 1
                     ),
                 ));
             }
+            self.matched = checkpoint.tree_size;
             self.next += 1;
         }
         Ok(())
@@ -797,9 +804,13 @@ mod tests {
         // Two anchored events swapped in the log.
         let mut swapped = log.clone();
         swapped.swap(2, 3);
-        assert_eq!(
-            walk(&checkpoints, &swapped).unwrap_err().checkpoint,
-            Some(2)
+        let err = walk(&checkpoints, &swapped).unwrap_err();
+        assert_eq!(err.checkpoint, Some(2));
+        // Checkpoint 1 (two events) still matched: the change lies after it.
+        assert!(
+            err.reason.contains("at log positions 2 to 4"),
+            "{}",
+            err.reason
         );
         // A gap in the positions names the event after it.
         let mut walker = LogWalk::new(&checkpoints);

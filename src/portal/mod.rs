@@ -133,6 +133,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(drafting::follow_up_form)
             .post(drafting::file_follow_up),
     )
+    .service(web::resource("/requests/{id}/receipts/{event_id}").get(requests::receipt))
     .service(web::resource("/requests/{id}/{action}").post(answers::take))
     .service(web::resource("/evidence/{id}").get(evidence::download))
     .service(web::resource("/assets/portal.css").get(stylesheet))

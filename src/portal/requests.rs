@@ -51,6 +51,27 @@ struct HistoryLine {
     what: String,
 }
 
+/// A step this side can hold a signed receipt for.
+struct ReceiptLine {
+    event_id: String,
+    at: String,
+    what: &'static str,
+    anchored: bool,
+}
+
+/// What a receipt's step is called on the page.
+fn receipt_words(action: &str) -> &'static str {
+    match action {
+        "transmit" => "Request transmitted",
+        "preserve" => "Preservation confirmed",
+        "confirm_extension" => "Extension confirmed",
+        "refuse" => "Request refused",
+        "fulfil" => "Request fulfilled",
+        "evidence_uploaded" => "Evidence delivered",
+        _ => "Step recorded",
+    }
+}
+
 struct ClockLine {
     due: Due,
     status: String,
@@ -199,6 +220,7 @@ struct RequestPage {
     answer_heading: &'static str,
     grounds: Vec<(&'static str, String)>,
     history: Vec<HistoryLine>,
+    receipts: Vec<ReceiptLine>,
     /// The orders executing this request, and, for its executing central
     /// authority while it may order, the providers of its jurisdiction.
     orders: Vec<OrderLine>,
@@ -307,6 +329,24 @@ pub async fn show(
     render_request(&state, &visitor, id.into_inner(), notice, StatusCode::OK).await
 }
 
+/// `GET /requests/{id}/receipts/{event_id}`: the signed receipt of a step,
+/// the file the API gives.
+pub async fn receipt(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Failure> {
+    let viewer = visitor.viewer()?;
+    let (id, event_id) = path.into_inner();
+    let app = state.clone();
+    let receipt = state
+        .db_for(&visitor.principal(), move |conn| {
+            crate::service::anchor::receipt_for(conn, &app.anchoring, &viewer, &id, &event_id)
+        })
+        .await?;
+    Ok(crate::api::audit::receipt_download(&receipt))
+}
+
 /// Everything the page needs, read in one go.
 struct Read {
     row: crate::repo::requests::RequestRow,
@@ -329,6 +369,7 @@ struct Read {
     orders: Vec<OrderLine>,
     order_providers: Vec<(String, String)>,
     executes: Option<(String, String)>,
+    receipts: Vec<crate::service::anchor::ReceiptLine>,
 }
 
 /// What the issuing side sees of a request's relatives.
@@ -413,7 +454,9 @@ pub async fn render_request(
             let unread = crate::service::reads::is_unread(conn, &viewer, &row)?;
             let (orders, order_providers, executes) =
                 execution_of(conn, &viewer, &row, may_deliver)?;
+            let receipts = crate::service::anchor::receipts_of(conn, &viewer, &row.id)?;
             Ok(Read {
+                receipts,
                 orders,
                 order_providers,
                 executes,
@@ -579,6 +622,7 @@ fn page_of(
         orders,
         order_providers,
         executes,
+        receipts,
     } = read;
     let basis = state.catalogue.get(&row.legal_basis);
     let identifiers: Vec<Identifier> =
@@ -779,6 +823,15 @@ fn page_of(
             .map(|(event, _)| HistoryLine {
                 at: minute(event.occurred_at),
                 what: words(&event.action),
+            })
+            .collect(),
+        receipts: receipts
+            .into_iter()
+            .map(|r| ReceiptLine {
+                what: receipt_words(&r.action),
+                at: minute(r.occurred_at),
+                anchored: r.anchored,
+                event_id: r.event_id,
             })
             .collect(),
     })

@@ -26,6 +26,7 @@ backend_tests!(
     receipts_verify_offline_and_carry_a_proof_after_the_next_checkpoint,
     a_rotated_key_signs_on_and_old_receipts_still_verify,
     two_checkpointers_at_once_sign_one_checkpoint_and_copy_it_once,
+    both_sides_download_receipts_from_the_request_page,
 );
 
 backend_tests!(with |s: &mut mlat::config::Settings| s.audit_checkpoint_mailto = Some("auditor@audit.test.example".into());
@@ -236,9 +237,14 @@ async fn a_cut_tail_with_its_head_moved_back_is_caught_and_named(app: &TestApp) 
     );
     // The command says so too, and exits 1.
     let out = app.mlat().args(["audit", "verify"]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(&chain), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "audit trail contradicts its checkpoints (chain {chain})"
+        )),
+        "{stderr}"
+    );
 }
 
 async fn a_chain_rewritten_with_fresh_hashes_is_caught(app: &TestApp) {
@@ -733,4 +739,60 @@ async fn two_checkpointers_at_once_sign_one_checkpoint_and_copy_it_once(app: &Te
     let text = std::fs::read_to_string(app.checkpoint_file()).unwrap();
     assert_eq!(text.lines().count(), 1);
     assert_eq!(app.verify(&world.admin).await["intact"], true);
+}
+
+async fn both_sides_download_receipts_from_the_request_page(app: &TestApp) {
+    let (net, request) = preserved(app).await;
+    let id = request["id"].as_str().unwrap();
+    app.checkpoint().await;
+    let keys = published_keys(app).await;
+    for email in ["officer@gb.test.example", "provider@ie.test.example"] {
+        let mut browser = crate::portal::Browser::new(app);
+        let signed = browser
+            .sign_in(email, crate::helpers::PASSWORD, "%2F")
+            .await;
+        assert_eq!(signed.status, 303, "{}", signed.body);
+        let page = browser.get(&format!("/requests/{id}")).await;
+        assert_eq!(page.status, 200);
+        let receipts = crate::portal::section(&page.body, "<h2 id=\"receipts\">", "</table>");
+        assert!(receipts.contains("Request transmitted"), "{receipts}");
+        assert!(receipts.contains("Preservation confirmed"), "{receipts}");
+        assert!(
+            receipts.contains("Yes: the receipt carries its proof"),
+            "{receipts}"
+        );
+        let marker = format!("href=\"/requests/{id}/receipts/");
+        let start = receipts.rfind(&marker).expect("a download link") + "href=\"".len();
+        let link = &receipts[start..start + receipts[start..].find('"').unwrap()];
+        let file = browser.get(link).await;
+        assert_eq!(file.status, 200, "{}", file.body);
+        assert!(file.header("content-disposition").starts_with("attachment"));
+        let receipt: Receipt = serde_json::from_str(&file.body).unwrap();
+        assert_eq!(receipt.event.action, "preserve");
+        assert_eq!(
+            verify_receipt(&receipt, &keys)
+                .unwrap()
+                .anchored_by
+                .unwrap()
+                .0,
+            1
+        );
+    }
+    // Another agency's officer finds no such page, nor its receipts.
+    let mut other = crate::portal::Browser::new(app);
+    other
+        .sign_in("officer@de.test.example", crate::helpers::PASSWORD, "%2F")
+        .await;
+    let page = other.get(&format!("/requests/{id}")).await;
+    assert_eq!(page.status, 404);
+    let trail = app
+        .get(&format!("/api/v1/requests/{id}/receipts"), &net.w.officer)
+        .await;
+    let event = trail.json["items"][1]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = other.get(&format!("/requests/{id}/receipts/{event}")).await;
+    assert_eq!(refused.status, 404);
+    assert!(!refused.body.contains("mlat-audit-receipt"));
 }

@@ -704,6 +704,45 @@ async fn a_providers_day(app: &TestApp, browser: &Client, backend: Backend) {
         )
         .await;
     assert_eq!(status.json["status"], "fulfilled");
+    // Once the watcher's pass has anchored them, the page offers a signed
+    // receipt of each step with its proof.
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::service::anchor::checkpoint(
+            &mut conn,
+            &state.writers,
+            &state.anchoring,
+            mlat::time::UtcTime::now(),
+            None,
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    browser
+        .goto(&app.url(&format!(
+            "/requests/{}#receipts",
+            order["id"].as_str().unwrap()
+        )))
+        .await
+        .unwrap();
+    let receipts = browser
+        .find(Locator::Css("table.receipts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for step in [
+        "Evidence delivered",
+        "Request fulfilled",
+        "Yes: the receipt carries its proof",
+    ] {
+        assert!(receipts.contains(step), "{receipts}");
+    }
+    accessible(browser, "request with receipts").await;
+    screenshot(browser, &shot("receipts")).await;
     browser.goto(&app.url("/at-risk")).await.unwrap();
     accessible(browser, "at-risk").await;
 
