@@ -32,6 +32,10 @@ pub struct Settings {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// An auditor's address each checkpoint is mailed to, through the outbox.
     pub audit_checkpoint_mailto: Option<String>,
+    /// Apply pending migrations at start (under a lock shared by every
+    /// instance); when false, refuse to start on a schema this version
+    /// is ahead of (`mlat migrate` always migrates).
+    pub migrate: bool,
     /// The roles that must sign in with a second factor.
     pub mfa_required: crate::domain::mfa::MfaPolicy,
     pub cors_origins: Vec<String>,
@@ -277,6 +281,16 @@ impl Settings {
                 ));
             }
         };
+        let migrate = match get("MLAT_MIGRATE").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(err(
+                    "MLAT_MIGRATE",
+                    format!("`{other}` is not `true` or `false`"),
+                ));
+            }
+        };
         let mfa_required = match get("MLAT_MFA_REQUIRED") {
             None => crate::domain::mfa::MfaPolicy::default(),
             Some(text) => crate::domain::mfa::MfaPolicy::parse(&text)
@@ -303,6 +317,7 @@ impl Settings {
             audit_keyring_file: get("MLAT_AUDIT_KEYRING_FILE").map(PathBuf::from),
             audit_checkpoint_file: get("MLAT_AUDIT_CHECKPOINT_FILE").map(PathBuf::from),
             audit_checkpoint_mailto,
+            migrate,
             mfa_required,
             cors_origins,
             db_pool_size,

@@ -224,7 +224,12 @@ fn write_schemas(out: &std::path::Path) -> Result<(), String> {
 
 /// `mlat migrate`.
 fn migrate(settings: &Settings) -> Result<(), String> {
-    let (_, applied) = startup::open_database(settings).map_err(|e| e.to_string())?;
+    // The explicit step migrates whatever MLAT_MIGRATE says.
+    let settings = Settings {
+        migrate: true,
+        ..settings.clone()
+    };
+    let (_, applied) = startup::open_database(&settings).map_err(|e| e.to_string())?;
     if applied.is_empty() {
         println!("no pending migrations");
     }

@@ -32,6 +32,10 @@ pub enum StartupError {
     Connection(#[from] diesel::r2d2::PoolError),
     #[error("migrations failed: {0}")]
     Migrations(migrations::MigrationError),
+    #[error(
+        "the database lacks migrations this version needs ({0}) and MLAT_MIGRATE=false: run `mlat migrate` first"
+    )]
+    SchemaBehind(String),
     #[error(transparent)]
     Keys(#[from] KeyError),
     #[error("{0}")]
@@ -94,7 +98,23 @@ pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), Sta
         settings.keep_connections,
     )?;
     let mut conn = pool.get()?;
-    let applied = migrations::run_pending(&mut conn).map_err(StartupError::Migrations)?;
+    let applied = if settings.migrate {
+        let sqlite_file = match &settings.database_url {
+            db::DatabaseUrl::Sqlite(path) => Some(path.as_path()),
+            db::DatabaseUrl::Postgres(_) => None,
+        };
+        migrations::run_pending_exclusively(&mut conn, sqlite_file)
+            .map_err(StartupError::Migrations)?
+    } else {
+        // Another step of the deployment migrates (`mlat migrate`): a schema
+        // behind this binary is refused, one ahead of it is fine (the next
+        // release's expand step, docs/operations.md).
+        let missing = migrations::pending(&mut conn).map_err(StartupError::Migrations)?;
+        if !missing.is_empty() {
+            return Err(StartupError::SchemaBehind(missing.join(", ")));
+        }
+        Vec::new()
+    };
     if let Err(e) = db::optimize(&mut conn) {
         tracing::warn!(error = %e, "could not refresh the query planner's statistics");
     }

@@ -495,3 +495,178 @@ fn serve_demo_on_postgres_tells_the_worked_case() {
     let db = PgDatabase::create();
     serve_demo_and_explore_the_worked_case(Some(db.url()));
 }
+
+/// The migrations' directories, oldest first (`2026-12-03-000019_audit_anchoring`).
+fn migration_dirs() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut dirs: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A migration's version as diesel names it (`20261203000019`).
+fn version_of(dir: &str) -> String {
+    dir.split('_').next().unwrap().replace('-', "")
+}
+
+/// `n` commands run at the same moment, each with its own data directory
+/// (as instances on their own machines), against one database.
+fn together(n: usize, database_url: &str, shared: &std::path::Path, args: &[&str]) -> Vec<Output> {
+    let dirs: Vec<tempfile::TempDir> = (0..n).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            mlat(dir.path())
+                .env("MLAT_DATABASE_URL", database_url)
+                // One audit key for all, as a deployment provides it.
+                .env("MLAT_AUDIT_KEY_FILE", shared.join("audit.pem"))
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// How many times the outputs say a migration was applied, and which.
+fn applied_in(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .flat_map(|o| {
+            let mut lines: Vec<String> = text(&o.stdout)
+                .lines()
+                .filter_map(|l| l.strip_prefix("applied ").map(str::to_owned))
+                .collect();
+            lines.extend(
+                text(&o.stderr)
+                    .lines()
+                    .filter(|l| l.contains("migration applied"))
+                    .map(str::to_owned),
+            );
+            lines
+        })
+        .collect()
+}
+
+fn instances_started_together_migrate_once(database_url: &str, fresh: impl Fn()) {
+    let shared = tempfile::tempdir().unwrap();
+    mlat::auth::tokens::write_new_ed25519_key(&shared.path().join("audit.pem")).unwrap();
+    let dirs = migration_dirs();
+    let every = dirs.len();
+    for n in [2, 4] {
+        fresh();
+        let outputs = together(n, database_url, shared.path(), &["migrate"]);
+        for o in &outputs {
+            assert!(o.status.success(), "{}", text(&o.stderr));
+        }
+        assert_eq!(applied_in(&outputs).len(), every, "each migration once");
+    }
+    // Started together on a database one migration behind, each instance
+    // comes up (the whole start-up), and the migration is applied once.
+    fresh();
+    let mut conn =
+        mlat::db::conn::establish(&mlat::db::DatabaseUrl::parse(database_url).unwrap()).unwrap();
+    for _ in 1..every {
+        mlat::db::migrations::run_next(&mut conn).unwrap();
+    }
+    drop(conn);
+    let outputs = together(2, database_url, shared.path(), &["deadlines", "tick"]);
+    for o in &outputs {
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let applied = applied_in(&outputs);
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert!(
+        applied[0].contains(&version_of(&dirs[every - 1])),
+        "{applied:?}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(mlat_postgres_tests),
+    ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
+)]
+fn instances_started_together_on_postgres_migrate_once() {
+    let server = postgres_server_url();
+    let name = format!("mlat_together_{}", std::process::id());
+    let url = crate::helpers::with_database(&server, &name);
+    let fresh = || {
+        let mut admin =
+            mlat::db::conn::establish(&mlat::db::DatabaseUrl::parse(&server).unwrap()).unwrap();
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+    };
+    instances_started_together_migrate_once(&url, fresh);
+    let mut admin =
+        mlat::db::conn::establish(&mlat::db::DatabaseUrl::parse(&server).unwrap()).unwrap();
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .unwrap();
+}
+
+#[test]
+fn instances_started_together_on_sqlite_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.db");
+    let fresh = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    };
+    instances_started_together_migrate_once(&file.display().to_string(), fresh);
+}
+
+#[test]
+fn without_migrating_an_older_schema_is_refused_naming_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = mlat::db::DatabaseUrl::Sqlite(dir.path().join("mlat.db"));
+    let mut conn = mlat::db::conn::establish(&url).unwrap();
+    let dirs = migration_dirs();
+    for _ in 1..dirs.len() {
+        mlat::db::migrations::run_next(&mut conn).unwrap();
+    }
+    drop(conn);
+    let newest = dirs.last().unwrap();
+    let out = mlat(dir.path())
+        .env("MLAT_MIGRATE", "false")
+        .args(["serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let name = newest.split_once('_').unwrap().1;
+    assert!(
+        stderr.contains(name) && stderr.contains("mlat migrate"),
+        "{stderr}"
+    );
+    // `mlat migrate` is the explicit step, whatever the setting.
+    let migrated = mlat(dir.path())
+        .env("MLAT_MIGRATE", "false")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(text(&migrated.stdout).contains(&version_of(newest)));
+    let tick = mlat(dir.path())
+        .env("MLAT_MIGRATE", "false")
+        .args(["deadlines", "tick"])
+        .output()
+        .unwrap();
+    assert!(tick.status.success(), "{}", text(&tick.stderr));
+}

@@ -120,6 +120,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         audit_keyring_file: None,
         audit_checkpoint_file: None,
         audit_checkpoint_mailto: None,
+        migrate: true,
         // Most tests sign in with a password alone; the second factor's own
         // tests (auth.rs, browser.rs) set the default policy back.
         mfa_required: mlat::domain::mfa::MfaPolicy::none(),
