@@ -36,6 +36,10 @@ pub struct Settings {
     /// instance); when false, refuse to start on a schema this version
     /// is ahead of (`mlat migrate` always migrates).
     pub migrate: bool,
+    /// On SIGTERM: how long `/readyz` says 503 while the instance still
+    /// serves, then how long requests in flight may take to finish.
+    pub shutdown_delay: std::time::Duration,
+    pub shutdown_grace: std::time::Duration,
     /// The roles that must sign in with a second factor.
     pub mfa_required: crate::domain::mfa::MfaPolicy,
     pub cors_origins: Vec<String>,
@@ -318,6 +322,12 @@ impl Settings {
             audit_checkpoint_file: get("MLAT_AUDIT_CHECKPOINT_FILE").map(PathBuf::from),
             audit_checkpoint_mailto,
             migrate,
+            shutdown_delay: std::time::Duration::from_secs(
+                number("MLAT_SHUTDOWN_DELAY_SECS", 0, 300)?.into(),
+            ),
+            shutdown_grace: std::time::Duration::from_secs(
+                number("MLAT_SHUTDOWN_GRACE_SECS", 30, 3_600)?.into(),
+            ),
             mfa_required,
             cors_origins,
             db_pool_size,

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod lifecycle;
 pub mod logging;
 pub mod mail;
 pub mod portal;

@@ -526,7 +526,18 @@ fn describe(err: &mlat::error::Error) -> String {
 
 #[actix_web::main]
 async fn serve(settings: Settings, load_demo: bool) -> Result<(), String> {
-    let state = actix_web::web::Data::new(startup::prepare(settings).map_err(|e| e.to_string())?);
+    // Bound first, so that probes get an answer while the instance starts
+    // (it may wait for another instance's migrations).
+    let listener = startup::bind(&settings).map_err(|e| e.to_string())?;
+    let starting = startup::starting_server(listener.try_clone().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let starting_handle = starting.handle();
+    actix_web::rt::spawn(starting);
+    let state = actix_web::web::block(move || startup::prepare(settings))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let state = actix_web::web::Data::new(state);
     if load_demo {
         let app = state.clone();
         let loaded = actix_web::web::block(move || {
@@ -545,7 +556,11 @@ async fn serve(settings: Settings, load_demo: bool) -> Result<(), String> {
             None => println!("the database is not empty: demo data not loaded"),
         }
     }
-    let app = Application::with_state(state).map_err(|e| e.to_string())?;
+    starting_handle.stop(true).await;
+    let app = Application::with_listener(state.clone(), listener).map_err(|e| e.to_string())?;
     tracing::info!(port = app.port(), "listening");
-    app.run_until_stopped().await.map_err(|e| e.to_string())
+    actix_web::rt::spawn(startup::drain_on_signal(app.handle(), state));
+    app.run_until_stopped().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -198,6 +198,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         sign_in_limit,
         factor_key,
         anchoring,
+        lifecycle: Default::default(),
     };
     let mut conn = state.pool.get()?;
     let upgraded =
@@ -224,11 +225,17 @@ impl Application {
     }
 
     pub fn with_state(state: web::Data<AppState>) -> Result<Self, StartupError> {
+        let listener = bind(&state.settings)?;
+        Self::with_listener(state, listener)
+    }
+
+    /// Serves on a listener bound already (by `serve`, which answered on it
+    /// while starting: `starting_server`).
+    pub fn with_listener(
+        state: web::Data<AppState>,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         let address = state.settings.bind;
-        let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
-            address: address.to_string(),
-            source,
-        })?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
@@ -293,6 +300,9 @@ impl Application {
         })
         .workers(workers)
         .max_connections(state.settings.max_connections)
+        // `serve` handles SIGTERM itself (`drain`): readiness goes first.
+        .disable_signals()
+        .shutdown_timeout(state.settings.shutdown_grace.as_secs().max(1))
         .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .listen(listener)
         .map_err(|source| StartupError::Bind {
@@ -320,6 +330,8 @@ impl Application {
     }
 
     /// Serves, with the deadline watcher running beside it if configured.
+    /// Once the server has stopped, waits (within the grace) for a running
+    /// watcher or mail pass to finish its transaction.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if let Some(interval) = self.state.settings.watch_interval {
             crate::jobs::spawn_watcher(self.state.clone().into_inner(), interval);
@@ -327,8 +339,82 @@ impl Application {
         if let Some(interval) = self.state.settings.mail.interval {
             crate::jobs::spawn_sender(self.state.clone().into_inner(), interval);
         }
-        self.server.await
+        let served = self.server.await;
+        let lifecycle = &self.state.lifecycle;
+        lifecycle.drain();
+        if !lifecycle
+            .passes_finished(self.state.settings.shutdown_grace)
+            .await
+        {
+            tracing::warn!("a background pass was still running at the end of the grace period");
+        }
+        served
     }
+}
+
+/// Binds the address the settings name.
+pub fn bind(settings: &Settings) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+        address: settings.bind.to_string(),
+        source,
+    })
+}
+
+/// What answers on the listener while the instance starts (waiting for
+/// another instance's migrations, applying its own, loading keys, the demo):
+/// `/healthz` 200, so a liveness probe does not kill a start that waits, and
+/// everything else 503 with `Retry-After`, `/readyz` included.
+pub fn starting_server(listener: TcpListener) -> std::io::Result<Server> {
+    use actix_web::HttpResponse;
+    async fn starting(req: actix_web::HttpRequest) -> HttpResponse {
+        if req.path() == "/healthz" {
+            return HttpResponse::Ok().json(serde_json::json!({"status": "ok"}));
+        }
+        let mut response = actix_web::ResponseError::error_response(&Error::unavailable(
+            "starting: this instance is not ready yet",
+        ));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        response
+    }
+    Ok(
+        HttpServer::new(|| App::new().default_service(web::to(starting)))
+            .workers(1)
+            .disable_signals()
+            .shutdown_timeout(1)
+            .listen(listener)?
+            .run(),
+    )
+}
+
+/// On SIGTERM or SIGINT: not ready at once (`/readyz` 503), still serving for
+/// `MLAT_SHUTDOWN_DELAY_SECS` so that load balancers see it, then no new
+/// connections and the requests in flight finish within
+/// `MLAT_SHUTDOWN_GRACE_SECS` (those still running then are cut: their
+/// clients see an error, never a success for what was not done).
+pub async fn drain_on_signal(handle: ServerHandle, state: web::Data<AppState>) {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for signals: a stop will not drain");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    let settings = &state.settings;
+    tracing::info!(
+        delay_secs = settings.shutdown_delay.as_secs(),
+        grace_secs = settings.shutdown_grace.as_secs(),
+        "stopping: not ready any more, draining"
+    );
+    state.lifecycle.drain();
+    actix_web::rt::time::sleep(settings.shutdown_delay).await;
+    handle.stop(true).await;
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub factor_key: crate::sealed::MasterKey,
     /// Signs the audit trail's checkpoints and receipts (`service::anchor`).
     pub anchoring: crate::service::anchor::Anchoring,
+    /// Serving or draining (`lifecycle`).
+    pub lifecycle: std::sync::Arc<crate::lifecycle::Lifecycle>,
 }
 
 impl AppState {

@@ -18,10 +18,15 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The database answers.
+/// Ready for traffic: started (migrations applied, keys loaded), the
+/// database answers, and not draining.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "The database answers", body = Health)))]
+    responses((status = 200, description = "Ready: started, the database answers, not draining", body = Health),
+        (status = 503, description = "Starting, draining, or the database does not answer", body = crate::api::error::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    if state.lifecycle.is_draining() {
+        return Err(Error::unavailable("draining: this instance is stopping"));
+    }
     state
         .db(|conn| {
             diesel::sql_query("SELECT 1").execute(conn).map_err(|e| {

@@ -55,6 +55,12 @@ fn spawn_every<R>(
         let mut timer = tokio::time::interval(interval);
         loop {
             timer.tick().await;
+            // A stop lets the running pass finish (`Lifecycle::passes_finished`)
+            // and starts no other.
+            let lifecycle = state.lifecycle.clone();
+            let Some(_running) = lifecycle.pass().await else {
+                return;
+            };
             let app = state.clone();
             let outcome = tokio::task::spawn_blocking(move || {
                 let mut conn = app.pool.get().map_err(|e| e.to_string())?;

@@ -670,3 +670,140 @@ fn without_migrating_an_older_schema_is_refused_naming_what_it_lacks() {
         .unwrap();
     assert!(tick.status.success(), "{}", text(&tick.stderr));
 }
+
+/// A plain HTTP GET on loopback: the status and the body, or `None` while
+/// nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::Read;
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).ok()?;
+    let status = answer.get(9..12)?.parse().ok()?;
+    Some((status, answer))
+}
+
+fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not so after 20 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `serve` while another instance holds the migration lock (`hold` takes
+/// it and gives it back when what it returns is dropped): alive, not ready,
+/// then ready once the lock is free; on SIGTERM, not ready while it drains,
+/// then gone.
+fn readiness_through_a_life(
+    database_url: Option<String>,
+    hold: impl FnOnce() -> Box<dyn std::any::Any>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let held = hold();
+    let mut command = mlat(dir.path());
+    if let Some(url) = &database_url {
+        command.env("MLAT_DATABASE_URL", url);
+    }
+    let child = command
+        .env("MLAT_BIND", format!("127.0.0.1:{port}"))
+        .env("MLAT_SHUTDOWN_DELAY_SECS", "2")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("alive while it waits", || {
+        http_get(port, "/healthz").is_some_and(|(s, _)| s == 200)
+    });
+    // Long enough for the start to reach the lock and wait at it.
+    std::thread::sleep(Duration::from_millis(2_500));
+    let (status, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("starting"), "{body}");
+    let (status, body) = http_get(port, "/api/v1/me").unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("Retry-After") || body.contains("retry-after"),
+        "{body}"
+    );
+    drop(held);
+    until("ready once the migrations are done", || {
+        http_get(port, "/readyz").is_some_and(|(s, _)| s == 200)
+    });
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    until("not ready while draining", || {
+        http_get(port, "/readyz").is_some_and(|(s, body)| s == 503 && body.contains("draining"))
+    });
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("stops within its grace")
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("another instance is migrating the database"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("draining") && stderr.contains("stopped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn readiness_on_sqlite_waits_for_migrations_and_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().to_path_buf();
+    readiness_through_a_life(
+        Some(lock.join("shared.db").display().to_string()),
+        move || {
+            let file = std::fs::File::create(lock.join("shared.db.migrating")).unwrap();
+            file.lock().unwrap();
+            Box::new(file)
+        },
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(mlat_postgres_tests),
+    ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
+)]
+fn readiness_on_postgres_waits_for_migrations_and_drains_on_sigterm() {
+    let db = PgDatabase::create();
+    let url = db.url();
+    let holder = url.clone();
+    readiness_through_a_life(Some(url), move || {
+        let mut conn =
+            mlat::db::conn::establish(&mlat::db::DatabaseUrl::parse(&holder).unwrap()).unwrap();
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_lock(7243591200023)")
+            .execute(&mut conn)
+            .unwrap();
+        // Dropping the connection ends the session, and its lock.
+        Box::new(conn)
+    });
+    drop(db);
+}

@@ -16,6 +16,11 @@ backend_tests!(with |s: &mut mlat::config::Settings| s.evidence_max_bytes = 4 <<
     tampering_on_disk_is_caught_by_download_and_by_verify,
 );
 
+// A stop gives requests in flight one second.
+backend_tests!(with |s: &mut mlat::config::Settings| s.shutdown_grace = std::time::Duration::from_secs(1);
+    an_upload_cut_by_a_stop_is_never_acknowledged_and_leaves_nothing,
+);
+
 backend_tests!(
     a_provider_delivers_and_only_the_right_people_download_exactly_those_bytes,
     bad_digests_oversize_and_aborted_uploads_keep_nothing,
@@ -713,4 +718,66 @@ async fn parallel_uploads_never_pass_the_allowance_and_empty_files_are_refused(a
     let empty = upload(app, &w.provider, &r, Vec::new(), None).await;
     assert_eq!(empty.fields(), ["body"]);
     assert_eq!(stored_files(app).len(), 1);
+}
+
+async fn an_upload_cut_by_a_stop_is_never_acknowledged_and_leaves_nothing(app: &TestApp) {
+    let (net, r) = transmitted(app).await;
+    let w = &net.w;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let path = format!("/api/v1/requests/{}/evidence", r["id"].as_str().unwrap());
+    let token = w.provider.clone();
+    // A slow upload: never idle long enough to be cut as stalled, far from
+    // done when the stop comes.
+    let answer = actix_web::web::block(move || {
+        use std::io::Read;
+        let mut socket = std::net::TcpStream::connect(&address).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            socket,
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/zip\r\nContent-Length: 900000\r\n\r\n"
+        )
+        .unwrap();
+        for _ in 0..100 {
+            if socket.write_all(&[7u8; 4096]).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    let temporary = app.state.settings.data_dir.join("evidence").join("tmp");
+    let in_tmp = || std::fs::read_dir(&temporary).map_or(0, |d| d.count());
+    crate::helpers::eventually("the upload is being received", async || {
+        (in_tmp() == 1).then_some(())
+    })
+    .await;
+    // The stop `serve` makes on SIGTERM, with a one-second grace.
+    let started = std::time::Instant::now();
+    app.stop().await;
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "stopped after {took:?}"
+    );
+    let answer = answer.await.unwrap();
+    assert!(!answer.starts_with("HTTP/1.1 201"), "{answer}");
+    crate::helpers::eventually("the cut upload left no temporary file", async || {
+        (in_tmp() == 0).then_some(())
+    })
+    .await;
+    let state = app.state.clone();
+    let id = r["id"].as_str().unwrap().to_owned();
+    let stored = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::repo::evidence::for_request(&mut conn, &id)
+            .unwrap()
+            .len()
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored, 0, "nothing recorded for bytes that were not stored");
 }

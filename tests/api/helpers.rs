@@ -121,6 +121,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         audit_checkpoint_file: None,
         audit_checkpoint_mailto: None,
         migrate: true,
+        shutdown_delay: std::time::Duration::ZERO,
+        shutdown_grace: std::time::Duration::from_secs(5),
         // Most tests sign in with a password alone; the second factor's own
         // tests (auth.rs, browser.rs) set the default policy back.
         mfa_required: mlat::domain::mfa::MfaPolicy::none(),

@@ -180,3 +180,144 @@ fn both_backends_build_the_same_schema_and_every_postgres_down_reverses_its_up()
     );
     drop(pg);
 }
+
+/// Why the previous release could not run on the schema one migration
+/// makes: a table or column it reads gone or retyped, a column it writes
+/// made NOT NULL, or a new NOT NULL column without a default, which its
+/// inserts do not fill. `defaulted`: the columns that have a default after.
+fn breaks_the_previous_release(
+    before: &Schema,
+    after: &Schema,
+    defaulted: &BTreeSet<(String, String)>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let tables =
+        |s: &Schema| -> BTreeSet<String> { s.columns.iter().map(|c| c.0.clone()).collect() };
+    let (old_tables, new_tables) = (tables(before), tables(after));
+    for (table, column, kind, not_null) in &before.columns {
+        match after
+            .columns
+            .iter()
+            .find(|c| &c.0 == table && &c.1 == column)
+        {
+            None if new_tables.contains(table) => found.push(format!("{table}.{column} dropped")),
+            None => found.push(format!("{table} dropped")),
+            Some(now) if &now.2 != kind => found.push(format!("{table}.{column} retyped")),
+            Some(now) if now.3 && !not_null => {
+                found.push(format!("{table}.{column} made NOT NULL"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (table, column, _, not_null) in &after.columns {
+        let new = !before
+            .columns
+            .iter()
+            .any(|c| &c.0 == table && &c.1 == column);
+        let filled = defaulted.contains(&(table.clone(), column.clone()));
+        if new && *not_null && !filled && old_tables.contains(table) {
+            found.push(format!("{table}.{column} added NOT NULL without a default"));
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[derive(diesel::QueryableByName)]
+struct Defaulted {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+fn defaulted(conn: &mut DbConn) -> BTreeSet<(String, String)> {
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("checked on SQLite")
+    };
+    diesel::sql_query(
+        "SELECT m.name AS table_name, p.name AS column_name \
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND p.dflt_value IS NOT NULL",
+    )
+    .load::<Defaulted>(c)
+    .unwrap()
+    .into_iter()
+    .map(|d| (d.table_name, d.column_name))
+    .collect()
+}
+
+/// Migrations from before the expand-then-contract discipline
+/// (docs/operations.md) that the previous release could not have run on.
+/// The list only shrinks: a new migration expands only, and a contraction
+/// ships in a release after the one whose code stopped using what it
+/// removes, added here with that release named.
+const BEFORE_THE_DISCIPLINE: [(&str, &str); 0] = [];
+
+#[test]
+fn every_migration_leaves_the_previous_release_working_on_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = establish(&DatabaseUrl::Sqlite(dir.path().join("m.db"))).unwrap();
+    let mut found = Vec::new();
+    loop {
+        let before = schema(&mut conn);
+        let Some(version) = migrations::run_next(&mut conn).unwrap() else {
+            break;
+        };
+        let after = schema(&mut conn);
+        for problem in breaks_the_previous_release(&before, &after, &defaulted(&mut conn)) {
+            found.push((version.clone(), problem));
+        }
+    }
+    let known: Vec<(String, String)> = BEFORE_THE_DISCIPLINE
+        .iter()
+        .map(|(v, p)| (v.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(found, known, "a migration breaks the release before it");
+}
+
+#[test]
+fn the_check_catches_what_breaks_the_previous_release() {
+    // (table, column, type, NOT NULL)
+    let schema_of = |columns: &[(&str, &str, &str, bool)]| Schema {
+        columns: columns
+            .iter()
+            .map(|(t, c, k, n)| (t.to_string(), c.to_string(), k.to_string(), *n))
+            .collect(),
+        indexes: BTreeSet::new(),
+        definitions: BTreeSet::new(),
+    };
+    let none = BTreeSet::new();
+    let before = schema_of(&[
+        ("a", "x", "text", false),
+        ("a", "y", "text", true),
+        ("b", "z", "text", false),
+    ]);
+    // Expanding: a nullable column, a NOT NULL one with a default, a new
+    // table with what it likes.
+    let expanded = schema_of(&[
+        ("a", "x", "text", false),
+        ("a", "y", "text", true),
+        ("a", "w", "bigint", false),
+        ("b", "z", "text", false),
+        ("b", "v", "text", true),
+        ("c", "u", "text", true),
+    ]);
+    let v_has_a_default = BTreeSet::from([("b".to_owned(), "v".to_owned())]);
+    assert!(breaks_the_previous_release(&before, &expanded, &v_has_a_default).is_empty());
+    assert_eq!(
+        breaks_the_previous_release(&before, &expanded, &none),
+        ["b.v added NOT NULL without a default"]
+    );
+    let contracted = schema_of(&[("a", "x", "text", true), ("a", "y", "bigint", true)]);
+    assert_eq!(
+        breaks_the_previous_release(&before, &contracted, &none),
+        ["a.x made NOT NULL", "a.y retyped", "b dropped"]
+    );
+    let dropped = schema_of(&[("a", "x", "text", false), ("b", "z", "text", false)]);
+    assert_eq!(
+        breaks_the_previous_release(&before, &dropped, &none),
+        ["a.y dropped"]
+    );
+}
