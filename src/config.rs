@@ -44,6 +44,10 @@ pub struct Settings {
     pub mfa_required: crate::domain::mfa::MfaPolicy,
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
+    /// How long a request waits for a database connection, and (PostgreSQL)
+    /// for one statement, before it is answered 503.
+    pub db_pool_wait: std::time::Duration,
+    pub db_statement_timeout: Option<std::time::Duration>,
     /// Keep a connection open and replace it in the background (a server);
     /// not for a one-off command, which would exit with a connection attempt
     /// still running on another thread (libpq crashes in its exit handlers).
@@ -331,6 +335,18 @@ impl Settings {
             mfa_required,
             cors_origins,
             db_pool_size,
+            db_pool_wait: std::time::Duration::from_secs(
+                number("MLAT_DB_POOL_WAIT_SECS", 5, 600)?.into(),
+            ),
+            db_statement_timeout: match get("MLAT_DB_STATEMENT_TIMEOUT_SECS")
+                .as_deref()
+                .map(str::trim)
+            {
+                Some("0") => None,
+                _ => Some(std::time::Duration::from_secs(
+                    number("MLAT_DB_STATEMENT_TIMEOUT_SECS", 30, 86_400)?.into(),
+                )),
+            },
             keep_connections: true,
             workers,
             targets,

@@ -37,8 +37,15 @@ pub enum Kind {
         detail: String,
         retry_after_secs: u64,
     },
-    /// Something outside mlat (the database, the store) cannot serve now.
+    /// This instance cannot serve now (starting, draining, its writers
+    /// queue full): try again shortly.
     Unavailable(String),
+    /// A fault outside mlat: the database away or slow, the disk full. Not a
+    /// bug: the caller retries (503) or an operator acts (507).
+    Outage {
+        fault: Fault,
+        detail: String,
+    },
     /// A bug or a fault the caller cannot act on; the cause is logged, never shown.
     Internal(Cause),
 }
@@ -64,7 +71,8 @@ impl std::fmt::Display for Error {
             | Kind::Stalled(d)
             | Kind::UnsupportedFormat(d)
             | Kind::TooManyAttempts { detail: d, .. }
-            | Kind::Unavailable(d) => f.write_str(d),
+            | Kind::Unavailable(d)
+            | Kind::Outage { detail: d, .. } => f.write_str(d),
         }
     }
 }
@@ -180,6 +188,37 @@ impl Error {
         Self::new(Kind::Unavailable(detail.into()))
     }
 
+    /// A fault outside mlat, raised with its operator alarm (`alarm`).
+    #[track_caller]
+    pub fn outage(fault: Fault, cause: &dyn std::fmt::Display) -> Self {
+        alarm(fault, &cause.to_string());
+        Self::new(Kind::Outage {
+            fault,
+            detail: fault.said().to_owned(),
+        })
+    }
+
+    /// A write to the data directory that failed: out of space, over a
+    /// quota, a read-only or size-limited file system are the disk's fault
+    /// (507); anything else is a bug until shown otherwise.
+    #[track_caller]
+    pub fn from_write(err: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        match err.kind() {
+            K::StorageFull | K::QuotaExceeded | K::ReadOnlyFilesystem | K::FileTooLarge => {
+                Error::outage(Fault::StorageFull, &err)
+            }
+            _ => Error::internal(err),
+        }
+    }
+
+    pub fn fault(&self) -> Option<Fault> {
+        match self.kind {
+            Kind::Outage { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
     /// SQLite's one write lock held by other changes for longer than a writer
     /// waits: load, not a fault, and nothing was written.
     #[track_caller]
@@ -242,9 +281,133 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// A fault outside mlat, by cause: each has its problem type, its status,
+/// and its operator alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The database refused or dropped the connection, or is shutting down
+    /// or starting.
+    DatabaseDown,
+    /// A statement ran past `MLAT_DB_STATEMENT_TIMEOUT_SECS`, or no
+    /// connection came free within `MLAT_DB_POOL_WAIT_SECS`.
+    DatabaseTimeout,
+    /// Concurrent changes the database could not order (serialization
+    /// failure, deadlock).
+    DatabaseContention,
+    /// No space, over a quota, a read-only or size-limited file system.
+    StorageFull,
+}
+
+impl Fault {
+    const ALL: [Fault; 4] = [
+        Fault::DatabaseDown,
+        Fault::DatabaseTimeout,
+        Fault::DatabaseContention,
+        Fault::StorageFull,
+    ];
+
+    /// The tail of the problem's `type`, and the alarm's name in the log.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Fault::DatabaseDown => "database-unavailable",
+            Fault::DatabaseTimeout => "database-timeout",
+            Fault::DatabaseContention => "database-contention",
+            Fault::StorageFull => "insufficient-storage",
+        }
+    }
+
+    /// What the caller is told.
+    pub fn said(self) -> &'static str {
+        match self {
+            Fault::DatabaseDown => "the database is not reachable; try again shortly",
+            Fault::DatabaseTimeout => "the database did not answer in time; try again shortly",
+            Fault::DatabaseContention => {
+                "the database could not order this change with others; try again"
+            }
+            Fault::StorageFull => {
+                "the service has no room to store this; nothing was kept, and its operators are alerted"
+            }
+        }
+    }
+
+    /// Which fault a database's own words describe, if any (PostgreSQL's
+    /// and SQLite's messages: diesel passes no SQLSTATE).
+    pub fn of_database_message(message: &str) -> Option<Fault> {
+        let m = message.to_ascii_lowercase();
+        let any = |words: &[&str]| words.iter().any(|w| m.contains(w));
+        if any(&[
+            "canceling statement due to statement timeout",
+            "canceling statement due to lock timeout",
+        ]) {
+            Some(Fault::DatabaseTimeout)
+        } else if any(&[
+            "terminating connection",
+            "server closed the connection",
+            "connection to server",
+            "could not connect",
+            "no connection to the server",
+            "the database system is shutting down",
+            "the database system is starting up",
+            "the database system is in recovery mode",
+            "connection reset",
+            "broken pipe",
+            "ssl connection has been closed",
+            "disk i/o error",
+        ]) {
+            Some(Fault::DatabaseDown)
+        } else if any(&["could not serialize access", "deadlock detected"]) {
+            Some(Fault::DatabaseContention)
+        } else if any(&[
+            "database or disk is full",
+            "could not extend file",
+            "no space left on device",
+            "attempt to write a readonly database",
+        ]) {
+            Some(Fault::StorageFull)
+        } else {
+            None
+        }
+    }
+}
+
+/// When each fault's alarm was last raised (seconds since the epoch).
+static LAST_ALARM: [std::sync::atomic::AtomicI64; 4] = [
+    std::sync::atomic::AtomicI64::new(i64::MIN),
+    std::sync::atomic::AtomicI64::new(i64::MIN),
+    std::sync::atomic::AtomicI64::new(i64::MIN),
+    std::sync::atomic::AtomicI64::new(i64::MIN),
+];
+
+/// Whether an alarm raised at `now` (seconds) follows one raised at `last`
+/// closely enough to be the same outage: one line a minute per cause, not
+/// one per failed request.
+fn same_outage(last: i64, now: i64) -> bool {
+    now.saturating_sub(last) < 60
+}
+
+/// The operator's alarm for a fault: `OPERATOR ALARM <slug>` in the log, at
+/// most once a minute per cause, with the cause as the database or the
+/// system said it.
+pub fn alarm(fault: Fault, cause: &str) {
+    use std::sync::atomic::Ordering;
+    let slot = &LAST_ALARM[Fault::ALL.iter().position(|f| *f == fault).unwrap_or(0)];
+    let now = chrono::Utc::now().timestamp();
+    let last = slot.load(Ordering::Relaxed);
+    if same_outage(last, now)
+        || slot
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        tracing::warn!(fault = fault.slug(), %cause, "outside fault (alarm raised already)");
+        return;
+    }
+    tracing::error!(alarm = fault.slug(), %cause, "OPERATOR ALARM {}: {}", fault.slug(), fault.said());
+}
+
 /// The one place a database error becomes an mlat error: a missing row is
 /// "not found", a unique key taken a conflict, SQLite's lock held past its
-/// busy timeout a busy database; anything else is internal.
+/// busy timeout a busy database, a connection lost, a timeout or a full disk
+/// an outage (`Fault`); anything else is internal.
 impl From<diesel::result::Error> for Error {
     #[track_caller]
     fn from(err: diesel::result::Error) -> Self {
@@ -254,11 +417,22 @@ impl From<diesel::result::Error> for Error {
             Db::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Error::conflict("it exists already")
             }
+            Db::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Error::outage(Fault::DatabaseDown, &info.message())
+            }
+            Db::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                Error::outage(Fault::DatabaseContention, &info.message())
+            }
             // SQLITE_BUSY after the busy timeout: writes that do not pass through
             // the writer queue (sign-in, another process) can still meet it.
             Db::DatabaseError(_, info) if info.message() == "database is locked" => {
                 tracing::warn!("the SQLite database stayed locked for its whole busy timeout");
                 Error::database_busy()
+            }
+            Db::DatabaseError(_, info)
+                if let Some(fault) = Fault::of_database_message(info.message()) =>
+            {
+                Error::outage(fault, &info.message())
             }
             other => Error::internal(other),
         }
@@ -276,8 +450,9 @@ impl From<crate::db::writers::Busy> for Error {
 impl From<diesel::r2d2::PoolError> for Error {
     #[track_caller]
     fn from(err: diesel::r2d2::PoolError) -> Self {
-        tracing::error!(error = %err, "no database connection available");
-        Error::unavailable("the database is not reachable; try again shortly")
+        // The wait for a connection ran out: the database refuses new
+        // connections, or every connection is busy.
+        Error::outage(Fault::DatabaseTimeout, &err)
     }
 }
 
@@ -315,6 +490,82 @@ mod tests {
             "{}",
             describe(&converted)
         );
+    }
+
+    #[test]
+    fn outside_faults_are_told_apart_by_the_databases_words() {
+        let said = |m: &str| Fault::of_database_message(m);
+        assert_eq!(
+            said("terminating connection due to administrator command"),
+            Some(Fault::DatabaseDown)
+        );
+        assert_eq!(
+            said("server closed the connection unexpectedly\n\tThis probably means..."),
+            Some(Fault::DatabaseDown)
+        );
+        assert_eq!(
+            said("FATAL:  the database system is shutting down"),
+            Some(Fault::DatabaseDown)
+        );
+        assert_eq!(
+            said("canceling statement due to statement timeout"),
+            Some(Fault::DatabaseTimeout)
+        );
+        assert_eq!(
+            said("could not serialize access due to concurrent update"),
+            Some(Fault::DatabaseContention)
+        );
+        assert_eq!(said("deadlock detected"), Some(Fault::DatabaseContention));
+        assert_eq!(said("database or disk is full"), Some(Fault::StorageFull));
+        assert_eq!(
+            said("could not extend file \"base/16384/2619\": No space left on device"),
+            Some(Fault::StorageFull)
+        );
+        // A bug stays a bug.
+        assert_eq!(said("syntax error at or near \"SELEC\""), None);
+        assert_eq!(
+            said("null value in column \"x\" violates not-null constraint"),
+            None
+        );
+        let lost = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        assert_eq!(Error::from(lost).fault(), Some(Fault::DatabaseDown));
+        let timeout = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("canceling statement due to statement timeout".to_owned()),
+        );
+        assert_eq!(Error::from(timeout).fault(), Some(Fault::DatabaseTimeout));
+    }
+
+    #[test]
+    fn a_full_disk_is_the_disks_fault_and_other_write_errors_are_bugs() {
+        use std::io::{Error as Io, ErrorKind as K};
+        for kind in [
+            K::StorageFull,
+            K::QuotaExceeded,
+            K::ReadOnlyFilesystem,
+            K::FileTooLarge,
+        ] {
+            assert_eq!(
+                Error::from_write(Io::from(kind)).fault(),
+                Some(Fault::StorageFull)
+            );
+        }
+        assert!(Error::from_write(Io::from(K::PermissionDenied)).is_internal());
+        assert_eq!(
+            Error::from_write(Io::from_raw_os_error(28)).fault(),
+            Some(Fault::StorageFull),
+            "ENOSPC, as the kernel says it"
+        );
+    }
+
+    #[test]
+    fn one_alarm_a_minute_per_cause() {
+        assert!(!same_outage(i64::MIN, 1_000));
+        assert!(same_outage(1_000, 1_059));
+        assert!(!same_outage(1_000, 1_060));
     }
 
     #[test]

@@ -96,8 +96,15 @@ pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), Sta
         &settings.database_url,
         settings.db_pool_size,
         settings.keep_connections,
+        db::pool::Bounds {
+            wait: settings.db_pool_wait,
+            statement_timeout: settings.db_statement_timeout,
+        },
     )?;
-    let mut conn = pool.get()?;
+    // Migrations run on a connection of their own, without the pool's
+    // statement timeout: a migration of a large table may take minutes.
+    let mut conn = db::conn::establish(&settings.database_url)
+        .map_err(|e| StartupError::Migrations(Box::new(e)))?;
     let applied = if settings.migrate {
         let sqlite_file = match &settings.database_url {
             db::DatabaseUrl::Sqlite(path) => Some(path.as_path()),

@@ -26,6 +26,7 @@ fn slug(kind: &Kind) -> &'static str {
         Kind::UnsupportedFormat(_) => "unsupported-media-type",
         Kind::TooManyAttempts { .. } => "too-many-requests",
         Kind::Unavailable(_) => "unavailable",
+        Kind::Outage { fault, .. } => fault.slug(),
         Kind::Internal(_) => "internal-error",
     }
 }
@@ -44,6 +45,11 @@ fn title(kind: &Kind) -> &'static str {
         Kind::UnsupportedFormat(_) => "Unsupported media type",
         Kind::TooManyAttempts { .. } => "Too many requests",
         Kind::Unavailable(_) => "Service unavailable",
+        Kind::Outage {
+            fault: crate::error::Fault::StorageFull,
+            ..
+        } => "Insufficient storage",
+        Kind::Outage { .. } => "Service unavailable",
         Kind::Internal(_) => "Internal error",
     }
 }
@@ -117,6 +123,11 @@ impl ResponseError for Error {
             Kind::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Outage {
+                fault: crate::error::Fault::StorageFull,
+                ..
+            } => StatusCode::INSUFFICIENT_STORAGE,
+            Kind::Outage { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,6 +158,10 @@ impl ResponseError for Error {
                 retry_after_secs, ..
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            // Transient: the caller is told when to try again.
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}
         }
@@ -274,13 +289,26 @@ mod tests {
             Error::from(locked).status_code(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+        // A query mlat got wrong stays a bug.
         let other = Db::DatabaseError(
             DatabaseErrorKind::Unknown,
-            Box::new("disk I/O error".to_owned()),
+            Box::new("no such column: x".to_owned()),
         );
         assert_eq!(
             Error::from(other).status_code(),
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+        // The disk failing under SQLite is the disk's fault, and transient
+        // as far as the caller can tell.
+        let disk = Db::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("disk I/O error".to_owned()),
+        );
+        let disk = Error::from(disk);
+        assert_eq!(disk.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            disk.error_response().headers().get("retry-after").unwrap(),
+            "5"
         );
     }
 }

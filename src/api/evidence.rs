@@ -107,7 +107,7 @@ fn receive_error(e: ReceiveError, max: u64, already: i64) -> Error {
         ReceiveError::Interrupted(m) => {
             Error::malformed(format!("the upload was interrupted: {m}"))
         }
-        ReceiveError::Io(e) => Error::internal(e),
+        ReceiveError::Io(e) => Error::from_write(e),
     }
 }
 

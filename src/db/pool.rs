@@ -14,6 +14,25 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 #[derive(Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    statement_timeout: Option<Duration>,
+}
+
+/// How long a caller may wait: for a connection from the pool, and (on
+/// PostgreSQL) for one statement, so that a slow or locked database answers
+/// 503 in seconds rather than holding requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub wait: Duration,
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            wait: Duration::from_secs(10),
+            statement_timeout: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +50,13 @@ impl ManageConnection for Manager {
     type Error = ManagerError;
 
     fn connect(&self) -> Result<DbConn, ManagerError> {
-        Ok(establish(&self.url)?)
+        let mut conn = establish(&self.url)?;
+        if let (DbConn::Pg(c), Some(bound)) = (&mut conn, self.statement_timeout) {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(&format!("SET statement_timeout = {}", bound.as_millis()))
+                .map_err(|e| ManagerError(e.to_string()))?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), ManagerError> {
@@ -57,7 +82,12 @@ pub enum PoolError {
 
 /// Opens the pool after one direct connection attempt, so that a wrong host or
 /// password is reported with the database's own words instead of a pool timeout.
-pub fn build(url: &DatabaseUrl, max_size: u32, keep_one: bool) -> Result<Pool, PoolError> {
+pub fn build(
+    url: &DatabaseUrl,
+    max_size: u32,
+    keep_one: bool,
+    bounds: Bounds,
+) -> Result<Pool, PoolError> {
     let connect_error = |source| PoolError::Connect {
         backend: url.backend(),
         url: url.redacted(),
@@ -68,8 +98,11 @@ pub fn build(url: &DatabaseUrl, max_size: u32, keep_one: bool) -> Result<Pool, P
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(u32::from(keep_one)))
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(bounds.wait)
         .test_on_check_out(false)
-        .build(Manager { url: url.clone() })?;
+        .build(Manager {
+            url: url.clone(),
+            statement_timeout: bounds.statement_timeout,
+        })?;
     Ok(pool)
 }

@@ -414,7 +414,7 @@ mod tests {
     fn a_sign_in_holds_no_connection_while_its_password_waits_for_a_hasher() {
         let dir = tempfile::tempdir().unwrap();
         let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("t.db"));
-        let pool = crate::db::pool::build(&url, 1, true).unwrap();
+        let pool = crate::db::pool::build(&url, 1, true, Default::default()).unwrap();
         let email = Email::parse("admin@example.org").unwrap();
         let password = "a password of some length";
         {

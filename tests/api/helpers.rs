@@ -128,6 +128,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settin
         mfa_required: mlat::domain::mfa::MfaPolicy::none(),
         cors_origins: Vec::new(),
         db_pool_size: 4,
+        db_pool_wait: std::time::Duration::from_secs(10),
+        db_statement_timeout: Some(std::time::Duration::from_secs(30)),
         keep_connections: true,
         workers: 2,
         targets: Default::default(),

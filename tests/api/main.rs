@@ -15,6 +15,7 @@ mod deadlines;
 mod documents;
 mod evidence;
 mod execution;
+mod faults;
 mod http;
 mod mail;
 mod migrations;
