@@ -192,6 +192,9 @@ impl Error {
     #[track_caller]
     pub fn outage(fault: Fault, cause: &dyn std::fmt::Display) -> Self {
         alarm(fault, &cause.to_string());
+        if fault == Fault::DatabaseDown {
+            crate::db::pool::suspect_connections();
+        }
         Self::new(Kind::Outage {
             fault,
             detail: fault.said().to_owned(),

@@ -92,6 +92,14 @@ pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), Sta
         path: settings.data_dir.display().to_string(),
         source,
     })?;
+    // On SQLite the lock is taken before the pool opens: switching a new
+    // database to write-ahead logging also needs the file to itself.
+    let _sqlite_lock = match &settings.database_url {
+        db::DatabaseUrl::Sqlite(path) => {
+            Some(migrations::lock_beside(path).map_err(StartupError::Migrations)?)
+        }
+        db::DatabaseUrl::Postgres(_) => None,
+    };
     let pool = db::pool::build(
         &settings.database_url,
         settings.db_pool_size,
@@ -106,12 +114,8 @@ pub fn open_database(settings: &Settings) -> Result<(db::Pool, Vec<String>), Sta
     let mut conn = db::conn::establish(&settings.database_url)
         .map_err(|e| StartupError::Migrations(Box::new(e)))?;
     let applied = if settings.migrate {
-        let sqlite_file = match &settings.database_url {
-            db::DatabaseUrl::Sqlite(path) => Some(path.as_path()),
-            db::DatabaseUrl::Postgres(_) => None,
-        };
-        migrations::run_pending_exclusively(&mut conn, sqlite_file)
-            .map_err(StartupError::Migrations)?
+        // SQLite's lock is held already (above).
+        migrations::run_pending_exclusively(&mut conn, None).map_err(StartupError::Migrations)?
     } else {
         // Another step of the deployment migrates (`mlat migrate`): a schema
         // behind this binary is refused, one ahead of it is fine (the next

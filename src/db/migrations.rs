@@ -57,7 +57,7 @@ pub fn run_pending_exclusively(
 }
 
 /// An exclusive lock on `<database>.migrating`, released when dropped.
-fn lock_beside(database: &std::path::Path) -> Result<std::fs::File, MigrationError> {
+pub fn lock_beside(database: &std::path::Path) -> Result<std::fs::File, MigrationError> {
     let mut name = database.as_os_str().to_owned();
     name.push(".migrating");
     let file = std::fs::OpenOptions::new()

@@ -64,8 +64,26 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+        // diesel knows a connection is broken only by a broken transaction;
+        // one the server ended outside a transaction looks fine and would go
+        // back to the pool to fail again. Soon after a lost connection, each
+        // connection handed back is asked whether it still answers.
+        conn.is_broken() || (connections_suspect() && conn.ping().is_err())
     }
+}
+
+/// Until when (seconds since the epoch) connections handed back are checked.
+static SUSPECT_UNTIL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// A connection was lost: for the next minute, each connection handed back
+/// to a pool is checked, so that dead ones are dropped and replaced.
+pub fn suspect_connections() {
+    let until = chrono::Utc::now().timestamp() + 60;
+    SUSPECT_UNTIL.fetch_max(until, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn connections_suspect() -> bool {
+    chrono::Utc::now().timestamp() < SUSPECT_UNTIL.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -263,3 +263,54 @@ async fn an_upload_onto_a_full_volume_is_a_507_and_leaves_nothing() {
     )
     .await
 }
+
+/// The watcher runs every second here; its passes fail while the database
+/// drops every connection, and resume by themselves: a checkpoint of the
+/// audit trail (part of each pass) appears once it is back.
+#[actix_web::test]
+#[cfg_attr(
+    not(mlat_postgres_tests),
+    ignore = "PostgreSQL: set MLAT_TEST_POSTGRES_URL (README)"
+)]
+async fn the_watcher_resumes_after_an_outage_without_a_restart() {
+    let tweak = |s: &mut mlat::config::Settings| {
+        s.watch_interval = Some(Duration::from_secs(1));
+    };
+    run_with(Backend::Postgres, tweak, async |app: &TestApp| {
+        app.world().await;
+        let url = database_url(app);
+        let checkpoints = |app: &TestApp| {
+            let state = app.state.clone();
+            actix_web::web::block(move || {
+                // None while the connection fails; 0 before any checkpoint.
+                let mut conn = state.pool.get().ok()?;
+                let last = mlat::repo::anchor::last(&mut conn).ok()?;
+                Some(last.map_or(0, |c| c.seq))
+            })
+        };
+        // The outage: every connection cut, again and again, for 1.5 seconds.
+        actix_web::web::block(move || {
+            let until = Instant::now() + Duration::from_millis(1_500);
+            while Instant::now() < until {
+                terminate_connections(&url);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+        .await
+        .unwrap();
+        let before = crate::helpers::eventually("the database answers again", async || {
+            checkpoints(app).await.unwrap()
+        })
+        .await;
+        app.login("officer@gb.test.example").await;
+        crate::helpers::eventually(
+            "a pass after the outage anchors the new event",
+            async || {
+                let now = checkpoints(app).await.unwrap()?;
+                (now > before).then_some(())
+            },
+        )
+        .await;
+    })
+    .await
+}
