@@ -34,17 +34,20 @@ backend_tests!(with |s: &mut mlat::config::Settings| s.audit_checkpoint_mailto =
 );
 
 impl TestApp {
+    /// One checkpoint pass with `anchoring` (`None`: the app's own key), as
+    /// the watcher runs it; its error in words.
     async fn checkpoint_with(
         &self,
-        anchoring: std::sync::Arc<Anchoring>,
+        anchoring: Option<std::sync::Arc<Anchoring>>,
     ) -> Result<Report, String> {
         let state = self.state.clone();
         web::block(move || {
             let mut conn = state.pool.get().unwrap();
+            let anchoring = anchoring.as_deref().unwrap_or(&state.anchoring);
             mlat::service::anchor::checkpoint(
                 &mut conn,
                 &state.writers,
-                &anchoring,
+                anchoring,
                 mlat::time::UtcTime::now(),
                 None,
             )
@@ -54,22 +57,9 @@ impl TestApp {
         .unwrap()
     }
 
-    /// One checkpoint pass as the watcher runs it.
-    async fn checkpoint(&self) -> Report {
-        let state = self.state.clone();
-        web::block(move || {
-            let mut conn = state.pool.get().unwrap();
-            mlat::service::anchor::checkpoint(
-                &mut conn,
-                &state.writers,
-                &state.anchoring,
-                mlat::time::UtcTime::now(),
-                None,
-            )
-            .unwrap()
-        })
-        .await
-        .unwrap()
+    /// One checkpoint pass as the watcher runs it, which succeeds.
+    pub async fn checkpoint(&self) -> Report {
+        self.checkpoint_with(None).await.unwrap()
     }
 
     fn checkpoint_file(&self) -> std::path::PathBuf {
@@ -378,7 +368,7 @@ async fn an_edited_or_foreign_checkpoint_is_refused(app: &TestApp) {
     app.login("officer@gb.test.example").await;
     // This instance refuses to follow another key's checkpoints...
     let refused = app
-        .checkpoint_with(std::sync::Arc::new(theirs))
+        .checkpoint_with(Some(std::sync::Arc::new(theirs)))
         .await
         .unwrap_err();
     assert!(refused.contains("expects key"), "{refused}");
@@ -435,11 +425,7 @@ async fn a_missing_checkpoint_is_named(app: &TestApp) {
         "{found}"
     );
     // And the checkpointer will not carry on past it.
-    let state = app.state.clone();
-    let refused = app
-        .checkpoint_with_state_anchoring(state)
-        .await
-        .unwrap_err();
+    let refused = app.checkpoint_with(None).await.unwrap_err();
     assert!(refused.contains("removed from the database"), "{refused}");
     // The middle one removed from both copies: the sequence has a hole.
     app.sql("DELETE FROM audit_checkpoints WHERE seq = 2".into())
@@ -469,27 +455,6 @@ async fn a_missing_checkpoint_is_named(app: &TestApp) {
             .contains("checkpoint 2 is missing"),
         "{found}"
     );
-}
-
-impl TestApp {
-    async fn checkpoint_with_state_anchoring(
-        &self,
-        state: web::Data<mlat::state::AppState>,
-    ) -> Result<Report, String> {
-        web::block(move || {
-            let mut conn = state.pool.get().unwrap();
-            mlat::service::anchor::checkpoint(
-                &mut conn,
-                &state.writers,
-                &state.anchoring,
-                mlat::time::UtcTime::now(),
-                None,
-            )
-            .map_err(|e| mlat::error::describe(&e))
-        })
-        .await
-        .unwrap()
-    }
 }
 
 async fn published_keys(app: &TestApp) -> KeyRing {
@@ -652,10 +617,7 @@ async fn a_rotated_key_signs_on_and_old_receipts_still_verify(app: &TestApp) {
 
     // The instance still on the old key may not sign after the handover.
     app.login("officer@gb.test.example").await;
-    let refused = app
-        .checkpoint_with_state_anchoring(app.state.clone())
-        .await
-        .unwrap_err();
+    let refused = app.checkpoint_with(None).await.unwrap_err();
     assert!(refused.contains("expects key"), "{refused}");
     // Restarted with the new key (as each instance is), it signs on.
     let renewed = std::sync::Arc::new(Anchoring::from_settings(&app.state.settings).unwrap());
@@ -684,7 +646,7 @@ async fn a_rotated_key_signs_on_and_old_receipts_still_verify(app: &TestApp) {
             (new_key.clone(), "current".into())
         ]
     );
-    let report = app.checkpoint_with(renewed.clone()).await.unwrap();
+    let report = app.checkpoint_with(Some(renewed.clone())).await.unwrap();
     assert_eq!(report.checkpoint, Some(3), "checkpoint 2 handed over");
     let state = app.state.clone();
     let check = renewed.clone();

@@ -706,20 +706,7 @@ async fn a_providers_day(app: &TestApp, browser: &Client, backend: Backend) {
     assert_eq!(status.json["status"], "fulfilled");
     // Once the watcher's pass has anchored them, the page offers a signed
     // receipt of each step with its proof.
-    let state = app.state.clone();
-    actix_web::web::block(move || {
-        let mut conn = state.pool.get().unwrap();
-        mlat::service::anchor::checkpoint(
-            &mut conn,
-            &state.writers,
-            &state.anchoring,
-            mlat::time::UtcTime::now(),
-            None,
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    app.checkpoint().await;
     browser
         .goto(&app.url(&format!(
             "/requests/{}#receipts",
