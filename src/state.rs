@@ -3,7 +3,8 @@
 use crate::auth::caller::Caller;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
-use crate::db::{DbConn, Pool, WriterQueue, write_tx};
+use crate::db::conn::{begin_write, in_begun_write};
+use crate::db::{DbConn, Pool, WriterQueue};
 use crate::domain::legal_bases::Catalogue;
 use crate::error::Error;
 
@@ -78,7 +79,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
+            let mut conn = crate::db::pool::live(&pool)?;
             f(&mut conn)
         })
         .await?
@@ -147,12 +148,27 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         let turn = self.writers.turn().await?;
-        self.db(move |conn| {
-            let done = write_tx(conn, f);
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = crate::db::pool::live(&pool)?;
+            if let Err(e) = begin_write(&mut conn) {
+                let lost = Error::from(e);
+                if lost.fault() != Some(crate::error::Fault::DatabaseDown) {
+                    return Err(lost);
+                }
+                // The connection was dead before anything was done: begin
+                // once more on one that answers (the dead one is dropped as
+                // it goes back). A failure after this point is not retried:
+                // the change may have run.
+                drop(conn);
+                conn = crate::db::pool::live(&pool)?;
+                begin_write(&mut conn)?;
+            }
+            let done = in_begun_write(&mut conn, f);
             drop(turn);
             done
         })
-        .await
+        .await?
     }
 }
 

@@ -211,10 +211,24 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    begin_write(conn)?;
+    in_begun_write(conn, f)
+}
+
+/// The first half of `write_tx`: the transaction begun, nothing else done.
+pub fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
     }
+}
+
+/// The rest of `write_tx`, on a transaction `begin_write` began.
+pub fn in_begun_write<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     type Manager = <DbConn as Connection>::TransactionManager;
     match f(conn) {
         Ok(value) => {

@@ -82,6 +82,24 @@ pub fn suspect_connections() {
     SUSPECT_UNTIL.fetch_max(until, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// A connection from `pool` that answers: soon after a lost connection,
+/// each one is asked first, and dead ones are dropped for others (at most as
+/// many as the pool holds). Nothing of the caller's has run yet, so this is
+/// always safe.
+pub fn live(pool: &Pool) -> Result<PooledConn, r2d2::PoolError> {
+    let mut conn = pool.get()?;
+    if connections_suspect() {
+        for _ in 0..pool.max_size() {
+            if conn.ping().is_ok() {
+                break;
+            }
+            drop(conn);
+            conn = pool.get()?;
+        }
+    }
+    Ok(conn)
+}
+
 fn connections_suspect() -> bool {
     chrono::Utc::now().timestamp() < SUSPECT_UNTIL.load(std::sync::atomic::Ordering::Relaxed)
 }
