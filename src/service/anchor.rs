@@ -499,6 +499,26 @@ fn against_checkpoints(
         }
     }
     out.anchored_events = walk.finish()?;
+    // Places in the log are given only in a checkpoint's own transaction:
+    // events placed beyond the last checkpoint held mean a later one was
+    // removed (unless one was signed while this ran: asked again).
+    let held = checkpoints.last().map_or(0, |c| c.tree_size);
+    if out.anchored_events as i64 > held {
+        let now = repo::anchor::last(conn)
+            .map_err(|e| plain(e.to_string()))?
+            .map_or(0, |r| r.tree_size);
+        if out.anchored_events as i64 > now {
+            return Err(AnchorBreak {
+                checkpoint: Some(checkpoints.last().map_or(1, |c| c.seq + 1)),
+                log_index: Some(held),
+                reason: format!(
+                    "{} events have places in the log beyond the last checkpoint held ({held} events): a later checkpoint was removed",
+                    out.anchored_events as i64 - held
+                ),
+                ..Default::default()
+            });
+        }
+    }
     Ok(())
 }
 

@@ -455,6 +455,20 @@ async fn a_missing_checkpoint_is_named(app: &TestApp) {
             .contains("checkpoint 2 is missing"),
         "{found}"
     );
+    // The last checkpoint removed from the database where no file has it
+    // (an instance whose file never caught up): the log says so.
+    std::fs::remove_file(&file).unwrap();
+    app.sql("DELETE FROM audit_checkpoints WHERE seq >= 2".into())
+        .await;
+    let found = anchor_break(&app.verify(&world.admin).await).clone();
+    assert_eq!(found["checkpoint"], 2);
+    assert!(
+        found["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a later checkpoint was removed"),
+        "{found}"
+    );
 }
 
 async fn published_keys(app: &TestApp) -> KeyRing {
