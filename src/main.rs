@@ -417,7 +417,13 @@ fn audit_verify_receipt(
 fn audit_rotate_key(settings: Settings) -> Result<(), String> {
     let (key_path, ring_path, _) = mlat::audit_keys::paths(&settings);
     let state = startup::prepare(settings).map_err(|e| e.to_string())?;
-    let next_path = key_path.with_extension("pem.next");
+    // Beside the key, whatever its name: `<key>.next`, `<key>.retired-<id>`.
+    let beside = |suffix: &str| {
+        let mut name = key_path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let next_path = beside(".next");
     let _ = std::fs::remove_file(&next_path);
     mlat::auth::tokens::write_new_ed25519_key(&next_path)
         .map_err(|e| format!("cannot write {}: {e}", next_path.display()))?;
@@ -443,7 +449,7 @@ fn audit_rotate_key(settings: Settings) -> Result<(), String> {
         mlat::time::UtcTime::now(),
     );
     mlat::audit_keys::write_ring(&ring_path, &ring).map_err(|e| e.to_string())?;
-    let retired = key_path.with_extension(format!("retired-{old}.pem"));
+    let retired = beside(&format!(".retired-{old}"));
     std::fs::rename(&key_path, &retired)
         .and_then(|()| std::fs::rename(&next_path, &key_path))
         .map_err(|e| {
