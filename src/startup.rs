@@ -381,13 +381,10 @@ pub fn starting_server(listener: TcpListener) -> std::io::Result<Server> {
         if req.path() == "/healthz" {
             return HttpResponse::Ok().json(serde_json::json!({"status": "ok"}));
         }
-        let mut response = actix_web::ResponseError::error_response(&Error::unavailable(
+        // A 503 problem, with `Retry-After` as every 503 has.
+        actix_web::ResponseError::error_response(&Error::unavailable(
             "starting: this instance is not ready yet",
-        ));
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        response
+        ))
     }
     Ok(
         HttpServer::new(|| App::new().default_service(web::to(starting)))
