@@ -241,7 +241,7 @@ where
     let store = state.store.clone();
     web::block(move || store.keep(incoming))
         .await?
-        .map_err(Error::internal)?;
+        .map_err(Error::from_write)?;
     let (viewer, actor) = (viewer.clone(), actor.clone());
     let kept = sha256.clone();
     let record = move |conn: &mut crate::db::DbConn| {

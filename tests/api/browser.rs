@@ -82,10 +82,7 @@ struct Driver {
 impl Driver {
     fn start() -> Driver {
         let path = std::env::var("MLAT_TEST_CHROMEDRIVER").expect("MLAT_TEST_CHROMEDRIVER");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::helpers::free_port();
         let child = Command::new(&path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

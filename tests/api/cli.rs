@@ -708,11 +708,7 @@ fn readiness_through_a_life(
     hold: impl FnOnce() -> Box<dyn std::any::Any>,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let held = hold();
     let mut command = mlat(dir.path());
     if let Some(url) = &database_url {

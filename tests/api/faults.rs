@@ -205,11 +205,7 @@ async fn an_upload_onto_a_full_volume_is_a_507_and_leaves_nothing() {
             // may not grow past 4 MB. SQLite would be limited too: this one keeps
             // its data in PostgreSQL.
             let dir = tempfile::tempdir().unwrap();
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = crate::helpers::free_port();
             let mut child = std::process::Command::new("sh")
                 .arg("-c")
                 .arg("trap '' XFSZ; ulimit -f 8192; exec \"$0\" serve")

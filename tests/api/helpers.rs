@@ -106,6 +106,14 @@ pub fn authenticator_code(key: &str) -> String {
         .to_string()
 }
 
+/// A port nothing listens on now, for a process the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 pub fn test_settings(dir: &std::path::Path, database_url: DatabaseUrl) -> Settings {
     Settings {
         database_url,

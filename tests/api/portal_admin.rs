@@ -512,6 +512,13 @@ async fn an_administrator_sends_a_dead_message_again_and_verifies_the_record(app
         "{}",
         verified.body
     );
+    // No checkpoint has been signed in this test: the page says what that means.
+    let audit = crate::portal::section(&verified.body, "Audit trail intact", "</div>");
+    assert!(
+        audit.contains("No checkpoint yet: nothing is anchored outside the database.")
+            && audit.contains("are not yet anchored"),
+        "{audit}"
+    );
     // No case content on the administration's pages.
     for page in [&overview.body, &verified.body] {
         assert!(!page.contains("sunny_day_2011"));
