@@ -188,12 +188,23 @@ impl Error {
         Self::new(Kind::Unavailable(detail.into()))
     }
 
-    /// A fault outside mlat, raised with its operator alarm (`alarm`).
+    /// A fault outside mlat, raised with its operator alarm (`alarm`); for
+    /// contention, only once it outlasts a second run.
     #[track_caller]
     pub fn outage(fault: Fault, cause: &dyn std::fmt::Display) -> Self {
-        alarm(fault, &cause.to_string());
-        if fault == Fault::DatabaseDown {
-            crate::db::pool::suspect_connections();
+        match fault {
+            // Usually gone when the change is run again (`db::retry::write`),
+            // which raises the alarm if it is not.
+            Fault::DatabaseContention => {
+                tracing::warn!(fault = fault.slug(), %cause, "concurrent changes could not be ordered")
+            }
+            Fault::DatabaseDown => {
+                alarm(fault, &cause.to_string());
+                crate::db::pool::suspect_connections();
+            }
+            Fault::DatabaseTimeout | Fault::StorageFull => alarm(fault, &cause.to_string()),
+            // What lost the connection has raised its own alarm.
+            Fault::OutcomeUnknown => {}
         }
         Self::new(Kind::Outage {
             fault,
@@ -299,14 +310,18 @@ pub enum Fault {
     DatabaseContention,
     /// No space, over a quota, a read-only or size-limited file system.
     StorageFull,
+    /// The connection was lost once `COMMIT` had been sent: the change may
+    /// or may not have been made, and is not run again (`db::retry`).
+    OutcomeUnknown,
 }
 
 impl Fault {
-    const ALL: [Fault; 4] = [
+    const ALL: [Fault; 5] = [
         Fault::DatabaseDown,
         Fault::DatabaseTimeout,
         Fault::DatabaseContention,
         Fault::StorageFull,
+        Fault::OutcomeUnknown,
     ];
 
     /// The tail of the problem's `type`, and the alarm's name in the log.
@@ -316,6 +331,7 @@ impl Fault {
             Fault::DatabaseTimeout => "database-timeout",
             Fault::DatabaseContention => "database-contention",
             Fault::StorageFull => "insufficient-storage",
+            Fault::OutcomeUnknown => "database-outcome-unknown",
         }
     }
 
@@ -329,6 +345,9 @@ impl Fault {
             }
             Fault::StorageFull => {
                 "the service has no room to store this; nothing was kept, and its operators are alerted"
+            }
+            Fault::OutcomeUnknown => {
+                "the database was lost while this change was being committed: it may or may not have been made; look before sending it again"
             }
         }
     }
@@ -374,7 +393,8 @@ impl Fault {
 }
 
 /// When each fault's alarm was last raised (seconds since the epoch).
-static LAST_ALARM: [std::sync::atomic::AtomicI64; 4] = [
+static LAST_ALARM: [std::sync::atomic::AtomicI64; 5] = [
+    std::sync::atomic::AtomicI64::new(i64::MIN),
     std::sync::atomic::AtomicI64::new(i64::MIN),
     std::sync::atomic::AtomicI64::new(i64::MIN),
     std::sync::atomic::AtomicI64::new(i64::MIN),
@@ -426,6 +446,9 @@ impl From<diesel::result::Error> for Error {
             Db::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 Error::outage(Fault::DatabaseContention, &info.message())
             }
+            // A failed COMMIT that could not be rolled back either (the
+            // connection is gone): the commit's own error says why.
+            Db::RollbackErrorOnCommit { commit_error, .. } => Error::from(*commit_error),
             // SQLITE_BUSY after the busy timeout: writes that do not pass through
             // the writer queue (sign-in, another process) can still meet it.
             Db::DatabaseError(_, info) if info.message() == "database is locked" => {
@@ -540,6 +563,21 @@ mod tests {
             Box::new("canceling statement due to statement timeout".to_owned()),
         );
         assert_eq!(Error::from(timeout).fault(), Some(Fault::DatabaseTimeout));
+        // A COMMIT lost with its connection, whose rollback failed too.
+        let closed = || {
+            Box::new(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                Box::new("server closed the connection unexpectedly".to_owned()),
+            ))
+        };
+        let lost_at_commit = diesel::result::Error::RollbackErrorOnCommit {
+            rollback_error: closed(),
+            commit_error: closed(),
+        };
+        assert_eq!(
+            Error::from(lost_at_commit).fault(),
+            Some(Fault::DatabaseDown)
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use crate::auth::caller::Caller;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
-use crate::db::conn::{begin_write, in_begun_write};
 use crate::db::{DbConn, Pool, WriterQueue};
 use crate::domain::legal_bases::Catalogue;
 use crate::error::Error;
@@ -92,7 +91,12 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
-        self.db(confirmed(caller.clone(), f)).await
+        let caller = caller.clone();
+        self.db(move |conn| {
+            caller.confirm(conn)?;
+            f(conn)
+        })
+        .await
     }
 
     /// Like `write`, for a caller: the account is confirmed inside the
@@ -101,7 +105,7 @@ impl AppState {
     pub async fn write_as<T, F>(&self, caller: &Caller, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Clone + Send + 'static,
     {
         self.write(confirmed(caller.clone(), f)).await
     }
@@ -125,7 +129,7 @@ impl AppState {
     pub async fn write_for<T, F>(&self, who: &Principal, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Clone + Send + 'static,
     {
         let who = who.clone();
         self.write(move |conn| {
@@ -142,29 +146,21 @@ impl AppState {
 
     /// Like `db`, inside one write transaction: all of `f` commits, or none of it.
     /// On SQLite the writer first waits for its turn, before it takes a connection.
+    ///
+    /// A change the database undid because of a fault outside mlat (a lost
+    /// connection before `COMMIT`, a deadlock, a serialization failure:
+    /// `db::retry`) is run once more on a connection that answers. That is
+    /// why `f` is `Clone`: the second run starts from the same inputs. Work in
+    /// `f` must therefore touch nothing but the database.
     pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Clone + Send + 'static,
     {
         let turn = self.writers.turn().await?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = crate::db::pool::live(&pool)?;
-            if let Err(e) = begin_write(&mut conn) {
-                let lost = Error::from(e);
-                if lost.fault() != Some(crate::error::Fault::DatabaseDown) {
-                    return Err(lost);
-                }
-                // The connection was dead before anything was done: begin
-                // once more on one that answers (the dead one is dropped as
-                // it goes back). A failure after this point is not retried:
-                // the change may have run.
-                drop(conn);
-                conn = crate::db::pool::live(&pool)?;
-                begin_write(&mut conn)?;
-            }
-            let done = in_begun_write(&mut conn, f);
+            let done = crate::db::retry::write(&pool, f);
             drop(turn);
             done
         })
@@ -173,9 +169,9 @@ impl AppState {
 }
 
 /// `f`, after confirming `caller` on the same connection.
-fn confirmed<T, F>(caller: Caller, f: F) -> impl FnOnce(&mut DbConn) -> Result<T, Error>
+fn confirmed<T, F>(caller: Caller, f: F) -> impl FnOnce(&mut DbConn) -> Result<T, Error> + Clone
 where
-    F: FnOnce(&mut DbConn) -> Result<T, Error>,
+    F: FnOnce(&mut DbConn) -> Result<T, Error> + Clone,
 {
     move |conn| {
         caller.confirm(conn)?;

@@ -86,7 +86,7 @@ fn parse_retention(
 
 /// A change to an organisation: what is sent changes, the rest stays. Its
 /// kind and jurisdiction do not change: requests and accounts depend on them.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationPatch {
     pub name: Option<String>,

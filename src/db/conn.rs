@@ -9,6 +9,8 @@ use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{ConnectionError, QueryResult, RunQueryDsl};
 
+use super::retry::Step;
+
 /// One connection to whichever database the deployment uses.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -212,7 +214,7 @@ where
     E: From<diesel::result::Error>,
 {
     begin_write(conn)?;
-    in_begun_write(conn, f)
+    in_begun_write(conn, f).map_err(|(_, err)| err)
 }
 
 /// The first half of `write_tx`: the transaction begun, nothing else done.
@@ -223,21 +225,22 @@ pub fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     }
 }
 
-/// The rest of `write_tx`, on a transaction `begin_write` began.
-pub fn in_begun_write<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+/// The rest of `write_tx`, on a transaction `begin_write` began. A failure
+/// says whether it came before `COMMIT` was sent or from it (`retry`).
+pub fn in_begun_write<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, (Step, E)>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     type Manager = <DbConn as Connection>::TransactionManager;
     match f(conn) {
-        Ok(value) => {
-            Manager::commit_transaction(conn)?;
-            Ok(value)
-        }
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(err) => Err((Step::Commit, err.into())),
+        },
         Err(err) => match Manager::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(err),
-            Err(rollback) => Err(rollback.into()),
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err((Step::Work, err)),
+            Err(rollback) => Err((Step::Work, rollback.into())),
         },
     }
 }

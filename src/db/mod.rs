@@ -4,6 +4,7 @@
 pub mod conn;
 pub mod migrations;
 pub mod pool;
+pub mod retry;
 pub mod schema;
 pub mod types;
 pub mod writers;

@@ -158,15 +158,14 @@ impl WriterQueue {
     }
 
     /// Like `write`, with a connection taken from `pool` once the turn has
-    /// come, so that a waiting writer holds none.
-    pub fn write_pooled<T, E, F>(&self, pool: &Pool, f: F) -> Result<T, E>
+    /// come, so that a waiting writer holds none; run once more if the
+    /// database undid it (`retry::write`).
+    pub fn write_pooled<T, F>(&self, pool: &Pool, f: F) -> Result<T, crate::error::Error>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, E>,
-        E: From<diesel::result::Error> + From<Busy> + From<diesel::r2d2::PoolError>,
+        F: FnOnce(&mut DbConn) -> Result<T, crate::error::Error> + Clone,
     {
         let _turn = self.turn_blocking()?;
-        let mut conn = pool.get()?;
-        write_tx(&mut conn, f)
+        super::retry::write(pool, f)
     }
 }
 

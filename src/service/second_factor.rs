@@ -146,8 +146,9 @@ fn second_step<X, T>(
     token: &str,
     from: std::net::IpAddr,
     need: Need,
-    check: impl FnOnce(&mut DbConn, &UserRow, UtcTime) -> Result<Option<(X, serde_json::Value)>, Error>,
-    then: impl FnOnce(&mut DbConn, &UserWithOrganisation, X) -> Result<T, Error>,
+    check: impl FnOnce(&mut DbConn, &UserRow, UtcTime) -> Result<Option<(X, serde_json::Value)>, Error>
+    + Clone,
+    then: impl FnOnce(&mut DbConn, &UserWithOrganisation, X) -> Result<T, Error> + Clone,
 ) -> Result<T, Error> {
     let hash = hash_secret(token);
     let now = UtcTime::now();
@@ -226,7 +227,7 @@ pub fn complete<T>(
     token: &str,
     code: &str,
     from: std::net::IpAddr,
-    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error>,
+    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error> + Clone,
 ) -> Result<T, Error> {
     second_step(
         pool,
@@ -352,7 +353,7 @@ pub fn confirm_enrolment<T>(
     token: &str,
     code: &str,
     from: std::net::IpAddr,
-    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error>,
+    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error> + Clone,
 ) -> Result<(T, Vec<String>), Error> {
     second_step(
         pool,

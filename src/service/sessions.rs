@@ -104,7 +104,7 @@ pub fn authenticate<T>(
     via: &str,
     from: std::net::IpAddr,
     policy: Option<&MfaPolicy>,
-    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error>,
+    then: impl FnOnce(&mut DbConn, &UserWithOrganisation) -> Result<T, Error> + Clone,
 ) -> Result<Passed<T>, Error> {
     let email = email.as_str();
     // Failures count per account and address: another address's failures
