@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The secrets sealed in the database with the factor key.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Print the OpenAPI 3.1 document the server serves.
     Openapi,
     /// Write the JSON Schemas of the exchanged documents (and openapi.json)
@@ -109,6 +114,18 @@ enum AuditCommand {
     /// Make a new audit key: the current key signs a checkpoint handing over
     /// to it, is retired in the key ring, and the new key signs from then on.
     RotateKey,
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Rotate the factor key: seal every account's second-factor secret and
+    /// every webhook's signing secret again with the key in NEW_KEY_FILE
+    /// (created if it does not exist), in one transaction; then point
+    /// MLAT_FACTOR_KEY_FILE at it on every instance. Stop the instances first.
+    Rewrap {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +215,9 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         Command::Audit {
             command: AuditCommand::RotateKey,
         } => audit_rotate_key(settings),
+        Command::Secrets {
+            command: SecretsCommand::Rewrap { new_key_file },
+        } => secrets_rewrap(settings, &new_key_file),
         Command::Demo => load_demo(settings),
         Command::User {
             command:
@@ -341,6 +361,28 @@ fn evidence_rewrap(settings: Settings, new_key_file: &std::path::Path) -> Result
     println!(
         "rewrapped {done} files under {}: set MLAT_EVIDENCE_KEY_FILE to it on every instance",
         new_key_file.display()
+    );
+    Ok(())
+}
+
+/// `mlat secrets rewrap`: every secret the factor key seals, sealed again
+/// under a new key.
+fn secrets_rewrap(settings: Settings, new_key_file: &std::path::Path) -> Result<(), String> {
+    let state = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let new = mlat::sealed::MasterKey::load(new_key_file, true).map_err(|e| e.to_string())?;
+    let done = state
+        .writers
+        .write_pooled(&state.pool, |conn| {
+            mlat::service::sealed_secrets::reseal_all(conn, &state.factor_key, &new)
+        })
+        .map_err(|e| describe(&e))?;
+    println!(
+        "sealed again under {}: {} second factors ({} replacements waiting for a first code), {} webhook secrets; \
+         set MLAT_FACTOR_KEY_FILE to it on every instance, start them, then destroy the old key",
+        new_key_file.display(),
+        done.second_factors,
+        done.pending_replacements,
+        done.webhooks
     );
     Ok(())
 }

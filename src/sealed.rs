@@ -69,6 +69,11 @@ impl MasterKey {
         MasterKey(bytes)
     }
 
+    /// Whether two keys are one (a rotation to the key in use is refused).
+    pub fn same_as(&self, other: &MasterKey) -> bool {
+        self.0 == other.0
+    }
+
     /// Reads the key; with `create`, writes a new random one (mode 0600) when
     /// the file does not exist.
     pub fn load(path: &Path, create: bool) -> Result<Self, KeyFileError> {

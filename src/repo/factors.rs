@@ -226,3 +226,32 @@ pub fn delete_challenges_for_user(conn: &mut DbConn, user_id: &str) -> QueryResu
     diesel::delete(sign_in_challenges::table.filter(sign_in_challenges::user_id.eq(user_id)))
         .execute(conn)
 }
+
+/// Every factor's sealed secrets, for sealing them again under a new key:
+/// (account, secret, replacement waiting for its first code).
+pub fn all_sealed(conn: &mut DbConn) -> QueryResult<Vec<(String, String, Option<String>)>> {
+    second_factors::table
+        .select((
+            second_factors::user_id,
+            second_factors::secret_sealed,
+            second_factors::pending_sealed,
+        ))
+        .order(second_factors::user_id)
+        .load(conn)
+}
+
+/// Replaces a factor's sealed secrets with the same secrets sealed anew.
+pub fn reseal(
+    conn: &mut DbConn,
+    user_id: &str,
+    secret_sealed: &str,
+    pending_sealed: Option<&str>,
+) -> QueryResult<bool> {
+    diesel::update(second_factors::table.find(user_id))
+        .set((
+            second_factors::secret_sealed.eq(secret_sealed),
+            second_factors::pending_sealed.eq(pending_sealed),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -96,3 +96,20 @@ pub fn of_organisation(conn: &mut DbConn, organisation_id: &str) -> QueryResult<
         .order(webhooks::id)
         .load(conn)
 }
+
+/// Every webhook's sealed secret, removed ones too (their past deliveries
+/// may still be retried), for sealing them again under a new key.
+pub fn all_sealed(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    webhooks::table
+        .select((webhooks::id, webhooks::secret_sealed))
+        .order(webhooks::id)
+        .load(conn)
+}
+
+/// Replaces a webhook's sealed secret with the same secret sealed anew.
+pub fn reseal(conn: &mut DbConn, id: &str, secret_sealed: &str) -> QueryResult<bool> {
+    diesel::update(webhooks::table.find(id))
+        .set(webhooks::secret_sealed.eq(secret_sealed))
+        .execute(conn)
+        .map(|n| n == 1)
+}

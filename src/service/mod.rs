@@ -20,6 +20,7 @@ pub mod proposals;
 pub mod reads;
 pub mod reference;
 pub mod requests;
+pub mod sealed_secrets;
 pub mod second_factor;
 pub mod sessions;
 pub mod stewardship;

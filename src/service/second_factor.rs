@@ -107,8 +107,9 @@ fn wrong_code() -> Error {
     Error::unauthenticated("the code is wrong, or was used already")
 }
 
-/// The key a factor's secret is sealed under: bound to its account.
-fn context(user_id: &str) -> Vec<u8> {
+/// The associated data a factor's secret is sealed with: bound to its
+/// account, so that a sealed secret copied to another account does not open.
+pub fn context(user_id: &str) -> Vec<u8> {
     format!("second-factor:{user_id}").into_bytes()
 }
 

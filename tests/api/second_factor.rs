@@ -21,6 +21,14 @@ backend_tests!(
 );
 
 backend_tests!(
+    with |s| {
+        s.mfa_required = Default::default();
+        s.mail.webhooks_allow_private = true;
+    };
+    the_factor_key_is_rotated_by_sealing_every_secret_again,
+);
+
+backend_tests!(
     with |s| { s.mfa_required = mlat::domain::mfa::MfaPolicy::parse("admin").unwrap(); };
     the_policy_decides_who_must_enrol_and_an_enrolled_factor_is_always_asked,
     someone_the_policy_does_not_cover_sets_up_a_factor_and_is_asked_for_it,
@@ -532,4 +540,160 @@ async fn someone_the_policy_does_not_cover_sets_up_a_factor_and_is_asked_for_it(
             .status,
         200
     );
+}
+
+/// What the factor key seals for `user_id` in the database: the secret and
+/// the replacement waiting for its first code.
+async fn sealed_factor(app: &TestApp, user_id: &str) -> (String, Option<String>) {
+    let (state, user_id) = (app.state.clone(), user_id.to_owned());
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let row = mlat::repo::factors::find(&mut conn, &user_id)
+            .unwrap()
+            .unwrap();
+        (row.secret_sealed, row.pending_sealed)
+    })
+    .await
+    .unwrap()
+}
+
+async fn sealed_webhook(app: &TestApp, id: &str) -> String {
+    let (state, id) = (app.state.clone(), id.to_owned());
+    actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::repo::webhooks::get(&mut conn, &id)
+            .unwrap()
+            .unwrap()
+            .secret_sealed
+    })
+    .await
+    .unwrap()
+}
+
+/// `mlat secrets rewrap`, run (instances stopped) against the app's database
+/// with the app's settings.
+fn rewrap(app: &TestApp, new_key: &std::path::Path) -> std::process::Output {
+    let settings = &app.state.settings;
+    let url = match &settings.database_url {
+        mlat::db::DatabaseUrl::Postgres(url) => url.clone(),
+        mlat::db::DatabaseUrl::Sqlite(path) => path.display().to_string(),
+    };
+    std::process::Command::new(env!("CARGO_BIN_EXE_mlat"))
+        .env_clear()
+        .env("MLAT_DATA_DIR", &settings.data_dir)
+        .env("MLAT_DATABASE_URL", url)
+        .env("MLAT_LOG", "warn")
+        .args(["secrets", "rewrap", "--new-key-file"])
+        .arg(new_key)
+        .output()
+        .unwrap()
+}
+
+/// The factor key is replaced: every secret it sealed (an enrolled factor,
+/// a replacement waiting for its first code, a webhook's signing secret) is
+/// the same secret sealed under the new key, and no longer opens with the
+/// old one; the rotation is audited. Run again with the old key still
+/// configured, it changes nothing and names the secret that did not open.
+async fn the_factor_key_is_rotated_by_sealing_every_secret_again(app: &TestApp) {
+    let built = app.seed().await;
+    let officer_id = built.people[OFFICER].0.clone();
+    let (secret, at, recovery) = enrol(app, OFFICER).await;
+    let challenge = challenge_for_code(app, OFFICER).await;
+    let reply = send_code(app, &challenge, &code(&secret, at + 30)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let token = reply.json["access_token"].as_str().unwrap().to_owned();
+    // A replacement begun with a recovery code, left waiting.
+    let begun = app
+        .post(
+            "/api/v1/me/second-factor",
+            Some(&token),
+            json!({"code": recovery[0]}),
+        )
+        .await;
+    assert_eq!(begun.status, 200, "{:?}", begun.json);
+    let replacement = begun.json["secret"].as_str().unwrap().to_owned();
+    crate::webhooks::make_org_admin(app, OFFICER).await;
+    let hook = crate::webhooks::register(
+        app,
+        &token,
+        "http://127.0.0.1:9/hook",
+        &["request.received"],
+    )
+    .await;
+    assert_eq!(hook.status, 201, "{:?}", hook.json);
+    let hook_id = hook.json["id"].as_str().unwrap().to_owned();
+    let hook_secret = hook.json["secret"].as_str().unwrap().to_owned();
+
+    let old = mlat::sealed::MasterKey::load(&app.state.settings.data_dir.join("factor.key"), false)
+        .unwrap();
+    let new_file = app.state.settings.data_dir.join("factor-2.key");
+    let out = rewrap(app, &new_file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(
+            "1 second factors (1 replacements waiting for a first code), 1 webhook secrets"
+        ),
+        "{said}"
+    );
+    let new = mlat::sealed::MasterKey::load(&new_file, false).unwrap();
+
+    let factor_context = mlat::service::second_factor::context(&officer_id);
+    let base32 = |s: &str| {
+        totp_rs::Secret::try_from_base32(s)
+            .unwrap()
+            .as_ref()
+            .to_vec()
+    };
+    let (sealed, pending) = sealed_factor(app, &officer_id).await;
+    let pending = pending.expect("the replacement still waits");
+    assert_eq!(
+        new.open_value(&factor_context, &sealed).unwrap(),
+        base32(&secret)
+    );
+    assert_eq!(
+        new.open_value(&factor_context, &pending).unwrap(),
+        base32(&replacement)
+    );
+    assert!(old.open_value(&factor_context, &sealed).is_err());
+    assert!(old.open_value(&factor_context, &pending).is_err());
+    let webhook_context = mlat::service::webhooks::context(&hook_id);
+    let sealed_hook = sealed_webhook(app, &hook_id).await;
+    assert_eq!(
+        new.open_value(&webhook_context, &sealed_hook).unwrap(),
+        hook_secret.as_bytes()
+    );
+    assert!(old.open_value(&webhook_context, &sealed_hook).is_err());
+    let (state, wanted) = (app.state.clone(), "factor_key_rotated");
+    let audited = actix_web::web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::repo::audit::for_chain(&mut conn, mlat::domain::audit::SYSTEM_CHAIN)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == wanted)
+            .count()
+    })
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    // Again, with the old key still configured: nothing opens, nothing changes.
+    let again = rewrap(app, &app.state.settings.data_dir.join("factor-3.key"));
+    assert!(!again.status.success());
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains(&format!(
+            "the second factor of account {officer_id} does not open with the key in use"
+        )),
+        "{said}"
+    );
+    assert_eq!(sealed_factor(app, &officer_id).await.0, sealed);
+    // The key in use as the new one is refused.
+    let same = rewrap(app, &app.state.settings.data_dir.join("factor.key"));
+    assert!(!same.status.success());
+    assert!(String::from_utf8_lossy(&same.stderr).contains("the new key is the key in use"));
 }

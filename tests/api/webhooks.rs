@@ -105,7 +105,7 @@ impl Receiver {
 }
 
 /// Makes `email` an administrator of its organisation.
-async fn make_org_admin(app: &TestApp, email: &str) {
+pub(crate) async fn make_org_admin(app: &TestApp, email: &str) {
     let (state, email) = (app.state.clone(), email.to_owned());
     web::block(move || {
         let mut conn = state.pool.get().unwrap();
@@ -119,7 +119,7 @@ async fn make_org_admin(app: &TestApp, email: &str) {
     .unwrap();
 }
 
-async fn register(app: &TestApp, token: &str, url: &str, events: &[&str]) -> Reply {
+pub(crate) async fn register(app: &TestApp, token: &str, url: &str, events: &[&str]) -> Reply {
     app.post(
         "/api/v1/webhooks",
         Some(token),
