@@ -204,6 +204,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log_blocks (block) {
+        block -> BigInt,
+        root -> Text,
+    }
+}
+
+diesel::table! {
     audit_checkpoints (seq) {
         seq -> BigInt,
         tree_size -> BigInt,

@@ -392,7 +392,8 @@ pub fn leaf_of(event_hash: &str) -> Result<Hash, String> {
         .ok_or_else(|| format!("`{event_hash}` is not a SHA-256 hash in hex"))
 }
 
-fn parse_hash(text: &str) -> Option<Hash> {
+/// A SHA-256 hash written in hex, if `text` is one.
+pub fn parse_hash(text: &str) -> Option<Hash> {
     if text.len() != 64 {
         return None;
     }

@@ -97,6 +97,61 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
     s == 0 && r == *root
 }
 
+/// How many leaves a stored block holds: the log is cut into aligned blocks
+/// of this many places, and the root of each complete one is stored
+/// (`audit_log_blocks`). Every split of RFC 6962 above this size falls on a
+/// block boundary, so a proof needs, besides those roots, only the leaves of
+/// the block holding its leaf and of the incomplete last block.
+pub const BLOCK: u64 = 1024;
+
+/// What a proof is built from when not every leaf is at hand: the roots of
+/// some aligned perfect subtrees, and some leaf hashes.
+pub trait Parts {
+    /// The root of the perfect subtree of `len` leaves from `start`, if known.
+    fn subtree(&self, start: u64, len: u64) -> Option<Hash>;
+    /// The hash of leaf `at`, if at hand.
+    fn leaf(&self, at: u64) -> Option<Hash>;
+}
+
+fn root_of_parts(parts: &dyn Parts, start: u64, end: u64) -> Option<Hash> {
+    let n = end - start;
+    if let Some(known) = parts.subtree(start, n) {
+        return Some(known);
+    }
+    if n == 1 {
+        return parts.leaf(start);
+    }
+    let k = split(n as usize) as u64;
+    Some(node_hash(
+        &root_of_parts(parts, start, start + k)?,
+        &root_of_parts(parts, start + k, end)?,
+    ))
+}
+
+/// `inclusion_proof` for leaf `index` of the tree of `size` leaves, built
+/// from `parts`; `None` when a leaf it needed was not at hand.
+pub fn inclusion_proof_from(parts: &dyn Parts, size: u64, index: u64) -> Option<Vec<Hash>> {
+    if index >= size {
+        return Some(Vec::new());
+    }
+    // Down from the whole tree to the leaf, noting each sibling; the proof
+    // lists them innermost first.
+    let (mut start, mut end) = (0, size);
+    let mut siblings = Vec::new();
+    while end - start > 1 {
+        let k = split((end - start) as usize) as u64;
+        if index < start + k {
+            siblings.push(root_of_parts(parts, start + k, end)?);
+            end = start + k;
+        } else {
+            siblings.push(root_of_parts(parts, start, start + k)?);
+            start += k;
+        }
+    }
+    siblings.reverse();
+    Some(siblings)
+}
+
 /// The right edge of a growing tree: the roots of its perfect subtrees, the
 /// largest first, with their heights. Enough to add leaves and name the new
 /// root without reading the old ones again; at most 64 hashes.
@@ -156,6 +211,84 @@ mod tests {
             vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
             (0x60..0x70).collect(),
         ]
+    }
+
+    /// Leaves in blocks of `block`: the roots of the complete blocks but
+    /// those listed as missing, and only the leaves of the blocks named.
+    struct InBlocks {
+        block: u64,
+        roots: std::collections::BTreeMap<u64, Hash>,
+        leaves: std::collections::BTreeMap<u64, Hash>,
+    }
+
+    impl Parts for InBlocks {
+        fn subtree(&self, start: u64, len: u64) -> Option<Hash> {
+            if len == self.block && start.is_multiple_of(self.block) {
+                self.roots.get(&(start / self.block)).copied()
+            } else {
+                None
+            }
+        }
+        fn leaf(&self, at: u64) -> Option<Hash> {
+            self.leaves.get(&at).copied()
+        }
+    }
+
+    fn in_blocks(all: &[Hash], block: u64, index: u64, missing: &[u64]) -> InBlocks {
+        let size = all.len() as u64;
+        let complete = size / block;
+        let roots = (0..complete)
+            .filter(|j| !missing.contains(j))
+            .map(|j| {
+                (
+                    j,
+                    root(&all[(j * block) as usize..((j + 1) * block) as usize]),
+                )
+            })
+            .collect();
+        let wanted = |at: u64| {
+            let j = at / block;
+            j == index / block || j >= complete || missing.contains(&j)
+        };
+        let leaves = (0..size)
+            .filter(|at| wanted(*at))
+            .map(|at| (at, all[at as usize]))
+            .collect();
+        InBlocks {
+            block,
+            roots,
+            leaves,
+        }
+    }
+
+    #[test]
+    fn proofs_from_block_roots_and_two_blocks_of_leaves_are_the_proofs_from_every_leaf() {
+        let all: Vec<Hash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for block in [1, 2, 4, 8] {
+            for size in 1..=all.len() {
+                let leaves = &all[..size];
+                let size = size as u64;
+                for index in 0..size {
+                    let want = inclusion_proof(leaves, index as usize);
+                    for missing in [&[][..], &[0][..], &[1, 3][..]] {
+                        let parts = in_blocks(leaves, block, index, missing);
+                        assert_eq!(
+                            inclusion_proof_from(&parts, size, index).as_ref(),
+                            Some(&want),
+                            "block {block}, size {size}, index {index}, missing {missing:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_proof_that_needs_a_leaf_not_at_hand_is_not_made() {
+        let all: Vec<Hash> = (0u32..20).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut parts = in_blocks(&all, 4, 5, &[]);
+        parts.leaves.remove(&4);
+        assert_eq!(inclusion_proof_from(&parts, 20, 5), None);
     }
 
     #[test]

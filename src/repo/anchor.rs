@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{audit_checkpoints, audit_events};
+use crate::db::schema::{audit_checkpoints, audit_events, audit_log_blocks};
 use crate::time::UtcTime;
 
 /// One event as the log knows it.
@@ -95,6 +95,48 @@ pub fn log_hashes(conn: &mut DbConn, size: i64) -> QueryResult<Vec<(i64, String)
             audit_events::hash,
         ))
         .load(conn)
+}
+
+/// The chain hashes of the log's places `from..to`, in order.
+pub fn log_hashes_between(
+    conn: &mut DbConn,
+    from: i64,
+    to: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    audit_events::table
+        .filter(audit_events::log_index.ge(from))
+        .filter(audit_events::log_index.lt(to))
+        .order(audit_events::log_index)
+        .select((
+            audit_events::log_index.assume_not_null(),
+            audit_events::hash,
+        ))
+        .load(conn)
+}
+
+/// The stored roots (hex) of the log's blocks below `below`.
+pub fn block_roots(conn: &mut DbConn, below: i64) -> QueryResult<Vec<(i64, String)>> {
+    audit_log_blocks::table
+        .filter(audit_log_blocks::block.lt(below))
+        .order(audit_log_blocks::block)
+        .select((audit_log_blocks::block, audit_log_blocks::root))
+        .load(conn)
+}
+
+/// How many blocks have their root stored: they are stored in order, from
+/// the first.
+pub fn blocks_stored(conn: &mut DbConn) -> QueryResult<i64> {
+    audit_log_blocks::table.count().get_result(conn)
+}
+
+pub fn store_block(conn: &mut DbConn, block: i64, root: &str) -> QueryResult<()> {
+    diesel::insert_into(audit_log_blocks::table)
+        .values((
+            audit_log_blocks::block.eq(block),
+            audit_log_blocks::root.eq(root),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The event at `seq` of `chain`: its id and hash.

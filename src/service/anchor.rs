@@ -200,6 +200,7 @@ fn sign_next(
             frontier: serde_json::to_string(&frontier).map_err(Error::internal)?,
         },
     )?;
+    store_blocks(conn, checkpoint.tree_size)?;
     if let Some(auditor) = &anchoring.mailto {
         repo::outbox::enqueue(
             conn,
@@ -610,12 +611,8 @@ pub fn receipt(
             None => None,
             Some(row) => {
                 let checkpoint = parse_row(&row).map_err(Error::internal)?;
-                let leaves = repo::anchor::log_hashes(conn, row.tree_size)?
-                    .into_iter()
-                    .map(|(_, hash)| anchor::leaf_of(&hash))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(Error::internal)?;
-                let proof = merkle::inclusion_proof(&leaves, index as usize)
+                let leaf = anchor::leaf_of(&event.hash).map_err(Error::internal)?;
+                let proof = inclusion_proof(conn, &leaf, index, &checkpoint)?
                     .iter()
                     .map(|h| hex(h))
                     .collect();
@@ -631,6 +628,125 @@ pub fn receipt(
         .keys
         .signer
         .receipt(Event::from(event), UtcTime::now(), inclusion))
+}
+
+/// At most this many blocks' roots are stored by one checkpoint: a log that
+/// grew before blocks were stored (an upgraded deployment) is caught up over
+/// a few passes rather than in one long transaction.
+const BLOCKS_PER_CHECKPOINT: i64 = 64;
+
+/// Stores the roots of the log's complete blocks below `tree_size` that
+/// have none yet, the oldest first.
+fn store_blocks(conn: &mut DbConn, tree_size: i64) -> Result<(), Error> {
+    let block = merkle::BLOCK as i64;
+    let stored = repo::anchor::blocks_stored(conn)?;
+    let complete = tree_size / block;
+    for j in stored..complete.min(stored + BLOCKS_PER_CHECKPOINT) {
+        let leaves = repo::anchor::log_hashes_between(conn, j * block, (j + 1) * block)?
+            .iter()
+            .map(|(_, hash)| anchor::leaf_of(hash))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::internal)?;
+        if leaves.len() as i64 != block {
+            // A gap in the log: `mlat audit verify` names it; proofs over
+            // this block are made from its leaves meanwhile.
+            tracing::error!(
+                block = j,
+                places = leaves.len(),
+                "a block of the audit log is not whole"
+            );
+            return Ok(());
+        }
+        repo::anchor::store_block(conn, j, &hex(&merkle::root(&leaves)))?;
+    }
+    Ok(())
+}
+
+/// The places of the log a proof reads besides the blocks' roots: `index`'s
+/// block, the incomplete last one, and blocks without a stored root.
+struct LogParts {
+    roots: BTreeMap<u64, merkle::Hash>,
+    leaves: BTreeMap<u64, merkle::Hash>,
+}
+
+impl merkle::Parts for LogParts {
+    fn subtree(&self, start: u64, len: u64) -> Option<merkle::Hash> {
+        (len == merkle::BLOCK && start.is_multiple_of(merkle::BLOCK))
+            .then(|| self.roots.get(&(start / merkle::BLOCK)).copied())
+            .flatten()
+    }
+
+    fn leaf(&self, at: u64) -> Option<merkle::Hash> {
+        self.leaves.get(&at).copied()
+    }
+}
+
+/// The inclusion proof of `leaf` at place `index` of `checkpoint`'s log,
+/// from the stored roots of its complete blocks and the leaves of two
+/// blocks (and of any block without a root yet), checked against the
+/// signed root before it is given out. A wrong stored root (derived data,
+/// edited or damaged) costs a proof from every leaf and an error in the log,
+/// never a wrong receipt.
+fn inclusion_proof(
+    conn: &mut DbConn,
+    leaf: &merkle::Hash,
+    index: i64,
+    checkpoint: &Checkpoint,
+) -> Result<Vec<merkle::Hash>, Error> {
+    let size = checkpoint.tree_size;
+    let block = merkle::BLOCK as i64;
+    let complete = size / block;
+    let mut roots = BTreeMap::new();
+    for (j, root) in repo::anchor::block_roots(conn, complete)? {
+        if let Some(root) = anchor::parse_hash(&root) {
+            roots.insert(j as u64, root);
+        }
+    }
+    let mut read = |from: i64, to: i64, into: &mut BTreeMap<u64, merkle::Hash>| {
+        for (at, hash) in repo::anchor::log_hashes_between(conn, from, to)? {
+            into.insert(at as u64, anchor::leaf_of(&hash).map_err(Error::internal)?);
+        }
+        Ok::<(), Error>(())
+    };
+    let mut leaves = BTreeMap::new();
+    let own = index / block;
+    read(own * block, ((own + 1) * block).min(size), &mut leaves)?;
+    if complete * block < size && own != complete {
+        read(complete * block, size, &mut leaves)?;
+    }
+    let mut j = 0;
+    while j < complete {
+        // Runs of blocks without a root are read in one query each.
+        if roots.contains_key(&(j as u64)) || j == own {
+            j += 1;
+            continue;
+        }
+        let start = j;
+        while j < complete && !roots.contains_key(&(j as u64)) && j != own {
+            j += 1;
+        }
+        read(start * block, j * block, &mut leaves)?;
+    }
+    let parts = LogParts { roots, leaves };
+    let size = size as u64;
+    let root = anchor::parse_hash(&checkpoint.root);
+    let proof = merkle::inclusion_proof_from(&parts, size, index as u64);
+    if let (Some(proof), Some(root)) = (&proof, root)
+        && merkle::verify_inclusion(leaf, index as u64, size, proof, &root)
+    {
+        return Ok(proof.clone());
+    }
+    tracing::error!(
+        checkpoint = checkpoint.seq,
+        "the stored roots of the audit log's blocks do not give a proof of the signed root: \
+         made from every leaf instead; run `mlat audit verify`"
+    );
+    let all = repo::anchor::log_hashes(conn, checkpoint.tree_size)?
+        .into_iter()
+        .map(|(_, hash)| anchor::leaf_of(&hash))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    Ok(merkle::inclusion_proof(&all, index as usize))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::TestApp;
-use crate::workflow::{create, open_case, preservation, step};
+use crate::workflow::{open_case, preservation, step};
 use mlat::domain::anchor::{KeyRing, Receipt, verify_receipt};
 use mlat::domain::audit::compute_hash;
 use mlat::service::anchor::{Anchoring, Report};
@@ -27,6 +27,7 @@ backend_tests!(
     a_rotated_key_signs_on_and_old_receipts_still_verify,
     two_checkpointers_at_once_sign_one_checkpoint_and_copy_it_once,
     both_sides_download_receipts_from_the_request_page,
+    a_long_logs_receipts_are_proved_from_block_roots_and_a_wrong_root_changes_nothing,
 );
 
 backend_tests!(with |s: &mut mlat::config::Settings| s.audit_checkpoint_mailto = Some("auditor@audit.test.example".into());
@@ -185,19 +186,16 @@ async fn checkpoints_anchor_every_event_and_verify_says_what_is_not_yet_anchored
 /// preserved: the request's chain ends with the provider's confirmation.
 async fn preserved(app: &TestApp) -> (crate::helpers::Network, Value) {
     let net = app.network().await;
-    let w = &net.w;
-    let case_id = open_case(app, &w.officer).await;
-    let r = create(
-        app,
-        &w.officer,
-        preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await;
-    let r = step(app, &w.officer, &r, "submit", json!({})).await;
-    let r = step(app, &w.ca, &r, "approve", json!({})).await;
-    let r = step(app, &w.officer, &r, "transmit", json!({})).await;
-    let r = step(app, &w.provider, &r, "preserve", json!({})).await;
+    let r = preserved_for(app, &net.w).await;
     (net, r)
+}
+
+/// A preservation request of `w`'s officer, transmitted and preserved.
+async fn preserved_for(app: &TestApp, w: &crate::helpers::World) -> Value {
+    let case_id = open_case(app, &w.officer).await;
+    let body = preservation(Some(&case_id), &w.ie_provider);
+    let r = crate::workflow::transmitted(app, &w.officer, &w.ca, body).await;
+    step(app, &w.provider, &r, "preserve", json!({})).await
 }
 
 async fn a_cut_tail_with_its_head_moved_back_is_caught_and_named(app: &TestApp) {
@@ -735,4 +733,135 @@ async fn both_sides_download_receipts_from_the_request_page(app: &TestApp) {
     let refused = other.get(&format!("/requests/{id}/receipts/{event}")).await;
     assert_eq!(refused.status, 404);
     assert!(!refused.body.contains("mlat-audit-receipt"));
+}
+
+/// Runs `sql` on the app's database.
+async fn execute(app: &TestApp, sql: &'static str) -> usize {
+    let state = app.state.clone();
+    web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// A receipt for an event that happened after a whole block of the log: the
+/// request's preservation, after more events than a block holds.
+async fn a_receipt_past_the_first_block(app: &TestApp) -> (Receipt, String, String) {
+    let net = app.network().await;
+    let w = &net.w;
+    let state = app.state.clone();
+    web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        mlat::db::write_tx(&mut conn, |conn| {
+            for n in 0..mlat::domain::merkle::BLOCK + 100 {
+                mlat::repo::audit::append(
+                    conn,
+                    mlat::repo::audit::NewEvent {
+                        chain: mlat::domain::audit::SYSTEM_CHAIN.to_owned(),
+                        actor: &mlat::domain::audit::Actor::system(),
+                        action: "filler",
+                        object_type: "test",
+                        object_id: None,
+                        request_id: None,
+                        details: json!({ "n": n }),
+                    },
+                )?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let r = preserved_for(app, w).await;
+    let report = app.checkpoint().await;
+    assert_eq!(report.checkpoint, Some(1));
+    assert!(report.anchored > mlat::domain::merkle::BLOCK as usize);
+    let id = r["id"].as_str().unwrap();
+    let receipts = app
+        .get(&format!("/api/v1/requests/{id}/receipts"), &w.officer)
+        .await;
+    let preserve_id = receipts.json["items"][1]["event_id"].as_str().unwrap();
+    let path = format!("/api/v1/requests/{id}/receipts/{preserve_id}");
+    let receipt: Receipt = serde_json::from_value(app.get(&path, &w.provider).await.json).unwrap();
+    (receipt, path, w.provider.clone())
+}
+
+/// With more events than a block holds, the checkpointer stores the
+/// complete block's root, and a later event's proof is made from it: it
+/// verifies even with the block's events out of reach. A stored root edited
+/// behind mlat's back does not give a wrong receipt: the proof is checked
+/// against the signed root and made from every leaf instead.
+async fn a_long_logs_receipts_are_proved_from_block_roots_and_a_wrong_root_changes_nothing(
+    app: &TestApp,
+) {
+    let (receipt, path, provider) = a_receipt_past_the_first_block(app).await;
+    let block = mlat::domain::merkle::BLOCK as i64;
+    let state = app.state.clone();
+    let stored = web::block(move || {
+        let mut conn = state.pool.get().unwrap();
+        let roots = mlat::repo::anchor::block_roots(&mut conn, i64::MAX).unwrap();
+        let leaves = mlat::repo::anchor::log_hashes(&mut conn, block)
+            .unwrap()
+            .iter()
+            .map(|(_, h)| mlat::domain::anchor::leaf_of(h).unwrap())
+            .collect::<Vec<_>>();
+        (
+            roots,
+            mlat::domain::evidence::hex(&mlat::domain::merkle::root(&leaves)),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stored.0,
+        vec![(0, stored.1)],
+        "the one complete block's root"
+    );
+    let keys = published_keys(app).await;
+    let inclusion = receipt.inclusion.as_ref().expect("an inclusion proof");
+    assert!(inclusion.log_index >= block, "after the complete block");
+    assert_eq!(
+        verify_receipt(&receipt, &keys)
+            .unwrap()
+            .anchored_by
+            .unwrap()
+            .0,
+        1
+    );
+    let fetch = async || -> Receipt {
+        serde_json::from_value(app.get(&path, &provider).await.json).unwrap()
+    };
+
+    // The first block's events moved out of the log's reach: the proof
+    // needs only their stored root.
+    let moved = execute(
+        app,
+        "UPDATE audit_events SET log_index = log_index + 1000000 WHERE log_index < 1024",
+    )
+    .await;
+    assert_eq!(moved, 1024);
+    let from_root = fetch().await;
+    assert_eq!(from_root.inclusion.as_ref().unwrap().proof, inclusion.proof);
+    execute(
+        app,
+        "UPDATE audit_events SET log_index = log_index - 1000000 WHERE log_index >= 1000000",
+    )
+    .await;
+
+    // A wrong stored root: the same proof, from every leaf.
+    assert_eq!(
+        execute(
+            app,
+            "UPDATE audit_log_blocks SET root = \
+             '0000000000000000000000000000000000000000000000000000000000000000'"
+        )
+        .await,
+        1
+    );
+    let despite = fetch().await;
+    assert!(verify_receipt(&despite, &keys).is_ok());
+    assert_eq!(despite.inclusion.unwrap().proof, inclusion.proof);
 }
