@@ -123,10 +123,14 @@ pub fn block_roots(conn: &mut DbConn, below: i64) -> QueryResult<Vec<(i64, Strin
         .load(conn)
 }
 
-/// How many blocks have their root stored: they are stored in order, from
-/// the first.
-pub fn blocks_stored(conn: &mut DbConn) -> QueryResult<i64> {
-    audit_log_blocks::table.count().get_result(conn)
+/// The first block after the last one with a stored root (0 when none
+/// has): roots are stored in order. A root missing before it (a row
+/// deleted) stays missing: proofs over that block read its leaves.
+pub fn next_block(conn: &mut DbConn) -> QueryResult<i64> {
+    audit_log_blocks::table
+        .select(diesel::dsl::max(audit_log_blocks::block))
+        .first::<Option<i64>>(conn)
+        .map(|last| last.map_or(0, |b| b + 1))
 }
 
 pub fn store_block(conn: &mut DbConn, block: i64, root: &str) -> QueryResult<()> {

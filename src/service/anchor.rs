@@ -639,7 +639,7 @@ const BLOCKS_PER_CHECKPOINT: i64 = 64;
 /// have none yet, the oldest first.
 fn store_blocks(conn: &mut DbConn, tree_size: i64) -> Result<(), Error> {
     let block = merkle::BLOCK as i64;
-    let stored = repo::anchor::blocks_stored(conn)?;
+    let stored = repo::anchor::next_block(conn)?;
     let complete = tree_size / block;
     for j in stored..complete.min(stored + BLOCKS_PER_CHECKPOINT) {
         let leaves = repo::anchor::log_hashes_between(conn, j * block, (j + 1) * block)?
