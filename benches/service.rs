@@ -227,6 +227,8 @@ struct World {
     /// Requests transmitted to the benchmark provider, for evidence.
     deliverable: Vec<String>,
     draft_template: RequestRow,
+    /// The workflow request and its preservation event, for receipts.
+    receipt: (String, String),
 }
 
 fn actor(v: &Viewer) -> Actor {
@@ -430,6 +432,13 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
     })
     .unwrap();
     let draft_template = templates[0].0.clone();
+    let receipt_request = templates[4].0.id.clone();
+    let receipt_event = repo::audit::for_chain(conn, &request_chain(&receipt_request))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "preserve")
+        .expect("the preservation is recorded")
+        .id;
 
     // The population: copies of the templates in a mix of states, with their
     // deadlines spread from 3 weeks overdue to 3 months ahead, and each with
@@ -587,7 +596,36 @@ fn load(state: &AppState, population: usize, pending: usize) -> World {
         pending_floor,
         deliverable,
         draft_template,
+        receipt: (receipt_request, receipt_event),
     }
+}
+
+/// Anchors the whole audit trail in checkpoints, as the watcher would over
+/// its passes (each stores up to 64 blocks' roots), and says how long that
+/// took.
+fn anchor_everything(state: &AppState) {
+    let started = Instant::now();
+    let mut conn = state.pool.get().unwrap();
+    let (mut checkpoints, mut events) = (0, 0);
+    loop {
+        let report = mlat::service::anchor::checkpoint(
+            &mut conn,
+            &state.writers,
+            &state.anchoring,
+            UtcTime::now(),
+            None,
+        )
+        .unwrap();
+        if report.checkpoint.is_none() {
+            break;
+        }
+        checkpoints += 1;
+        events += report.anchored;
+    }
+    eprintln!(
+        "anchored {events} events in {checkpoints} checkpoints in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Runs `count` calls of `f` on `threads` threads, each with its own pooled
@@ -1097,6 +1135,7 @@ fn main() {
         ("queue", scaled(2000)),
         ("inbox", scaled(2000)),
         ("evidence", scaled(40)),
+        ("receipt", scaled(500)),
     ]
     .into_iter()
     .collect();
@@ -1426,6 +1465,45 @@ fn main() {
             assert_eq!(page.lines.len(), 50);
         });
         rows.push(("inbox (HTML)", service, floor));
+    }
+    if wanted("receipt") {
+        let n = counts["receipt"];
+        anchor_everything(&state);
+        let (id, event) = world.receipt.clone();
+        let token = provider.clone();
+        let service = http(
+            &base,
+            c,
+            n,
+            Rc::new(move |_| {
+                (
+                    awc::http::Method::GET,
+                    format!("/api/v1/requests/{id}/receipts/{event}"),
+                    None,
+                    bearer(&token),
+                )
+            }),
+        );
+        let (id, event) = &world.receipt;
+        let floor = floor(&state, c, n, |conn, _| {
+            mlat::service::anchor::receipt_for(conn, &state.anchoring, &world.provider, id, event)
+                .unwrap();
+        });
+        rows.push(("receipt", service, floor));
+        // What a proof cost before block roots: every leaf of the log read.
+        let mut conn = state.pool.get().unwrap();
+        let started = Instant::now();
+        let leaves: Vec<_> = repo::anchor::log_hashes(&mut conn, i64::MAX)
+            .unwrap()
+            .iter()
+            .map(|(_, h)| mlat::domain::anchor::leaf_of(h).unwrap())
+            .collect();
+        mlat::domain::merkle::inclusion_proof(&leaves, 0);
+        eprintln!(
+            "a proof from every leaf (before block roots): {} for {} places",
+            ms(started.elapsed()),
+            leaves.len()
+        );
     }
     if wanted("evidence") {
         let n = counts["evidence"];
