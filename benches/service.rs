@@ -762,6 +762,19 @@ fn http_unmetered(base: &str, clients: usize, count: usize, call: Call) -> Sampl
     })
 }
 
+/// Whether the server on `port` answers `/readyz` with 200.
+fn ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut answer = String::new();
+    let asked = stream
+        .write_all(b"GET /readyz HTTP/1.0\r\n\r\n")
+        .and_then(|()| stream.read_to_string(&mut answer));
+    asked.is_ok() && (answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"))
+}
+
 fn login(base: &str, email: &str) -> String {
     let base = base.to_owned();
     let email = email.to_owned();
@@ -818,11 +831,16 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not start");
+        // Ready, not merely bound: `serve` answers 503 while it starts.
+        let started = Instant::now();
+        while !ready(port) {
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the server did not become ready"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
+        eprintln!("server ready in {:.1}s", started.elapsed().as_secs_f64());
         let peak_anon_kb = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (pid, peak, halt) = (child.id(), peak_anon_kb.clone(), stop.clone());
