@@ -730,23 +730,36 @@ fn inclusion_proof(
     let parts = LogParts { roots, leaves };
     let size = size as u64;
     let root = anchor::parse_hash(&checkpoint.root);
-    let proof = merkle::inclusion_proof_from(&parts, size, index as u64);
-    if let (Some(proof), Some(root)) = (&proof, root)
-        && merkle::verify_inclusion(leaf, index as u64, size, proof, &root)
+    let proves = |proof: &[merkle::Hash]| {
+        root.is_some_and(|root| merkle::verify_inclusion(leaf, index as u64, size, proof, &root))
+    };
+    if let Some(proof) = merkle::inclusion_proof_from(&parts, size, index as u64)
+        && proves(&proof)
     {
-        return Ok(proof.clone());
+        return Ok(proof);
     }
-    tracing::error!(
-        checkpoint = checkpoint.seq,
-        "the stored roots of the audit log's blocks do not give a proof of the signed root: \
-         made from every leaf instead; run `mlat audit verify`"
-    );
     let all = repo::anchor::log_hashes(conn, checkpoint.tree_size)?
         .into_iter()
         .map(|(_, hash)| anchor::leaf_of(&hash))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Error::internal)?;
-    Ok(merkle::inclusion_proof(&all, index as usize))
+    let proof = merkle::inclusion_proof(&all, index as usize);
+    if proves(&proof) {
+        tracing::error!(
+            checkpoint = checkpoint.seq,
+            "the stored roots of the audit log's blocks are wrong (the proof was made from every \
+             leaf instead): they are derived data; `DELETE FROM audit_log_blocks` and the next \
+             checkpoints store them again"
+        );
+    } else {
+        tracing::error!(
+            checkpoint = checkpoint.seq,
+            log_index = index,
+            "the audit log no longer proves this event against the checkpoint that anchored it: \
+             the trail was changed after it was anchored; run `mlat audit verify`"
+        );
+    }
+    Ok(proof)
 }
 
 #[cfg(test)]
