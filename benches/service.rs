@@ -1151,6 +1151,7 @@ fn main() {
         ("board", scaled(2000)),
         ("search", scaled(2000)),
         ("queue", scaled(2000)),
+        ("ca-queue", scaled(200)),
         ("inbox", scaled(2000)),
         ("evidence", scaled(40)),
         ("receipt", scaled(500)),
@@ -1384,9 +1385,16 @@ fn main() {
         });
         rows.push(("search", service, floor));
     }
-    if wanted("queue") {
-        let n = counts["queue"];
-        let token = officer.clone();
+    // The officer's queue; and the central authority's, which sees every
+    // request its jurisdiction issued or received: here the whole population.
+    for (op, token, who) in [
+        ("queue", officer.clone(), &world.officer),
+        ("ca-queue", ca.clone(), &world.ca),
+    ] {
+        if !wanted(op) {
+            continue;
+        }
+        let n = counts[op];
         let service = http(
             &base,
             c,
@@ -1407,17 +1415,9 @@ fn main() {
                 statuses: vec![Status::Transmitted, Status::Acknowledged, Status::Preserved],
                 ..Default::default()
             };
-            repo::requests::list_visible(
-                conn,
-                &world.officer,
-                &filter,
-                Sort::DueForIssuer,
-                None,
-                50,
-            )
-            .unwrap();
+            repo::requests::list_visible(conn, who, &filter, Sort::DueForIssuer, None, 50).unwrap();
         });
-        rows.push(("queue", service, floor));
+        rows.push((op, service, floor));
     }
     if wanted("board") {
         let n = counts["board"];
