@@ -526,13 +526,21 @@ async fn a_change_whose_connection_is_lost_before_commit_is_run_again_once() {
 
 /// A copy of the app's SQLite database served by another instance from a
 /// volume of `size` (a tmpfs in a mount namespace of its own, as a small
-/// disk would be): the child process, its data directory's path, and its
-/// base URL. Files on the volume are reached through `/proc/<pid>/root`.
+/// disk would be): the child process, its data directory's path, its base
+/// URL, and the directory outside that holds the copy (removed when dropped,
+/// after the child has stopped). Files on the volume are reached through
+/// `/proc/<pid>/root`.
 async fn on_a_small_volume(
     app: &TestApp,
     size: &str,
-) -> (std::process::Child, std::path::PathBuf, String) {
-    let outside = tempfile::tempdir().unwrap().keep();
+) -> (
+    std::process::Child,
+    std::path::PathBuf,
+    String,
+    tempfile::TempDir,
+) {
+    let kept = tempfile::tempdir().unwrap();
+    let outside = kept.path().to_path_buf();
     let copy = outside.join("copy.db");
     let volume = outside.join("volume");
     std::fs::create_dir(&volume).unwrap();
@@ -581,7 +589,7 @@ async fn on_a_small_volume(
     .await;
     let inside = std::path::PathBuf::from(format!("/proc/{}/root", child.id()))
         .join(volume.strip_prefix("/").unwrap());
-    (child, inside, base)
+    (child, inside, base, kept)
 }
 
 /// SQLite on a volume that fills up: an upload that does not fit is a 507
@@ -597,7 +605,7 @@ async fn sqlite_on_a_full_volume_answers_507_and_recovers_when_space_is_freed() 
         async |app: &TestApp| {
             let w = app.world().await;
             let sent = to_preserve(app, &w).await;
-            let (mut child, volume, base) = on_a_small_volume(app, "8m").await;
+            let (mut child, volume, base, _outside) = on_a_small_volume(app, "8m").await;
             let upload = |bytes: Vec<u8>| {
                 app.client
                     .post(format!(
