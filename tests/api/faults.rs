@@ -395,10 +395,11 @@ fn another_session(
     let thread = std::thread::spawn(move || {
         let mut conn = PgConnection::establish(&url).unwrap();
         let run = |conn: &mut PgConnection, sql: &str| {
-            diesel::sql_query(sql)
+            let rows = diesel::sql_query(sql)
                 .bind::<diesel::sql_types::Text, _>(&id)
                 .execute(conn)
                 .unwrap();
+            assert_eq!(rows, 1, "{sql} locked no row");
         };
         conn.batch_execute("BEGIN; SET LOCAL deadlock_timeout = '60s'")
             .unwrap();
@@ -449,8 +450,8 @@ async fn a_change_undone_by_a_deadlock_is_run_again_and_goes_through_once() {
             let (go_on, other) = another_session(
                 &url,
                 &id,
-                "SELECT 1 FROM audit_chains WHERE chain = \
-                 (SELECT chain FROM audit_events WHERE request_id = $1 LIMIT 1) FOR UPDATE",
+                // The request's chain (`domain::audit::request_chain`).
+                "SELECT 1 FROM audit_chains WHERE chain = 'request:' || $1 FOR UPDATE",
                 // Returns once PostgreSQL has undone mlat's transaction.
                 Some("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE"),
                 "COMMIT",
