@@ -91,12 +91,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
-        let caller = caller.clone();
-        self.db(move |conn| {
-            caller.confirm(conn)?;
-            f(conn)
-        })
-        .await
+        self.db_for(&Principal::Token(caller.clone()), f).await
     }
 
     /// Like `write`, for a caller: the account is confirmed inside the
@@ -107,7 +102,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Clone + Send + 'static,
     {
-        self.write(confirmed(caller.clone(), f)).await
+        self.write_for(&Principal::Token(caller.clone()), f).await
     }
 
     /// Like `db_as`, for either kind of principal.
@@ -165,16 +160,5 @@ impl AppState {
             done
         })
         .await?
-    }
-}
-
-/// `f`, after confirming `caller` on the same connection.
-fn confirmed<T, F>(caller: Caller, f: F) -> impl FnOnce(&mut DbConn) -> Result<T, Error> + Clone
-where
-    F: FnOnce(&mut DbConn) -> Result<T, Error> + Clone,
-{
-    move |conn| {
-        caller.confirm(conn)?;
-        f(conn)
     }
 }

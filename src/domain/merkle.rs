@@ -105,21 +105,25 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 pub const BLOCK: u64 = 1024;
 
 /// What a proof is built from when not every leaf is at hand: the roots of
-/// some aligned perfect subtrees, and some leaf hashes.
-pub trait Parts {
-    /// The root of the perfect subtree of `len` leaves from `start`, if known.
-    fn subtree(&self, start: u64, len: u64) -> Option<Hash>;
-    /// The hash of leaf `at`, if at hand.
-    fn leaf(&self, at: u64) -> Option<Hash>;
+/// some complete aligned blocks of `block` leaves (by block number), and
+/// some leaf hashes (by place).
+#[derive(Debug, Clone, Default)]
+pub struct InBlocks {
+    pub block: u64,
+    pub roots: std::collections::BTreeMap<u64, Hash>,
+    pub leaves: std::collections::BTreeMap<u64, Hash>,
 }
 
-fn root_of_parts(parts: &dyn Parts, start: u64, end: u64) -> Option<Hash> {
+fn root_of_parts(parts: &InBlocks, start: u64, end: u64) -> Option<Hash> {
     let n = end - start;
-    if let Some(known) = parts.subtree(start, n) {
-        return Some(known);
+    if n == parts.block
+        && start.is_multiple_of(parts.block)
+        && let Some(known) = parts.roots.get(&(start / parts.block))
+    {
+        return Some(*known);
     }
     if n == 1 {
-        return parts.leaf(start);
+        return parts.leaves.get(&start).copied();
     }
     let k = split(n as usize) as u64;
     Some(node_hash(
@@ -130,7 +134,7 @@ fn root_of_parts(parts: &dyn Parts, start: u64, end: u64) -> Option<Hash> {
 
 /// `inclusion_proof` for leaf `index` of the tree of `size` leaves, built
 /// from `parts`; `None` when a leaf it needed was not at hand.
-pub fn inclusion_proof_from(parts: &dyn Parts, size: u64, index: u64) -> Option<Vec<Hash>> {
+pub fn inclusion_proof_from(parts: &InBlocks, size: u64, index: u64) -> Option<Vec<Hash>> {
     if index >= size {
         return Some(Vec::new());
     }
@@ -215,25 +219,6 @@ mod tests {
 
     /// Leaves in blocks of `block`: the roots of the complete blocks but
     /// those listed as missing, and only the leaves of the blocks named.
-    struct InBlocks {
-        block: u64,
-        roots: std::collections::BTreeMap<u64, Hash>,
-        leaves: std::collections::BTreeMap<u64, Hash>,
-    }
-
-    impl Parts for InBlocks {
-        fn subtree(&self, start: u64, len: u64) -> Option<Hash> {
-            if len == self.block && start.is_multiple_of(self.block) {
-                self.roots.get(&(start / self.block)).copied()
-            } else {
-                None
-            }
-        }
-        fn leaf(&self, at: u64) -> Option<Hash> {
-            self.leaves.get(&at).copied()
-        }
-    }
-
     fn in_blocks(all: &[Hash], block: u64, index: u64, missing: &[u64]) -> InBlocks {
         let size = all.len() as u64;
         let complete = size / block;

@@ -87,14 +87,7 @@ pub fn log_page(conn: &mut DbConn, from: i64, limit: i64) -> QueryResult<Vec<Log
 
 /// The chain hashes of the first `size` places of the log, in order.
 pub fn log_hashes(conn: &mut DbConn, size: i64) -> QueryResult<Vec<(i64, String)>> {
-    audit_events::table
-        .filter(audit_events::log_index.lt(size))
-        .order(audit_events::log_index)
-        .select((
-            audit_events::log_index.assume_not_null(),
-            audit_events::hash,
-        ))
-        .load(conn)
+    log_hashes_between(conn, 0, size)
 }
 
 /// The chain hashes of the log's places `from..to`, in order.

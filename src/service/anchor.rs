@@ -662,25 +662,6 @@ fn store_blocks(conn: &mut DbConn, tree_size: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// The places of the log a proof reads besides the blocks' roots: `index`'s
-/// block, the incomplete last one, and blocks without a stored root.
-struct LogParts {
-    roots: BTreeMap<u64, merkle::Hash>,
-    leaves: BTreeMap<u64, merkle::Hash>,
-}
-
-impl merkle::Parts for LogParts {
-    fn subtree(&self, start: u64, len: u64) -> Option<merkle::Hash> {
-        (len == merkle::BLOCK && start.is_multiple_of(merkle::BLOCK))
-            .then(|| self.roots.get(&(start / merkle::BLOCK)).copied())
-            .flatten()
-    }
-
-    fn leaf(&self, at: u64) -> Option<merkle::Hash> {
-        self.leaves.get(&at).copied()
-    }
-}
-
 /// The inclusion proof of `leaf` at place `index` of `checkpoint`'s log,
 /// from the stored roots of its complete blocks and the leaves of two
 /// blocks (and of any block without a root yet), checked against the
@@ -727,7 +708,11 @@ fn inclusion_proof(
         }
         read(start * block, j * block, &mut leaves)?;
     }
-    let parts = LogParts { roots, leaves };
+    let parts = merkle::InBlocks {
+        block: merkle::BLOCK,
+        roots,
+        leaves,
+    };
     let size = size as u64;
     let root = anchor::parse_hash(&checkpoint.root);
     let proves = |proof: &[merkle::Hash]| {

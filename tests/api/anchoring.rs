@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::TestApp;
-use crate::workflow::{open_case, preservation, step};
+use crate::workflow::step;
 use mlat::domain::anchor::{KeyRing, Receipt, verify_receipt};
 use mlat::domain::audit::compute_hash;
 use mlat::service::anchor::{Anchoring, Report};
@@ -192,9 +192,7 @@ async fn preserved(app: &TestApp) -> (crate::helpers::Network, Value) {
 
 /// A preservation request of `w`'s officer, transmitted and preserved.
 async fn preserved_for(app: &TestApp, w: &crate::helpers::World) -> Value {
-    let case_id = open_case(app, &w.officer).await;
-    let body = preservation(Some(&case_id), &w.ie_provider);
-    let r = crate::workflow::transmitted(app, &w.officer, &w.ca, body).await;
+    let r = crate::workflow::preservation_transmitted(app, w).await;
     step(app, &w.provider, &r, "preserve", json!({})).await
 }
 

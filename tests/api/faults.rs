@@ -24,16 +24,22 @@ fn database_url(app: &TestApp) -> String {
 /// Ends every other session on the app's database, as a restart of
 /// PostgreSQL or an administrator would.
 fn terminate_connections(url: &str) -> usize {
+    terminate_where(url, "TRUE")
+}
+
+/// Ends the other sessions on the app's database for which `condition` (on
+/// `pg_stat_activity`) holds; how many.
+fn terminate_where(url: &str, condition: &str) -> usize {
     #[derive(diesel::QueryableByName)]
     struct Ended {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         ended: bool,
     }
     let mut conn = PgConnection::establish(url).unwrap();
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND ({condition})"
+    ))
     .load::<Ended>(&mut conn)
     .unwrap()
     .iter()
@@ -197,14 +203,7 @@ async fn an_upload_onto_a_full_volume_is_a_507_and_leaves_nothing() {
         |_| {},
         async |app: &TestApp| {
             let w = app.world().await;
-            let case_id = crate::workflow::open_case(app, &w.officer).await;
-            let request = crate::workflow::transmitted(
-                app,
-                &w.officer,
-                &w.ca,
-                crate::workflow::preservation(Some(&case_id), &w.ie_provider),
-            )
-            .await;
+            let request = crate::workflow::preservation_transmitted(app, &w).await;
             // Another instance on the same database and token key, whose files
             // may not grow past 4 MB. SQLite would be limited too: this one keeps
             // its data in PostgreSQL.
@@ -364,17 +363,10 @@ async fn until_waiting_on(url: &str, table: &'static str, before: &[i32]) -> i32
 }
 
 /// How many times the request's audit trail records `action`.
-async fn recorded(app: &TestApp, token: &str, request_id: &str, action: &str) -> usize {
-    let trail = app
-        .get(&format!("/api/v1/requests/{request_id}/audit"), token)
-        .await;
-    assert_eq!(trail.status, 200, "{:?}", trail.json);
-    trail.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == action)
-        .count()
+async fn recorded(app: &TestApp, request_id: &str, action: &str) -> usize {
+    let chain = mlat::domain::audit::request_chain(request_id);
+    let trail = app.audit_of(&chain).await;
+    trail.iter().filter(|e| e.action == action).count()
 }
 
 /// Another session on the app's database, in a transaction that looks for
@@ -415,19 +407,6 @@ fn another_session(
     (go_on, thread)
 }
 
-/// A transmitted preservation request to the Irish provider, ready for it
-/// to preserve.
-async fn to_preserve(app: &TestApp, w: &crate::helpers::World) -> serde_json::Value {
-    let case_id = crate::workflow::open_case(app, &w.officer).await;
-    crate::workflow::transmitted(
-        app,
-        &w.officer,
-        &w.ca,
-        crate::workflow::preservation(Some(&case_id), &w.ie_provider),
-    )
-    .await
-}
-
 /// Another session locks the request's audit chain, then (once mlat's change
 /// has locked the request and waits for that chain) the request: a deadlock.
 /// PostgreSQL undoes mlat's transaction (the other session waits longer
@@ -444,7 +423,7 @@ async fn a_change_undone_by_a_deadlock_is_run_again_and_goes_through_once() {
         |_| {},
         async |app: &TestApp| {
             let w = app.world().await;
-            let sent = to_preserve(app, &w).await;
+            let sent = crate::workflow::preservation_transmitted(app, &w).await;
             let id = sent["id"].as_str().unwrap().to_owned();
             let url = database_url(app);
             let (go_on, other) = another_session(
@@ -466,7 +445,7 @@ async fn a_change_undone_by_a_deadlock_is_run_again_and_goes_through_once() {
             assert_eq!(reply.status, 200, "{:?}", reply.json);
             assert_eq!(reply.json["status"], "preserved");
             assert_eq!(reply.json["version"], sent["version"].as_i64().unwrap() + 1);
-            assert_eq!(recorded(app, &w.officer, &id, "preserve").await, 1);
+            assert_eq!(recorded(app, &id, "preserve").await, 1);
         },
     )
     .await
@@ -487,7 +466,7 @@ async fn a_change_whose_connection_is_lost_before_commit_is_run_again_once() {
         |_| {},
         async |app: &TestApp| {
             let w = app.world().await;
-            let sent = to_preserve(app, &w).await;
+            let sent = crate::workflow::preservation_transmitted(app, &w).await;
             let id = sent["id"].as_str().unwrap().to_owned();
             let url = database_url(app);
             let (release, other) = another_session(
@@ -502,13 +481,7 @@ async fn a_change_whose_connection_is_lost_before_commit_is_run_again_once() {
                 let first = until_waiting_on(&url, "requests", &[]).await;
                 let ended = {
                     let url = url.clone();
-                    actix_web::web::block(move || {
-                        let mut conn = PgConnection::establish(&url).unwrap();
-                        diesel::sql_query("SELECT pg_terminate_backend($1)")
-                            .bind::<diesel::sql_types::Integer, _>(first)
-                            .execute(&mut conn)
-                            .unwrap()
-                    })
+                    actix_web::web::block(move || terminate_where(&url, &format!("pid = {first}")))
                 };
                 assert_eq!(ended.await.unwrap(), 1);
                 // The second run waits for the same row, on another connection.
@@ -519,7 +492,7 @@ async fn a_change_whose_connection_is_lost_before_commit_is_run_again_once() {
             other.join().unwrap();
             assert_eq!(reply.status, 200, "{:?}", reply.json);
             assert_eq!(reply.json["version"], sent["version"].as_i64().unwrap() + 1);
-            assert_eq!(recorded(app, &w.officer, &id, "preserve").await, 1);
+            assert_eq!(recorded(app, &id, "preserve").await, 1);
         },
     )
     .await
@@ -605,7 +578,7 @@ async fn sqlite_on_a_full_volume_answers_507_and_recovers_when_space_is_freed() 
         |_| {},
         async |app: &TestApp| {
             let w = app.world().await;
-            let sent = to_preserve(app, &w).await;
+            let sent = crate::workflow::preservation_transmitted(app, &w).await;
             let (mut child, volume, base, _outside) = on_a_small_volume(app, "8m").await;
             let upload = |bytes: Vec<u8>| {
                 app.client
@@ -729,22 +702,9 @@ async fn a_connection_lost_during_commit_is_not_run_again_and_says_the_outcome_i
         let cut = {
             let url = url.clone();
             actix_web::web::block(move || {
-                #[derive(diesel::QueryableByName)]
-                struct Ended {
-                    #[diesel(sql_type = diesel::sql_types::Bool)]
-                    ended: bool,
-                }
-                let mut conn = PgConnection::establish(&url).unwrap();
                 let until = Instant::now() + Duration::from_secs(10);
                 loop {
-                    let ended = diesel::sql_query(
-                        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
-                         WHERE datname = current_database() AND state = 'active' \
-                         AND query = 'COMMIT' AND pid <> pg_backend_pid()",
-                    )
-                    .load::<Ended>(&mut conn)
-                    .unwrap();
-                    if ended.iter().any(|e| e.ended) {
+                    if terminate_where(&url, "state = 'active' AND query = 'COMMIT'") > 0 {
                         return;
                     }
                     assert!(Instant::now() < until, "no COMMIT to end");

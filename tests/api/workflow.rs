@@ -107,6 +107,14 @@ pub async fn step(
     reply.json
 }
 
+/// A preservation request to the Irish provider in a new case of `w`'s
+/// officer, transmitted.
+pub async fn preservation_transmitted(app: &TestApp, w: &crate::helpers::World) -> Value {
+    let case_id = open_case(app, &w.officer).await;
+    let body = preservation(Some(&case_id), &w.ie_provider);
+    transmitted(app, &w.officer, &w.ca, body).await
+}
+
 /// Drafts, submits, approves and transmits a request.
 pub async fn transmitted(app: &TestApp, officer: &str, ca: &str, body: Value) -> Value {
     let r = create(app, officer, body).await;
